@@ -1,0 +1,75 @@
+"""lkframes: typed, streaming, zero-copy audio pipelines for LiveKit.
+
+```python
+import lkframes as lk
+frames = await lk.from_array(x, sample_rate=44_100).resample(16_000).chunk(ms=20).collect()
+```
+"""
+
+from __future__ import annotations
+
+from ._buffer import FrameBuffer as FrameBuffer
+from ._errors import FormatError as FormatError
+from ._errors import InvalidAudioError as InvalidAudioError
+from ._errors import LkFramesError as LkFramesError
+from ._errors import ParameterError as ParameterError
+from ._format import AudioFormat as AudioFormat
+from ._format import DType as DType
+from ._frame import AudioFrame as AudioFrame
+from ._sources import concat as concat
+from ._sources import from_array as from_array
+from ._sources import from_frames as from_frames
+from ._sources import noise as noise
+from ._sources import silence as silence
+from ._sources import sine as sine
+from ._stages import chunk as chunk
+from ._stages import filter as filter
+from ._stages import gain as gain
+from ._stages import map as map
+from ._stages import remix as remix
+from ._stages import resample as resample
+from ._stages import skip as skip
+from ._stages import take as take
+from ._stages import tap as tap
+from ._stages import to_dtype as to_dtype
+from ._stream import Quality as Quality
+from ._stream import RunSummary as RunSummary
+from ._stream import Stage as Stage
+from ._stream import Stream as Stream
+from ._stream import Tail as Tail
+from ._sync import run_sync as run_sync
+
+__version__ = "0.1.0.dev0"
+
+__all__ = (
+    "AudioFormat",
+    "AudioFrame",
+    "DType",
+    "FormatError",
+    "FrameBuffer",
+    "InvalidAudioError",
+    "LkFramesError",
+    "ParameterError",
+    "Quality",
+    "RunSummary",
+    "Stage",
+    "Stream",
+    "Tail",
+    "chunk",
+    "concat",
+    "filter",
+    "from_array",
+    "from_frames",
+    "gain",
+    "map",
+    "noise",
+    "remix",
+    "resample",
+    "run_sync",
+    "silence",
+    "sine",
+    "skip",
+    "take",
+    "tap",
+    "to_dtype",
+)

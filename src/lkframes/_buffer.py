@@ -1,0 +1,136 @@
+"""`FrameBuffer`: exact-size frames out of irregular blocks, copying only what straddles."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._errors import FormatError, ParameterError
+from ._format import SUPPORTED_DTYPES, DType
+from ._frame import validate_samples
+
+__all__ = ("FrameBuffer",)
+
+
+class FrameBuffer:
+    """Accumulates blocks of samples and hands out exact-size pieces.
+
+    A piece that lies inside one pushed block is a view of that block (no copy); a piece
+    that straddles blocks is assembled in a new array (each sample copied once). The buffer
+    never writes into memory it has handed out, so returned arrays stay valid forever;
+    pushed blocks must likewise not be changed by the caller afterwards.
+
+    Args:
+        num_channels: Channels of every block pushed.
+        dtype: ``"int16"`` or ``"float32"``.
+
+    Raises:
+        ParameterError: ``num_channels`` not positive or ``dtype`` unsupported.
+
+    Example:
+        >>> import numpy as np
+        >>> buf = FrameBuffer(num_channels=1, dtype="int16")
+        >>> buf.push(np.arange(5, dtype=np.int16).reshape(-1, 1))
+        >>> buf.pop(2).ravel().tolist(), buf.pop(4), buf.available
+        ([0, 1], None, 3)
+    """
+
+    __slots__ = ("_available", "_blocks", "_copied_bytes", "_dtype", "_num_channels", "_offset")
+
+    def __init__(self, num_channels: int, dtype: DType = "int16") -> None:
+        if isinstance(num_channels, bool) or not isinstance(num_channels, int) or num_channels <= 0:
+            raise ParameterError(f"num_channels must be a positive int (got {num_channels!r})")
+        if dtype not in SUPPORTED_DTYPES:
+            raise ParameterError(f"dtype must be one of {SUPPORTED_DTYPES} (got {dtype!r})")
+        self._num_channels = num_channels
+        self._dtype = np.dtype(dtype)
+        self._blocks: deque[NDArray[Any]] = deque()
+        self._offset = 0  # samples of _blocks[0] already handed out
+        self._available = 0
+        self._copied_bytes = 0
+
+    @property
+    def available(self) -> int:
+        """Samples per channel buffered and not yet popped."""
+        return self._available
+
+    @property
+    def copied_bytes(self) -> int:
+        """Bytes copied so far to assemble pieces that straddled blocks."""
+        return self._copied_bytes
+
+    def push(self, block: NDArray[Any]) -> None:
+        """Append a ``(samples, num_channels)`` block (1-D is accepted for mono). Not copied.
+
+        Raises:
+            InvalidAudioError: ``block`` is not valid audio.
+            FormatError: Its channel count or dtype differs from the buffer's.
+        """
+        block = validate_samples(block, what="block")
+        if block.shape[1] != self._num_channels:
+            raise FormatError("block has wrong channel count", self._num_channels, block.shape[1])
+        if block.dtype != self._dtype:
+            raise FormatError("block has wrong dtype", self._dtype.name, block.dtype.name)
+        self._push_valid(block)
+
+    def _push_valid(self, block: NDArray[Any]) -> None:
+        """`push` without validation, for callers that already hold a valid 2-D block."""
+        if block.shape[0]:
+            self._blocks.append(block)
+            self._available += block.shape[0]
+
+    def pop(self, samples: int) -> NDArray[Any] | None:
+        """Remove and return exactly ``samples`` samples, or None if fewer are buffered.
+
+        Raises:
+            ParameterError: ``samples`` is not positive.
+        """
+        if samples <= 0:
+            raise ParameterError(f"samples must be positive (got {samples})")
+        if samples > self._available:
+            return None
+        return self._take(samples)
+
+    def pop_all(self) -> NDArray[Any]:
+        """Remove and return everything buffered (possibly zero samples)."""
+        if not self._available:
+            return np.empty((0, self._num_channels), self._dtype)
+        return self._take(self._available)
+
+    def clear(self) -> None:
+        """Drop everything buffered."""
+        self._blocks.clear()
+        self._offset = 0
+        self._available = 0
+
+    def _take(self, samples: int) -> NDArray[Any]:
+        blocks = self._blocks
+        first = blocks[0]
+        start = self._offset
+        end = start + samples
+        self._available -= samples
+        if end <= first.shape[0]:
+            # Fast path: the piece lies inside the first block, hand out a view.
+            if end == first.shape[0]:
+                blocks.popleft()
+                self._offset = 0
+            else:
+                self._offset = end
+            return first[start:end]
+        out = np.empty((samples, self._num_channels), self._dtype)
+        filled = 0
+        while filled < samples:
+            block = blocks[0]
+            n = min(block.shape[0] - self._offset, samples - filled)
+            out[filled : filled + n] = block[self._offset : self._offset + n]
+            filled += n
+            if self._offset + n == block.shape[0]:
+                blocks.popleft()
+                self._offset = 0
+            else:
+                self._offset += n
+        self._copied_bytes += out.nbytes
+        return out

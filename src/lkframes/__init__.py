@@ -28,6 +28,7 @@ from ._stages import gain as gain
 from ._stages import map as map
 from ._stages import remix as remix
 from ._stages import resample as resample
+from ._stages import resampled_length as resampled_length
 from ._stages import skip as skip
 from ._stages import take as take
 from ._stages import tap as tap
@@ -65,6 +66,7 @@ __all__ = (
     "noise",
     "remix",
     "resample",
+    "resampled_length",
     "run_sync",
     "silence",
     "sine",

@@ -69,12 +69,23 @@ class FrameBuffer:
             InvalidAudioError: ``block`` is not valid audio.
             FormatError: Its channel count or dtype differs from the buffer's.
         """
-        block = validate_samples(block, what="block")
-        if block.shape[1] != self._num_channels:
-            raise FormatError("block has wrong channel count", self._num_channels, block.shape[1])
-        if block.dtype != self._dtype:
-            raise FormatError("block has wrong dtype", self._dtype.name, block.dtype.name)
-        self._push_valid(block)
+        if not (
+            type(block) is np.ndarray
+            and block.ndim == 2
+            and block.dtype == self._dtype
+            and block.shape[1] == self._num_channels
+            and block.flags.c_contiguous
+        ):
+            block = validate_samples(block, what="block")
+            if block.shape[1] != self._num_channels:
+                raise FormatError(
+                    "block has wrong channel count", self._num_channels, block.shape[1]
+                )
+            if block.dtype != self._dtype:
+                raise FormatError("block has wrong dtype", self._dtype.name, block.dtype.name)
+        if block.shape[0]:
+            self._blocks.append(block)
+            self._available += block.shape[0]
 
     def _push_valid(self, block: NDArray[Any]) -> None:
         """`push` without validation, for callers that already hold a valid 2-D block."""
@@ -88,11 +99,24 @@ class FrameBuffer:
         Raises:
             ParameterError: ``samples`` is not positive.
         """
-        if samples <= 0:
-            raise ParameterError(f"samples must be positive (got {samples})")
         if samples > self._available:
             return None
-        return self._take(samples)
+        if samples <= 0:
+            raise ParameterError(f"samples must be positive (got {samples})")
+        # The view fast path of _take, inlined: this is the per-frame hot path.
+        self._available -= samples
+        first = self._blocks[0]
+        start = self._offset
+        end = start + samples
+        size = len(first)
+        if end < size:
+            self._offset = end
+            return first[start:end]
+        if end == size:
+            self._blocks.popleft()
+            self._offset = 0
+            return first[start:end]
+        return self._assemble(samples)
 
     def pop_all(self) -> NDArray[Any]:
         """Remove and return everything buffered (possibly zero samples)."""
@@ -107,30 +131,42 @@ class FrameBuffer:
         self._available = 0
 
     def _take(self, samples: int) -> NDArray[Any]:
-        blocks = self._blocks
-        first = blocks[0]
+        # Callers guarantee 0 < samples <= self._available.
+        self._available -= samples
+        first = self._blocks[0]
         start = self._offset
         end = start + samples
-        self._available -= samples
-        if end <= first.shape[0]:
+        size = len(first)
+        if end < size:
             # Fast path: the piece lies inside the first block, hand out a view.
-            if end == first.shape[0]:
-                blocks.popleft()
-                self._offset = 0
-            else:
-                self._offset = end
+            self._offset = end
             return first[start:end]
-        out = np.empty((samples, self._num_channels), self._dtype)
-        filled = 0
-        while filled < samples:
+        if end == size:
+            self._blocks.popleft()
+            self._offset = 0
+            return first[start:end]
+        return self._assemble(samples)
+
+    def _assemble(self, samples: int) -> NDArray[Any]:
+        """Copy a piece that straddles blocks into new memory (one numpy call)."""
+        blocks = self._blocks
+        pieces = []
+        needed = samples
+        offset = self._offset
+        while True:
             block = blocks[0]
-            n = min(block.shape[0] - self._offset, samples - filled)
-            out[filled : filled + n] = block[self._offset : self._offset + n]
-            filled += n
-            if self._offset + n == block.shape[0]:
-                blocks.popleft()
+            left = block.shape[0] - offset
+            if left > needed:
+                pieces.append(block[offset : offset + needed])
+                self._offset = offset + needed
+                break
+            pieces.append(block[offset:] if offset else block)
+            blocks.popleft()
+            offset = 0
+            needed -= left
+            if not needed:
                 self._offset = 0
-            else:
-                self._offset += n
+                break
+        out = np.concatenate(pieces)
         self._copied_bytes += out.nbytes
         return out

@@ -29,6 +29,7 @@ __all__ = (
     "map",
     "remix",
     "resample",
+    "resampled_length",
     "skip",
     "take",
     "tap",
@@ -54,10 +55,10 @@ class _FormatCheck:
         self.fmt = declared
 
     def __call__(self, frame: AudioFrame) -> AudioFormat:
-        fmt = frame._format
-        if fmt is self.fmt:
+        fmt: AudioFormat | None = getattr(frame, "_format", None)
+        if fmt is not None and fmt is self.fmt:
             return fmt
-        if not isinstance(frame, AudioFrame):
+        if fmt is None or not isinstance(frame, AudioFrame):
             raise InvalidAudioError(
                 f"{self.stage} takes lkframes.AudioFrame items (got {type(frame).__name__})"
             )
@@ -80,12 +81,26 @@ def _check_rate(sample_rate: object, what: str = "sample_rate") -> int:
 # -- resample --------------------------------------------------------------------------
 
 
+def resampled_length(samples: int, in_rate: int, out_rate: int) -> int:
+    """Samples per channel that `resample` makes of ``samples`` input samples.
+
+    ``floor(samples * out_rate / in_rate + 1/2)`` in exact integer arithmetic, the length
+    ``soxr.resample`` gives for the whole signal.
+
+    Example:
+        >>> resampled_length(44_100, 44_100, 16_000), resampled_length(1, 32_000, 16_000)
+        (16000, 1)
+    """
+    return (samples * out_rate + in_rate // 2) // in_rate
+
+
 def resample(sample_rate: int, quality: Quality = "HQ") -> Stage[AudioFrame, AudioFrame]:
     """Resample to ``sample_rate`` with soxr, streaming, flushed at the end of the stream.
 
     One ``soxr.ResampleStream`` per iteration of the stream. The output equals
     ``soxr.resample`` of the whole signal (float32 bit-exact, int16 within 2 LSB) however
-    the input is split, and its length is ``round(n * out_rate / in_rate)``. Output frames
+    the input is split, and its length is `resampled_length` (``n * out_rate / in_rate``
+    rounded half up). Output frames
     have whatever sizes soxr produces; follow with `chunk` for exact sizes. ``pts`` is
     rescaled to the new rate from the first frame on and then continuous.
 
@@ -137,7 +152,7 @@ async def _resample(
                     fmt.sample_rate, rate, fmt.num_channels, dtype=fmt.dtype, quality=quality
                 )
                 out_fmt = fmt.with_(sample_rate=rate)
-                pts = (frame.pts * rate + fmt.sample_rate // 2) // fmt.sample_rate
+                pts = resampled_length(frame.pts, fmt.sample_rate, rate)
             out = resampler.resample_chunk(frame.data)
             if out.shape[0]:
                 yield AudioFrame._wrap(out, out_fmt, pts)  # type: ignore[arg-type]
@@ -649,14 +664,16 @@ def take(
         if value == 0:
             return
         remaining: int | None = int(value) if key == "n" else None
+        last: list[T] = []  # the item that reaches the limit, yielded once upstream is closed
         async with consume(up) as items:
             async for item in items:
                 if key == "n":
                     assert remaining is not None
-                    yield item
                     remaining -= 1
                     if remaining == 0:
-                        return
+                        last.append(item)
+                        break
+                    yield item
                     continue
                 frame = cast(AudioFrame, item)
                 if remaining is None:
@@ -664,12 +681,13 @@ def take(
                 size = frame.samples_per_channel
                 if size >= remaining:
                     if remaining:
-                        yield cast(
-                            T, AudioFrame._wrap(frame.data[:remaining], frame.format, frame.pts)
-                        )
-                    return
+                        cut = AudioFrame._wrap(frame.data[:remaining], frame.format, frame.pts)
+                        last.append(cast(T, cut))
+                    break
                 remaining -= size
                 yield item
+        for item in last:
+            yield item
 
     return Stage(name, lambda stream: stream._derive(name, run, stream.format))
 

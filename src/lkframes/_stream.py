@@ -120,18 +120,23 @@ class Stage(Generic[A_contra, B_co]):
         label: str = name or str(getattr(function, "__name__", "stage"))
 
         def apply(stream: Stream[A_contra]) -> Stream[B_co]:
-            return Stream(lambda: _as_generator(function(stream)), format=format, name=label)
+            async def run() -> AsyncGenerator[B_co, None]:
+                upstream = _ClosingView(stream)
+                try:
+                    async with consume(_Once(function(upstream))) as items:
+                        async for item in items:
+                            yield item
+                finally:
+                    await upstream.aclose()
+
+            return Stream(run, format=format, name=label)
 
         return cls(label, apply)
 
 
-async def _as_generator(iterator: AsyncIterator[T]) -> AsyncGenerator[T, None]:
-    async with consume(_Once(iterator)) as items:
-        async for item in items:
-            yield item
-
-
 class _Once(Generic[T]):
+    """An async iterable over an existing iterator, so `consume` can close it."""
+
     __slots__ = ("_iterator",)
 
     def __init__(self, iterator: AsyncIterator[T]) -> None:
@@ -139,6 +144,29 @@ class _Once(Generic[T]):
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._iterator
+
+
+class _ClosingView(Generic[T]):
+    """Hands a user's stage function the upstream, and closes what it opened afterwards.
+
+    A plain ``async for frame in frames`` inside an async generator does not close
+    ``frames`` when the generator is closed; this does it for the function.
+    """
+
+    __slots__ = ("_opened", "_stream")
+
+    def __init__(self, stream: Stream[T]) -> None:
+        self._stream = stream
+        self._opened: list[AsyncGenerator[T, None]] = []
+
+    def __aiter__(self) -> AsyncGenerator[T, None]:
+        iterator = self._stream.__aiter__()
+        self._opened.append(iterator)
+        return iterator
+
+    async def aclose(self) -> None:
+        while self._opened:
+            await self._opened.pop().aclose()
 
 
 class Stream(Generic[T_co]):

@@ -1,0 +1,30 @@
+"""Testing tools for lkframes and for your own frame processors.
+
+- Hypothesis strategies: `audio_formats`, `audio_arrays`, `audio_frames`, `splits`,
+  `frame_streams` (irregular frame sizes, including 0 and 1 sample).
+- A conformance kit: `check_stage` asserts the invariants every stage keeps (no loss or
+  duplication, split-independence, one declared format, continuous pts, errors propagate,
+  prompt close on break).
+
+Needs ``hypothesis`` (``pip install lkframes[testing]``).
+"""
+
+from __future__ import annotations
+
+from ._kit import StageFactory as StageFactory
+from ._kit import check_stage as check_stage
+from ._strategies import audio_arrays as audio_arrays
+from ._strategies import audio_formats as audio_formats
+from ._strategies import audio_frames as audio_frames
+from ._strategies import frame_streams as frame_streams
+from ._strategies import splits as splits
+
+__all__ = (
+    "StageFactory",
+    "audio_arrays",
+    "audio_formats",
+    "audio_frames",
+    "check_stage",
+    "frame_streams",
+    "splits",
+)

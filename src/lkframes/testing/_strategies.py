@@ -1,0 +1,158 @@
+"""Hypothesis strategies for audio formats, sample arrays, frames and split streams."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from numpy.typing import NDArray
+
+from .._format import SUPPORTED_DTYPES, AudioFormat, DType
+from .._frame import AudioFrame
+
+__all__ = ("audio_arrays", "audio_formats", "audio_frames", "frame_streams", "splits")
+
+COMMON_RATES = (8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000)
+"""Sample rates drawn by default: the ones telephony, speech models and WebRTC use."""
+
+
+def audio_formats(
+    *,
+    sample_rates: st.SearchStrategy[int] | None = None,
+    num_channels: st.SearchStrategy[int] | None = None,
+    dtypes: st.SearchStrategy[DType] | None = None,
+) -> st.SearchStrategy[AudioFormat]:
+    """Valid `AudioFormat` values.
+
+    Args:
+        sample_rates: Defaults to the common rates 8 kHz to 48 kHz.
+        num_channels: Defaults to 1 or 2.
+        dtypes: Defaults to int16 or float32.
+
+    Example:
+        >>> from hypothesis import given
+        >>> @given(audio_formats())
+        ... def test(fmt): assert fmt.sample_rate > 0
+    """
+    return st.builds(
+        AudioFormat,
+        sample_rate=sample_rates if sample_rates is not None else st.sampled_from(COMMON_RATES),
+        num_channels=num_channels if num_channels is not None else st.integers(1, 2),
+        dtype=dtypes if dtypes is not None else st.sampled_from(SUPPORTED_DTYPES),
+    )
+
+
+def _resolve(
+    fmt: AudioFormat | st.SearchStrategy[AudioFormat] | None,
+) -> st.SearchStrategy[AudioFormat]:
+    if fmt is None:
+        return audio_formats()
+    if isinstance(fmt, AudioFormat):
+        return st.just(fmt)
+    return fmt
+
+
+def _signal(kind: str, n: int, channels: int, dtype: str, seed: int) -> NDArray[Any]:
+    rng = np.random.default_rng(seed)
+    if kind == "zeros":
+        unit = np.zeros((n, channels))
+    elif kind == "extremes":
+        unit = rng.choice(np.array([-1.0, 1.0, 0.0]), size=(n, channels))
+    elif kind == "tone":
+        t = np.arange(n)[:, None]
+        unit = 0.8 * np.sin(2 * np.pi * t * rng.uniform(0.001, 0.45) + np.arange(channels))
+    else:
+        unit = rng.uniform(-1.0, 1.0, size=(n, channels))
+    if dtype == "int16":
+        return np.clip(np.rint(unit * 32768.0), -32768, 32767).astype(np.int16)
+    return np.ascontiguousarray(unit, dtype=np.float32)
+
+
+@st.composite
+def audio_arrays(
+    draw: st.DrawFn,
+    fmt: AudioFormat | st.SearchStrategy[AudioFormat] | None = None,
+    *,
+    min_samples: int = 0,
+    max_samples: int = 4_000,
+) -> NDArray[Any]:
+    """C-contiguous ``(samples, channels)`` arrays of the format's dtype.
+
+    Signals are noise, a tone, silence or full-scale extremes (int16 -32768/32767, float
+    ±1.0), generated from a drawn seed so long arrays stay cheap; the length shrinks.
+
+    Args:
+        fmt: A format or a strategy of formats (default: `audio_formats`).
+        min_samples: Shortest length per channel.
+        max_samples: Longest length per channel.
+    """
+    f = draw(_resolve(fmt))
+    n = draw(st.integers(min_samples, max_samples))
+    kind = draw(st.sampled_from(("noise", "tone", "zeros", "extremes")))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return _signal(kind, n, f.num_channels, f.dtype, seed)
+
+
+@st.composite
+def audio_frames(
+    draw: st.DrawFn,
+    fmt: AudioFormat | st.SearchStrategy[AudioFormat] | None = None,
+    *,
+    min_samples: int = 0,
+    max_samples: int = 4_000,
+) -> AudioFrame:
+    """Single `AudioFrame` values of the given format, with a non-negative pts."""
+    f = draw(_resolve(fmt))
+    data = draw(audio_arrays(f, min_samples=min_samples, max_samples=max_samples))
+    pts = draw(st.integers(0, 10 * f.sample_rate))
+    return AudioFrame(data, f.sample_rate, pts=pts)
+
+
+@st.composite
+def splits(draw: st.DrawFn, total: int, *, max_parts: int = 40) -> list[int]:
+    """Sizes that add up to ``total``: irregular, including 0 and 1, in any order.
+
+    Example:
+        >>> from hypothesis import given
+        >>> @given(splits(100))
+        ... def test(sizes): assert sum(sizes) == 100
+    """
+    cuts = draw(st.lists(st.integers(0, total), max_size=max_parts))
+    if total and draw(st.booleans()):
+        # Make the interesting sizes likely: a 1-sample part and an empty part.
+        cuts += [1, 1] if total > 1 else [0]
+    edges = [0, *sorted(cuts), total]
+    return [b - a for a, b in pairwise(edges)]
+
+
+@st.composite
+def frame_streams(
+    draw: st.DrawFn,
+    fmt: AudioFormat | st.SearchStrategy[AudioFormat] | None = None,
+    *,
+    min_samples: int = 0,
+    max_samples: int = 4_000,
+    max_frames: int = 40,
+) -> list[AudioFrame]:
+    """A signal cut at irregular places into frames with continuous ``pts`` from 0.
+
+    Frame sizes include 0 and 1 sample. Feed the list to `lkframes.from_frames`; compare
+    against ``np.concatenate([f.data for f in frames])`` (the unsplit signal).
+
+    Args:
+        fmt: A format or a strategy of formats (default: `audio_formats`).
+        min_samples: Shortest total length per channel.
+        max_samples: Longest total length per channel.
+        max_frames: Most cut points.
+    """
+    f = draw(_resolve(fmt))
+    data = draw(audio_arrays(f, min_samples=min_samples, max_samples=max_samples))
+    sizes = draw(splits(data.shape[0], max_parts=max_frames))
+    frames = []
+    pts = 0
+    for size in sizes:
+        frames.append(AudioFrame(data[pts : pts + size], f.sample_rate, pts=pts))
+        pts += size
+    return frames

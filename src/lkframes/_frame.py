@@ -39,14 +39,14 @@ def validate_samples(data: object, *, what: str = "audio data") -> NDArray[Any]:
         raise InvalidAudioError(
             f"{what} has unsupported dtype (expected int16 or float32, got {data.dtype}){hint}"
         )
-    if data.ndim == 1:
-        data = data.reshape(-1, 1) if data.flags.c_contiguous else data
-    if data.ndim != 2:
+    if data.ndim == 1 and data.flags.c_contiguous:
+        data = data.reshape(-1, 1)
+    if data.ndim not in (1, 2):
         raise InvalidAudioError(
             f"{what} has invalid shape {data.shape} (expected (samples,) or "
             f"(samples, channels), got {data.ndim} dimensions)"
         )
-    if data.shape[1] == 0:
+    if data.ndim == 2 and data.shape[1] == 0:
         raise InvalidAudioError(
             f"{what} has invalid shape {data.shape} (expected >= 1 channel, got 0)"
         )

@@ -163,8 +163,14 @@ async def _as_async(frames: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerato
             async for item in items:
                 yield item
     else:
-        for item in frames:
-            yield item
+        iterator = iter(frames)
+        try:
+            for item in iterator:
+                yield item
+        finally:
+            close = getattr(iterator, "close", None)  # a generator: run its cleanup now
+            if close is not None:
+                close()
 
 
 def _to_frame(item: object, pts: int) -> AudioFrame:

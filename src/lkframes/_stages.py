@@ -504,9 +504,14 @@ def map(
 
     async def run_batch(batch: list[AudioFrame]) -> list[Any]:
         results: list[Any] = [None] * len(batch)
+        failed: dict[int, int] = {}  # id(exception) -> index in the batch
 
         async def one(i: int) -> None:
-            results[i] = await call(batch[i])
+            try:
+                results[i] = await call(batch[i])
+            except Exception as exc:
+                failed[id(exc)] = i
+                raise
 
         try:
             async with anyio.create_task_group() as tg:
@@ -516,8 +521,12 @@ def map(
             errors = [
                 e for e in group.exceptions if not isinstance(e, anyio.get_cancelled_exc_class())
             ]
-            if len(errors) == 1:
-                raise errors[0] from None
+            if errors and all(id(e) in failed for e in errors):
+                # As with concurrency=1: the error of the earliest failing frame, unwrapped.
+                first = min(errors, key=lambda e: failed[id(e)])
+                if len(errors) > 1:
+                    first.add_note(f"{len(errors) - 1} more frame(s) of the same batch failed")
+                raise first from None
             raise
         return results
 

@@ -1,0 +1,108 @@
+"""The public face: ``__all__`` lists every public name, each documented (anyio-style)."""
+
+from __future__ import annotations
+import __future__
+
+import ast
+import importlib
+import inspect
+import itertools
+import pkgutil
+import types
+from functools import cache
+
+import pytest
+
+import lkframes
+
+
+@cache
+def _attribute_docstrings() -> dict[str, str]:
+    """Docstrings written under module-level assignments (``X = ...`` then a string).
+
+    Type aliases such as ``DType = Literal[...]`` cannot carry ``__doc__`` at run time;
+    documentation tools read the string that follows the assignment instead.
+    """
+    docs: dict[str, str] = {}
+    for info in pkgutil.walk_packages(lkframes.__path__, "lkframes."):
+        if info.name.endswith("__main__"):
+            continue
+        source = inspect.getsource(importlib.import_module(info.name))
+        body = ast.parse(source).body
+        for node, following in itertools.pairwise(body):
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.Assign):
+                targets = list(node.targets)
+            elif isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            if (
+                isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+            ):
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        docs[target.id] = following.value.value
+    return docs
+
+
+def _doc(obj: object, name: str) -> str:
+    if inspect.isclass(obj) or inspect.isroutine(obj):
+        return (obj.__doc__ or "").strip()  # not inspect.getdoc: no inherited docstrings
+    return _attribute_docstrings().get(name, "").strip()
+
+
+def _public_module(name: str) -> types.ModuleType:
+    if name == "lkframes":
+        return lkframes
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        pytest.skip(f"{name} cannot be imported here ({exc})")
+
+
+MODULES = ["lkframes", "lkframes.testing"]
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_all_is_a_sorted_tuple_of_existing_documented_names(module_name: str) -> None:
+    module = _public_module(module_name)
+    exported = module.__all__
+    assert isinstance(exported, tuple)
+    assert list(exported) == sorted(exported)
+    assert len(set(exported)) == len(exported)
+    missing = [name for name in exported if not hasattr(module, name)]
+    assert missing == []
+    undocumented = [name for name in exported if not _doc(getattr(module, name), name)]
+    assert undocumented == []
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_every_public_name_is_in_all(module_name: str) -> None:
+    module = _public_module(module_name)
+    public = {
+        name
+        for name in dir(module)
+        if not name.startswith("_")
+        and not isinstance(getattr(module, name), types.ModuleType | __future__._Feature)
+    }
+    assert sorted(public - set(module.__all__)) == []
+
+
+def test_public_classes_and_functions_come_from_lkframes() -> None:
+    foreign = [
+        name
+        for name in lkframes.__all__
+        if (inspect.isclass(obj := getattr(lkframes, name)) or inspect.isroutine(obj))
+        and not obj.__module__.startswith("lkframes.")
+    ]
+    assert foreign == []
+
+
+def test_private_modules_are_not_exported() -> None:
+    assert not any(name.startswith("_") for name in lkframes.__all__)
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(lkframes.__version__, str)
+    assert lkframes.__version__[0].isdigit()

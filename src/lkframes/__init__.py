@@ -13,6 +13,14 @@ from ._errors import FormatError as FormatError
 from ._errors import InvalidAudioError as InvalidAudioError
 from ._errors import LkFramesError as LkFramesError
 from ._errors import ParameterError as ParameterError
+from ._files import AudioFileError as AudioFileError
+from ._files import AudioFileInfo as AudioFileInfo
+from ._files import OutputExistsError as OutputExistsError
+from ._files import TruncatedAudioError as TruncatedAudioError
+from ._files import TruncatedAudioWarning as TruncatedAudioWarning
+from ._files import UnsupportedAudioError as UnsupportedAudioError
+from ._files import file_info as file_info
+from ._files import from_file as from_file
 from ._format import AudioFormat as AudioFormat
 from ._format import DType as DType
 from ._frame import AudioFrame as AudioFrame
@@ -43,6 +51,8 @@ from ._sync import run_sync as run_sync
 __version__ = "0.1.0.dev0"
 
 __all__ = (
+    "AudioFileError",
+    "AudioFileInfo",
     "AudioFormat",
     "AudioFrame",
     "DType",
@@ -50,16 +60,22 @@ __all__ = (
     "FrameBuffer",
     "InvalidAudioError",
     "LkFramesError",
+    "OutputExistsError",
     "ParameterError",
     "Quality",
     "RunSummary",
     "Stage",
     "Stream",
     "Tail",
+    "TruncatedAudioError",
+    "TruncatedAudioWarning",
+    "UnsupportedAudioError",
     "chunk",
     "concat",
+    "file_info",
     "filter",
     "from_array",
+    "from_file",
     "from_frames",
     "gain",
     "map",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -366,6 +367,49 @@ class Stream(Generic[T_co]):
                     samples += frame.samples_per_channel
                     fmt = frame.format
         return RunSummary(count, samples, fmt)
+
+    async def to_file(
+        self: Stream[AudioFrame],
+        path: str | os.PathLike[str],
+        *,
+        subtype: str | None = None,
+        format: str | None = None,
+        overwrite: bool = False,
+    ) -> RunSummary:
+        """Run the pipeline and write its audio to ``path`` incrementally.
+
+        Writes in blocks of about 0.5 s from a worker thread. The file is closed (its
+        header finalised) however the pipeline ends, so a cancelled or failed run leaves
+        a valid file holding everything written so far.
+
+        Args:
+            path: Output file; the format follows the extension (``.wav`` default
+                choice, ``.flac``, ``.ogg``, ``.opus``, ``.mp3``, ...).
+            subtype: libsndfile subtype, e.g. ``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``.
+                By default PCM_16 for int16 streams and FLOAT (WAV) / PCM_24 (FLAC) for
+                float32 streams, VORBIS for .ogg and OPUS for .opus.
+            format: Container name (``"WAV"``, ``"FLAC"``, ...) when the extension does
+                not say.
+            overwrite: Replace an existing file (otherwise `OutputExistsError`).
+
+        Returns:
+            A `RunSummary` of what was written.
+
+        Raises:
+            OutputExistsError: ``path`` exists and ``overwrite`` is false.
+            AudioFileError: The file cannot be created or written (permissions, disk full).
+            ParameterError: The extension names no known format and ``format`` is unset.
+            FormatError: The frames' format changes mid-stream.
+
+        Example:
+            >>> import lkframes as lk, tempfile, os
+            >>> path = os.path.join(tempfile.mkdtemp(), "out.wav")
+            >>> lk.run_sync(lk.sine(440, 2.0, 48_000).chunk(ms=20).to_file(path)).frames
+            100
+        """
+        from ._files import write_file
+
+        return await write_file(self, path, subtype=subtype, format=format, overwrite=overwrite)
 
     async def to_array(self: Stream[AudioFrame], *, squeeze: bool | None = None) -> NDArray[Any]:
         """Run the pipeline and return all samples as one array.

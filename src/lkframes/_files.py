@@ -1,0 +1,498 @@
+"""Audio files: `from_file` streams any file libsndfile or FFmpeg reads; `to_file` writes.
+
+Reading goes block by block in a worker thread (never the whole file in memory, never a
+blocking read on the event loop). libsndfile (python-soundfile) reads WAV, FLAC,
+OGG/Vorbis, Opus, MP3 and more; PyAV (FFmpeg) is the fallback for what it cannot read
+(m4a/AAC, webm, the audio track of a video).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import anyio
+import numpy as np
+from numpy.typing import NDArray
+
+from ._errors import FormatError, LkFramesError, ParameterError
+from ._format import SUPPORTED_DTYPES, AudioFormat, DType
+from ._frame import AudioFrame
+from ._stream import RunSummary, Stream, consume
+
+if TYPE_CHECKING:
+    import soundfile
+
+__all__ = (
+    "AudioFileError",
+    "AudioFileInfo",
+    "OutputExistsError",
+    "TruncatedAudioError",
+    "TruncatedAudioWarning",
+    "UnsupportedAudioError",
+    "file_info",
+    "from_file",
+    "write_file",
+)
+
+OnTruncated = Literal["raise", "warn"]
+
+_PIECE = 4_096  # samples per libsndfile call inside one block: bounds what an error loses
+_WRITE_BLOCK_MS = 500
+_INT_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "ULAW", "ALAW", "GSM610", "IMA_ADPCM", "MS_ADPCM"}
+
+
+class AudioFileError(LkFramesError, OSError):
+    """A file could not be read or written as audio: missing, empty, a directory, not audio."""
+
+
+class UnsupportedAudioError(AudioFileError):
+    """Neither libsndfile nor FFmpeg (PyAV) can decode the file."""
+
+
+class TruncatedAudioError(AudioFileError):
+    """The file ends before its header says it should, or its data is corrupt mid-way.
+
+    Raised after every decodable sample has been yielded (policy ``on_truncated="raise"``).
+    """
+
+
+class TruncatedAudioWarning(UserWarning):
+    """Like `TruncatedAudioError`, as a warning (policy ``on_truncated="warn"``)."""
+
+
+class OutputExistsError(AudioFileError, FileExistsError):
+    """`to_file` would replace an existing file; pass ``overwrite=True`` to allow it."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFileInfo:
+    """What a file's header says about its audio."""
+
+    path: Path
+    """The file."""
+    format: AudioFormat
+    """Rate, channels and the dtype lkframes reads it as."""
+    frames: int | None
+    """Samples per channel, if the container says (None for some streams)."""
+    container: str
+    """Container name, e.g. ``"WAV"``, ``"FLAC"``, ``"mov,mp4,m4a,3gp,3g2,mj2"``."""
+    codec: str
+    """Sample encoding, e.g. ``"PCM_16"``, ``"VORBIS"``, ``"aac"``."""
+    backend: Literal["soundfile", "pyav"]
+    """Which library decodes it."""
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds, if the number of frames is known."""
+        return None if self.frames is None else self.frames / self.format.sample_rate
+
+
+class _Decoder(Protocol):
+    def read(self, samples: int) -> NDArray[Any]: ...
+    def close(self) -> None: ...
+    @property
+    def problem(self) -> str | None: ...
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise AudioFileError(f"no such file: {str(path)!r}")
+    if path.is_dir():
+        raise AudioFileError(f"is a directory, not an audio file: {str(path)!r}")
+    if path.stat().st_size == 0:
+        raise AudioFileError(f"empty file (0 bytes): {str(path)!r}")
+
+
+# -- libsndfile ------------------------------------------------------------------------
+
+
+_DATA_SIZE = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def _declared_truncation(info: str) -> str | None:
+    """libsndfile clamps a WAV whose data chunk is longer than the file; find that."""
+    match = _DATA_SIZE.search(info)
+    if match is None:
+        return None
+    declared, actual = int(match.group(1)), int(match.group(2))
+    if declared == 0 or declared >= 0xFFFFFFF0 or actual >= declared:
+        return None  # streaming writers leave 0 or 0xFFFFFFFF as a placeholder
+    return f"data chunk declares {declared} bytes, file holds {actual}"
+
+
+class _SoundFileDecoder:
+    def __init__(self, handle: soundfile.SoundFile, dtype: DType) -> None:
+        self._handle = handle
+        self._dtype = dtype
+        self.problem: str | None = _declared_truncation(handle.extra_info)
+        self._failed = False
+
+    def read(self, samples: int) -> NDArray[Any]:
+        pieces: list[NDArray[Any]] = []
+        remaining = samples
+        while remaining and not self._failed:
+            try:
+                piece = self._handle.read(min(_PIECE, remaining), dtype=self._dtype, always_2d=True)
+            except Exception as exc:  # libsndfile reports corrupt data mid-stream
+                self._failed = True
+                self.problem = f"decoding failed: {exc}"
+                break
+            if not piece.shape[0]:
+                break
+            pieces.append(piece)
+            remaining -= piece.shape[0]
+        if not pieces:
+            return np.empty((0, self._handle.channels), self._dtype)
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _open_soundfile(path: Path) -> soundfile.SoundFile | None:
+    import soundfile
+
+    try:
+        return soundfile.SoundFile(str(path))
+    except soundfile.LibsndfileError:
+        return None
+
+
+def _soundfile_dtype(subtype: str) -> DType:
+    return "int16" if subtype in _INT_SUBTYPES else "float32"
+
+
+# -- PyAV (FFmpeg) -----------------------------------------------------------------------
+
+
+class _PyAVDecoder:
+    def __init__(self, path: Path, dtype: DType) -> None:
+        import av
+
+        self._container = av.open(str(path))
+        self._stream = self._container.streams.audio[0]
+        self._channels = self._stream.channels
+        self._resampler = av.AudioResampler(
+            format="s16" if dtype == "int16" else "flt",
+            layout=self._stream.layout,
+            rate=self._stream.rate,
+        )
+        self._frames = self._container.decode(self._stream)
+        self._pending: list[NDArray[Any]] = []
+        self._pending_samples = 0
+        self._done = False
+        self._dtype = dtype
+        self.problem: str | None = None
+
+    def _decode_more(self) -> None:
+        try:
+            frame = next(self._frames)
+        except StopIteration:
+            outputs = self._resampler.resample(None)
+            self._done = True
+        except Exception as exc:  # FFmpeg reports corrupt data mid-stream
+            outputs = []
+            self._done = True
+            self.problem = f"decoding failed: {exc}"
+        else:
+            outputs = self._resampler.resample(frame)
+        for out in outputs:
+            data = out.to_ndarray().reshape(-1, self._channels)
+            self._pending.append(data)
+            self._pending_samples += data.shape[0]
+
+    def read(self, samples: int) -> NDArray[Any]:
+        while self._pending_samples < samples and not self._done:
+            self._decode_more()
+        if not self._pending:
+            return np.empty((0, self._channels), self._dtype)
+        data = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
+        block, rest = data[:samples], data[samples:]
+        self._pending = [rest] if rest.shape[0] else []
+        self._pending_samples = rest.shape[0]
+        return np.ascontiguousarray(block)
+
+    def close(self) -> None:
+        self._container.close()
+
+
+def _pyav_info(path: Path) -> AudioFileInfo:
+    try:
+        import av
+    except ImportError:  # pragma: no cover - av is a declared dependency
+        raise UnsupportedAudioError(
+            f"libsndfile cannot read {str(path)!r} and PyAV is not installed"
+        ) from None
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise UnsupportedAudioError(f"no audio stream in {str(path)!r}")
+            stream = container.streams.audio[0]
+            if stream.codec_context is None or stream.rate is None or not stream.channels:
+                raise UnsupportedAudioError(f"audio stream without rate/channels in {str(path)!r}")
+            frames = None
+            if stream.duration is not None and stream.time_base is not None:
+                frames = round(stream.duration * stream.time_base * stream.rate)
+            sample_format = stream.format.name if stream.format is not None else ""
+            dtype: DType = "int16" if sample_format.startswith(("s16", "u8")) else "float32"
+            return AudioFileInfo(
+                path=path,
+                format=AudioFormat(int(stream.rate), int(stream.channels), dtype),
+                frames=frames,
+                container=container.format.name,
+                codec=stream.codec_context.name,
+                backend="pyav",
+            )
+    except UnsupportedAudioError:
+        raise
+    except (av.FFmpegError, IndexError, ValueError) as exc:
+        raise UnsupportedAudioError(
+            f"not an audio file libsndfile or FFmpeg can read: {str(path)!r} ({exc})"
+        ) from None
+
+
+# -- public API ---------------------------------------------------------------------------
+
+
+def file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
+    """Read a file's header: rate, channels, length, container and codec.
+
+    Raises:
+        AudioFileError: Missing, a directory, or empty.
+        UnsupportedAudioError: Neither libsndfile nor FFmpeg can read it.
+
+    Example:
+        >>> import lkframes as lk, numpy as np, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+        >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
+        >>> info = lk.file_info(path)
+        >>> info.format, info.frames, info.codec
+        (AudioFormat(sample_rate=16000, num_channels=1, dtype='int16'), 8000, 'PCM_16')
+    """
+    file = Path(path)
+    _check_path(file)
+    handle = _open_soundfile(file)
+    if handle is None:
+        return _pyav_info(file)
+    with handle:
+        return AudioFileInfo(
+            path=file,
+            format=AudioFormat(
+                handle.samplerate, handle.channels, _soundfile_dtype(handle.subtype)
+            ),
+            frames=handle.frames if handle.frames >= 0 else None,
+            container=handle.format,
+            codec=handle.subtype,
+            backend="soundfile",
+        )
+
+
+def from_file(
+    path: str | os.PathLike[str],
+    *,
+    block_ms: float = 500,
+    dtype: DType | None = None,
+    on_truncated: OnTruncated = "raise",
+) -> Stream[AudioFrame]:
+    """Stream an audio file block by block; memory stays flat for any length.
+
+    The header is read now (so a missing or unreadable file fails here, and the stream's
+    format is known); each iteration opens the file anew and reads in a worker thread.
+
+    Args:
+        path: Any file libsndfile reads (WAV 8/16/24/32-bit int and float, FLAC,
+            OGG/Vorbis, Opus, MP3, AIFF, ...) or, failing that, FFmpeg (m4a/AAC, webm,
+            the first audio track of a video).
+        block_ms: Size of the frames emitted; `Stream.chunk` cuts exact frame sizes.
+        dtype: Sample type to read as. By default int16 for 8/16-bit integer files and
+            float32 for everything else (24/32-bit, float, lossy codecs), so no precision
+            is lost.
+        on_truncated: For a file that ends early or has corrupt data: ``"raise"`` a
+            `TruncatedAudioError` after yielding all decodable audio (default), or
+            ``"warn"`` with `TruncatedAudioWarning` and end the stream normally.
+
+    Returns:
+        A re-iterable stream with the file's format; ``pts`` from 0.
+
+    Raises:
+        AudioFileError: Missing, a directory, or empty.
+        UnsupportedAudioError: Not audio, or a codec neither library decodes.
+        ParameterError: A bad ``block_ms``, ``dtype`` or ``on_truncated``.
+        TruncatedAudioError: (while running) see ``on_truncated``.
+
+    Example:
+        >>> import lkframes as lk, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.flac")
+        >>> _ = lk.run_sync(lk.sine(440, 1.0, 44_100).to_file(path))
+        >>> frames = lk.run_sync(lk.from_file(path).resample(16_000).chunk(ms=20).collect())
+        >>> len(frames), frames[0].samples_per_channel
+        (50, 320)
+    """
+    if not math.isfinite(block_ms) or block_ms <= 0:
+        raise ParameterError(f"block_ms must be positive (got {block_ms})")
+    if dtype is not None and dtype not in SUPPORTED_DTYPES:
+        raise ParameterError(f"dtype must be one of {SUPPORTED_DTYPES} (got {dtype!r})")
+    if on_truncated not in ("raise", "warn"):
+        raise ParameterError(f"on_truncated must be 'raise' or 'warn' (got {on_truncated!r})")
+    info = file_info(path)
+    fmt = info.format if dtype is None else info.format.with_(dtype=dtype)
+    block = max(1, round(fmt.sample_rate * block_ms / 1000))
+    file = info.path
+
+    def open_decoder() -> _Decoder:
+        if info.backend == "soundfile":
+            handle = _open_soundfile(file)
+            if handle is None:
+                raise AudioFileError(f"{str(file)!r} changed since it was opened")
+            return _SoundFileDecoder(handle, fmt.dtype)
+        return _PyAVDecoder(file, fmt.dtype)
+
+    async def run() -> AsyncGenerator[AudioFrame, None]:
+        decoder = await anyio.to_thread.run_sync(open_decoder)
+        try:
+            pts = 0
+            while True:
+                data = await anyio.to_thread.run_sync(decoder.read, block)
+                if not data.shape[0]:
+                    break
+                yield AudioFrame._wrap(data, fmt, pts)
+                pts += data.shape[0]
+            problem = decoder.problem
+        finally:
+            decoder.close()
+        if problem is not None:
+            message = f"{str(file)!r} is truncated or corrupt after {pts} samples: {problem}"
+            if on_truncated == "raise":
+                raise TruncatedAudioError(message)
+            warnings.warn(message, TruncatedAudioWarning, stacklevel=2)
+
+    return Stream(run, format=fmt, name=f"from_file({file.name!r})")
+
+
+_DEFAULT_SUBTYPES = {
+    ("WAV", "int16"): "PCM_16",
+    ("WAV", "float32"): "FLOAT",
+    ("FLAC", "int16"): "PCM_16",
+    ("FLAC", "float32"): "PCM_24",
+    ("OGG", "int16"): "VORBIS",
+    ("OGG", "float32"): "VORBIS",
+}
+
+
+def _container_for(path: Path, container: str | None) -> str:
+    import soundfile
+
+    if container is not None:
+        return container.upper()
+    suffix = path.suffix.lower().lstrip(".")
+    known = {name.lower(): name for name in soundfile.available_formats()}
+    if suffix == "opus":
+        return "OGG"
+    if suffix in known:
+        return str(known[suffix])
+    raise ParameterError(
+        f"cannot tell the file format from the extension {path.suffix!r} (expected one of "
+        f".wav, .flac, .ogg, .opus, .mp3, ...); pass format="
+    )
+
+
+def _check_output(file: Path, overwrite: bool) -> None:
+    if file.is_dir():
+        raise AudioFileError(f"is a directory: {str(file)!r}")
+    if file.exists() and not overwrite:
+        raise OutputExistsError(f"{str(file)!r} exists; pass overwrite=True to replace it")
+
+
+async def write_file(
+    stream: Stream[AudioFrame],
+    path: str | os.PathLike[str],
+    *,
+    subtype: str | None = None,
+    format: str | None = None,
+    overwrite: bool = False,
+) -> RunSummary:
+    """Run ``stream`` and write it to ``path`` incrementally. See `Stream.to_file`."""
+    import soundfile
+
+    file = Path(path)
+    _check_output(file, overwrite)
+    container = _container_for(file, format)
+    handle: soundfile.SoundFile | None = None
+    expected = stream.format
+    count = 0
+    written = 0
+    pending: list[NDArray[Any]] = []
+    pending_samples = 0
+    flush_at = 0
+
+    def open_handle(fmt: AudioFormat) -> soundfile.SoundFile:
+        chosen = subtype or _DEFAULT_SUBTYPES.get((container, fmt.dtype))
+        if file.suffix.lower() == ".opus" and subtype is None:
+            chosen = "OPUS"
+        try:
+            return soundfile.SoundFile(
+                str(file), "w", fmt.sample_rate, fmt.num_channels, chosen, format=container
+            )
+        except (soundfile.LibsndfileError, OSError, ValueError, TypeError) as exc:
+            raise AudioFileError(
+                f"cannot write {str(file)!r} as {container}/{chosen}: {exc}"
+            ) from None
+
+    def write(data: NDArray[Any]) -> None:
+        assert handle is not None
+        try:
+            handle.write(data)
+        except (soundfile.LibsndfileError, OSError) as exc:
+            raise AudioFileError(f"writing {str(file)!r} failed: {exc}") from exc
+
+    async def flush() -> None:
+        nonlocal pending, pending_samples, written
+        if pending:
+            data = pending[0] if len(pending) == 1 else np.concatenate(pending)
+            pending, pending_samples = [], 0
+            await anyio.to_thread.run_sync(write, data)
+            written += data.shape[0]
+
+    try:
+        async with consume(stream) as frames:
+            async for frame in frames:
+                if expected is None:
+                    expected = frame.format
+                elif frame.format is not expected and frame.format != expected:
+                    raise FormatError(
+                        "to_file: frame format changed mid-stream", expected, frame.format
+                    )
+                if handle is None:
+                    handle = await anyio.to_thread.run_sync(open_handle, expected)
+                    flush_at = max(1, expected.sample_rate * _WRITE_BLOCK_MS // 1000)
+                count += 1
+                if frame.samples_per_channel:
+                    pending.append(frame.data)
+                    pending_samples += frame.samples_per_channel
+                    if pending_samples >= flush_at:
+                        await flush()
+        if handle is None and expected is not None:
+            handle = await anyio.to_thread.run_sync(open_handle, expected)
+        with anyio.CancelScope(shield=True):
+            await flush()
+    finally:
+        if handle is not None:
+            with anyio.CancelScope(shield=True):
+                try:
+                    await flush()
+                finally:
+                    handle.close()
+    if expected is None:
+        raise FormatError(
+            "cannot write an empty stream of unknown format",
+            "a declared format or at least one frame",
+            "no frames",
+        )
+    return RunSummary(count, written, expected)

@@ -9,6 +9,7 @@ frames = await lk.from_array(x, sample_rate=44_100).resample(16_000).chunk(ms=20
 from __future__ import annotations
 
 from ._buffer import FrameBuffer as FrameBuffer
+from ._display import FrameList as FrameList
 from ._errors import FormatError as FormatError
 from ._errors import InvalidAudioError as InvalidAudioError
 from ._errors import LkFramesError as LkFramesError
@@ -24,6 +25,8 @@ from ._files import from_file as from_file
 from ._format import AudioFormat as AudioFormat
 from ._format import DType as DType
 from ._frame import AudioFrame as AudioFrame
+from ._pipeline import PipelineError as PipelineError
+from ._pipeline import PipelineSpec as PipelineSpec
 from ._sources import concat as concat
 from ._sources import from_array as from_array
 from ._sources import from_frames as from_frames
@@ -58,10 +61,13 @@ __all__ = (
     "DType",
     "FormatError",
     "FrameBuffer",
+    "FrameList",
     "InvalidAudioError",
     "LkFramesError",
     "OutputExistsError",
     "ParameterError",
+    "PipelineError",
+    "PipelineSpec",
     "Quality",
     "RunSummary",
     "Stage",

@@ -43,7 +43,6 @@ __all__ = (
 
 OnTruncated = Literal["raise", "warn"]
 
-_PIECE = 4_096  # samples per libsndfile call inside one block: bounds what an error loses
 _WRITE_BLOCK_MS = 500
 _INT_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "ULAW", "ALAW", "GSM610", "IMA_ADPCM", "MS_ADPCM"}
 
@@ -128,29 +127,37 @@ def _declared_truncation(info: str) -> str | None:
 
 
 class _SoundFileDecoder:
+    """Reads with libsndfile's own ``sf_readf_*``, not `soundfile.SoundFile.read`.
+
+    python-soundfile seeks to the new position after every read. For MP3, libsndfile's
+    seek (even to where it already is) restarts mpg123 badly, so every block after the
+    first decodes as garbage; and when a read hits corrupt data, python-soundfile raises
+    and drops the samples that call did decode. Reading directly avoids both.
+    """
+
     def __init__(self, handle: soundfile.SoundFile, dtype: DType) -> None:
+        import soundfile
+
         self._handle = handle
         self._dtype = dtype
+        self._ffi = soundfile._ffi
+        self._snd = soundfile._snd
+        self._ctype = "short" if dtype == "int16" else "float"
+        self._readf = getattr(soundfile._snd, f"sf_readf_{self._ctype}")
         self.problem: str | None = _declared_truncation(handle.extra_info)
         self._failed = False
 
     def read(self, samples: int) -> NDArray[Any]:
-        pieces: list[NDArray[Any]] = []
-        remaining = samples
-        while remaining and not self._failed:
-            try:
-                piece = self._handle.read(min(_PIECE, remaining), dtype=self._dtype, always_2d=True)
-            except Exception as exc:  # libsndfile reports corrupt data mid-stream
-                self._failed = True
-                self.problem = f"decoding failed: {exc}"
-                break
-            if not piece.shape[0]:
-                break
-            pieces.append(piece)
-            remaining -= piece.shape[0]
-        if not pieces:
+        if self._failed:
             return np.empty((0, self._handle.channels), self._dtype)
-        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        out = np.empty((samples, self._handle.channels), self._dtype)
+        file = self._handle._file
+        got = int(self._readf(file, self._ffi.cast(f"{self._ctype} *", out.ctypes.data), samples))
+        if self._snd.sf_error(file):  # libsndfile reports corrupt data mid-stream
+            self._failed = True
+            message = self._ffi.string(self._snd.sf_strerror(file)).decode("utf-8", "replace")
+            self.problem = f"decoding failed: {message}"
+        return out[: max(got, 0)]
 
     def close(self) -> None:
         self._handle.close()
@@ -456,8 +463,15 @@ async def write_file(
         nonlocal pending, pending_samples, written
         if pending:
             data = pending[0] if len(pending) == 1 else np.concatenate(pending)
+            # Kept until written: a cancellation that lands before the worker thread starts
+            # leaves it for the shielded flush in ``finally`` instead of dropping it.
+            pending = [data]
+            try:
+                await anyio.to_thread.run_sync(write, data)
+            except AudioFileError:
+                pending, pending_samples = [], 0  # do not retry a failed write on close
+                raise
             pending, pending_samples = [], 0
-            await anyio.to_thread.run_sync(write, data)
             written += data.shape[0]
 
     try:
@@ -470,7 +484,9 @@ async def write_file(
                         "to_file: frame format changed mid-stream", expected, frame.format
                     )
                 if handle is None:
-                    handle = await anyio.to_thread.run_sync(open_handle, expected)
+                    # Shielded: once a frame has arrived, a cancelled run still leaves a file.
+                    with anyio.CancelScope(shield=True):
+                        handle = await anyio.to_thread.run_sync(open_handle, expected)
                     flush_at = max(1, expected.sample_rate * _WRITE_BLOCK_MS // 1000)
                 count += 1
                 if frame.samples_per_channel:
@@ -478,9 +494,9 @@ async def write_file(
                     pending_samples += frame.samples_per_channel
                     if pending_samples >= flush_at:
                         await flush()
-        if handle is None and expected is not None:
-            handle = await anyio.to_thread.run_sync(open_handle, expected)
         with anyio.CancelScope(shield=True):
+            if handle is None and expected is not None:
+                handle = await anyio.to_thread.run_sync(open_handle, expected)
             await flush()
     finally:
         if handle is not None:

@@ -205,6 +205,12 @@ class AudioFrame:
             f"{self.duration * 1000:g} ms)"
         )
 
+    def _repr_html_(self) -> str:
+        """Waveform and audio player for Jupyter."""
+        from ._display import audio_html
+
+        return audio_html(self._data, self.sample_rate, repr(self))
+
     # -- LiveKit interop -------------------------------------------------------------
 
     @classmethod

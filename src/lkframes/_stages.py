@@ -479,7 +479,11 @@ def map(
         if isinstance(result, AudioFrame):
             out = result
         elif isinstance(result, np.ndarray):
-            out = AudioFrame(result, expected.sample_rate, pts=frame.pts)
+            try:
+                out = AudioFrame(result, expected.sample_rate, pts=frame.pts)
+            except InvalidAudioError as exc:
+                _annotate(exc, name, frame)
+                raise
         else:
             raise InvalidAudioError(
                 f"{name} must return an AudioFrame or a numpy array (got {type(result).__name__})"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from ._display import FrameList
 from ._errors import FormatError
 from ._format import AudioFormat, DType
 from ._frame import AudioFrame
@@ -100,6 +101,22 @@ class Stage(Generic[A_contra, B_co]):
     def __repr__(self) -> str:
         return f"Stage({self.name})"
 
+    def __or__(self, after: Stage[B_co, B]) -> Stage[A_contra, B]:
+        """Compose: ``(a | b)(stream)`` is ``b(a(stream))``.
+
+        Example:
+            >>> import lkframes as lk
+            >>> to_webrtc = lk.resample(48_000) | lk.chunk(ms=20)
+            >>> len(lk.run_sync(lk.sine(440, 0.1, 16_000).pipe(to_webrtc).collect()))
+            5
+        """
+        first = self
+
+        def apply(stream: Stream[A_contra]) -> Stream[B]:
+            return after(first(stream))
+
+        return Stage(f"{self.name} | {after.name}", apply)
+
     @classmethod
     def from_function(
         cls,
@@ -130,7 +147,7 @@ class Stage(Generic[A_contra, B_co]):
                 finally:
                     await upstream.aclose()
 
-            return Stream(run, format=format, name=label)
+            return Stream(run, format=format, name=label, flat=stream._flat)
 
         return cls(label, apply)
 
@@ -231,6 +248,10 @@ class Stream(Generic[T_co]):
         return contextlib.aclosing(self._open())
 
     def __or__(self, stage: Stage[T_co, B]) -> Stream[B]:
+        return stage(self)
+
+    def pipe(self, stage: Stage[T_co, B]) -> Stream[B]:
+        """Apply ``stage`` (the same as ``self | stage``)."""
         return stage(self)
 
     def _derive(
@@ -342,14 +363,18 @@ class Stream(Generic[T_co]):
 
     # -- terminals -----------------------------------------------------------------
 
-    async def collect(self) -> list[T_co]:
+    async def collect(self) -> FrameList[T_co]:
         """Run the pipeline to its end and return every frame.
+
+        Returns:
+            A `list` of the frames (a `FrameList`, which also renders as an audio player
+            and waveform in Jupyter).
 
         Raises:
             Whatever a stage raises; every stage is closed first.
         """
         async with self.open() as frames:
-            return [frame async for frame in frames]
+            return FrameList([frame async for frame in frames])
 
     async def run(self) -> RunSummary:
         """Run the pipeline to its end, discarding the frames, and count what went through.

@@ -1,0 +1,170 @@
+"""The ``lkframes`` command: ``lkframes demo``, its output modes and exit statuses."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import sysconfig
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import lkframes as lk
+from lkframes import _cli
+
+SRC = Path(lk.__file__).resolve().parents[1]
+
+
+def _run(*args: str, executable: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the command in a fresh interpreter that imports this lkframes."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    command = [executable, *args] if executable else [sys.executable, "-m", "lkframes", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+
+
+def _expected_layout(seconds: float) -> tuple[int, int, int, int]:
+    """(input samples, output samples, frames, last frame size) from the duration alone."""
+    n_in = round(seconds * 44_100)
+    n_out = math.floor(n_in * 48_000 / 44_100 + 0.5)
+    frames = math.ceil(n_out / 960)
+    return n_in, n_out, frames, n_out - 960 * (frames - 1)
+
+
+# -- in process ------------------------------------------------------------------------
+
+
+def test_demo_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.main(["demo"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "44100 Hz mono int16: 220500 samples" in out
+    assert "48000 Hz mono int16: 240000 samples" in out
+    assert "250 frames of 960 samples (20 ms)" in out
+    assert "x realtime" in out
+
+
+@pytest.mark.parametrize("seconds", [0.5, 1.99, 2.0, 3.333])
+def test_demo_json_matches_duration_math(
+    seconds: float, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _cli.main(["demo", "--json", "--seconds", str(seconds)]) == 0
+    summary: dict[str, Any] = json.loads(capsys.readouterr().out)
+    n_in, n_out, frames, last = _expected_layout(seconds)
+    assert summary["input"]["samples_per_channel"] == n_in
+    assert summary["output"]["samples_per_channel"] == n_out
+    assert summary["frames"]["count"] == frames
+    assert summary["frames"]["samples_per_channel"] == 960
+    assert summary["frames"]["last_samples_per_channel"] == last
+    assert summary["output"]["duration_s"] == pytest.approx(seconds, abs=1 / 44_100)
+
+
+def test_demo_quiet_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.main(["demo", "--quiet", "--seconds", "0.5"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["nonsense"],
+        ["demo", "--bogus"],
+        ["demo", "--json", "--quiet"],
+        ["demo", "--seconds", "0"],
+        ["demo", "--seconds", "-1"],
+        ["demo", "--seconds", "nan"],
+        ["demo", "--seconds", "soon"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "usage: lkframes" in err
+
+
+def test_help_and_version_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.main(["--help"]) == 0
+    assert "demo" in capsys.readouterr().out
+    assert _cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"lkframes {lk.__version__}"
+
+
+def test_failure_exits_1_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def float64_signal(seconds: float, sample_rate: int = 44_100) -> Any:
+        return np.zeros(round(seconds * sample_rate))  # float64: not audio lkframes takes
+
+    monkeypatch.setattr(_cli, "speech_like", float64_signal)
+    assert _cli.main(["demo"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("lkframes demo: error: InvalidAudioError: array has unsupported dtype")
+
+
+def test_signal_is_deterministic_and_speech_like() -> None:
+    x = _cli.speech_like(2.0)
+    np.testing.assert_array_equal(x, _cli.speech_like(2.0))
+    assert x.dtype == np.int16
+    assert x.shape == (88_200,)
+    peak = int(np.abs(x.astype(np.int32)).max())
+    assert 8_000 < peak < 32_767  # loud, not clipped
+    pause = x[round(1.7 * 44_100) : round(1.95 * 44_100)]
+    assert int(np.abs(pause.astype(np.int32)).max()) < 1_000  # only the noise floor
+
+
+# -- as a program ----------------------------------------------------------------------
+
+
+def test_python_m_lkframes_demo_json() -> None:
+    done = _run("demo", "--json")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    summary: dict[str, Any] = json.loads(done.stdout)
+    n_in, n_out, frames, last = _expected_layout(5.0)
+    assert (n_in, n_out, frames, last) == (220_500, 240_000, 250, 960)
+    assert summary["input"] == {
+        "sample_rate": 44_100,
+        "num_channels": 1,
+        "dtype": "int16",
+        "samples_per_channel": n_in,
+        "duration_s": 5.0,
+    }
+    assert summary["output"]["sample_rate"] == 48_000
+    assert summary["output"]["samples_per_channel"] == n_out
+    assert summary["frames"]["count"] == frames
+    assert summary["frames"]["last_samples_per_channel"] == last
+    assert summary["frames"]["pts_continuous"] is True
+    assert summary["x_realtime"] > 0
+
+
+def test_python_m_lkframes_usage_error_exits_2() -> None:
+    done = _run()
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "usage: lkframes" in done.stderr
+
+
+def test_console_script_is_declared() -> None:
+    (script,) = metadata.entry_points(group="console_scripts", name="lkframes")
+    assert script.value == "lkframes._cli:main"
+    assert script.load() is _cli.main
+
+
+def test_console_script_exit_statuses() -> None:
+    path = Path(sysconfig.get_path("scripts")) / ("lkframes.exe" if os.name == "nt" else "lkframes")
+    if not path.exists():
+        pytest.skip(f"no lkframes script in {path.parent} (installed with --user?)")
+    assert _run("demo", "--quiet", "--seconds", "0.5", executable=str(path)).returncode == 0
+    assert _run(executable=str(path)).returncode == 2

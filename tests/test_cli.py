@@ -21,6 +21,12 @@ from lkframes import _cli
 SRC = Path(lk.__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``lkframes demo`` writes out.wav into the working directory: keep it out of the repo."""
+    monkeypatch.chdir(tmp_path)
+
+
 def _run(*args: str, executable: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the command in a fresh interpreter that imports this lkframes."""
     env = {
@@ -50,6 +56,30 @@ def test_demo_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert "48000 Hz mono int16: 240000 samples" in out
     assert "250 frames of 960 samples (20 ms)" in out
     assert "x realtime" in out
+    assert "wrote     out.wav" in out
+
+
+def test_demo_writes_out_wav_with_what_it_reports(tmp_path: Path) -> None:
+    assert _cli.main(["demo", "--quiet", "--seconds", "1.5"]) == 0
+    info = lk.file_info(tmp_path / "out.wav")
+    assert info.format == lk.AudioFormat(48_000, 1, "int16")
+    assert info.frames == _expected_layout(1.5)[1]
+    written = lk.run_sync(lk.from_file(tmp_path / "out.wav").to_array()).ravel()
+    expected = _cli.attenuate(
+        lk.AudioFrame(
+            lk.run_sync(lk.from_array(_cli.speech_like(1.5), 44_100).resample(48_000).to_array()),
+            48_000,
+        )
+    ).ravel()
+    assert np.abs(written.astype(np.int32) - expected.astype(np.int32)).max() <= 2
+
+
+def test_demo_draws_a_png_when_matplotlib_is_installed(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the PNG is optional: needs lkframes[plot]")
+    assert _cli.main(["demo", "--quiet", "--seconds", "1", "--out", "demo.wav"]) == 0
+    png = (tmp_path / "demo.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 10_000
 
 
 @pytest.mark.parametrize("seconds", [0.5, 1.99, 2.0, 3.333])

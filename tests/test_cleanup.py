@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import inspect
+import time
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Generator, Iterator
 from typing import Any
 
@@ -347,3 +348,33 @@ async def test_abandoned_iteration_with_aclosing_is_closed(anyio_backend: str) -
     async with contextlib.aclosing(aiter(stream)) as frames:
         await frames.__anext__()
     assert probe.source_closed
+
+
+# -- sources that never wait still let timeouts land -----------------------------------------
+
+
+def _endless_frames() -> Iterator[lk.AudioFrame]:
+    frame = lk.AudioFrame(np.zeros(160, np.int16), 16_000)
+    while True:
+        yield frame
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: lk.sine(440, None, 16_000),
+        lambda: lk.noise(None, 16_000, block_ms=1),
+        lambda: lk.from_frames(_endless_frames()),
+    ],
+    ids=["sine", "noise", "from_frames-sync-generator"],
+)
+async def test_timeout_cancels_an_endless_pipeline_that_never_waits(
+    make: Callable[[], lk.Stream[lk.AudioFrame]],
+) -> None:
+    # Without checkpoints in the sources nothing would ever yield to the event loop and
+    # this would hang until the test timeout.
+    started = time.monotonic()
+    with anyio.move_on_after(0.2) as scope:
+        await make().resample(8_000).chunk(ms=20).map(lambda f: f).run()
+    assert scope.cancelled_caught
+    assert time.monotonic() - started < 2.0

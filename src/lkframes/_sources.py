@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 import numpy as np
 from numpy.typing import NDArray
 
@@ -22,6 +24,29 @@ __all__ = ("concat", "from_array", "from_frames", "noise", "silence", "sine")
 
 DEFAULT_BLOCK_MS = 500
 """Block size sources emit by default: large blocks keep soxr's per-call cost low."""
+
+_CHECKPOINT_EVERY_S = 0.005
+
+
+class _Checkpoints:
+    """Yields to the event loop every few milliseconds of a source's own work.
+
+    Sources that never wait (arrays, synthetic signals, lists) would otherwise run a whole
+    pipeline without a single scheduling point: nothing else on the loop would run and a
+    timeout or cancellation (``anyio.move_on_after``) could never land. A checkpoint per
+    block would cost too much with small blocks, so it is rationed by wall time.
+    """
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+
+    async def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self._last >= _CHECKPOINT_EVERY_S:
+            await anyio.lowlevel.checkpoint()
+            self._last = time.monotonic()
 
 
 def _block_samples(sample_rate: int, block_ms: float) -> int:
@@ -82,7 +107,9 @@ def from_array(
     start = int(pts)
 
     async def run(data: NDArray[Any] = data) -> AsyncGenerator[AudioFrame, None]:
+        checkpoint = _Checkpoints()
         for offset in range(0, data.shape[0], block):
+            await checkpoint()
             yield AudioFrame._wrap(data[offset : offset + block], fmt, start + offset)
 
     return Stream(run, format=fmt, name=f"from_array({data.shape[0]} samples)", flat=flat)
@@ -164,8 +191,10 @@ async def _as_async(frames: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerato
                 yield item
     else:
         iterator = iter(frames)
+        checkpoint = _Checkpoints()
         try:
             for item in iterator:
+                await checkpoint()
                 yield item
         finally:
             close = getattr(iterator, "close", None)  # a generator: run its cleanup now
@@ -212,8 +241,10 @@ def _synthetic(
 
     async def run() -> AsyncGenerator[AudioFrame, None]:
         state = make_block.start() if hasattr(make_block, "start") else None
+        checkpoint = _Checkpoints()
         start = 0
         while total is None or start < total:
+            await checkpoint()
             n = block if total is None else min(block, total - start)
             mono = make_block(start, n, state)
             if dtype == "int16":

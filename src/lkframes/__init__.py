@@ -25,6 +25,12 @@ from ._files import from_file as from_file
 from ._format import AudioFormat as AudioFormat
 from ._format import DType as DType
 from ._frame import AudioFrame as AudioFrame
+from ._livekit import connect as connect
+from ._livekit import from_participant as from_participant
+from ._livekit import from_track as from_track
+from ._livekit import make_token as make_token
+from ._livekit import publish as publish
+from ._livekit import to_source as to_source
 from ._pipeline import PipelineError as PipelineError
 from ._pipeline import PipelineSpec as PipelineSpec
 from ._sources import concat as concat
@@ -78,14 +84,19 @@ __all__ = (
     "UnsupportedAudioError",
     "chunk",
     "concat",
+    "connect",
     "file_info",
     "filter",
     "from_array",
     "from_file",
     "from_frames",
+    "from_participant",
+    "from_track",
     "gain",
+    "make_token",
     "map",
     "noise",
+    "publish",
     "remix",
     "resample",
     "resampled_length",
@@ -96,4 +107,5 @@ __all__ = (
     "take",
     "tap",
     "to_dtype",
+    "to_source",
 )

@@ -19,6 +19,7 @@ from ._frame import AudioFrame
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
+    from livekit import rtc
     from numpy.typing import ArrayLike
 
 __all__ = ("Quality", "RunSummary", "Stage", "Stream", "Tail", "consume")
@@ -435,6 +436,41 @@ class Stream(Generic[T_co]):
         from ._files import write_file
 
         return await write_file(self, path, subtype=subtype, format=format, overwrite=overwrite)
+
+    async def to_source(
+        self: Stream[AudioFrame],
+        source: rtc.AudioSource,
+        *,
+        frame_ms: int = 20,
+        wait_for_playout: bool = True,
+    ) -> RunSummary:
+        """Push into a LiveKit ``rtc.AudioSource`` in real time. See `lkframes.to_source`."""
+        from ._livekit import to_source
+
+        return await to_source(self, source, frame_ms=frame_ms, wait_for_playout=wait_for_playout)
+
+    async def publish(
+        self: Stream[AudioFrame],
+        room: rtc.Room,
+        name: str,
+        *,
+        source: rtc.TrackSource.ValueType | None = None,
+        sample_rate: int = 48_000,
+        num_channels: int = 1,
+        frame_ms: int = 20,
+    ) -> RunSummary:
+        """Publish to a room as an audio track, in real time. See `lkframes.publish`."""
+        from ._livekit import publish
+
+        return await publish(
+            self,
+            room,
+            name,
+            source=source,
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+            frame_ms=frame_ms,
+        )
 
     async def to_array(self: Stream[AudioFrame], *, squeeze: bool | None = None) -> NDArray[Any]:
         """Run the pipeline and return all samples as one array.

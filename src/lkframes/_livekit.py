@@ -1,0 +1,445 @@
+"""LiveKit tracks, participants, audio sources and rooms as lkframes sources and sinks.
+
+LiveKit's Python SDK (``livekit.rtc``) runs on asyncio only: these functions raise
+`LkFramesError` when awaited under another event loop (trio).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import sniffio
+
+from ._errors import FormatError, LkFramesError, ParameterError
+from ._format import AudioFormat
+from ._frame import AudioFrame
+from ._stream import RunSummary, Stream, consume
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+__all__ = ("connect", "from_participant", "from_track", "make_token", "publish", "to_source")
+
+DEFAULT_SAMPLE_RATE = 48_000
+"""The rate LiveKit streams decode to unless told otherwise (WebRTC's Opus rate)."""
+
+
+def _require_asyncio(what: str) -> None:
+    try:
+        library = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        library = "none"
+    if library != "asyncio":
+        raise LkFramesError(
+            f"{what} needs asyncio (LiveKit's Python SDK runs on asyncio only; "
+            f"expected asyncio, got {library}): use asyncio.run() or anyio.run(..., "
+            "backend='asyncio')"
+        )
+
+
+def _audio_format(sample_rate: int, num_channels: int) -> AudioFormat:
+    return AudioFormat(sample_rate, num_channels, "int16")
+
+
+def _is_audio(track: rtc.Track) -> bool:
+    from livekit import rtc
+
+    return bool(track.kind == rtc.TrackKind.KIND_AUDIO)
+
+
+def _room_of(track: rtc.Track) -> rtc.Room | None:
+    """The room a remote track belongs to (the SDK keeps a weak reference), if any."""
+    resolve = getattr(track, "_resolve_room", None)
+    room = resolve() if callable(resolve) else None
+    from livekit import rtc
+
+    return room if isinstance(room, rtc.Room) else None
+
+
+async def _frames_of(
+    track: rtc.Track, fmt: AudioFormat, frame_size_ms: int | None, start_pts: int
+) -> AsyncGenerator[AudioFrame, None]:
+    """Frames of one subscription to ``track``, closing the native stream however it ends.
+
+    LiveKit does not end an ``rtc.AudioStream`` when its remote track is unpublished or its
+    participant leaves (checked against livekit-server 1.13: no end-of-stream arrives, the
+    iteration would wait forever), only when the own room disconnects. So the stream is
+    closed here on the room's ``track_unsubscribed`` for this track and on ``disconnected``,
+    and the iteration then ends normally.
+    """
+    from livekit import rtc
+
+    audio = rtc.AudioStream(
+        track,
+        sample_rate=fmt.sample_rate,
+        num_channels=fmt.num_channels,
+        frame_size_ms=frame_size_ms,
+    )
+    room = _room_of(track)
+    closing: list[asyncio.Task[None]] = []
+
+    def end() -> None:
+        if not closing:
+            closing.append(asyncio.get_running_loop().create_task(audio.aclose()))
+
+    def on_unsubscribed(unsubscribed: rtc.Track, *_: Any) -> None:
+        if unsubscribed is track or unsubscribed.sid == track.sid:
+            end()
+
+    def on_disconnected(*_: Any) -> None:
+        end()
+
+    if room is not None:
+        room.on("track_unsubscribed", on_unsubscribed)
+        room.on("disconnected", on_disconnected)
+    pts = start_pts
+    try:
+        async for event in audio:
+            frame = AudioFrame.from_rtc(event.frame, pts=pts)
+            if frame.format != fmt:
+                raise FormatError("LiveKit delivered a frame of another format", fmt, frame.format)
+            pts += frame.samples_per_channel
+            yield frame
+    finally:
+        if room is not None:
+            room.off("track_unsubscribed", on_unsubscribed)
+            room.off("disconnected", on_disconnected)
+        end()  # one close only: a second one makes the native layer log an unknown handle
+        with anyio.CancelScope(shield=True):
+            await closing[0]
+
+
+def from_track(
+    track: rtc.Track,
+    *,
+    sample_rate: int | None = None,
+    num_channels: int | None = None,
+    frame_size_ms: int | None = None,
+) -> Stream[AudioFrame]:
+    """Frames of a LiveKit audio track (remote or local), via ``rtc.AudioStream``.
+
+    Each iteration opens a new ``rtc.AudioStream`` on the track and closes it when the
+    iteration ends, so the same track can be read again (or by several pipelines at once).
+    The stream ends when LiveKit ends it: the track is unpublished or unsubscribed, or the
+    room disconnects.
+
+    Args:
+        track: An audio track (``rtc.RemoteAudioTrack`` or ``rtc.LocalAudioTrack``).
+        sample_rate: Rate to receive at; LiveKit resamples (default 48 000).
+        num_channels: Channels to receive (default 1).
+        frame_size_ms: Frame duration LiveKit delivers (its default is 10 ms).
+
+    Returns:
+        An int16 stream with a known format and continuous ``pts`` from 0.
+
+    Raises:
+        ParameterError: ``track`` is not an audio track, or a bad rate/channel count.
+        LkFramesError: (while running) not running on asyncio.
+
+    Example:
+        >>> import lkframes as lk
+        >>> from livekit import rtc
+        >>> async def loopback():
+        ...     source = rtc.AudioSource(48_000, 1)
+        ...     track = rtc.LocalAudioTrack.create_audio_track("tone", source)
+        ...     async with lk.from_track(track).open() as frames:
+        ...         silence = lk.AudioFrame(np.zeros(480, np.int16), 48_000)
+        ...         await source.capture_frame(silence.to_rtc())
+        ...         first = await anext(frames)
+        ...     await source.aclose()
+        ...     return first.format
+        >>> import asyncio, numpy as np
+        >>> asyncio.run(loopback())
+        AudioFormat(sample_rate=48000, num_channels=1, dtype='int16')
+    """
+    if not _is_audio(track):
+        raise ParameterError(f"from_track needs an audio track (got a {type(track).__name__})")
+    fmt = _audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
+
+    async def run() -> AsyncGenerator[AudioFrame, None]:
+        _require_asyncio("from_track")
+        async with consume(_frames_of(track, fmt, frame_size_ms, 0)) as frames:
+            async for frame in frames:
+                yield frame
+
+    return Stream(run, format=fmt, name=f"from_track({track.name or track.sid!r})")
+
+
+def from_participant(
+    room: rtc.Room,
+    identity: str,
+    *,
+    source: rtc.TrackSource.ValueType | None = None,
+    sample_rate: int | None = None,
+    num_channels: int | None = None,
+    frame_size_ms: int | None = None,
+) -> Stream[AudioFrame]:
+    """Frames of a participant's audio track, following it across re-publishes.
+
+    Waits until the participant has published (and this room has subscribed to) an audio
+    track of ``source``, streams it, and when that track goes away waits for the next one.
+    The stream ends when the participant leaves or the room disconnects. ``pts`` stays
+    continuous across tracks (gaps in wall time are not counted).
+
+    Args:
+        room: A connected ``rtc.Room`` (auto-subscribe on, the default).
+        identity: The participant's identity.
+        source: Which of their tracks (default ``rtc.TrackSource.SOURCE_MICROPHONE``).
+        sample_rate: Rate to receive at (default 48 000).
+        num_channels: Channels to receive (default 1).
+        frame_size_ms: Frame duration LiveKit delivers (its default is 10 ms).
+
+    Returns:
+        An int16 stream with a known format.
+
+    Raises:
+        LkFramesError: (while running) not running on asyncio.
+    """
+    from livekit import rtc
+
+    wanted = rtc.TrackSource.SOURCE_MICROPHONE if source is None else source
+    fmt = _audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
+
+    def matching_track() -> rtc.Track | None:
+        participant = next(
+            (p for p in room.remote_participants.values() if p.identity == identity), None
+        )
+        if participant is None:
+            return None
+        for publication in participant.track_publications.values():
+            track = publication.track
+            if publication.source == wanted and track is not None and _is_audio(track):
+                return track
+        return None
+
+    async def run() -> AsyncGenerator[AudioFrame, None]:
+        _require_asyncio("from_participant")
+        events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def on_subscribed(track: rtc.Track, publication: Any, participant: Any) -> None:
+            if participant.identity == identity and publication.source == wanted:
+                events.put_nowait(("track", track))
+
+        def on_left(participant: Any) -> None:
+            if participant.identity == identity:
+                events.put_nowait(("left", None))
+
+        def on_disconnected(*_: Any) -> None:
+            events.put_nowait(("disconnected", None))
+
+        room.on("track_subscribed", on_subscribed)
+        room.on("participant_disconnected", on_left)
+        room.on("disconnected", on_disconnected)
+        try:
+            pts = 0
+            ended: rtc.Track | None = None
+            track = matching_track()
+            while room.isconnected():
+                if track is None:
+                    kind, value = await events.get()
+                    if kind != "track":
+                        return  # the participant left or the room disconnected
+                    if value is ended:
+                        continue  # a late event for the track that just ended
+                    track = value
+                async with consume(_frames_of(track, fmt, frame_size_ms, pts)) as frames:
+                    async for frame in frames:
+                        pts = frame.end_pts
+                        yield frame
+                ended, track = track, None
+        finally:
+            room.off("track_subscribed", on_subscribed)
+            room.off("participant_disconnected", on_left)
+            room.off("disconnected", on_disconnected)
+
+    return Stream(run, format=fmt, name=f"from_participant({identity!r})")
+
+
+async def to_source(
+    stream: Stream[AudioFrame],
+    source: rtc.AudioSource,
+    *,
+    frame_ms: int = 20,
+    wait_for_playout: bool = True,
+) -> RunSummary:
+    """Push a stream into a LiveKit ``rtc.AudioSource``, in real time, with backpressure.
+
+    The stream is resampled, remixed and converted to the source's rate, channel count and
+    int16 as needed, and cut into ``frame_ms`` frames. ``capture_frame`` waits whenever the
+    source's queue (``queue_size_ms``, 1 s by default) is full, so a file plays at 1x
+    speed rather than as fast as it decodes, and memory stays bounded.
+
+    Args:
+        stream: Audio to send.
+        source: The LiveKit source (published or not).
+        frame_ms: Frame size handed to LiveKit (10 or 20 ms are typical).
+        wait_for_playout: Return only once LiveKit has played out everything queued.
+
+    Returns:
+        A `RunSummary` of what was captured.
+
+    Raises:
+        LkFramesError: Not running on asyncio.
+        ParameterError: ``frame_ms`` is not a whole number of samples at the source's rate.
+    """
+    _require_asyncio("to_source")
+    target = _audio_format(source.sample_rate, source.num_channels)
+    adapted = _adapt(stream, target).chunk(ms=frame_ms)
+    count = 0
+    samples = 0
+    async with adapted.open() as frames:
+        async for frame in frames:
+            await source.capture_frame(frame.to_rtc())
+            count += 1
+            samples += frame.samples_per_channel
+    if wait_for_playout:
+        await source.wait_for_playout()
+    return RunSummary(count, samples, target)
+
+
+def _adapt(stream: Stream[AudioFrame], target: AudioFormat) -> Stream[AudioFrame]:
+    """Resample / remix / convert ``stream`` to ``target`` (checked per frame if unknown)."""
+    fmt = stream.format
+    if fmt is None:
+        # Unknown until the first frame: the stages are no-ops when already matching.
+        return (
+            stream.to_dtype("float32")
+            .remix(target.num_channels)
+            .resample(target.sample_rate)
+            .to_dtype("int16")
+        )
+    if fmt.num_channels > target.num_channels:
+        stream = stream.remix(target.num_channels)
+    if fmt.sample_rate != target.sample_rate:
+        stream = stream.resample(target.sample_rate)
+    if fmt.num_channels < target.num_channels:
+        stream = stream.remix(target.num_channels)
+    return stream.to_dtype("int16")
+
+
+async def publish(
+    stream: Stream[AudioFrame],
+    room: rtc.Room,
+    name: str,
+    *,
+    source: rtc.TrackSource.ValueType | None = None,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    num_channels: int = 1,
+    frame_ms: int = 20,
+    queue_size_ms: int = 1000,
+) -> RunSummary:
+    """Publish a stream to a room as an audio track, play it in real time, unpublish.
+
+    Creates an ``rtc.AudioSource`` and ``rtc.LocalAudioTrack``, publishes it, pushes the
+    stream with `to_source` (resampled to ``sample_rate``), waits for the playout, and
+    unpublishes the track and closes the source however the run ends (end of stream,
+    error, cancellation).
+
+    Args:
+        stream: Audio to publish.
+        room: A connected ``rtc.Room``.
+        name: The track's name.
+        source: Track source (default ``rtc.TrackSource.SOURCE_MICROPHONE``).
+        sample_rate: The source's rate (48 kHz is what WebRTC's Opus uses).
+        num_channels: The source's channels.
+        frame_ms: Frame size handed to LiveKit.
+        queue_size_ms: How far ahead of real time the source may be filled.
+
+    Returns:
+        A `RunSummary` of what was published.
+
+    Raises:
+        LkFramesError: Not running on asyncio, or the room is not connected.
+    """
+    _require_asyncio("publish")
+    from livekit import rtc
+
+    if not room.isconnected():
+        raise LkFramesError("publish needs a connected room (got a disconnected rtc.Room)")
+    audio_source = rtc.AudioSource(sample_rate, num_channels, queue_size_ms=queue_size_ms)
+    track = rtc.LocalAudioTrack.create_audio_track(name, audio_source)
+    options = rtc.TrackPublishOptions(
+        source=rtc.TrackSource.SOURCE_MICROPHONE if source is None else source
+    )
+    publication = await room.local_participant.publish_track(track, options)
+    try:
+        return await to_source(stream, audio_source, frame_ms=frame_ms)
+    finally:
+        with anyio.CancelScope(shield=True):
+            try:
+                if room.isconnected():
+                    await room.local_participant.unpublish_track(publication.sid)
+            finally:
+                await audio_source.aclose()
+
+
+@asynccontextmanager
+async def connect(
+    url: str | None = None,
+    token: str | None = None,
+    *,
+    room: str | None = None,
+    identity: str = "lkframes",
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    options: rtc.RoomOptions | None = None,
+) -> AsyncIterator[rtc.Room]:
+    """Connect to a LiveKit room for the duration of an ``async with`` block.
+
+    Credentials come from the arguments or, as with the LiveKit CLI, from the environment:
+    ``LIVEKIT_URL``, and either a token or ``LIVEKIT_API_KEY`` / ``LIVEKIT_API_SECRET`` from
+    which a token for ``room`` and ``identity`` is made (needs ``livekit-api``: ``pip install
+    lkframes[room]``).
+
+    Raises:
+        ParameterError: No URL, or neither a token nor an API key and secret.
+        LkFramesError: Not running on asyncio.
+    """
+    _require_asyncio("connect")
+    from livekit import rtc
+
+    url = url or os.environ.get("LIVEKIT_URL")
+    if not url:
+        raise ParameterError("no LiveKit URL: pass url= or set LIVEKIT_URL")
+    if token is None:
+        key = api_key or os.environ.get("LIVEKIT_API_KEY")
+        secret = api_secret or os.environ.get("LIVEKIT_API_SECRET")
+        if not (key and secret):
+            raise ParameterError(
+                "no credentials: pass token=, or api_key=/api_secret= (or set "
+                "LIVEKIT_API_KEY and LIVEKIT_API_SECRET)"
+            )
+        if not room:
+            raise ParameterError("room= is needed to make a token from an API key")
+        token = make_token(key, secret, room=room, identity=identity)
+    lk_room = rtc.Room()
+    await lk_room.connect(url, token, options=options or rtc.RoomOptions())
+    try:
+        yield lk_room
+    finally:
+        with anyio.CancelScope(shield=True):
+            await lk_room.disconnect()
+
+
+def make_token(api_key: str, api_secret: str, *, room: str, identity: str) -> str:
+    """A join token for ``room`` as ``identity`` that may publish and subscribe."""
+    try:
+        from livekit import api
+    except ImportError:
+        raise LkFramesError(
+            "making tokens needs livekit-api: pip install 'lkframes[room]'"
+        ) from None
+    grants = api.VideoGrants(room_join=True, room=room, can_publish=True, can_subscribe=True)
+    token: str = (
+        api.AccessToken(api_key, api_secret)
+        .with_identity(identity)
+        .with_name(identity)
+        .with_grants(grants)
+        .to_jwt()
+    )
+    return token

@@ -1,0 +1,189 @@
+"""LiveKit without a server: AudioSource -> LocalAudioTrack -> AudioStream loops back locally.
+
+The SDK is asyncio-only, so these tests run on asyncio; one test checks the error on trio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import anyio
+import numpy as np
+import pytest
+from livekit import rtc
+from numpy.typing import NDArray
+
+import lkframes as lk
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """LiveKit's Python SDK runs on asyncio only."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def loop_track() -> AsyncIterator[tuple[rtc.AudioSource, rtc.LocalAudioTrack]]:
+    source = rtc.AudioSource(48_000, 1, queue_size_ms=200)
+    track = rtc.LocalAudioTrack.create_audio_track("loop", source)
+    yield source, track
+    await source.aclose()
+
+
+def _dominant_hz(x: NDArray[np.float64], rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.shape[0])))
+    return float(np.argmax(spectrum) * rate / x.shape[0])
+
+
+async def _receive(
+    track: rtc.LocalAudioTrack, seconds: float, **kwargs: int
+) -> list[lk.AudioFrame]:
+    frames: list[lk.AudioFrame] = []
+    stream = lk.from_track(track, **kwargs)
+    assert stream.format is not None
+    wanted = round(seconds * stream.format.sample_rate)
+    async with stream.open() as received:
+        async for frame in received:
+            frames.append(frame)
+            if sum(f.samples_per_channel for f in frames) >= wanted:
+                break
+    return frames
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(48_000, 1), (16_000, 1), (24_000, 2)])
+async def test_to_source_then_from_track_carries_the_signal(
+    loop_track: tuple[rtc.AudioSource, rtc.LocalAudioTrack], rate: int, channels: int
+) -> None:
+    source, track = loop_track
+    receiver = asyncio.create_task(_receive(track, 0.8, sample_rate=rate, num_channels=channels))
+    await asyncio.sleep(0.05)  # let the AudioStream attach before audio flows
+    sent = await lk.sine(440, 1.0, 44_100, num_channels=2, dtype="float32").to_source(source)
+    assert sent.format == lk.AudioFormat(48_000, 1, "int16")
+    assert sent.samples_per_channel == 48_000
+    frames = await asyncio.wait_for(receiver, 5)
+    assert {f.format for f in frames} == {lk.AudioFormat(rate, channels, "int16")}
+    assert [f.pts for f in frames] == [
+        sum(g.samples_per_channel for g in frames[:i]) for i in range(len(frames))
+    ]
+    y = np.concatenate([f.data for f in frames]).astype(np.float64)
+    steady = y[rate // 10 :, 0]
+    assert _dominant_hz(steady, rate) == pytest.approx(440, abs=5)
+    peak = np.abs(steady).max()
+    assert 0.4 * 32768 < peak < 0.6 * 32768  # sine() is at half scale
+    if channels == 2:
+        assert np.array_equal(y[:, 0], y[:, 1])
+
+
+async def test_to_source_paces_in_real_time(
+    loop_track: tuple[rtc.AudioSource, rtc.LocalAudioTrack],
+) -> None:
+    source, _ = loop_track
+    started = time.monotonic()
+    summary = await lk.silence(1.0, 16_000).to_source(source)
+    elapsed = time.monotonic() - started
+    assert summary.frames == 50
+    # queue_size_ms=200: capture_frame blocks once 200 ms are queued, then at 1x.
+    assert 0.8 <= elapsed < 2.0
+
+
+async def test_to_source_without_waiting_for_playout_returns_early(
+    loop_track: tuple[rtc.AudioSource, rtc.LocalAudioTrack],
+) -> None:
+    source, _ = loop_track
+    started = time.monotonic()
+    await lk.silence(0.15, 48_000).to_source(source, wait_for_playout=False)
+    assert time.monotonic() - started < 0.1
+
+
+async def test_breaking_out_closes_the_native_stream(
+    loop_track: tuple[rtc.AudioSource, rtc.LocalAudioTrack],
+) -> None:
+    source, track = loop_track
+    pusher = asyncio.create_task(lk.sine(440, 1.0, 48_000).to_source(source))
+    async with lk.from_track(track).open() as frames:
+        async for _ in frames:
+            assert len(track._audio_streams) == 1
+            break
+    assert len(track._audio_streams) == 0, "rtc.AudioStream left open after break"
+    pusher.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pusher
+
+
+async def test_cancelled_receive_closes_the_native_stream(
+    loop_track: tuple[rtc.AudioSource, rtc.LocalAudioTrack],
+) -> None:
+    _, track = loop_track
+    with anyio.move_on_after(0.1) as scope:
+        await lk.from_track(track).run()  # no audio ever arrives
+    assert scope.cancelled_caught
+    assert len(track._audio_streams) == 0
+
+
+async def test_from_track_is_reiterable(
+    loop_track: tuple[rtc.AudioSource, rtc.LocalAudioTrack],
+) -> None:
+    source, track = loop_track
+    stream = lk.from_track(track, sample_rate=16_000)
+    for _ in range(2):
+        receiver = asyncio.create_task(_receive_from(stream, 3))
+        await asyncio.sleep(0.05)
+        await lk.silence(0.1, 48_000).to_source(source)
+        assert len(await asyncio.wait_for(receiver, 5)) == 3
+
+
+async def _receive_from(stream: lk.Stream[lk.AudioFrame], n: int) -> list[lk.AudioFrame]:
+    return await stream.take(n).collect()
+
+
+async def test_from_track_rejects_a_video_track() -> None:
+    video = rtc.VideoSource(64, 48)
+    track = rtc.LocalVideoTrack.create_video_track("cam", video)
+    with pytest.raises(lk.ParameterError, match="needs an audio track"):
+        lk.from_track(track)
+    await video.aclose()
+
+
+async def test_to_source_rejects_a_frame_size_that_is_not_whole(
+    loop_track: tuple[rtc.AudioSource, rtc.LocalAudioTrack],
+) -> None:
+    source, _ = loop_track
+    with pytest.raises(lk.ParameterError, match="not a whole number"):
+        await lk.silence(0.1, 48_000).to_source(source, frame_ms=0.01)  # type: ignore[arg-type]
+
+
+def test_livekit_functions_say_they_need_asyncio() -> None:
+    async def main() -> None:
+        source = object()
+        with pytest.raises(lk.LkFramesError, match=r"needs asyncio.*got trio"):
+            await lk.silence(0.1, 48_000).to_source(source)  # type: ignore[arg-type]
+
+    anyio.run(main, backend="trio")
+
+
+async def test_connect_needs_url_and_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(lk.ParameterError, match="no LiveKit URL"):
+        async with lk.connect():
+            pass
+    monkeypatch.setenv("LIVEKIT_URL", "ws://127.0.0.1:9")
+    with pytest.raises(lk.ParameterError, match="no credentials"):
+        async with lk.connect():
+            pass
+
+
+def test_make_token_carries_identity_room_and_grants() -> None:
+    from livekit import api
+
+    token = lk.make_token("key", "secret" * 6, room="r1", identity="alice")
+    claims = api.TokenVerifier("key", "secret" * 6).verify(token)
+    assert claims.identity == "alice"
+    assert claims.video is not None
+    assert claims.video.room == "r1"
+    assert claims.video.room_join
+    assert claims.video.can_publish

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import numpy as np
 import sniffio
 
 from ._errors import FormatError, LkFramesError, ParameterError
@@ -74,6 +75,7 @@ async def _frames_of(
     """
     from livekit import rtc
 
+    _require_asyncio("from_track/from_participant")
     audio = rtc.AudioStream(
         track,
         sample_rate=fmt.sample_rate,
@@ -98,13 +100,19 @@ async def _frames_of(
         room.on("track_unsubscribed", on_unsubscribed)
         room.on("disconnected", on_disconnected)
     pts = start_pts
+    rate, channels = fmt.sample_rate, fmt.num_channels
     try:
         async for event in audio:
-            frame = AudioFrame.from_rtc(event.frame, pts=pts)
-            if frame.format != fmt:
-                raise FormatError("LiveKit delivered a frame of another format", fmt, frame.format)
-            pts += frame.samples_per_channel
-            yield frame
+            rtc_frame = event.frame
+            if rtc_frame.sample_rate != rate or rtc_frame.num_channels != channels:
+                got = AudioFrame.from_rtc(rtc_frame).format
+                raise FormatError("LiveKit delivered a frame of another format", fmt, got)
+            samples = rtc_frame.samples_per_channel
+            # A view of LiveKit's buffer, as AudioFrame.from_rtc makes, without re-validating
+            # the format on every frame (this is the per-frame hot path).
+            data = np.frombuffer(rtc_frame.data, np.int16, samples * channels)
+            yield AudioFrame._wrap(data.reshape(samples, channels), fmt, pts)
+            pts += samples
     finally:
         if room is not None:
             room.off("track_unsubscribed", on_unsubscribed)
@@ -161,13 +169,11 @@ def from_track(
         raise ParameterError(f"from_track needs an audio track (got a {type(track).__name__})")
     fmt = _audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
 
-    async def run() -> AsyncGenerator[AudioFrame, None]:
-        _require_asyncio("from_track")
-        async with consume(_frames_of(track, fmt, frame_size_ms, 0)) as frames:
-            async for frame in frames:
-                yield frame
-
-    return Stream(run, format=fmt, name=f"from_track({track.name or track.sid!r})")
+    return Stream(
+        lambda: _frames_of(track, fmt, frame_size_ms, 0),
+        format=fmt,
+        name=f"from_track({track.name or track.sid!r})",
+    )
 
 
 def from_participant(

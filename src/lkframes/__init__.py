@@ -56,6 +56,11 @@ from ._stream import Stage as Stage
 from ._stream import Stream as Stream
 from ._stream import Tail as Tail
 from ._sync import run_sync as run_sync
+from ._video import InvalidVideoError as InvalidVideoError
+from ._video import PixelFormat as PixelFormat
+from ._video import VideoFrame as VideoFrame
+from ._video import from_video_track as from_video_track
+from ._video import to_video_source as to_video_source
 
 __version__ = "0.1.0.dev0"
 
@@ -69,11 +74,13 @@ __all__ = (
     "FrameBuffer",
     "FrameList",
     "InvalidAudioError",
+    "InvalidVideoError",
     "LkFramesError",
     "OutputExistsError",
     "ParameterError",
     "PipelineError",
     "PipelineSpec",
+    "PixelFormat",
     "Quality",
     "RunSummary",
     "Stage",
@@ -82,6 +89,7 @@ __all__ = (
     "TruncatedAudioError",
     "TruncatedAudioWarning",
     "UnsupportedAudioError",
+    "VideoFrame",
     "chunk",
     "concat",
     "connect",
@@ -92,6 +100,7 @@ __all__ = (
     "from_frames",
     "from_participant",
     "from_track",
+    "from_video_track",
     "gain",
     "make_token",
     "map",
@@ -108,4 +117,5 @@ __all__ = (
     "tap",
     "to_dtype",
     "to_source",
+    "to_video_source",
 )

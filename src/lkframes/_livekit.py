@@ -10,7 +10,7 @@ import asyncio
 import os
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import anyio
 import numpy as np
@@ -23,6 +23,8 @@ from ._stream import RunSummary, Stream, consume
 
 if TYPE_CHECKING:
     from livekit import rtc
+
+    from ._video import VideoFrame
 
 __all__ = ("connect", "from_participant", "from_track", "make_token", "publish", "to_source")
 
@@ -122,14 +124,33 @@ async def _frames_of(
             await closing[0]
 
 
+@overload
+def from_track(  # type: ignore[overload-overlap]  # video tracks are Tracks too
+    track: rtc.LocalVideoTrack | rtc.RemoteVideoTrack,
+    *,
+    sample_rate: None = None,
+    num_channels: None = None,
+    frame_size_ms: None = None,
+) -> Stream[VideoFrame]: ...
+@overload
 def from_track(
     track: rtc.Track,
     *,
     sample_rate: int | None = None,
     num_channels: int | None = None,
     frame_size_ms: int | None = None,
-) -> Stream[AudioFrame]:
-    """Frames of a LiveKit audio track (remote or local), via ``rtc.AudioStream``.
+) -> Stream[AudioFrame]: ...
+def from_track(
+    track: rtc.Track,
+    *,
+    sample_rate: int | None = None,
+    num_channels: int | None = None,
+    frame_size_ms: int | None = None,
+) -> Stream[AudioFrame] | Stream[VideoFrame]:
+    """Frames of a LiveKit track (remote or local): audio via ``rtc.AudioStream``.
+
+    A video track gives `VideoFrame` items (RGBA, see `lkframes.from_video_track` for other
+    layouts) instead.
 
     Each iteration opens a new ``rtc.AudioStream`` on the track and closes it when the
     iteration ends, so the same track can be read again (or by several pipelines at once).
@@ -146,7 +167,7 @@ def from_track(
         An int16 stream with a known format and continuous ``pts`` from 0.
 
     Raises:
-        ParameterError: ``track`` is not an audio track, or a bad rate/channel count.
+        ParameterError: ``track`` is neither audio nor video, or a bad rate/channel count.
         LkFramesError: (while running) not running on asyncio.
 
     Example:
@@ -165,6 +186,12 @@ def from_track(
         >>> asyncio.run(loopback())
         AudioFormat(sample_rate=48000, num_channels=1, dtype='int16')
     """
+    from livekit import rtc
+
+    if track.kind == rtc.TrackKind.KIND_VIDEO:
+        from ._video import from_video_track
+
+        return from_video_track(track)
     if not _is_audio(track):
         raise ParameterError(f"from_track needs an audio track (got a {type(track).__name__})")
     fmt = _audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)

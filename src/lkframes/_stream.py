@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from livekit import rtc
     from numpy.typing import ArrayLike
+
+    from ._video import VideoFrame
 
 __all__ = ("Quality", "RunSummary", "Stage", "Stream", "Tail", "consume")
 
@@ -437,14 +439,37 @@ class Stream(Generic[T_co]):
 
         return await write_file(self, path, subtype=subtype, format=format, overwrite=overwrite)
 
+    @overload
     async def to_source(
         self: Stream[AudioFrame],
         source: rtc.AudioSource,
         *,
         frame_ms: int = 20,
         wait_for_playout: bool = True,
+    ) -> RunSummary: ...
+    @overload
+    async def to_source(
+        self: Stream[VideoFrame], source: rtc.VideoSource, *, realtime: bool = True
+    ) -> RunSummary: ...
+    async def to_source(
+        self: Stream[Any],
+        source: rtc.AudioSource | rtc.VideoSource,
+        *,
+        frame_ms: int = 20,
+        wait_for_playout: bool = True,
+        realtime: bool = True,
     ) -> RunSummary:
-        """Push into a LiveKit ``rtc.AudioSource`` in real time. See `lkframes.to_source`."""
+        """Push into a LiveKit source in real time. See `lkframes.to_source`.
+
+        An ``rtc.VideoSource`` takes a stream of `VideoFrame` (see
+        `lkframes.to_video_source`).
+        """
+        from livekit import rtc as livekit_rtc
+
+        if isinstance(source, livekit_rtc.VideoSource):
+            from ._video import to_video_source
+
+            return await to_video_source(self, source, realtime=realtime)
         from ._livekit import to_source
 
         return await to_source(self, source, frame_ms=frame_ms, wait_for_playout=wait_for_playout)

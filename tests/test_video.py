@@ -1,0 +1,68 @@
+"""VideoFrame: numpy views of pixels, validation, and LiveKit conversions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from livekit import rtc
+
+import lkframes as lk
+
+
+def test_packed_frame_is_a_read_only_view() -> None:
+    pixels = np.arange(48 * 64 * 4, dtype=np.uint32).astype(np.uint8).reshape(48, 64, 4)
+    frame = lk.VideoFrame(pixels, "rgba", timestamp_us=40_000)
+    assert (frame.width, frame.height, frame.pixel_format) == (64, 48, "rgba")
+    assert np.shares_memory(frame.data, pixels)
+    assert not frame.data.flags.writeable
+    assert repr(frame) == "VideoFrame(64x48 rgba, t=0.040 s)"
+
+
+def test_rtc_round_trip_keeps_pixels() -> None:
+    pixels = np.random.default_rng(0).integers(0, 256, (10, 16, 4), dtype=np.uint8)
+    frame = lk.VideoFrame(pixels, "bgra")
+    back = lk.VideoFrame.from_rtc(frame.to_rtc())
+    assert back.pixel_format == "bgra"
+    assert np.array_equal(back.data, pixels)
+
+
+def test_from_rtc_is_a_view_of_livekit_memory() -> None:
+    buffer = bytearray(8 * 4 * 4)
+    rtc_frame = rtc.VideoFrame(8, 4, rtc.VideoBufferType.RGBA, buffer)
+    frame = lk.VideoFrame.from_rtc(rtc_frame)
+    buffer[0] = 200
+    assert frame.data[0, 0, 0] == 200
+
+
+def test_convert_to_i420_and_back_is_close() -> None:
+    pixels = np.zeros((32, 32, 4), np.uint8)
+    pixels[..., 0], pixels[..., 1], pixels[..., 2], pixels[..., 3] = 200, 100, 50, 255
+    i420 = lk.VideoFrame(pixels, "rgba").convert("i420")
+    assert i420.pixel_format == "i420"
+    assert i420.data.shape == (32 * 32 * 3 // 2,)
+    rgba = i420.convert("rgba")
+    assert np.abs(rgba.data[..., :3].astype(int) - pixels[..., :3]).max() <= 4
+
+
+@pytest.mark.parametrize(
+    ("data", "kwargs", "message"),
+    [
+        (np.zeros((4, 4, 4), np.float32), {}, "must be a uint8 array"),
+        (np.zeros((4, 4, 3), np.uint8), {}, r"invalid shape \(4, 4, 3\)"),
+        (np.zeros((4, 8, 4), np.uint8)[:, ::2], {}, "not C-contiguous"),
+        (np.zeros(10, np.uint8), {"pixel_format": "i420"}, "needs width= and height="),
+        (
+            np.zeros(10, np.uint8),
+            {"pixel_format": "i420", "width": 4, "height": 4},
+            r"has 10 bytes \(expected 24 for 4x4\)",
+        ),
+    ],
+)
+def test_bad_pixels_raise(data: object, kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(lk.InvalidVideoError, match=message):
+        lk.VideoFrame(data, **kwargs)  # type: ignore[arg-type]
+
+
+def test_unknown_pixel_format_raises() -> None:
+    with pytest.raises(lk.ParameterError, match="pixel_format must be one of"):
+        lk.VideoFrame(np.zeros((2, 2, 4), np.uint8), "yuv9")  # type: ignore[arg-type]

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import os
 
+from collections.abc import Iterator
+
+import pytest
 from hypothesis import HealthCheck, settings
+
+from lkframes.testing import open_resources
 
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.register_profile(
@@ -20,3 +25,12 @@ settings.register_profile(
 settings.load_profile(
     os.environ.get("LKFRAMES_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
 )
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_open() -> Iterator[None]:
+    """aiostream-style resource check: every test must close what lkframes opened."""
+    before = open_resources()
+    yield
+    after = open_resources()
+    assert after == before, f"lkframes resources left open by this test: {after} (before: {before})"

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from ._errors import FormatError, LkFramesError, ParameterError
 from ._format import SUPPORTED_DTYPES, AudioFormat, DType
 from ._frame import AudioFrame
+from ._resources import held
 from ._stream import RunSummary, Stream, consume
 
 if TYPE_CHECKING:
@@ -363,17 +364,18 @@ def from_file(
 
     async def run() -> AsyncGenerator[AudioFrame, None]:
         decoder = await anyio.to_thread.run_sync(open_decoder)
-        try:
-            pts = 0
-            while True:
-                data = await anyio.to_thread.run_sync(decoder.read, block)
-                if not data.shape[0]:
-                    break
-                yield AudioFrame._wrap(data, fmt, pts)
-                pts += data.shape[0]
-            problem = decoder.problem
-        finally:
-            decoder.close()
+        with held("file"):
+            try:
+                pts = 0
+                while True:
+                    data = await anyio.to_thread.run_sync(decoder.read, block)
+                    if not data.shape[0]:
+                        break
+                    yield AudioFrame._wrap(data, fmt, pts)
+                    pts += data.shape[0]
+                problem = decoder.problem
+            finally:
+                decoder.close()
         if problem is not None:
             message = f"{str(file)!r} is truncated or corrupt after {pts} samples: {problem}"
             if on_truncated == "raise":
@@ -474,37 +476,38 @@ async def write_file(
             pending, pending_samples = [], 0
             written += data.shape[0]
 
-    try:
-        async with consume(stream) as frames:
-            async for frame in frames:
-                if expected is None:
-                    expected = frame.format
-                elif frame.format is not expected and frame.format != expected:
-                    raise FormatError(
-                        "to_file: frame format changed mid-stream", expected, frame.format
-                    )
-                if handle is None:
-                    # Shielded: once a frame has arrived, a cancelled run still leaves a file.
-                    with anyio.CancelScope(shield=True):
-                        handle = await anyio.to_thread.run_sync(open_handle, expected)
-                    flush_at = max(1, expected.sample_rate * _WRITE_BLOCK_MS // 1000)
-                count += 1
-                if frame.samples_per_channel:
-                    pending.append(frame.data)
-                    pending_samples += frame.samples_per_channel
-                    if pending_samples >= flush_at:
-                        await flush()
-        with anyio.CancelScope(shield=True):
-            if handle is None and expected is not None:
-                handle = await anyio.to_thread.run_sync(open_handle, expected)
-            await flush()
-    finally:
-        if handle is not None:
+    with held("file"):
+        try:
+            async with consume(stream) as frames:
+                async for frame in frames:
+                    if expected is None:
+                        expected = frame.format
+                    elif frame.format is not expected and frame.format != expected:
+                        raise FormatError(
+                            "to_file: frame format changed mid-stream", expected, frame.format
+                        )
+                    if handle is None:
+                        # Shielded: once a frame has arrived, a cancelled run still leaves a file.
+                        with anyio.CancelScope(shield=True):
+                            handle = await anyio.to_thread.run_sync(open_handle, expected)
+                        flush_at = max(1, expected.sample_rate * _WRITE_BLOCK_MS // 1000)
+                    count += 1
+                    if frame.samples_per_channel:
+                        pending.append(frame.data)
+                        pending_samples += frame.samples_per_channel
+                        if pending_samples >= flush_at:
+                            await flush()
             with anyio.CancelScope(shield=True):
-                try:
-                    await flush()
-                finally:
-                    handle.close()
+                if handle is None and expected is not None:
+                    handle = await anyio.to_thread.run_sync(open_handle, expected)
+                await flush()
+        finally:
+            if handle is not None:
+                with anyio.CancelScope(shield=True):
+                    try:
+                        await flush()
+                    finally:
+                        handle.close()
     if expected is None:
         raise FormatError(
             "cannot write an empty stream of unknown format",

@@ -19,6 +19,7 @@ import sniffio
 from ._errors import FormatError, LkFramesError, ParameterError
 from ._format import AudioFormat
 from ._frame import AudioFrame
+from ._resources import acquire, held, release
 from ._stream import RunSummary, Stream, consume
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ async def _frames_of(
         room.on("disconnected", on_disconnected)
     pts = start_pts
     rate, channels = fmt.sample_rate, fmt.num_channels
+    acquire("livekit.audio_stream")
     try:
         async for event in audio:
             rtc_frame = event.frame
@@ -121,7 +123,10 @@ async def _frames_of(
             room.off("disconnected", on_disconnected)
         end()  # one close only: a second one makes the native layer log an unknown handle
         with anyio.CancelScope(shield=True):
-            await closing[0]
+            try:
+                await closing[0]
+            finally:
+                release("livekit.audio_stream")
 
 
 @overload
@@ -399,16 +404,22 @@ async def publish(
     options = rtc.TrackPublishOptions(
         source=rtc.TrackSource.SOURCE_MICROPHONE if source is None else source
     )
-    publication = await room.local_participant.publish_track(track, options)
-    try:
-        return await to_source(stream, audio_source, frame_ms=frame_ms)
-    finally:
-        with anyio.CancelScope(shield=True):
-            try:
-                if room.isconnected():
-                    await room.local_participant.unpublish_track(publication.sid)
-            finally:
+    with held("livekit.published_track"):
+        try:
+            publication = await room.local_participant.publish_track(track, options)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
                 await audio_source.aclose()
+            raise
+        try:
+            return await to_source(stream, audio_source, frame_ms=frame_ms)
+        finally:
+            with anyio.CancelScope(shield=True):
+                try:
+                    if room.isconnected():
+                        await room.local_participant.unpublish_track(publication.sid)
+                finally:
+                    await audio_source.aclose()
 
 
 @asynccontextmanager

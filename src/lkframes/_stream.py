@@ -15,6 +15,7 @@ from ._display import FrameList
 from ._errors import FormatError
 from ._format import AudioFormat, DType
 from ._frame import AudioFrame
+from ._resources import held
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -47,12 +48,13 @@ async def consume(frames: AsyncIterable[T]) -> AsyncGenerator[AsyncIterator[T], 
     before it, in order, without waiting for the garbage collector.
     """
     iterator = aiter(frames)
-    try:
-        yield iterator
-    finally:
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            await aclose()
+    with held("stage"):
+        try:
+            yield iterator
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 @dataclass(frozen=True, slots=True)

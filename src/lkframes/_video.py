@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._errors import InvalidAudioError, LkFramesError, ParameterError
+from ._resources import acquire, release
 from ._stream import RunSummary, Stream, consume
 
 if TYPE_CHECKING:
@@ -225,6 +226,7 @@ async def _video_frames_of(
     if room is not None:
         room.on("track_unsubscribed", on_unsubscribed)
         room.on("disconnected", end)
+    acquire("livekit.video_stream")
     try:
         async for event in video:
             yield VideoFrame.from_rtc(
@@ -236,7 +238,10 @@ async def _video_frames_of(
             room.off("disconnected", end)
         end()
         with anyio.CancelScope(shield=True):
-            await closing[0]
+            try:
+                await closing[0]
+            finally:
+                release("livekit.video_stream")
 
 
 def from_video_track(track: rtc.Track, *, pixel_format: PixelFormat = "rgba") -> Stream[VideoFrame]:

@@ -2,6 +2,8 @@
 
 - Hypothesis strategies: `audio_formats`, `audio_arrays`, `audio_frames`, `splits`,
   `frame_streams` (irregular frame sizes, including 0 and 1 sample).
+- `open_resources`: what lkframes holds open right now (stages, files, LiveKit streams and
+  sources), for asserting that nothing leaks.
 - A conformance kit: `check_stage` asserts the invariants every stage keeps (no loss or
   duplication, split-independence, one declared format, continuous pts, errors propagate,
   prompt close on break).
@@ -11,6 +13,7 @@ Needs ``hypothesis`` (``pip install lkframes[testing]``).
 
 from __future__ import annotations
 
+from .._resources import open_resources as open_resources
 from ._kit import StageFactory as StageFactory
 from ._kit import check_stage as check_stage
 from ._strategies import audio_arrays as audio_arrays
@@ -26,5 +29,6 @@ __all__ = (
     "audio_frames",
     "check_stage",
     "frame_streams",
+    "open_resources",
     "splits",
 )

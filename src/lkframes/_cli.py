@@ -357,8 +357,10 @@ class _LevelMeter:
         if data.size:
             peak = float(np.abs(data).max()) * scale
             self.peak = max(self.peak, peak)
+            # np.square + sum, not np.dot: a BLAS dot starts OpenBLAS threads that fight the
+            # decoding thread for the 2 cores and made `info` 7x slower.
             as_float = data.astype(np.float64)
-            self.sum_squares += float(np.dot(as_float.ravel(), as_float.ravel())) * scale * scale
+            self.sum_squares += float(np.square(as_float).sum()) * scale * scale
             self.count += data.size
 
     @property
@@ -400,7 +402,10 @@ def _info_command(args: argparse.Namespace) -> int:
     info = lk.file_info(args.file)
     meter = _LevelMeter()
     stream, close_bar = _progress(
-        lk.from_file(info.path).tap(meter), info.duration, not args.quiet, "measuring"
+        lk.from_file(info.path).tap(meter),
+        info.duration,
+        not (args.quiet or args.json),
+        "measuring",
     )
     try:
         summary = lk.run_sync(stream.run())

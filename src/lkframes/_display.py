@@ -61,7 +61,7 @@ def audio_html(data: NDArray[Any], sample_rate: int, title: str) -> str:
     if 0 < seconds <= MAX_PLAYER_SECONDS:
         encoded = base64.b64encode(_wav_bytes(data, sample_rate)).decode("ascii")
         parts.append(
-            f'<br><audio controls preload="none" src="data:audio/wav;base64,{encoded}"></audio>'
+            f'<br><audio controls preload="metadata" src="data:audio/wav;base64,{encoded}"></audio>'
         )
     elif seconds > MAX_PLAYER_SECONDS:
         parts.append(f"<br><small>player omitted: longer than {MAX_PLAYER_SECONDS:g} s</small>")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 import warnings
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -147,21 +148,31 @@ class _SoundFileDecoder:
         self._readf = getattr(soundfile._snd, f"sf_readf_{self._ctype}")
         self.problem: str | None = _declared_truncation(handle.extra_info)
         self._failed = False
+        # read() runs in a worker thread; close() may come from the event loop's thread
+        # while a read is still in libsndfile (Ctrl-C, loop shutdown): closing the native
+        # handle under it crashed the interpreter. The lock makes close wait for the read.
+        self._lock = threading.Lock()
+        self._closed = False
 
     def read(self, samples: int) -> NDArray[Any]:
-        if self._failed:
-            return np.empty((0, self._handle.channels), self._dtype)
-        out = np.empty((samples, self._handle.channels), self._dtype)
-        file = self._handle._file
-        got = int(self._readf(file, self._ffi.cast(f"{self._ctype} *", out.ctypes.data), samples))
-        if self._snd.sf_error(file):  # libsndfile reports corrupt data mid-stream
-            self._failed = True
-            message = self._ffi.string(self._snd.sf_strerror(file)).decode("utf-8", "replace")
-            self.problem = f"decoding failed: {message}"
-        return out[: max(got, 0)]
+        with self._lock:
+            if self._failed or self._closed:
+                return np.empty((0, self._handle.channels), self._dtype)
+            out = np.empty((samples, self._handle.channels), self._dtype)
+            file = self._handle._file
+            pointer = self._ffi.cast(f"{self._ctype} *", out.ctypes.data)
+            got = int(self._readf(file, pointer, samples))
+            if self._snd.sf_error(file):  # libsndfile reports corrupt data mid-stream
+                self._failed = True
+                message = self._ffi.string(self._snd.sf_strerror(file))
+                self.problem = f"decoding failed: {message.decode('utf-8', 'replace')}"
+            return out[: max(got, 0)]
 
     def close(self) -> None:
-        self._handle.close()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._handle.close()
 
 
 def _open_soundfile(path: Path) -> soundfile.SoundFile | None:
@@ -198,6 +209,8 @@ class _PyAVDecoder:
         self._done = False
         self._dtype = dtype
         self.problem: str | None = None
+        self._lock = threading.Lock()  # see _SoundFileDecoder: close waits for a read
+        self._closed = False
 
     def _decode_more(self) -> None:
         try:
@@ -217,18 +230,24 @@ class _PyAVDecoder:
             self._pending_samples += data.shape[0]
 
     def read(self, samples: int) -> NDArray[Any]:
-        while self._pending_samples < samples and not self._done:
-            self._decode_more()
-        if not self._pending:
-            return np.empty((0, self._channels), self._dtype)
-        data = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
-        block, rest = data[:samples], data[samples:]
-        self._pending = [rest] if rest.shape[0] else []
-        self._pending_samples = rest.shape[0]
-        return np.ascontiguousarray(block)
+        with self._lock:
+            if self._closed:
+                return np.empty((0, self._channels), self._dtype)
+            while self._pending_samples < samples and not self._done:
+                self._decode_more()
+            if not self._pending:
+                return np.empty((0, self._channels), self._dtype)
+            data = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
+            block, rest = data[:samples], data[samples:]
+            self._pending = [rest] if rest.shape[0] else []
+            self._pending_samples = rest.shape[0]
+            return np.ascontiguousarray(block)
 
     def close(self) -> None:
-        self._container.close()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._container.close()
 
 
 def _pyav_info(path: Path) -> AudioFileInfo:
@@ -454,12 +473,22 @@ async def write_file(
                 f"cannot write {str(file)!r} as {container}/{chosen}: {exc}"
             ) from None
 
+    lock = threading.Lock()  # a write in a worker thread must finish before the close
+
     def write(data: NDArray[Any]) -> None:
         assert handle is not None
-        try:
-            handle.write(data)
-        except (soundfile.LibsndfileError, OSError) as exc:
-            raise AudioFileError(f"writing {str(file)!r} failed: {exc}") from exc
+        with lock:
+            if handle.closed:
+                raise AudioFileError(f"writing {str(file)!r} failed: the file was closed")
+            try:
+                handle.write(data)
+            except (soundfile.LibsndfileError, OSError) as exc:
+                raise AudioFileError(f"writing {str(file)!r} failed: {exc}") from exc
+
+    def close() -> None:
+        assert handle is not None
+        with lock:
+            handle.close()
 
     async def flush() -> None:
         nonlocal pending, pending_samples, written
@@ -507,7 +536,7 @@ async def write_file(
                     try:
                         await flush()
                     finally:
-                        handle.close()
+                        close()
     if expected is None:
         raise FormatError(
             "cannot write an empty stream of unknown format",

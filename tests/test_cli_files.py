@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +227,32 @@ def test_run_rejects_invalid_json(tmp_path: Path, capsys: pytest.CaptureFixture[
     path.write_text('{"input": "a.wav",\n "stages": [}')
     assert _cli.main(["run", str(path)]) == 1
     assert "is not valid JSON: Expecting value at line 2" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_convert_exits_130_and_leaves_a_valid_file(tmp_path: Path) -> None:
+    # Closing the decoder while a worker thread was inside libsndfile used to crash here.
+    source = tmp_path / "long.flac"
+    with sf.SoundFile(source, "w", 44_100, 2, "PCM_16") as out:
+        rng = np.random.default_rng(0)
+        for _ in range(60):  # 2 minutes, written in 2 s blocks
+            out.write((rng.uniform(-0.3, 0.3, (88_200, 2)) * 32767).astype(np.int16))
+    codes = []
+    for delay in (0.4, 0.6, 0.8, 1.0):
+        target = tmp_path / f"out-{delay}.wav"
+        command = [sys.executable, "-m", "lkframes", "convert", str(source), str(target)]
+        process = subprocess.Popen(
+            [*command, "--rate", "16000", "--channels", "1", "--quiet"],
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(lk.__file__).resolve().parents[1])},
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+        codes.append(process.returncode)
+        if process.returncode == 130 and target.exists():
+            info = sf.info(str(target))  # a valid WAV whose header matches its data
+            assert info.samplerate == 16_000
+            assert info.frames * 2 + 44 == target.stat().st_size
+        assert b"Segmentation fault" not in err
+    assert all(code in (0, 130) for code in codes), codes
+    assert 130 in codes

@@ -30,7 +30,7 @@ class FrameBuffer:
     Raises:
         ParameterError: ``num_channels`` not positive or ``dtype`` unsupported.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> buf = FrameBuffer(num_channels=1, dtype="int16")
         >>> buf.push(np.arange(5, dtype=np.int16).reshape(-1, 1))

@@ -70,7 +70,7 @@ def speech_like(
     Returns:
         A 1-D int16 array of ``round(seconds * sample_rate)`` samples.
 
-    Example:
+    Examples:
         >>> x = speech_like(1.0, 16_000)
         >>> x.shape, x.dtype.name, bool((x == speech_like(1.0, 16_000)).all())
         ((16000,), 'int16', True)
@@ -655,7 +655,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0 on success, 2 for a usage error, 1 for any other failure.
 
-    Example:
+    Examples:
         >>> main(["demo", "--quiet", "--seconds", "0.5"])
         0
     """

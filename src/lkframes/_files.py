@@ -295,7 +295,7 @@ def file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
         AudioFileError: Missing, a directory, or empty.
         UnsupportedAudioError: Neither libsndfile nor FFmpeg can read it.
 
-    Example:
+    Examples:
         >>> import lkframes as lk, numpy as np, tempfile, os
         >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
         >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
@@ -354,7 +354,7 @@ def from_file(
         ParameterError: A bad ``block_ms``, ``dtype`` or ``on_truncated``.
         TruncatedAudioError: (while running) see ``on_truncated``.
 
-    Example:
+    Examples:
         >>> import lkframes as lk, tempfile, os
         >>> path = os.path.join(tempfile.mkdtemp(), "tone.flac")
         >>> _ = lk.run_sync(lk.sine(440, 1.0, 44_100).to_file(path))

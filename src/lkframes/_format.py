@@ -34,7 +34,7 @@ class AudioFormat(BaseModel):
     Raises:
         ParameterError: A field is out of range or of the wrong type; the message names it.
 
-    Example:
+    Examples:
         >>> AudioFormat(48_000, 1, "int16")
         AudioFormat(sample_rate=48000, num_channels=1, dtype='int16')
     """
@@ -107,7 +107,7 @@ class AudioFormat(BaseModel):
             ParameterError: Both or neither given, a non-positive size, or ``ms`` that is
                 not a whole number of samples at this rate (e.g. 20 ms at 11 025 Hz).
 
-        Example:
+        Examples:
             >>> AudioFormat(16_000, 1).samples_for(ms=20)
             320
         """

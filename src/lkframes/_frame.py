@@ -97,7 +97,7 @@ class AudioFrame:
             NaN/infinity while ``check_finite`` is true.
         ParameterError: ``sample_rate`` is not a positive int.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> f = AudioFrame(np.zeros(320, np.int16), 16_000, pts=640)
         >>> f.samples_per_channel, f.num_channels, f.duration, f.pts

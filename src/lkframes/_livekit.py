@@ -175,7 +175,7 @@ def from_track(
         ParameterError: ``track`` is neither audio nor video, or a bad rate/channel count.
         LkFramesError: (while running) not running on asyncio.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> from livekit import rtc
         >>> async def loopback():

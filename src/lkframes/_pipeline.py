@@ -146,14 +146,14 @@ def _where(loc: tuple[int | str, ...]) -> str:
 class PipelineSpec(_Spec):
     """A whole pipeline as data: input file, stages, output file.
 
-    Args:
+    Attributes:
         input: Audio file to read (anything `lkframes.from_file` reads).
         output: File to write; None to run without writing (e.g. to measure).
         stages: Stage specs applied in order.
         overwrite: Replace ``output`` if it exists.
         block_ms: Read block size.
 
-    Example:
+    Examples:
         >>> spec = PipelineSpec.model_validate(
         ...     {"input": "in.wav", "stages": [{"stage": "resample", "sample_rate": 16000}]}
         ... )

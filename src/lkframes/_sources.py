@@ -90,7 +90,7 @@ def from_array(
         InvalidAudioError: Wrong dtype, shape, non-contiguous memory, NaN or infinity.
         ParameterError: A non-positive ``sample_rate`` or ``block_ms``.
 
-    Example:
+    Examples:
         >>> import numpy as np, lkframes as lk
         >>> x = np.arange(1000, dtype=np.int16)
         >>> frames = lk.run_sync(lk.from_array(x, 8_000, block_ms=50).collect())
@@ -140,7 +140,7 @@ def from_frames(
             NaN or infinity.
         anyio.ClosedResourceError: a one-shot iterable is iterated a second time.
 
-    Example:
+    Examples:
         >>> import numpy as np, lkframes as lk
         >>> a = lk.AudioFrame(np.ones(160, np.int16), 16_000)
         >>> lk.run_sync(lk.from_frames([a, a]).to_array()).shape
@@ -290,7 +290,7 @@ def sine(
         ParameterError: A non-positive rate, a negative duration, an amplitude outside
             [0, 1], or a bad dtype.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> lk.run_sync(lk.sine(1000, 0.5, 8_000, amplitude=0.25).to_array()).max()
         np.int16(8192)
@@ -347,7 +347,7 @@ def noise(
     Raises:
         ParameterError: As for `sine`.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> x = lk.run_sync(lk.noise(1.0, 16_000, amplitude=0.1).to_array())
         >>> x.shape, int(abs(x).max()) <= 3277
@@ -373,7 +373,7 @@ def silence(
     Raises:
         ParameterError: As for `sine`.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> lk.run_sync(lk.silence(0.01, 48_000, num_channels=2).to_array()).shape
         (480, 2)
@@ -393,7 +393,7 @@ def concat(*streams: Stream[AudioFrame]) -> Stream[AudioFrame]:
         FormatError: The streams' formats differ (at build time when known, else when the
             first frame of the differing stream arrives).
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> both = lk.concat(lk.sine(440, 0.01, 16_000), lk.silence(0.02, 16_000))
         >>> [(f.pts, f.samples_per_channel) for f in lk.run_sync(both.collect())]

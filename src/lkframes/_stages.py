@@ -87,7 +87,7 @@ def resampled_length(samples: int, in_rate: int, out_rate: int) -> int:
     ``floor(samples * out_rate / in_rate + 1/2)`` in exact integer arithmetic, the length
     ``soxr.resample`` gives for the whole signal.
 
-    Example:
+    Examples:
         >>> resampled_length(44_100, 44_100, 16_000), resampled_length(1, 32_000, 16_000)
         (16000, 1)
     """
@@ -116,7 +116,7 @@ def resample(sample_rate: int, quality: Quality = "HQ") -> Stage[AudioFrame, Aud
         ParameterError: ``sample_rate`` not a positive int, or an unknown quality.
         FormatError: (while running) the input format changes mid-stream.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> y = lk.run_sync(lk.sine(440, 1.0, 44_100).resample(16_000).to_array())
         >>> y.shape
@@ -193,7 +193,7 @@ def chunk(
             unknown tail policy, or ``ms`` that is not a whole number of samples (at build
             time when the stream's rate is known, else at the first frame).
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> frames = lk.run_sync(lk.silence(0.05, 16_000).chunk(ms=20).collect())
         >>> [f.samples_per_channel for f in frames], [f.pts for f in frames]
@@ -270,7 +270,7 @@ def remix(num_channels: int, *, matrix: ArrayLike | None = None) -> Stage[AudioF
         ParameterError: ``num_channels`` not positive, a matrix of the wrong shape or with
             non-finite values, or no matrix where no default exists.
 
-    Example:
+    Examples:
         >>> import lkframes as lk, numpy as np
         >>> stereo = np.array([[100, 300], [-50, 50]], np.int16)
         >>> lk.run_sync(lk.from_array(stereo, 8_000).remix(1).to_array()).ravel().tolist()
@@ -347,7 +347,7 @@ def to_dtype(dtype: DType) -> Stage[AudioFrame, AudioFrame]:
     Raises:
         ParameterError: An unsupported dtype.
 
-    Example:
+    Examples:
         >>> import lkframes as lk, numpy as np
         >>> x = np.array([-32768, 16384], np.int16)
         >>> lk.run_sync(lk.from_array(x, 8_000).to_dtype("float32").to_array()).tolist()
@@ -369,7 +369,7 @@ def gain(db: float) -> Stage[AudioFrame, AudioFrame]:
     Raises:
         ParameterError: ``db`` is NaN or infinite.
 
-    Example:
+    Examples:
         >>> import lkframes as lk, numpy as np
         >>> x = np.array([1000, -1000], np.int16)
         >>> lk.run_sync(lk.from_array(x, 8_000).gain(-6.0206).to_array()).tolist()
@@ -462,7 +462,7 @@ def map(
         InvalidAudioError: (while running) ``fn`` returned something that is not audio.
         Exception: whatever ``fn`` raises, unchanged, with a note naming the stage and pts.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> quieter = lk.sine(1000, 0.1, 8_000).map(lambda f: f.data // 2)
         >>> int(lk.run_sync(quieter.to_array()).max())
@@ -573,7 +573,7 @@ def filter(predicate: Callable[[T], bool | Awaitable[bool]]) -> Stage[T, T]:
         ParameterError: ``predicate`` is not callable.
         Exception: whatever ``predicate`` raises, with a note naming the stage.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> loud = lk.sine(440, 0.1, 16_000).chunk(ms=20).filter(lambda f: f.pts >= 640)
         >>> [f.pts for f in lk.run_sync(loud.collect())]
@@ -604,7 +604,7 @@ def tap(fn: Callable[[T], object]) -> Stage[T, T]:
         ParameterError: ``fn`` is not callable.
         Exception: whatever ``fn`` raises, with a note naming the stage.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> seen = []
         >>> _ = lk.run_sync(lk.silence(0.04, 16_000).chunk(ms=20).tap(seen.append).run())
@@ -665,7 +665,7 @@ def take(
         ParameterError: Not exactly one limit, a negative limit, or ``ms`` that is not a
             whole number of samples at the stream's rate.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> lk.run_sync(lk.sine(440, None, 16_000).take(ms=250).to_array()).shape
         (4000,)
@@ -717,7 +717,7 @@ def skip(
         ParameterError: Not exactly one limit, a negative limit, or ``ms`` that is not a
             whole number of samples at the stream's rate.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> frames = lk.run_sync(lk.silence(0.1, 16_000).skip(ms=30).chunk(ms=50).collect())
         >>> [(f.pts, f.samples_per_channel) for f in frames]

@@ -86,7 +86,7 @@ class Stage(Generic[A_contra, B_co]):
         name: How the stage is shown in reprs and error notes, e.g. ``"resample(16000)"``.
         apply: Builds the output stream from the input stream.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> stage = lk.resample(16_000)
         >>> stage
@@ -109,7 +109,7 @@ class Stage(Generic[A_contra, B_co]):
     def __or__(self, after: Stage[B_co, B]) -> Stage[A_contra, B]:
         """Compose: ``(a | b)(stream)`` is ``b(a(stream))``.
 
-        Example:
+        Examples:
             >>> import lkframes as lk
             >>> to_webrtc = lk.resample(48_000) | lk.chunk(ms=20)
             >>> len(lk.run_sync(lk.sine(440, 0.1, 16_000).pipe(to_webrtc).collect()))
@@ -241,7 +241,7 @@ class Stream(Generic[T_co]):
     def open(self) -> contextlib.aclosing[AsyncGenerator[T_co, None]]:
         """Open the pipeline as an async context manager that closes every stage on exit.
 
-        Example:
+        Examples:
             >>> import lkframes as lk
             >>> async def first_frame():
             ...     async with lk.sine(440, 1.0, 16_000).chunk(ms=20).open() as frames:
@@ -376,7 +376,7 @@ class Stream(Generic[T_co]):
             and waveform in Jupyter).
 
         Raises:
-            Whatever a stage raises; every stage is closed first.
+            Exception: Whatever a stage raises; every stage is closed first.
         """
         async with self.open() as frames:
             return FrameList([frame async for frame in frames])
@@ -431,7 +431,7 @@ class Stream(Generic[T_co]):
             ParameterError: The extension names no known format and ``format`` is unset.
             FormatError: The frames' format changes mid-stream.
 
-        Example:
+        Examples:
             >>> import lkframes as lk, tempfile, os
             >>> path = os.path.join(tempfile.mkdtemp(), "out.wav")
             >>> lk.run_sync(lk.sine(440, 2.0, 48_000).chunk(ms=20).to_file(path)).frames

@@ -45,9 +45,9 @@ def run_sync(awaitable: Awaitable[T] | Callable[[], Awaitable[T]]) -> T:
         The awaitable's result.
 
     Raises:
-        Whatever the awaitable raises.
+        Exception: Whatever the awaitable raises.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> lk.run_sync(lk.silence(0.5, 16_000).to_array()).shape
         (8000,)

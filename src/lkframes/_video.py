@@ -69,7 +69,7 @@ class VideoFrame:
         InvalidVideoError: Wrong dtype, shape or size for the layout.
         ParameterError: An unknown pixel format.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> VideoFrame(np.zeros((48, 64, 4), np.uint8)).width
         64

@@ -141,7 +141,7 @@ def check_stage(
     Raises:
         AssertionError: An invariant does not hold; hypothesis shrinks to a minimal input.
 
-    Example:
+    Examples:
         >>> import lkframes as lk
         >>> check_stage(lambda fmt: lk.gain(-6.0), expected_length=lambda n, fmt: n,
         ...             max_examples=5)

@@ -31,7 +31,7 @@ def audio_formats(
         num_channels: Defaults to 1 or 2.
         dtypes: Defaults to int16 or float32.
 
-    Example:
+    Examples:
         >>> from hypothesis import given
         >>> @given(audio_formats())
         ... def test(fmt): assert fmt.sample_rate > 0
@@ -114,7 +114,7 @@ def audio_frames(
 def splits(draw: st.DrawFn, total: int, *, max_parts: int = 40) -> list[int]:
     """Sizes that add up to ``total``: irregular, including 0 and 1, in any order.
 
-    Example:
+    Examples:
         >>> from hypothesis import given
         >>> @given(splits(100))
         ... def test(sizes): assert sum(sizes) == 100

@@ -8,6 +8,11 @@ frames = await lk.from_array(x, sample_rate=44_100).resample(16_000).chunk(ms=20
 
 from __future__ import annotations
 
+from ._apm import auto_gain as auto_gain
+from ._apm import denoise as denoise
+from ._apm import echo_cancel as echo_cancel
+from ._apm import high_pass as high_pass
+from ._apm import process as process
 from ._buffer import FrameBuffer as FrameBuffer
 from ._display import FrameList as FrameList
 from ._errors import FormatError as FormatError
@@ -90,9 +95,12 @@ __all__ = (
     "TruncatedAudioWarning",
     "UnsupportedAudioError",
     "VideoFrame",
+    "auto_gain",
     "chunk",
     "concat",
     "connect",
+    "denoise",
+    "echo_cancel",
     "file_info",
     "filter",
     "from_array",
@@ -102,9 +110,11 @@ __all__ = (
     "from_track",
     "from_video_track",
     "gain",
+    "high_pass",
     "make_token",
     "map",
     "noise",
+    "process",
     "publish",
     "remix",
     "resample",

@@ -316,6 +316,32 @@ class Stream(Generic[T_co]):
 
         return gain(db)(self)
 
+    def denoise(self: Stream[AudioFrame]) -> Stream[AudioFrame]:
+        """LiveKit's noise suppression, offline. See `lkframes.denoise`."""
+        from ._apm import denoise
+
+        return denoise()(self)
+
+    def high_pass(self: Stream[AudioFrame]) -> Stream[AudioFrame]:
+        """LiveKit's high-pass filter. See `lkframes.high_pass`."""
+        from ._apm import high_pass
+
+        return high_pass()(self)
+
+    def auto_gain(self: Stream[AudioFrame]) -> Stream[AudioFrame]:
+        """LiveKit's automatic gain control. See `lkframes.auto_gain`."""
+        from ._apm import auto_gain
+
+        return auto_gain()(self)
+
+    def echo_cancel(
+        self: Stream[AudioFrame], reference: Stream[AudioFrame], *, delay_ms: int = 0
+    ) -> Stream[AudioFrame]:
+        """Remove the echo of ``reference`` (what was played). See `lkframes.echo_cancel`."""
+        from ._apm import echo_cancel
+
+        return echo_cancel(reference, delay_ms=delay_ms)(self)
+
     def map(
         self: Stream[AudioFrame],
         fn: Callable[

@@ -256,3 +256,29 @@ def test_ctrl_c_during_convert_exits_130_and_leaves_a_valid_file(tmp_path: Path)
         assert b"Segmentation fault" not in err
     assert all(code in (0, 130) for code in codes), codes
     assert 130 in codes
+
+
+def test_run_pipeline_with_livekit_audio_processing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    noisy = tmp_path / "noisy.wav"
+    rng = np.random.default_rng(1)
+    sf.write(noisy, (rng.uniform(-0.2, 0.2, 48_000 * 2) * 32767).astype(np.int16), 48_000)
+    path = _pipeline(
+        tmp_path,
+        {
+            "input": "noisy.wav",
+            "output": "clean.wav",
+            "stages": [
+                {"stage": "high_pass"},
+                {"stage": "denoise"},
+                {"stage": "echo_cancel", "reference": "noisy.wav"},
+            ],
+        },
+    )
+    assert _cli.main(["run", str(path), "--quiet"]) == 0
+    clean, _ = sf.read(str(tmp_path / "clean.wav"), dtype="float64")
+    assert clean.shape == (96_000,)
+    before = np.sqrt(np.mean(rng.uniform(-0.2, 0.2, 48_000) ** 2))
+    after = np.sqrt(np.mean(clean[48_000:] ** 2))  # after the APM has adapted
+    assert 20 * np.log10(after / before) < -10

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ._apm import auto_gain, denoise, echo_cancel, high_pass
 from ._errors import ParameterError
 from ._files import from_file
 from ._format import DType
@@ -124,8 +125,60 @@ class SkipSpec(_Spec):
         return skip(self.frames, ms=self.ms, samples=self.samples)
 
 
+class DenoiseSpec(_Spec):
+    """``{"stage": "denoise"}``: LiveKit's noise suppression (8/16/32/48 kHz input)."""
+
+    stage: Literal["denoise"]
+
+    def build(self) -> Stage[AudioFrame, AudioFrame]:
+        """The stage this spec describes."""
+        return denoise()
+
+
+class HighPassSpec(_Spec):
+    """``{"stage": "high_pass"}``: LiveKit's high-pass filter."""
+
+    stage: Literal["high_pass"]
+
+    def build(self) -> Stage[AudioFrame, AudioFrame]:
+        """The stage this spec describes."""
+        return high_pass()
+
+
+class AutoGainSpec(_Spec):
+    """``{"stage": "auto_gain"}``: LiveKit's automatic gain control."""
+
+    stage: Literal["auto_gain"]
+
+    def build(self) -> Stage[AudioFrame, AudioFrame]:
+        """The stage this spec describes."""
+        return auto_gain()
+
+
+class EchoCancelSpec(_Spec):
+    """``{"stage": "echo_cancel", "reference": "played.wav"}``: remove that file's echo."""
+
+    stage: Literal["echo_cancel"]
+    reference: str
+    delay_ms: int = Field(default=0, ge=0, le=500)
+
+    def build(self) -> Stage[AudioFrame, AudioFrame]:
+        """The stage this spec describes (the reference file is read as a stream)."""
+        return echo_cancel(from_file(self.reference), delay_ms=self.delay_ms)
+
+
 StageSpec = Annotated[
-    ResampleSpec | ChunkSpec | RemixSpec | ToDtypeSpec | GainSpec | TakeSpec | SkipSpec,
+    ResampleSpec
+    | ChunkSpec
+    | RemixSpec
+    | ToDtypeSpec
+    | GainSpec
+    | TakeSpec
+    | SkipSpec
+    | DenoiseSpec
+    | HighPassSpec
+    | AutoGainSpec
+    | EchoCancelSpec,
     Field(discriminator="stage"),
 ]
 """One stage of a pipeline file, chosen by its ``"stage"`` key."""
@@ -222,6 +275,12 @@ class PipelineSpec(_Spec):
         updates: dict[str, Any] = {"input": str(base / spec.input)}
         if spec.output is not None:
             updates["output"] = str(base / spec.output)
+        updates["stages"] = [
+            stage.model_copy(update={"reference": str(base / stage.reference)})
+            if isinstance(stage, EchoCancelSpec)
+            else stage
+            for stage in spec.stages
+        ]
         return spec.model_copy(update=updates)
 
     def build(self) -> Stream[AudioFrame]:

@@ -1,11 +1,73 @@
-"""Shared fixtures: every async test runs on both anyio backends (asyncio and trio)."""
+"""Shared fixtures: every async test runs on both anyio backends (asyncio and trio); the
+room tests get a real livekit-server in a network namespace (``livekit_server``)."""
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
 import pytest
+
+import livekit_server as lks
+
+collect_ignore = ["room_scenarios"]
+"""Scripts that the room tests run in subprocesses, not test modules."""
 
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Run each ``@pytest.mark.anyio`` test once per backend."""
     return str(request.param)
+
+
+def _uses_server(item: pytest.Item) -> bool:
+    return "livekit_server" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """Build livekit-server before the first room test, outside any test's timeout.
+
+    A first build takes minutes; inside the fixture it would count against the per-test
+    timeout. A failure is kept and reported by the fixture (the room tests fail with the
+    build log); the other tests run as usual.
+    """
+    if not session.config.option.collectonly and any(map(_uses_server, session.items)):
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        started = time.monotonic()
+        outcome = "ok"
+        try:
+            lks.server_binary()
+        except lks.BuildError:
+            outcome = "FAILED (the room tests will show the log)"
+        if reporter is not None:
+            reporter.write_line(
+                f"room tests: {lks.BUILD_SCRIPT.relative_to(lks.ROOT)}: {outcome} "
+                f"({time.monotonic() - started:.1f} s)"
+            )
+    return (yield)
+
+
+@pytest.fixture(scope="session")
+def livekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[lks.LiveKitServer]:
+    """A livekit-server inside a network namespace made for this test session.
+
+    Skips (with ``ip``'s exact error) where a namespace cannot be made, e.g. not root.
+    Fails, with the build log, if livekit-server cannot be built: CI must not skip silently.
+    """
+    try:
+        binary: Path | lks.BuildError = lks.server_binary()
+    except lks.BuildError as exc:
+        binary = exc
+    if isinstance(binary, lks.BuildError):  # failed outside the except: no chained noise
+        pytest.fail(str(binary), pytrace=False)
+    with ExitStack() as stack:
+        try:
+            namespace = stack.enter_context(lks.network_namespace(f"lkf-{os.getpid()}"))
+        except lks.NamespaceError as exc:
+            pytest.skip(reason=str(exc))
+        workdir = tmp_path_factory.mktemp("livekit-server")
+        yield stack.enter_context(lks.running_server(binary, workdir, namespace))

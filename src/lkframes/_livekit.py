@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any, overload
 
 import anyio
@@ -65,6 +65,33 @@ def _room_of(track: rtc.Track) -> rtc.Room | None:
     return room if isinstance(room, rtc.Room) else None
 
 
+def _on_disconnect(room: rtc.Room, callback: Callable[[], object]) -> Callable[[], None]:
+    """Call ``callback`` when ``room`` disconnects; returns the function that stops watching.
+
+    Watches ``connection_state_changed`` as well as ``disconnected``: when the SDK handles
+    the state change and the room's event stream then ends before its ``disconnected``
+    event, only the state change arrives (livekit 1.2.1 against livekit-server 1.13: about
+    1 in 6 ``room.disconnect()`` calls). ``callback`` may be called twice.
+    """
+    from livekit import rtc
+
+    def on_disconnected(*_: Any) -> None:
+        callback()
+
+    def on_state(state: rtc.ConnectionState.ValueType) -> None:
+        if state == rtc.ConnectionState.CONN_DISCONNECTED:
+            callback()
+
+    room.on("disconnected", on_disconnected)
+    room.on("connection_state_changed", on_state)
+
+    def stop() -> None:
+        room.off("disconnected", on_disconnected)
+        room.off("connection_state_changed", on_state)
+
+    return stop
+
+
 async def _frames_of(
     track: rtc.Track, fmt: AudioFormat, frame_size_ms: int | None, start_pts: int
 ) -> AsyncGenerator[AudioFrame, None]:
@@ -96,12 +123,10 @@ async def _frames_of(
         if unsubscribed is track or unsubscribed.sid == track.sid:
             end()
 
-    def on_disconnected(*_: Any) -> None:
-        end()
-
+    stop_watching: Callable[[], None] | None = None
     if room is not None:
         room.on("track_unsubscribed", on_unsubscribed)
-        room.on("disconnected", on_disconnected)
+        stop_watching = _on_disconnect(room, end)
     pts = start_pts
     rate, channels = fmt.sample_rate, fmt.num_channels
     acquire("livekit.audio_stream")
@@ -120,7 +145,8 @@ async def _frames_of(
     finally:
         if room is not None:
             room.off("track_unsubscribed", on_unsubscribed)
-            room.off("disconnected", on_disconnected)
+        if stop_watching is not None:
+            stop_watching()
         end()  # one close only: a second one makes the native layer log an unknown handle
         with anyio.CancelScope(shield=True):
             try:
@@ -267,12 +293,9 @@ def from_participant(
             if participant.identity == identity:
                 events.put_nowait(("left", None))
 
-        def on_disconnected(*_: Any) -> None:
-            events.put_nowait(("disconnected", None))
-
         room.on("track_subscribed", on_subscribed)
         room.on("participant_disconnected", on_left)
-        room.on("disconnected", on_disconnected)
+        stop_watching = _on_disconnect(room, lambda: events.put_nowait(("disconnected", None)))
         try:
             pts = 0
             ended: rtc.Track | None = None
@@ -293,7 +316,7 @@ def from_participant(
         finally:
             room.off("track_subscribed", on_subscribed)
             room.off("participant_disconnected", on_left)
-            room.off("disconnected", on_disconnected)
+            stop_watching()
 
     return Stream(run, format=fmt, name=f"from_participant({identity!r})")
 
@@ -376,7 +399,8 @@ async def publish(
     Creates an ``rtc.AudioSource`` and ``rtc.LocalAudioTrack``, publishes it, pushes the
     stream with `to_source` (resampled to ``sample_rate``), waits for the playout, and
     unpublishes the track and closes the source however the run ends (end of stream,
-    error, cancellation).
+    error, cancellation). If the room disconnects, or the track is unpublished by someone
+    else, before the stream ends, publishing stops there.
 
     Args:
         stream: Audio to publish.
@@ -393,6 +417,8 @@ async def publish(
 
     Raises:
         LkFramesError: Not running on asyncio, or the room is not connected.
+        anyio.BrokenResourceError: The room disconnected, or the track was unpublished
+            elsewhere, before the stream ended.
     """
     _require_asyncio("publish")
     from livekit import rtc
@@ -412,14 +438,59 @@ async def publish(
                 await audio_source.aclose()
             raise
         try:
-            return await to_source(stream, audio_source, frame_ms=frame_ms)
+            summary = await _play(stream, room, publication, audio_source, frame_ms)
+        except BaseException:
+            # Cleaning up must not replace the error or cancellation on its way out (an
+            # unpublish racing the room's own disconnect fails with "track not found").
+            with suppress(Exception):
+                await _unpublish(room, publication.sid, audio_source)
+            raise
+        await _unpublish(room, publication.sid, audio_source)
+        return summary
+
+
+async def _play(
+    stream: Stream[AudioFrame],
+    room: rtc.Room,
+    publication: rtc.LocalTrackPublication,
+    audio_source: rtc.AudioSource,
+    frame_ms: int,
+) -> RunSummary:
+    """`to_source` for a published source, stopped when the room or the track goes away.
+
+    Without this, a disconnected room would not stop ``capture_frame``: the rest of the
+    stream would be pushed, in real time, into a source nobody receives.
+    """
+    with anyio.CancelScope() as playing:
+
+        def on_unpublished(unpublished: rtc.LocalTrackPublication, *_: Any) -> None:
+            if unpublished.sid == publication.sid:
+                playing.cancel()
+
+        room.on("local_track_unpublished", on_unpublished)
+        stop_watching = _on_disconnect(room, playing.cancel)
+        try:
+            summary = await to_source(stream, audio_source, frame_ms=frame_ms)
         finally:
-            with anyio.CancelScope(shield=True):
-                try:
-                    if room.isconnected():
-                        await room.local_participant.unpublish_track(publication.sid)
-                finally:
-                    await audio_source.aclose()
+            room.off("local_track_unpublished", on_unpublished)
+            stop_watching()
+    if playing.cancelled_caught:
+        # A disconnecting room unpublishes its tracks first, so the two look alike here.
+        raise anyio.BrokenResourceError(
+            f"track {publication.name!r} was unpublished, or the room disconnected, "
+            "before the stream ended"
+        )
+    return summary
+
+
+async def _unpublish(room: rtc.Room, sid: str, audio_source: rtc.AudioSource) -> None:
+    """Unpublish ``sid`` if it is still published, and close the source (shielded)."""
+    with anyio.CancelScope(shield=True):
+        try:
+            if room.isconnected() and sid in room.local_participant.track_publications:
+                await room.local_participant.unpublish_track(sid)
+        finally:
+            await audio_source.aclose()
 
 
 @asynccontextmanager

@@ -1,0 +1,193 @@
+"""lkframes against a real livekit-server: publish, receive, record, end, cancel.
+
+Each test runs one script of ``tests/room_scenarios/`` inside the server's network namespace
+(see ``livekit_server.py``) and asserts on the JSON it prints and the audio it saved. The
+participants of a scenario share one process; their media still goes through the server
+over WebRTC (Opus), so levels and waveforms are compared with tolerances, and waveforms
+segment by segment: WebRTC's jitter buffer may drop or stretch a few milliseconds while it
+settles, which shifts everything after it by a fraction of a cycle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile
+
+import lkframes as lk
+from audio_analysis import align, band_level_db, dominant_hz, nonsilent, rms_dbfs
+from livekit_server import LiveKitServer
+
+pytestmark = pytest.mark.livekit
+
+END_LATENCY_S = 2.0
+"""How soon a receiving stream must end after its track, participant or room goes away."""
+SENT_DBFS = -9.03
+"""RMS of ``lk.sine``'s default half-scale tone."""
+LEVEL_TOLERANCE_DB = 3.0
+
+
+def _load(result: dict[str, Any], key: str = "file") -> Any:
+    return np.load(result[key])
+
+
+def _assert_ended(latency: float | None, what: str) -> None:
+    assert latency is not None, f"{what}: the stream did not end within 5 s"
+    assert latency < END_LATENCY_S, f"{what}: ended {latency:.3f} s late"
+
+
+def _assert_clean_stream(received: dict[str, Any], sample_rate: int = 48_000) -> None:
+    assert received["error"] is None
+    assert received["formats"] == [f"{sample_rate} Hz mono int16"]
+    assert received["first_pts"] == 0
+    assert received["pts_continuous"]
+
+
+def test_published_tone_and_chirp_arrive_in_real_time(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    result = livekit_server.scenario("publish_receive", "publish-receive", tmp_path)
+    published = result["published"]
+    assert published["seconds"] == 2.0
+    assert published["format"] == "48000 Hz mono int16"
+    assert 1.8 <= published["wall_seconds"] <= 3.5, "publish is paced in real time"
+
+    sent = lk.run_sync(
+        lk.from_array(np.load(tmp_path / "sent.npy"), 48_000).resample(16_000).to_array()
+    )
+    tone, chirp = sent[:16_000], sent[16_000:]
+    for name in ("by_participant", "by_track"):
+        received = result[name]
+        _assert_clean_stream(received, 16_000)
+        assert 1.7 <= received["seconds"] <= 2.5
+        x = _load(received)
+        # Where the chirp (one sharp correlation peak) starts; the tone is the second before.
+        chirp_at, _ = align(chirp, x)
+        steady_tone = x[max(chirp_at - 12_800, 1_600) : chirp_at - 1_600]
+        assert steady_tone.shape[0] >= 8_000
+        assert dominant_hz(steady_tone, 16_000) == pytest.approx(440, abs=5)
+        assert rms_dbfs(steady_tone) == pytest.approx(rms_dbfs(tone), abs=LEVEL_TOLERANCE_DB)
+        # Waveform: each 100 ms of the chirp, aligned on its own, against what arrived.
+        similarity = [align(chirp[i : i + 1_600], x)[1] for i in range(0, 16_000, 1_600)]
+        assert np.median(similarity) > 0.9, similarity
+        assert sum(s > 0.8 for s in similarity) >= 8, similarity
+    _assert_ended(result["by_track"]["end"], "from_track after A unpublished and left")
+    _assert_ended(result["by_participant"]["end"], "from_participant after A left")
+
+
+def test_track_stream_ends_on_unpublish_participant_stream_when_they_leave(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    result = livekit_server.scenario(
+        "end_of_stream", "end-unpublish", tmp_path, "--case", "unpublish"
+    )
+    _assert_ended(result["track_end"], "from_track after the unpublish")
+    assert result["participant_stream_open_after_unpublish"], (
+        "from_participant must wait for a next track while A is still in the room"
+    )
+    _assert_ended(result["participant_end"], "from_participant after A left")
+    for name in ("by_participant", "by_track"):
+        _assert_clean_stream(result[name])
+        assert result[name]["seconds"] >= 0.9
+
+
+def test_streams_end_when_the_receiving_room_disconnects(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    result = livekit_server.scenario(
+        "end_of_stream", "end-b-disconnects", tmp_path, "--case", "b_disconnects"
+    )
+    _assert_ended(result["track_end"], "from_track after B disconnected")
+    _assert_ended(result["participant_end"], "from_participant after B disconnected")
+    assert result["publish_outcome"].startswith("CancelledError"), result["publish_outcome"]
+    for name in ("by_participant", "by_track"):
+        _assert_clean_stream(result[name])
+
+
+def test_publish_stops_and_streams_end_when_the_publishing_room_disconnects(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    result = livekit_server.scenario(
+        "end_of_stream", "end-a-disconnects", tmp_path, "--case", "a_disconnects"
+    )
+    _assert_ended(result["track_end"], "from_track after A disconnected")
+    _assert_ended(result["participant_end"], "from_participant after A disconnected")
+    # publish() must not go on pushing the rest of its 10 s into a dead source.
+    assert result["publish_end"] is not None
+    assert result["publish_end"] < END_LATENCY_S
+    assert result["publish_outcome"].startswith("BrokenResourceError"), result["publish_outcome"]
+
+
+def test_from_participant_follows_a_republish(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    result = livekit_server.scenario("republish", "republish", tmp_path)
+    _assert_clean_stream(result)
+    assert result["subscribed"] == ["first", "second"]
+    assert result["open_between_tracks"]
+    _assert_ended(result["end"], "from_participant after A left")
+    x = nonsilent(_load(result))
+    assert 1.0 <= x.shape[0] / 48_000 <= 1.6  # 2 x 0.6 s; the 0.3 s pause is not streamed
+    first, last = x[2_400:19_200], x[-19_200:-2_400]
+    assert dominant_hz(first, 48_000) == pytest.approx(440, abs=5)
+    assert dominant_hz(last, 48_000) == pytest.approx(880, abs=5)
+
+
+def test_recording_a_participant_to_a_wav_file(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    result = livekit_server.scenario("record", "record", tmp_path)
+    _assert_ended(result["end"], "to_file(from_participant) after A left")
+    assert result["written_format"] == "48000 Hz mono int16"
+    x, rate = soundfile.read(result["file"], dtype="int16")
+    assert rate == 48_000
+    assert x.ndim == 1
+    assert x.shape[0] / rate == pytest.approx(result["written_seconds"], abs=0.01)
+    assert 1.3 <= x.shape[0] / rate <= 2.0  # 1.5 s sent
+    tone = nonsilent(x)[4_800:-4_800]
+    assert tone.shape[0] / rate >= 1.0
+    assert dominant_hz(tone, rate) == pytest.approx(440, abs=5)
+    assert rms_dbfs(tone) == pytest.approx(SENT_DBFS, abs=LEVEL_TOLERANCE_DB)
+
+
+def test_publishing_a_44k_stereo_file_resamples_and_mixes_it_down(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "stereo.wav"
+    t = np.arange(round(1.5 * 44_100)) / 44_100
+    left, right = 0.5 * np.sin(2 * np.pi * 440 * t), 0.5 * np.sin(2 * np.pi * 1_000 * t)
+    soundfile.write(path, np.stack([left, right], axis=1), 44_100, subtype="PCM_16")
+
+    result = livekit_server.scenario("file_publish", "file", tmp_path, "--file", str(path))
+    assert result["file_format"] == "44100 Hz stereo int16"
+    assert result["published_format"] == "48000 Hz mono int16"
+    assert result["published_seconds"] == pytest.approx(1.5, abs=0.001)
+    assert 1.3 <= result["wall_seconds"] <= 3.0
+    _assert_clean_stream(result)
+    _assert_ended(result["end"], "from_participant after A left")
+    x = nonsilent(_load(result))
+    assert 1.3 <= x.shape[0] / 48_000 <= 1.7
+    steady = x[4_800:-4_800]
+    # Both channels are in the mono mix, each at half its level (mean of the channels).
+    assert band_level_db(steady, 48_000, 440) == pytest.approx(-3.0, abs=1.0)
+    assert band_level_db(steady, 48_000, 1_000) == pytest.approx(-3.0, abs=1.0)
+    assert rms_dbfs(steady) == pytest.approx(SENT_DBFS - 3.0, abs=LEVEL_TOLERANCE_DB)
+
+
+def test_cancelling_publish_unpublishes_and_leaves_nothing_behind(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    result = livekit_server.scenario("cancel_publish", "cancel", tmp_path)
+    assert result["outcome"] == "CancelledError"
+    assert result["cancel_took"] < 1.0
+    assert result["published_while_running"] == 1
+    assert result["published_after"] == 0
+    assert result["a_still_connected"]
+    assert result["track_unpublished_after"] < END_LATENCY_S
+    _assert_ended(result["track_end"], "from_track after the cancelled publish")
+    _assert_clean_stream(result["received"])
+    assert result["tasks_left"] == []
+    assert result["open_resources"] == {}

@@ -40,10 +40,10 @@ def _dominant_hz(x: NDArray[np.float64], rate: int) -> float:
 
 
 async def _receive(
-    track: rtc.LocalAudioTrack, seconds: float, **kwargs: int
+    track: rtc.LocalAudioTrack, seconds: float, *, sample_rate: int, num_channels: int
 ) -> list[lk.AudioFrame]:
     frames: list[lk.AudioFrame] = []
-    stream = lk.from_track(track, **kwargs)
+    stream = lk.from_track(track, sample_rate=sample_rate, num_channels=num_channels)
     assert stream.format is not None
     wanted = round(seconds * stream.format.sample_rate)
     async with stream.open() as received:
@@ -209,3 +209,63 @@ def test_make_token_carries_identity_room_and_grants() -> None:
     assert claims.video.room == "r1"
     assert claims.video.room_join
     assert claims.video.can_publish
+
+
+# -- live-source overflow: nothing goes missing without being counted ---------------------
+
+
+async def _slow_read(
+    track: rtc.LocalAudioTrack, source: rtc.AudioSource, **kwargs: object
+) -> tuple[lk.LiveStats, int]:
+    stats = lk.LiveStats()
+    stream = lk.from_track(track, frame_size_ms=10, stats=stats, **kwargs)  # type: ignore[call-overload]
+    speaker = asyncio.create_task(lk.sine(440, 1.0, 48_000).to_source(source))
+    got = 0
+    async with stream.open() as frames:
+        async for _ in frames:
+            got += 1
+            if got == 1:
+                await asyncio.sleep(0.5)  # fall 500 ms behind the live track
+            if speaker.done() and stats.queued == 0:
+                break
+            assert stats.delivered + stats.dropped + stats.queued == stats.produced
+    await speaker
+    return stats, got
+
+
+async def test_drop_oldest_bounds_the_queue_and_counts_every_drop(
+    loop_track: tuple[rtc.AudioSource, rtc.LocalAudioTrack],
+) -> None:
+    source, track = loop_track
+    stats, got = await _slow_read(track, source, overflow="drop_oldest", max_queue_ms=100)
+    assert stats.dropped >= 30  # ~50 frames arrived during the 500 ms stall, 10 were kept
+    assert stats.delivered == got
+    assert stats.delivered + stats.dropped + stats.queued == stats.produced
+    assert stats.produced >= 90  # 1 s of 10 ms frames (the first may race the subscription)
+
+
+async def test_block_keeps_every_frame(
+    loop_track: tuple[rtc.AudioSource, rtc.LocalAudioTrack],
+) -> None:
+    source, track = loop_track
+    stats, got = await _slow_read(track, source)
+    assert stats.dropped == 0
+    assert stats.delivered == got == stats.produced - stats.queued
+    assert stats.produced >= 90
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"overflow": "newest"}, "overflow must be 'block' or 'drop_oldest'"),
+        ({"overflow": "drop_oldest"}, "needs max_queue_ms > 0"),
+        ({"overflow": "drop_oldest", "max_queue_ms": 0}, "needs max_queue_ms > 0"),
+        ({"max_queue_ms": 100}, "applies to overflow='drop_oldest' only"),
+    ],
+)
+async def test_overflow_parameters_are_checked(
+    loop_track: tuple[rtc.AudioSource, rtc.LocalAudioTrack], kwargs: dict[str, object], message: str
+) -> None:
+    _, track = loop_track
+    with pytest.raises(lk.ParameterError, match=message):
+        lk.from_track(track, **kwargs)  # type: ignore[call-overload]

@@ -30,6 +30,8 @@ from ._files import from_file as from_file
 from ._format import AudioFormat as AudioFormat
 from ._format import DType as DType
 from ._frame import AudioFrame as AudioFrame
+from ._livekit import LiveStats as LiveStats
+from ._livekit import Overflow as Overflow
 from ._livekit import connect as connect
 from ._livekit import from_participant as from_participant
 from ._livekit import from_track as from_track
@@ -80,8 +82,10 @@ __all__ = (
     "FrameList",
     "InvalidAudioError",
     "InvalidVideoError",
+    "LiveStats",
     "LkFramesError",
     "OutputExistsError",
+    "Overflow",
     "ParameterError",
     "PipelineError",
     "PipelineSpec",

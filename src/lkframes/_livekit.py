@@ -10,7 +10,8 @@ import asyncio
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import TYPE_CHECKING, Any, overload
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import anyio
 import numpy as np
@@ -27,7 +28,16 @@ if TYPE_CHECKING:
 
     from ._video import VideoFrame
 
-__all__ = ("connect", "from_participant", "from_track", "make_token", "publish", "to_source")
+__all__ = (
+    "LiveStats",
+    "Overflow",
+    "connect",
+    "from_participant",
+    "from_track",
+    "make_token",
+    "publish",
+    "to_source",
+)
 
 DEFAULT_SAMPLE_RATE = 48_000
 """The rate LiveKit streams decode to unless told otherwise (WebRTC's Opus rate)."""
@@ -54,6 +64,88 @@ def _is_audio(track: rtc.Track) -> bool:
     from livekit import rtc
 
     return bool(track.kind == rtc.TrackKind.KIND_AUDIO)
+
+
+Overflow = Literal["block", "drop_oldest"]
+"""What a live source does when the pipeline falls behind: keep every frame queued
+(``"block"``: nothing is lost, memory grows with the lag) or drop the oldest beyond
+``max_queue_ms`` (``"drop_oldest"``: bounded memory and latency, counted in `LiveStats`)."""
+
+
+@dataclass
+class LiveStats:
+    """Frame counts of a live source, updated while it runs.
+
+    ``delivered + dropped + queued == produced`` at every moment: nothing goes missing
+    without being counted. Pass one to `from_track` / `from_participant` as ``stats=``.
+    """
+
+    produced: int = 0
+    """Frames LiveKit handed over."""
+    delivered: int = 0
+    """Frames that went into the pipeline."""
+    dropped: int = 0
+    """Frames discarded by ``overflow="drop_oldest"`` because the pipeline fell behind."""
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting (or left unread when the pipeline stopped early)."""
+        return self.produced - self.delivered - self.dropped
+
+
+def _count_frames(audio: Any, capacity: int, stats: LiveStats) -> None:
+    """Count what LiveKit puts into the stream's frame queue, and what its ring drops.
+
+    ``rtc.AudioStream`` keeps frames in a ring that silently drops the oldest once it
+    holds ``capacity`` frames; wrapping its ``put`` is the only place those drops show.
+    """
+    queue = getattr(audio, "_queue", None)
+    frames = getattr(queue, "_queue", None)
+    if queue is None or frames is None:
+        raise LkFramesError(
+            "this livekit version's AudioStream has no frame queue to count (expected "
+            "AudioStream._queue, a RingQueue); use overflow='block' without stats="
+        )
+    put = queue.put
+
+    def counting_put(item: Any) -> None:
+        if item is not None:  # None is the end-of-stream marker
+            stats.produced += 1
+            if capacity and len(frames) >= capacity:
+                stats.dropped += 1
+        put(item)
+
+    queue.put = counting_put
+
+
+@dataclass(frozen=True)
+class _Live:
+    """A live source's overflow settings, validated once when the stream is built."""
+
+    overflow: Overflow
+    max_queue_ms: int | None
+    stats: LiveStats | None
+
+    @classmethod
+    def make(cls, overflow: str, max_queue_ms: int | None, stats: LiveStats | None) -> _Live:
+        if overflow not in ("block", "drop_oldest"):
+            raise ParameterError(f"overflow must be 'block' or 'drop_oldest' (got {overflow!r})")
+        if overflow == "drop_oldest":
+            if max_queue_ms is None or max_queue_ms <= 0:
+                raise ParameterError(
+                    f"overflow='drop_oldest' needs max_queue_ms > 0 (got {max_queue_ms!r})"
+                )
+        elif max_queue_ms is not None:
+            raise ParameterError("max_queue_ms applies to overflow='drop_oldest' only")
+        if overflow == "drop_oldest" and stats is None:
+            stats = LiveStats()  # drops are always counted, even if nobody reads them
+        return cls(overflow, max_queue_ms, stats)  # type: ignore[arg-type]
+
+    def capacity(self, frame_size_ms: int | None) -> int:
+        """Frames the native queue may hold (0: unbounded)."""
+        if self.max_queue_ms is None:
+            return 0
+        return max(1, -(-self.max_queue_ms // (frame_size_ms or 10)))
 
 
 def _room_of(track: rtc.Track) -> rtc.Room | None:
@@ -93,7 +185,11 @@ def _on_disconnect(room: rtc.Room, callback: Callable[[], object]) -> Callable[[
 
 
 async def _frames_of(
-    track: rtc.Track, fmt: AudioFormat, frame_size_ms: int | None, start_pts: int
+    track: rtc.Track,
+    fmt: AudioFormat,
+    frame_size_ms: int | None,
+    start_pts: int,
+    live: _Live | None = None,
 ) -> AsyncGenerator[AudioFrame, None]:
     """Frames of one subscription to ``track``, closing the native stream however it ends.
 
@@ -106,12 +202,17 @@ async def _frames_of(
     from livekit import rtc
 
     _require_asyncio("from_track/from_participant")
+    capacity = live.capacity(frame_size_ms) if live is not None else 0
     audio = rtc.AudioStream(
         track,
         sample_rate=fmt.sample_rate,
         num_channels=fmt.num_channels,
         frame_size_ms=frame_size_ms,
+        capacity=capacity,
     )
+    stats = live.stats if live is not None else None
+    if stats is not None:
+        _count_frames(audio, capacity, stats)
     room = _room_of(track)
     closing: list[asyncio.Task[None]] = []
 
@@ -140,6 +241,8 @@ async def _frames_of(
             # A view of LiveKit's buffer, as AudioFrame.from_rtc makes, without re-validating
             # the format on every frame (this is the per-frame hot path).
             data = np.frombuffer(rtc_frame.data, np.int16, samples * channels)
+            if stats is not None:
+                stats.delivered += 1
             yield AudioFrame._wrap(data.reshape(samples, channels), fmt, pts)
             pts += samples
     finally:
@@ -170,6 +273,9 @@ def from_track(
     sample_rate: int | None = None,
     num_channels: int | None = None,
     frame_size_ms: int | None = None,
+    overflow: Overflow = "block",
+    max_queue_ms: int | None = None,
+    stats: LiveStats | None = None,
 ) -> Stream[AudioFrame]: ...
 def from_track(
     track: rtc.Track,
@@ -177,6 +283,9 @@ def from_track(
     sample_rate: int | None = None,
     num_channels: int | None = None,
     frame_size_ms: int | None = None,
+    overflow: Overflow = "block",
+    max_queue_ms: int | None = None,
+    stats: LiveStats | None = None,
 ) -> Stream[AudioFrame] | Stream[VideoFrame]:
     """Frames of a LiveKit track (remote or local): audio via ``rtc.AudioStream``.
 
@@ -193,6 +302,11 @@ def from_track(
         sample_rate: Rate to receive at; LiveKit resamples (default 48 000).
         num_channels: Channels to receive (default 1).
         frame_size_ms: Frame duration LiveKit delivers (its default is 10 ms).
+        overflow: When the pipeline falls behind the live track: ``"block"`` keeps every
+            frame queued (nothing lost; memory grows with the lag), ``"drop_oldest"``
+            keeps at most ``max_queue_ms`` and drops (and counts) the oldest.
+        max_queue_ms: The queue bound for ``"drop_oldest"``.
+        stats: A `LiveStats` to count produced / delivered / dropped frames into.
 
     Returns:
         An int16 stream with a known format and continuous ``pts`` from 0.
@@ -226,9 +340,10 @@ def from_track(
     if not _is_audio(track):
         raise ParameterError(f"from_track needs an audio track (got a {type(track).__name__})")
     fmt = _audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
+    live = _Live.make(overflow, max_queue_ms, stats)
 
     return Stream(
-        lambda: _frames_of(track, fmt, frame_size_ms, 0),
+        lambda: _frames_of(track, fmt, frame_size_ms, 0, live),
         format=fmt,
         name=f"from_track({track.name or track.sid!r})",
     )
@@ -242,6 +357,9 @@ def from_participant(
     sample_rate: int | None = None,
     num_channels: int | None = None,
     frame_size_ms: int | None = None,
+    overflow: Overflow = "block",
+    max_queue_ms: int | None = None,
+    stats: LiveStats | None = None,
 ) -> Stream[AudioFrame]:
     """Frames of a participant's audio track, following it across re-publishes.
 
@@ -257,6 +375,9 @@ def from_participant(
         sample_rate: Rate to receive at (default 48 000).
         num_channels: Channels to receive (default 1).
         frame_size_ms: Frame duration LiveKit delivers (its default is 10 ms).
+        overflow: ``"block"`` or ``"drop_oldest"``, as for `from_track`.
+        max_queue_ms: The queue bound for ``"drop_oldest"``.
+        stats: A `LiveStats` counting frames across all the participant's tracks.
 
     Returns:
         An int16 stream with a known format.
@@ -268,6 +389,7 @@ def from_participant(
 
     wanted = rtc.TrackSource.SOURCE_MICROPHONE if source is None else source
     fmt = _audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
+    live = _Live.make(overflow, max_queue_ms, stats)
 
     def matching_track() -> rtc.Track | None:
         participant = next(
@@ -308,7 +430,7 @@ def from_participant(
                     if value is ended:
                         continue  # a late event for the track that just ended
                     track = value
-                async with consume(_frames_of(track, fmt, frame_size_ms, pts)) as frames:
+                async with consume(_frames_of(track, fmt, frame_size_ms, pts, live)) as frames:
                     async for frame in frames:
                         pts = frame.end_pts
                         yield frame

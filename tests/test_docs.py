@@ -1,10 +1,18 @@
-"""The documentation's code runs: every python block in README.md and docs/*.md.
+"""The documentation's code runs: every python block in README.md, docs/*.md and docs/*/*.md.
 
 Blocks of one file run in order in one namespace, as one script would; each file gets a
 fresh namespace and runs in an empty temporary directory. A failure names the markdown
 file and line, and the traceback points into the markdown file itself. A block whose info
 string is ``python no-run`` is skipped; use it only for code that cannot run here, and say
 why in the text next to it.
+
+A block whose info string is ``python livekit`` needs a room. It does not run with the
+plain blocks: all ``python livekit`` blocks of one file, in order, form ONE script that
+runs in a subprocess inside the test server's network namespace (the ``livekit_server``
+fixture), with ``LIVEKIT_URL``, ``LIVEKIT_API_KEY`` and ``LIVEKIT_API_SECRET`` set, so
+``lk.connect(room=..., identity=...)`` works. It shares nothing with the file's plain
+blocks, runs in an empty temporary directory, must assert its own results and finish
+within `ROOM_SCRIPT_TIMEOUT_S`. Tracebacks point into the markdown file here too.
 """
 
 from __future__ import annotations
@@ -17,8 +25,12 @@ from pathlib import Path
 
 import pytest
 
+from livekit_server import LiveKitServer, finished
+
 ROOT = Path(__file__).resolve().parents[1]
-DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+ROOM_SCRIPT_TIMEOUT_S = 30.0
+"""Per file; a cookbook page's room script takes well under 10 s."""
 
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*?)\s*$")
 
@@ -39,8 +51,19 @@ class CodeBlock:
         return self.info.split()[0] if self.info else ""
 
     @property
+    def flags(self) -> list[str]:
+        """The words of the info string after the language: ``no-run``, ``livekit``."""
+        return self.info.split()[1:]
+
+    @property
     def runs(self) -> bool:
-        return self.language == "python" and "no-run" not in self.info.split()[1:]
+        """Runs in this process, with the file's other plain ``python`` blocks."""
+        return self.language == "python" and not {"no-run", "livekit"} & set(self.flags)
+
+    @property
+    def needs_room(self) -> bool:
+        """A ``python livekit`` block: part of the file's room script (`test_room_blocks_run`)."""
+        return self.language == "python" and "livekit" in self.flags and "no-run" not in self.flags
 
     @property
     def where(self) -> str:
@@ -86,12 +109,22 @@ def _doc_id(path: Path) -> str:
     return str(path.relative_to(ROOT))
 
 
+ROOM_DOC_FILES = [path for path in DOC_FILES if any(b.needs_room for b in code_blocks(path))]
+LOCAL_DOC_FILES = [path for path in DOC_FILES if any(b.runs for b in code_blocks(path))]
+
+
 @pytest.mark.parametrize("path", DOC_FILES, ids=_doc_id)
+def test_every_doc_has_code_that_runs(path: Path) -> None:
+    assert any(b.runs or b.needs_room for b in code_blocks(path)), (
+        f"{_doc_id(path)} has no runnable ```python or ```python livekit block"
+    )
+
+
+@pytest.mark.parametrize("path", LOCAL_DOC_FILES, ids=_doc_id)
 def test_python_blocks_run(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     blocks = [b for b in code_blocks(path) if b.runs]
-    assert blocks, f"{_doc_id(path)} has no runnable ```python block"
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": "__main__", "__file__": str(path)}
     for block in blocks:
@@ -107,6 +140,54 @@ def test_python_blocks_run(
         pytest.fail(
             f"the python block at {block.where} failed:\n{failure}"
             f"--- output of this file's blocks so far ---\n{output.out}{output.err}",
+            pytrace=False,
+        )
+
+
+def room_script(blocks: list[CodeBlock]) -> str:
+    """The ``python livekit`` blocks of one file as one script, each at its markdown line.
+
+    Blank lines fill the gaps, so line N of the script is line N of the markdown file.
+    """
+    lines: list[str] = []
+    for block in blocks:
+        assert block.line - 1 >= len(lines), f"{block.where}: blocks out of order"
+        lines += [""] * (block.line - 1 - len(lines))
+        lines += block.code.splitlines()
+    return "\n".join(lines) + "\n"
+
+
+_ROOM_RUNNER = """\
+import os, sys
+script, markdown, workdir = sys.argv[1:4]
+with open(script, encoding="utf-8") as file:
+    code = compile(file.read(), markdown, "exec")
+os.chdir(workdir)
+exec(code, {"__name__": "__main__", "__file__": markdown})
+print(DONE, flush=True)
+"""
+_ROOM_DONE = "lkframes-docs: room script finished"
+
+
+@pytest.mark.livekit
+@pytest.mark.parametrize("path", ROOM_DOC_FILES, ids=_doc_id)
+def test_room_blocks_run(path: Path, livekit_server: LiveKitServer, tmp_path: Path) -> None:
+    blocks = [b for b in code_blocks(path) if b.needs_room]
+    script = tmp_path / "room_script.py"
+    script.write_text(room_script(blocks), encoding="utf-8")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    runner = _ROOM_RUNNER.replace("DONE", repr(_ROOM_DONE))
+    done = livekit_server.run(["-c", runner, script, path, workdir], timeout=ROOM_SCRIPT_TIMEOUT_S)
+    # The SDK may abort while the interpreter exits (see livekit_server.SDK_EXIT_ABORT):
+    # accepted only after the script printed that it got to its end.
+    if not (finished(done.returncode, done.stderr) and _ROOM_DONE in done.stdout):
+        pytest.fail(
+            f"the python livekit blocks of {_doc_id(path)} "
+            f"(at lines {', '.join(str(b.line) for b in blocks)}) failed "
+            f"with exit {done.returncode}:\n"
+            f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}\n"
+            f"--- livekit-server log (tail) ---\n{livekit_server.log_tail()}",
             pytrace=False,
         )
 
@@ -153,6 +234,14 @@ not_a_block = True
 import something_unavailable
 ~~~
 
+```python livekit
+b = 2
+```
+
+```python livekit no-run
+c = 3
+```
+
 ```bash
 echo hi
 ```
@@ -165,8 +254,11 @@ def test_code_blocks_lines_info_and_nesting() -> None:
         (4, "python", True),
         (8, "markdown", False),
         (14, "python no-run", False),
-        (18, "bash", False),
+        (18, "python livekit", False),
+        (22, "python livekit no-run", False),
+        (26, "bash", False),
     ]
+    assert [b.line for b in blocks if b.needs_room] == [18]
     assert blocks[0].code == "a = 1\n"
     assert blocks[1].code == "```python\nnot_a_block = True\n```\n"
 
@@ -174,3 +266,18 @@ def test_code_blocks_lines_info_and_nesting() -> None:
 def test_code_blocks_unclosed_fence() -> None:
     with pytest.raises(ValueError, match=r"sample\.md:3: code fence ``` is never closed"):
         code_blocks(Path("sample.md"), "text\n\n```python\nx = 1\n")
+
+
+def test_room_script_keeps_markdown_lines() -> None:
+    blocks = [b for b in code_blocks(Path("sample.md"), _SAMPLE + _ROOM_SAMPLE) if b.needs_room]
+    script = room_script(blocks).splitlines()
+    assert [b.line for b in blocks] == [18, 30]
+    assert (script[17], script[29]) == ("b = 2", "assert b == 2")
+    assert "c = 3" not in script
+
+
+_ROOM_SAMPLE = """
+```python livekit
+assert b == 2
+```
+"""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 import threading
 import warnings
 from collections.abc import AsyncGenerator
@@ -23,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._errors import FormatError, LkFramesError, ParameterError
-from ._format import SUPPORTED_DTYPES, AudioFormat, DType
+from ._format import _MAX_CHANNELS, _MAX_SAMPLE_RATE, SUPPORTED_DTYPES, AudioFormat, DType
 from ._frame import AudioFrame
 from ._resources import held
 from ._stream import RunSummary, Stream, consume
@@ -50,31 +51,97 @@ _INT_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "ULAW", "ALAW", "GSM610", "IMA_AD
 
 
 class AudioFileError(LkFramesError, OSError):
-    """A file could not be read or written as audio: missing, empty, a directory, not audio."""
+    """A file could not be read or written as audio: missing, empty, a directory, not audio.
+
+    Examples:
+        >>> import lkframes as lk, os, tempfile
+        >>> try:
+        ...     lk.file_info(os.path.join(tempfile.mkdtemp(), "missing.wav"))
+        ... except lk.AudioFileError as exc:
+        ...     print(isinstance(exc, OSError))
+        True
+    """
 
 
 class UnsupportedAudioError(AudioFileError):
-    """Neither libsndfile nor FFmpeg (PyAV) can decode the file."""
+    """Neither libsndfile nor FFmpeg (PyAV) can decode the file.
+
+    Examples:
+        >>> import lkframes as lk, os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+        >>> with open(path, "w") as file:
+        ...     _ = file.write("not audio " * 50)
+        >>> try:
+        ...     lk.file_info(path)
+        ... except lk.UnsupportedAudioError:
+        ...     print("not audio")
+        not audio
+    """
 
 
 class TruncatedAudioError(AudioFileError):
     """The file ends before its header says it should, or its data is corrupt mid-way.
 
     Raised after every decodable sample has been yielded (policy ``on_truncated="raise"``).
+
+    Examples:
+        >>> import lkframes as lk, os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+        >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
+        >>> with open(path, "r+b") as file:
+        ...     _ = file.truncate(4_000)  # cut the data chunk short
+        >>> try:
+        ...     lk.run_sync(lk.from_file(path).collect())
+        ... except lk.TruncatedAudioError:
+        ...     print("truncated")
+        truncated
     """
 
 
 class TruncatedAudioWarning(UserWarning):
-    """Like `TruncatedAudioError`, as a warning (policy ``on_truncated="warn"``)."""
+    """Like `TruncatedAudioError`, as a warning (policy ``on_truncated="warn"``).
+
+    Examples:
+        >>> import lkframes as lk, os, tempfile, warnings
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+        >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
+        >>> with open(path, "r+b") as file:
+        ...     _ = file.truncate(4_000)
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     frames = lk.run_sync(lk.from_file(path, on_truncated="warn").collect())
+        >>> [warning.category.__name__ for warning in caught]
+        ['TruncatedAudioWarning']
+    """
 
 
 class OutputExistsError(AudioFileError, FileExistsError):
-    """`to_file` would replace an existing file; pass ``overwrite=True`` to allow it."""
+    """`to_file` would replace an existing file; pass ``overwrite=True`` to allow it.
+
+    Examples:
+        >>> import lkframes as lk, os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+        >>> _ = lk.run_sync(lk.sine(440, 0.1, 16_000).to_file(path))
+        >>> try:
+        ...     lk.run_sync(lk.sine(440, 0.1, 16_000).to_file(path))
+        ... except lk.OutputExistsError as exc:
+        ...     print(isinstance(exc, FileExistsError))
+        True
+    """
 
 
 @dataclass(frozen=True, slots=True)
 class AudioFileInfo:
-    """What a file's header says about its audio."""
+    """What a file's header says about its audio.
+
+    Examples:
+        >>> import lkframes as lk, os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+        >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
+        >>> info = lk.file_info(path)
+        >>> info.container, info.backend, info.duration
+        ('WAV', 'soundfile', 0.5)
+    """
 
     path: Path
     """The file."""
@@ -148,6 +215,11 @@ class _SoundFileDecoder:
         self._readf = getattr(soundfile._snd, f"sf_readf_{self._ctype}")
         self.problem: str | None = _declared_truncation(handle.extra_info)
         self._failed = False
+        # A file cut or damaged while it is read ends early without any error from
+        # libsndfile; the length its header declared (exact except for MP3, which
+        # libsndfile estimates) tells.
+        self._declared = _known_frames(handle) if handle.format != "MP3" else None
+        self._total = 0
         # read() runs in a worker thread; close() may come from the event loop's thread
         # while a read is still in libsndfile (Ctrl-C, loop shutdown): closing the native
         # handle under it crashed the interpreter. The lock makes close wait for the read.
@@ -161,18 +233,34 @@ class _SoundFileDecoder:
             out = np.empty((samples, self._handle.channels), self._dtype)
             file = self._handle._file
             pointer = self._ffi.cast(f"{self._ctype} *", out.ctypes.data)
-            got = int(self._readf(file, pointer, samples))
+            got = max(int(self._readf(file, pointer, samples)), 0)
+            self._total += got
             if self._snd.sf_error(file):  # libsndfile reports corrupt data mid-stream
                 self._failed = True
                 message = self._ffi.string(self._snd.sf_strerror(file))
                 self.problem = f"decoding failed: {message.decode('utf-8', 'replace')}"
-            return out[: max(got, 0)]
+            elif got < samples and self._declared is not None and self._total < self._declared:
+                self._failed = True
+                self.problem = (
+                    f"the file ended after {self._total} of the {self._declared} samples "
+                    "its header declares"
+                )
+            return out[:got]
 
     def close(self) -> None:
         with self._lock:
             if not self._closed:
                 self._closed = True
                 self._handle.close()
+
+
+_SF_COUNT_MAX = 2**63 - 1
+"""What libsndfile reports as the length of a stream whose length it does not know."""
+
+
+def _known_frames(handle: soundfile.SoundFile) -> int | None:
+    frames = int(handle.frames)
+    return frames if 0 <= frames < _SF_COUNT_MAX else None
 
 
 def _open_soundfile(path: Path) -> soundfile.SoundFile | None:
@@ -197,6 +285,7 @@ class _PyAVDecoder:
 
         self._container = av.open(str(path))
         self._stream = self._container.streams.audio[0]
+        self._rate = self._stream.rate
         self._channels = self._stream.channels
         self._resampler = av.AudioResampler(
             format="s16" if dtype == "int16" else "flt",
@@ -223,7 +312,15 @@ class _PyAVDecoder:
             self._done = True
             self.problem = f"decoding failed: {exc}"
         else:
-            outputs = self._resampler.resample(frame)
+            try:
+                outputs = self._resampler.resample(frame)
+            except ValueError:  # PyAV's resampler keeps the first frame's input format
+                outputs = []
+                self._done = True
+                self.problem = (
+                    f"the audio format changes mid-stream (from {self._rate} Hz "
+                    f"{self._channels} ch to {frame.rate} Hz {frame.layout.nb_channels} ch)"
+                )
         for out in outputs:
             data = out.to_ndarray().reshape(-1, self._channels)
             self._pending.append(data)
@@ -271,7 +368,7 @@ def _pyav_info(path: Path) -> AudioFileInfo:
             dtype: DType = "int16" if sample_format.startswith(("s16", "u8")) else "float32"
             return AudioFileInfo(
                 path=path,
-                format=AudioFormat(int(stream.rate), int(stream.channels), dtype),
+                format=_header_format(path, int(stream.rate), int(stream.channels), dtype),
                 frames=frames,
                 container=container.format.name,
                 codec=stream.codec_context.name,
@@ -282,6 +379,17 @@ def _pyav_info(path: Path) -> AudioFileInfo:
     except (av.FFmpegError, IndexError, ValueError) as exc:
         raise UnsupportedAudioError(
             f"not an audio file libsndfile or FFmpeg can read: {str(path)!r} ({exc})"
+        ) from None
+
+
+def _header_format(path: Path, sample_rate: int, num_channels: int, dtype: DType) -> AudioFormat:
+    """The format a header declares; one lkframes cannot carry makes the file unsupported."""
+    try:
+        return AudioFormat(sample_rate, num_channels, dtype)
+    except ParameterError:
+        raise UnsupportedAudioError(
+            f"{str(path)!r} declares {sample_rate} Hz with {num_channels} channels (lkframes "
+            f"carries 1 to {_MAX_SAMPLE_RATE} Hz and 1 to {_MAX_CHANNELS} channels)"
         ) from None
 
 
@@ -311,10 +419,10 @@ def file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
     with handle:
         return AudioFileInfo(
             path=file,
-            format=AudioFormat(
-                handle.samplerate, handle.channels, _soundfile_dtype(handle.subtype)
+            format=_header_format(
+                file, handle.samplerate, handle.channels, _soundfile_dtype(handle.subtype)
             ),
-            frames=handle.frames if handle.frames >= 0 else None,
+            frames=_known_frames(handle),
             container=handle.format,
             codec=handle.subtype,
             backend="soundfile",
@@ -374,12 +482,29 @@ def from_file(
     file = info.path
 
     def open_decoder() -> _Decoder:
+        # Each iteration opens the file anew: it may have been replaced or removed since
+        # the header was read, and frames must never be labelled with a format they lack.
+        changed = f"{str(file)!r} changed since it was opened"
+        decoder: _Decoder
         if info.backend == "soundfile":
             handle = _open_soundfile(file)
             if handle is None:
-                raise AudioFileError(f"{str(file)!r} changed since it was opened")
-            return _SoundFileDecoder(handle, fmt.dtype)
-        return _PyAVDecoder(file, fmt.dtype)
+                raise AudioFileError(changed)
+            rate, channels = handle.samplerate, handle.channels
+            decoder = _SoundFileDecoder(handle, fmt.dtype)
+        else:
+            try:
+                pyav = _PyAVDecoder(file, fmt.dtype)
+            except (OSError, IndexError, ValueError) as exc:  # av.FFmpegError is both
+                raise AudioFileError(f"{changed} ({exc})") from None
+            rate, channels, decoder = pyav._rate, pyav._channels, pyav
+        if (rate, channels) != (fmt.sample_rate, fmt.num_channels):
+            decoder.close()
+            raise AudioFileError(
+                f"{changed} (expected {fmt.sample_rate} Hz {fmt.num_channels} ch, "
+                f"got {rate} Hz {channels} ch)"
+            )
+        return decoder
 
     async def run() -> AsyncGenerator[AudioFrame, None]:
         decoder = await anyio.to_thread.run_sync(open_decoder)
@@ -431,6 +556,88 @@ def _container_for(path: Path, container: str | None) -> str:
     )
 
 
+class _WriteTarget:
+    """The output file, written by libsndfile through its virtual I/O; keeps the first OS error.
+
+    libsndfile ignores errors of the writes it makes while closing a file (the last
+    Ogg/Vorbis pages, a FLAC or WAV header update), so a disk that fills up just then would
+    go unnoticed and leave a broken file behind a successful run. Every write and seek
+    goes through here; none raises (an exception cannot cross libsndfile), the error is
+    kept for `write_file` to raise.
+
+    A pipe cannot be written this way (libsndfile would seek back to headers it cannot
+    reach): ``seekable`` is false, and libsndfile writes to ``fileno()`` itself, with its
+    own handling of pipes.
+    """
+
+    __slots__ = ("_file", "error", "seekable")
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
+        self.seekable = self._file.seekable()
+        self.error: OSError | None = None
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def _failed(self, exc: OSError) -> None:
+        if self.error is None:
+            self.error = exc
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        done = 0
+        while done < len(view):
+            try:
+                count = self._file.write(view[done:])
+            except OSError as exc:
+                self._failed(exc)
+                break
+            if not count:
+                break
+            done += count
+        return done
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return self._file.readinto(buffer) or 0
+        except OSError as exc:
+            self._failed(exc)
+            return 0
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        try:
+            return self._file.seek(offset, whence)
+        except OSError as exc:
+            self._failed(exc)
+            return -1
+
+    def tell(self) -> int:
+        try:
+            return self._file.tell()
+        except OSError as exc:
+            self._failed(exc)
+            return -1
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        except OSError as exc:
+            self._failed(exc)
+
+
+def _report(failure: AudioFileError, in_flight: BaseException | None) -> None:
+    """Raise ``failure``, unless the run is failing already: then it is noted on that error.
+
+    A pipeline's own error (a failing ``map``, a format change) says more than the write
+    error that closing the file on a full disk adds to it; a cancellation does not, so the
+    write error replaces it.
+    """
+    if in_flight is None or isinstance(in_flight, anyio.get_cancelled_exc_class()):
+        raise failure
+    in_flight.add_note(f"and then {failure}")
+
+
 def _check_output(file: Path, overwrite: bool) -> None:
     if file.is_dir():
         raise AudioFileError(f"is a directory: {str(file)!r}")
@@ -460,35 +667,79 @@ async def write_file(
     pending_samples = 0
     flush_at = 0
 
+    target: _WriteTarget | None = None
+    reported = False  # a write failure has been raised already
+
     def open_handle(fmt: AudioFormat) -> soundfile.SoundFile:
+        nonlocal target
         chosen = subtype or _DEFAULT_SUBTYPES.get((container, fmt.dtype))
         if file.suffix.lower() == ".opus" and subtype is None:
             chosen = "OPUS"
+        cannot = f"cannot write {str(file)!r} as {container}/{chosen}"
+        try:
+            if not soundfile.check_format(container, chosen):
+                raise AudioFileError(f"{cannot}: invalid combination of format and subtype")
+        except (ValueError, TypeError) as exc:  # an unknown format or subtype name
+            raise AudioFileError(f"{cannot}: {exc}") from None
+        try:
+            target = _WriteTarget(file)
+        except OSError as exc:
+            raise AudioFileError(f"{cannot}: {exc}") from None
+        output = target if target.seekable else target.fileno()
         try:
             return soundfile.SoundFile(
-                str(file), "w", fmt.sample_rate, fmt.num_channels, chosen, format=container
+                output,
+                "w",
+                fmt.sample_rate,
+                fmt.num_channels,
+                chosen,
+                format=container,
+                closefd=False,
             )
         except (soundfile.LibsndfileError, OSError, ValueError, TypeError) as exc:
-            raise AudioFileError(
-                f"cannot write {str(file)!r} as {container}/{chosen}: {exc}"
-            ) from None
+            target.close()
+            raise AudioFileError(f"{cannot}: {target.error or exc}") from None
 
     lock = threading.Lock()  # a write in a worker thread must finish before the close
 
     def write(data: NDArray[Any]) -> None:
+        # libsndfile's own sf_writef_*: python-soundfile's write() only asserts that every
+        # frame was written, and a short write through virtual I/O sets no libsndfile error.
+        nonlocal reported
         assert handle is not None
+        assert target is not None
         with lock:
             if handle.closed:
                 raise AudioFileError(f"writing {str(file)!r} failed: the file was closed")
-            try:
-                handle.write(data)
-            except (soundfile.LibsndfileError, OSError) as exc:
-                raise AudioFileError(f"writing {str(file)!r} failed: {exc}") from exc
+            block = np.ascontiguousarray(data)
+            ctype = "short" if block.dtype == np.int16 else "float"
+            pointer = soundfile._ffi.cast(f"{ctype} *", block.ctypes.data)
+            frames = block.shape[0]
+            done = int(getattr(soundfile._snd, f"sf_writef_{ctype}")(handle._file, pointer, frames))
+            problem: object = target.error
+            if problem is None and soundfile._snd.sf_error(handle._file):
+                problem = soundfile._ffi.string(soundfile._snd.sf_strerror(handle._file)).decode(
+                    "utf-8", "replace"
+                )
+            if problem is None and done != frames:
+                problem = f"{done} of {frames} frames written"
+            if problem is not None:
+                reported = True
+                raise AudioFileError(f"writing {str(file)!r} failed: {problem}")
 
     def close() -> None:
         assert handle is not None
+        assert target is not None
         with lock:
-            handle.close()
+            try:
+                handle.close()
+            except soundfile.LibsndfileError as exc:
+                target._failed(OSError(str(exc)))
+            finally:
+                target.close()
+        if target.error is not None and not reported:
+            failure = AudioFileError(f"writing {str(file)!r} failed: {target.error}")
+            _report(failure, sys.exception())
 
     async def flush() -> None:
         nonlocal pending, pending_samples, written
@@ -532,9 +783,12 @@ async def write_file(
                 await flush()
         finally:
             if handle is not None:
+                in_flight = sys.exception()
                 with anyio.CancelScope(shield=True):
                     try:
                         await flush()
+                    except AudioFileError as exc:
+                        _report(exc, in_flight)
                     finally:
                         close()
     if expected is None:

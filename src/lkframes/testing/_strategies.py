@@ -31,6 +31,13 @@ def audio_formats(
         num_channels: Defaults to 1 or 2.
         dtypes: Defaults to int16 or float32.
 
+    Returns:
+        A strategy of `AudioFormat` values.
+
+    Raises:
+        ParameterError: (when drawn) a given strategy produced an invalid rate, channel
+            count or dtype.
+
     Examples:
         >>> from hypothesis import given
         >>> @given(audio_formats())
@@ -87,6 +94,23 @@ def audio_arrays(
         fmt: A format or a strategy of formats (default: `audio_formats`).
         min_samples: Shortest length per channel.
         max_samples: Longest length per channel.
+
+    Returns:
+        A strategy of int16 or float32 arrays.
+
+    Raises:
+        hypothesis.errors.InvalidArgument: (when drawn) ``min_samples`` > ``max_samples``,
+            or a negative bound.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> from hypothesis import given, settings
+        >>> fmt = lk.AudioFormat(16_000, 2, "float32")
+        >>> @settings(max_examples=10)
+        ... @given(audio_arrays(fmt, max_samples=100))
+        ... def test(x):
+        ...     assert x.dtype == "float32" and x.shape[1] == 2 and x.flags.c_contiguous
+        >>> test()
     """
     f = draw(_resolve(fmt))
     n = draw(st.integers(min_samples, max_samples))
@@ -103,7 +127,29 @@ def audio_frames(
     min_samples: int = 0,
     max_samples: int = 4_000,
 ) -> AudioFrame:
-    """Single `AudioFrame` values of the given format, with a non-negative pts."""
+    """Single `AudioFrame` values of the given format, with a non-negative pts.
+
+    Args:
+        fmt: A format or a strategy of formats (default: `audio_formats`).
+        min_samples: Fewest samples per channel.
+        max_samples: Most samples per channel.
+
+    Returns:
+        A strategy of `AudioFrame` values.
+
+    Raises:
+        hypothesis.errors.InvalidArgument: (when drawn) ``min_samples`` > ``max_samples``,
+            or a negative bound.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> from hypothesis import given, settings
+        >>> @settings(max_examples=10)
+        ... @given(audio_frames(lk.AudioFormat(8_000, 1, "int16"), max_samples=80))
+        ... def test(frame):
+        ...     assert frame.sample_rate == 8_000 and frame.pts >= 0
+        >>> test()
+    """
     f = draw(_resolve(fmt))
     data = draw(audio_arrays(f, min_samples=min_samples, max_samples=max_samples))
     pts = draw(st.integers(0, 10 * f.sample_rate))
@@ -113,6 +159,17 @@ def audio_frames(
 @st.composite
 def splits(draw: st.DrawFn, total: int, *, max_parts: int = 40) -> list[int]:
     """Sizes that add up to ``total``: irregular, including 0 and 1, in any order.
+
+    Args:
+        total: What the sizes add up to.
+        max_parts: Most cut points.
+
+    Returns:
+        A strategy of lists of non-negative sizes.
+
+    Raises:
+        hypothesis.errors.InvalidArgument: (when drawn) ``total`` or ``max_parts`` is
+            negative.
 
     Examples:
         >>> from hypothesis import given
@@ -146,6 +203,23 @@ def frame_streams(
         min_samples: Shortest total length per channel.
         max_samples: Longest total length per channel.
         max_frames: Most cut points.
+
+    Returns:
+        A strategy of lists of `AudioFrame` values.
+
+    Raises:
+        hypothesis.errors.InvalidArgument: (when drawn) ``min_samples`` > ``max_samples``,
+            or a negative bound.
+
+    Examples:
+        >>> import lkframes as lk, numpy as np
+        >>> from hypothesis import given, settings
+        >>> @settings(max_examples=10)
+        ... @given(frame_streams(lk.AudioFormat(16_000, 1, "int16"), max_samples=200))
+        ... def test(frames):
+        ...     ends = [f.pts + f.samples_per_channel for f in frames]
+        ...     assert [f.pts for f in frames[1:]] == ends[:-1]
+        >>> test()
     """
     f = draw(_resolve(fmt))
     data = draw(audio_arrays(f, min_samples=min_samples, max_samples=max_samples))

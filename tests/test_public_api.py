@@ -106,3 +106,34 @@ def test_private_modules_are_not_exported() -> None:
 def test_version_is_a_string() -> None:
     assert isinstance(lkframes.__version__, str)
     assert lkframes.__version__[0].isdigit()
+
+
+def _is_alias(obj: object, name: str) -> bool:
+    """A type alias or other non-class, non-callable name, documented in the source."""
+    return not (inspect.isclass(obj) or inspect.isroutine(obj)) or name in _attribute_docstrings()
+
+
+def _docs_missing(module_name: str) -> list[str]:
+    module = _public_module(module_name)
+    problems: list[str] = []
+    for name in module.__all__:
+        obj = getattr(module, name)
+        doc = inspect.cleandoc(_doc(obj, name))
+        lines = doc.splitlines()
+        if not lines or not lines[0].strip() or (len(lines) > 1 and lines[1].strip()):
+            problems.append(f"{name}: no one-line summary")
+        if "\nExamples:\n" not in doc:
+            problems.append(f"{name}: no Examples section")
+        elif ">>> " not in doc.split("\nExamples:\n", 1)[1]:
+            problems.append(f"{name}: Examples section without a doctest")
+        callable_ = not inspect.isclass(obj) and not _is_alias(obj, name)
+        if callable_ and "\nRaises:\n" not in doc:
+            problems.append(f"{name}: no Raises section")
+        if "Raises:\n    None" in doc:
+            problems.append(f"{name}: 'Raises: None'")
+    return problems
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_every_public_name_has_summary_examples_and_raises(module_name: str) -> None:
+    assert _docs_missing(module_name) == []

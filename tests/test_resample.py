@@ -131,3 +131,16 @@ def test_resampled_length_matches_soxr() -> None:
             assert lk.resampled_length(n, in_rate, out_rate) == len(
                 soxr.resample(x, in_rate, out_rate)
             )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((100, 0, 16_000), "in_rate must be positive"),
+        ((100, 16_000, -1), "out_rate must be"),
+        ((-1, 16_000, 8_000), "samples must be an int >= 0"),
+    ],
+)
+def test_resampled_length_rejects_bad_arguments(args: tuple[int, int, int], message: str) -> None:
+    with pytest.raises(lk.ParameterError, match=message):
+        lk.resampled_length(*args)

@@ -73,6 +73,14 @@ class FrameList(list[T]):
     """The list `Stream.collect` returns: a plain list that also renders in Jupyter.
 
     For audio frames, ``_repr_html_`` shows the clip's waveform and an audio player.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> frames = lk.run_sync(lk.sine(440, 0.1, 16_000).chunk(ms=50).collect())
+        >>> isinstance(frames, list), len(frames)
+        (True, 2)
+        >>> "<audio" in frames._repr_html_()
+        True
     """
 
     def _repr_html_(self) -> str | None:

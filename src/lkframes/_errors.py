@@ -11,7 +11,16 @@ __all__ = ("FormatError", "InvalidAudioError", "LkFramesError", "ParameterError"
 
 
 class LkFramesError(Exception):
-    """Base class of every error lkframes raises on purpose."""
+    """Base class of every error lkframes raises on purpose.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> try:
+        ...     lk.AudioFormat(0, 1, "int16")
+        ... except lk.LkFramesError as exc:
+        ...     print(type(exc).__name__)
+        ParameterError
+    """
 
 
 class ParameterError(LkFramesError, ValueError):
@@ -20,6 +29,14 @@ class ParameterError(LkFramesError, ValueError):
     Raised when the pipeline is built (or at the first frame when the stream format is only
     known then): non-positive rates, a chunk size that is not a whole number of samples,
     an unknown dtype or tail policy.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> try:
+        ...     lk.sine(440, 1.0, sample_rate=-1)
+        ... except lk.ParameterError as exc:
+        ...     print(isinstance(exc, ValueError))
+        True
     """
 
 
@@ -28,6 +45,14 @@ class FormatError(LkFramesError, ValueError):
 
     The message always names what was expected and what was got, for example
     ``sample_rate changed mid-stream (expected 48000, got 16000)``.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> error = lk.FormatError("sample_rate changed mid-stream", 48_000, 16_000)
+        >>> print(error)
+        sample_rate changed mid-stream (expected 48000, got 16000)
+        >>> error.expected, error.got
+        (48000, 16000)
     """
 
     def __init__(self, what: str, expected: object, got: object, *, hint: str = "") -> None:
@@ -45,4 +70,12 @@ class InvalidAudioError(LkFramesError, ValueError):
 
     Wrong dtype, wrong number of dimensions, a non-contiguous array, an odd byte length in a
     LiveKit frame, NaN or infinity in float samples.
+
+    Examples:
+        >>> import lkframes as lk, numpy as np
+        >>> try:
+        ...     lk.AudioFrame(np.zeros((2, 2, 2), np.int16), 16_000)
+        ... except lk.InvalidAudioError:
+        ...     print("rejected")
+        rejected
     """

@@ -13,7 +13,13 @@ from ._errors import ParameterError
 __all__ = ("SUPPORTED_DTYPES", "AudioFormat", "DType")
 
 DType: TypeAlias = Literal["int16", "float32"]
-"""The sample types lkframes carries: LiveKit's native int16, and float32 for DSP."""
+"""The sample types lkframes carries: LiveKit's native int16, and float32 for DSP.
+
+Examples:
+    >>> import lkframes as lk
+    >>> lk.AudioFormat(16_000, 1, "float32").dtype
+    'float32'
+"""
 
 SUPPORTED_DTYPES: tuple[DType, ...] = ("int16", "float32")
 

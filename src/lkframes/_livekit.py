@@ -67,9 +67,18 @@ def _is_audio(track: rtc.Track) -> bool:
 
 
 Overflow = Literal["block", "drop_oldest"]
-"""What a live source does when the pipeline falls behind: keep every frame queued
-(``"block"``: nothing is lost, memory grows with the lag) or drop the oldest beyond
-``max_queue_ms`` (``"drop_oldest"``: bounded memory and latency, counted in `LiveStats`)."""
+"""What a live source does when the pipeline falls behind.
+
+Keep every frame queued (``"block"``: nothing is lost, memory grows with the lag) or drop
+the oldest beyond ``max_queue_ms`` (``"drop_oldest"``: bounded memory and latency, counted
+in `LiveStats`).
+
+Examples:
+    >>> import typing
+    >>> import lkframes as lk
+    >>> typing.get_args(lk.Overflow)
+    ('block', 'drop_oldest')
+"""
 
 
 @dataclass
@@ -78,6 +87,12 @@ class LiveStats:
 
     ``delivered + dropped + queued == produced`` at every moment: nothing goes missing
     without being counted. Pass one to `from_track` / `from_participant` as ``stats=``.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> stats = lk.LiveStats(produced=10, delivered=7, dropped=1)
+        >>> stats.queued
+        2
     """
 
     produced: int = 0
@@ -383,7 +398,20 @@ def from_participant(
         An int16 stream with a known format.
 
     Raises:
+        ParameterError: A bad rate, channel count or overflow setting.
         LkFramesError: (while running) not running on asyncio.
+
+    Examples:
+        Building the stream does no network I/O; iterating it waits for the participant:
+
+        >>> import asyncio
+        >>> import lkframes as lk
+        >>> from livekit import rtc
+        >>> async def build():
+        ...     stream = lk.from_participant(rtc.Room(), "alice", sample_rate=16_000)
+        ...     return stream.format
+        >>> asyncio.run(build())
+        AudioFormat(sample_rate=16000, num_channels=1, dtype='int16')
     """
     from livekit import rtc
 
@@ -469,6 +497,19 @@ async def to_source(
     Raises:
         LkFramesError: Not running on asyncio.
         ParameterError: ``frame_ms`` is not a whole number of samples at the source's rate.
+
+    Examples:
+        >>> import asyncio
+        >>> import lkframes as lk
+        >>> from livekit import rtc
+        >>> async def play():
+        ...     source = rtc.AudioSource(48_000, 1)
+        ...     tone = lk.sine(440, 0.1, 16_000)  # resampled to the source's 48 kHz
+        ...     summary = await lk.to_source(tone, source, wait_for_playout=False)
+        ...     await source.aclose()
+        ...     return summary.frames, summary.format
+        >>> asyncio.run(play())
+        (5, AudioFormat(sample_rate=48000, num_channels=1, dtype='int16'))
     """
     _require_asyncio("to_source")
     target = _audio_format(source.sample_rate, source.num_channels)
@@ -541,6 +582,21 @@ async def publish(
         LkFramesError: Not running on asyncio, or the room is not connected.
         anyio.BrokenResourceError: The room disconnected, or the track was unpublished
             elsewhere, before the stream ended.
+
+    Examples:
+        Publishing needs a connected room (see `connect`); a room that is not connected is
+        refused before anything is sent:
+
+        >>> import asyncio
+        >>> import lkframes as lk
+        >>> from livekit import rtc
+        >>> async def main():
+        ...     try:
+        ...         await lk.publish(lk.sine(440, 1.0), rtc.Room(), "tone")
+        ...     except lk.LkFramesError as exc:
+        ...         print(exc)
+        >>> asyncio.run(main())
+        publish needs a connected room (got a disconnected rtc.Room)
     """
     _require_asyncio("publish")
     from livekit import rtc
@@ -636,6 +692,21 @@ async def connect(
     Raises:
         ParameterError: No URL, or neither a token nor an API key and secret.
         LkFramesError: Not running on asyncio.
+
+    Examples:
+        With a URL and credentials, ``async with lk.connect(url, token) as room:`` yields a
+        connected ``rtc.Room``. Missing credentials are reported before any network I/O:
+
+        >>> import asyncio
+        >>> import lkframes as lk
+        >>> async def main():
+        ...     try:
+        ...         async with lk.connect("ws://localhost:7880", api_key="k", api_secret="s"):
+        ...             pass
+        ...     except lk.ParameterError as exc:
+        ...         print(exc)
+        >>> asyncio.run(main())
+        room= is needed to make a token from an API key
     """
     _require_asyncio("connect")
     from livekit import rtc
@@ -664,7 +735,27 @@ async def connect(
 
 
 def make_token(api_key: str, api_secret: str, *, room: str, identity: str) -> str:
-    """A join token for ``room`` as ``identity`` that may publish and subscribe."""
+    """A join token for ``room`` as ``identity`` that may publish and subscribe.
+
+    Args:
+        api_key: The LiveKit API key.
+        api_secret: The LiveKit API secret that signs the token.
+        room: The room the token may join.
+        identity: The participant identity (also used as its display name).
+
+    Returns:
+        The signed JWT.
+
+    Raises:
+        LkFramesError: ``livekit-api`` is not installed (``pip install 'lkframes[room]'``).
+
+    Examples:
+        >>> import lkframes as lk
+        >>> secret = "a-secret-of-at-least-32-bytes-for-hs256"
+        >>> token = lk.make_token("key", secret, room="demo", identity="alice")
+        >>> token.count(".")  # header.payload.signature
+        2
+    """
     try:
         from livekit import api
     except ImportError:

@@ -33,7 +33,16 @@ __all__ = ("PipelineError", "PipelineSpec", "StageSpec")
 
 
 class PipelineError(ParameterError):
-    """A pipeline file is unreadable or invalid; the message names the offending key."""
+    """A pipeline file is unreadable or invalid; the message names the offending key.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> try:
+        ...     lk.PipelineSpec.parse({"input": "in.wav", "stages": [{"stage": "reverse"}]})
+        ... except lk.PipelineError as exc:
+        ...     print(isinstance(exc, lk.ParameterError))
+        True
+    """
 
 
 class _Spec(BaseModel):

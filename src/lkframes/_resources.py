@@ -38,5 +38,22 @@ def held(kind: str) -> Iterator[None]:
 
 
 def open_resources() -> dict[str, int]:
-    """What is open now, by kind (``"stage"``, ``"file"``, ``"livekit.audio_stream"``, ...)."""
+    """What is open now, by kind (``"stage"``, ``"file"``, ``"livekit.audio_stream"``, ...).
+
+    Returns:
+        A new dict of the kinds with at least one open resource; empty when nothing is open.
+
+    Raises:
+        Nothing: It only reads in-process counters; it has no failure mode of its own.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> from lkframes.testing import open_resources
+        >>> async def peek():
+        ...     async with lk.sine(440, 1.0, 16_000).chunk(ms=20).open() as frames:
+        ...         await anext(frames)
+        ...         return open_resources()["stage"] > 0
+        >>> lk.run_sync(peek), open_resources()
+        (True, {})
+    """
     return {kind: count for kind, count in _open.items() if count}

@@ -87,11 +87,26 @@ def resampled_length(samples: int, in_rate: int, out_rate: int) -> int:
     ``floor(samples * out_rate / in_rate + 1/2)`` in exact integer arithmetic, the length
     ``soxr.resample`` gives for the whole signal.
 
+    Args:
+        samples: Input samples per channel.
+        in_rate: Input rate in Hz.
+        out_rate: Output rate in Hz.
+
+    Returns:
+        Output samples per channel.
+
+    Raises:
+        ParameterError: A rate that is not a positive int, or a negative ``samples``.
+
     Examples:
         >>> resampled_length(44_100, 44_100, 16_000), resampled_length(1, 32_000, 16_000)
         (16000, 1)
     """
-    return (samples * out_rate + in_rate // 2) // in_rate
+    in_rate = _check_rate(in_rate, "in_rate")
+    out_rate = _check_rate(out_rate, "out_rate")
+    if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 0:
+        raise ParameterError(f"samples must be an int >= 0 (got {samples!r})")
+    return (int(samples) * out_rate + in_rate // 2) // in_rate
 
 
 def resample(sample_rate: int, quality: Quality = "HQ") -> Stage[AudioFrame, AudioFrame]:

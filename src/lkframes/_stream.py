@@ -34,9 +34,25 @@ B_co = TypeVar("B_co", covariant=True)
 B = TypeVar("B")
 
 Quality = Literal["QQ", "LQ", "MQ", "HQ", "VHQ"]
-"""soxr quality recipes, lowest to highest; ``"HQ"`` is the default (sox ``rate -h``)."""
+"""soxr quality recipes, lowest to highest; ``"HQ"`` is the default (sox ``rate -h``).
+
+Examples:
+    >>> import lkframes as lk
+    >>> stream = lk.sine(440, 0.1, 44_100).resample(16_000, quality="VHQ")
+    >>> stream.format.sample_rate
+    16000
+"""
 Tail = Literal["keep", "pad", "drop"]
-"""What `chunk` does with a last piece shorter than the chunk size."""
+"""What `chunk` does with a last piece shorter than the chunk size.
+
+Examples:
+    >>> import lkframes as lk
+    >>> tone = lk.sine(440, 0.05, 16_000)  # 800 samples
+    >>> [f.samples_per_channel for f in lk.run_sync(tone.chunk(samples=320).collect())]
+    [320, 320, 160]
+    >>> [f.samples_per_channel for f in lk.run_sync(tone.chunk(samples=320, tail="pad").collect())]
+    [320, 320, 320]
+"""
 
 
 @contextlib.asynccontextmanager
@@ -59,7 +75,14 @@ async def consume(frames: AsyncIterable[T]) -> AsyncGenerator[AsyncIterator[T], 
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
-    """What `Stream.run` saw: counts of frames and samples that went through."""
+    """What `Stream.run` saw: counts of frames and samples that went through.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> summary = lk.run_sync(lk.silence(0.5, 16_000).chunk(ms=100).run())
+        >>> summary.frames, summary.samples_per_channel, summary.duration
+        (5, 8000, 0.5)
+    """
 
     frames: int
     """Frames (items) that reached the end of the pipeline."""
@@ -213,6 +236,14 @@ class Stream(Generic[T_co]):
         format: The `AudioFormat` of the frames, if known before the first frame.
         name: A label shown in reprs.
         flat: The source was 1-D, so `to_array` returns 1-D for mono output.
+
+    Examples:
+        >>> import lkframes as lk, numpy as np
+        >>> stream = lk.from_array(np.zeros(1_600, np.int16), 16_000).chunk(ms=20)
+        >>> stream.format
+        AudioFormat(sample_rate=16000, num_channels=1, dtype='int16')
+        >>> len(lk.run_sync(stream.collect()))
+        5
     """
 
     __slots__ = ("_flat", "_name", "_open", "format")

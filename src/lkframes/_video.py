@@ -27,14 +27,30 @@ __all__ = (
 )
 
 PixelFormat: TypeAlias = Literal["rgba", "bgra", "argb", "abgr", "rgb24", "i420", "nv12"]
-"""Pixel layouts lkframes hands out; packed ones are ``(height, width, channels)`` arrays."""
+"""Pixel layouts lkframes hands out; packed ones are ``(height, width, channels)`` arrays.
+
+Examples:
+    >>> import typing
+    >>> import lkframes as lk
+    >>> "i420" in typing.get_args(lk.PixelFormat)
+    True
+"""
 
 _PACKED = {"rgba": 4, "bgra": 4, "argb": 4, "abgr": 4, "rgb24": 3}
 _PLANAR = ("i420", "nv12")
 
 
 class InvalidVideoError(InvalidAudioError):
-    """Pixel data that cannot be a video frame as given (shape, dtype, size)."""
+    """Pixel data that cannot be a video frame as given (shape, dtype, size).
+
+    Examples:
+        >>> import lkframes as lk, numpy as np
+        >>> try:
+        ...     lk.VideoFrame(np.zeros((2, 2, 4), np.float32))
+        ... except lk.InvalidVideoError:
+        ...     print("rejected")
+        rejected
+    """
 
 
 def _buffer_type(pixel_format: str) -> int:
@@ -251,6 +267,18 @@ def from_video_track(track: rtc.Track, *, pixel_format: PixelFormat = "rgba") ->
 
     Raises:
         ParameterError: Not a video track, or an unknown pixel format.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> from livekit import rtc
+        >>> track = rtc.LocalVideoTrack.create_video_track("cam", rtc.VideoSource(4, 2))
+        >>> lk.from_video_track(track, pixel_format="i420").format is None
+        True
+        >>> try:
+        ...     lk.from_video_track(track, pixel_format="yuv")
+        ... except lk.ParameterError:
+        ...     print("unknown pixel format")
+        unknown pixel format
     """
     from livekit import rtc
 
@@ -272,6 +300,21 @@ async def to_video_source(
 
     Raises:
         LkFramesError: Not running on asyncio, or an item that is not a `VideoFrame`.
+
+    Examples:
+        >>> import asyncio
+        >>> import lkframes as lk, numpy as np
+        >>> from livekit import rtc
+        >>> async def frames():
+        ...     for i in range(3):
+        ...         yield lk.VideoFrame(np.zeros((2, 4, 4), np.uint8), timestamp_us=i * 1_000)
+        >>> async def send():
+        ...     source = rtc.VideoSource(4, 2)
+        ...     summary = await lk.to_video_source(lk.Stream(frames), source)
+        ...     await source.aclose()
+        ...     return summary.frames
+        >>> asyncio.run(send())
+        3
     """
     from ._livekit import _require_asyncio
 

@@ -199,6 +199,31 @@ def _on_disconnect(room: rtc.Room, callback: Callable[[], object]) -> Callable[[
     return stop
 
 
+def _on_track_end(track: rtc.Track, callback: Callable[[], object]) -> Callable[[], None]:
+    """Call ``callback`` when ``track`` is unsubscribed or its room disconnects.
+
+    LiveKit does not end a track's ``AudioStream``/``VideoStream`` when the remote track is
+    unpublished or its participant leaves, so the streams are closed from here. Returns the
+    function that stops watching (a no-op for a track without a room, e.g. a local one).
+    """
+    room = _room_of(track)
+    if room is None:
+        return lambda: None
+
+    def on_unsubscribed(unsubscribed: rtc.Track, *_: Any) -> None:
+        if unsubscribed is track or unsubscribed.sid == track.sid:
+            callback()
+
+    room.on("track_unsubscribed", on_unsubscribed)
+    stop_disconnect = _on_disconnect(room, callback)
+
+    def stop() -> None:
+        room.off("track_unsubscribed", on_unsubscribed)
+        stop_disconnect()
+
+    return stop
+
+
 async def _frames_of(
     track: rtc.Track,
     fmt: AudioFormat,
@@ -228,21 +253,13 @@ async def _frames_of(
     stats = live.stats if live is not None else None
     if stats is not None:
         _count_frames(audio, capacity, stats)
-    room = _room_of(track)
     closing: list[asyncio.Task[None]] = []
 
     def end() -> None:
         if not closing:
             closing.append(asyncio.get_running_loop().create_task(audio.aclose()))
 
-    def on_unsubscribed(unsubscribed: rtc.Track, *_: Any) -> None:
-        if unsubscribed is track or unsubscribed.sid == track.sid:
-            end()
-
-    stop_watching: Callable[[], None] | None = None
-    if room is not None:
-        room.on("track_unsubscribed", on_unsubscribed)
-        stop_watching = _on_disconnect(room, end)
+    stop_watching = _on_track_end(track, end)
     pts = start_pts
     rate, channels = fmt.sample_rate, fmt.num_channels
     acquire("livekit.audio_stream")
@@ -261,10 +278,7 @@ async def _frames_of(
             yield AudioFrame._wrap(data.reshape(samples, channels), fmt, pts)
             pts += samples
     finally:
-        if room is not None:
-            room.off("track_unsubscribed", on_unsubscribed)
-        if stop_watching is not None:
-            stop_watching()
+        stop_watching()
         end()  # one close only: a second one makes the native layer log an unknown handle
         with anyio.CancelScope(shield=True):
             try:

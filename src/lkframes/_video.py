@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import anyio
 import numpy as np
@@ -224,24 +224,17 @@ async def _video_frames_of(
 ) -> AsyncGenerator[VideoFrame, None]:
     from livekit import rtc
 
-    from ._livekit import _require_asyncio, _room_of
+    from ._livekit import _on_track_end, _require_asyncio
 
     _require_asyncio("from_track (video)")
     video = rtc.VideoStream(track, format=_buffer_type(pixel_format))  # type: ignore[arg-type]
-    room = _room_of(track)
     closing: list[asyncio.Task[None]] = []
 
-    def end(*_: Any) -> None:
+    def end() -> None:
         if not closing:
             closing.append(asyncio.get_running_loop().create_task(video.aclose()))
 
-    def on_unsubscribed(unsubscribed: rtc.Track, *_: Any) -> None:
-        if unsubscribed is track or unsubscribed.sid == track.sid:
-            end()
-
-    if room is not None:
-        room.on("track_unsubscribed", on_unsubscribed)
-        room.on("disconnected", end)
+    stop_watching = _on_track_end(track, end)
     acquire("livekit.video_stream")
     try:
         async for event in video:
@@ -249,9 +242,7 @@ async def _video_frames_of(
                 event.frame, timestamp_us=event.timestamp_us, pixel_format=pixel_format
             )
     finally:
-        if room is not None:
-            room.off("track_unsubscribed", on_unsubscribed)
-            room.off("disconnected", end)
+        stop_watching()
         end()
         with anyio.CancelScope(shield=True):
             try:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._errors import ParameterError
 
-__all__ = ("SUPPORTED_DTYPES", "AudioFormat", "DType")
+__all__ = ("SUPPORTED_DTYPES", "AudioFormat", "DType", "positive_int", "samples_for")
 
 DType: TypeAlias = Literal["int16", "float32"]
 """The sample types lkframes carries: LiveKit's native int16, and float32 for DSP.
@@ -124,6 +124,15 @@ class AudioFormat(BaseModel):
         fields = self.model_dump()
         fields.update(changes)
         return AudioFormat(**fields)
+
+
+def positive_int(value: object, what: str = "sample_rate") -> int:
+    """``value`` as an int if it is a positive integer, else `ParameterError` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ParameterError(f"{what} must be an int (got {type(value).__name__})")
+    if value <= 0:
+        raise ParameterError(f"{what} must be positive (got {value})")
+    return int(value)
 
 
 def samples_for(sample_rate: int, *, ms: float | None = None, samples: int | None = None) -> int:

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._errors import FormatError, InvalidAudioError, ParameterError
-from ._format import SUPPORTED_DTYPES, AudioFormat, DType
+from ._format import SUPPORTED_DTYPES, AudioFormat, DType, positive_int
 from ._frame import AudioFrame, ensure_finite, validate_samples
 from ._stream import Stream, consume
 
@@ -55,14 +55,6 @@ def _block_samples(sample_rate: int, block_ms: float) -> int:
     return max(1, round(sample_rate * block_ms / 1000))
 
 
-def _check_rate(sample_rate: object) -> int:
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | np.integer):
-        raise ParameterError(f"sample_rate must be an int (got {type(sample_rate).__name__})")
-    if sample_rate <= 0:
-        raise ParameterError(f"sample_rate must be positive (got {sample_rate})")
-    return int(sample_rate)
-
-
 def from_array(
     array: NDArray[Any],
     sample_rate: int,
@@ -97,7 +89,7 @@ def from_array(
         >>> [f.samples_per_channel for f in frames]
         [400, 400, 200]
     """
-    rate = _check_rate(sample_rate)
+    rate = positive_int(sample_rate)
     flat = isinstance(array, np.ndarray) and array.ndim == 1
     data = validate_samples(array, what="array")
     if check_finite:
@@ -228,7 +220,7 @@ def _synthetic(
     block_ms: float,
     make_block: Any,
 ) -> Stream[AudioFrame]:
-    rate = _check_rate(sample_rate)
+    rate = positive_int(sample_rate)
     if dtype not in SUPPORTED_DTYPES:
         raise ParameterError(f"dtype must be one of {SUPPORTED_DTYPES} (got {dtype!r})")
     fmt = AudioFormat(rate, num_channels, dtype)
@@ -299,7 +291,7 @@ def sine(
         raise ParameterError(f"amplitude must be within [0, 1] of full scale (got {amplitude})")
     if not math.isfinite(frequency) or frequency < 0:
         raise ParameterError(f"frequency must be >= 0 Hz (got {frequency})")
-    rate = _check_rate(sample_rate)
+    rate = positive_int(sample_rate)
     step = 2.0 * math.pi * frequency / rate
 
     def make(start: int, n: int, _state: object) -> NDArray[np.float64]:

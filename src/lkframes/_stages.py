@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _dsp
 from ._errors import FormatError, InvalidAudioError, ParameterError
-from ._format import SUPPORTED_DTYPES, AudioFormat, DType, samples_for
+from ._format import SUPPORTED_DTYPES, AudioFormat, DType, positive_int, samples_for
 from ._frame import AudioFrame
 from ._stream import Quality, Stage, Stream, Tail, consume
 
@@ -70,14 +70,6 @@ class _FormatCheck:
         return fmt
 
 
-def _check_rate(sample_rate: object, what: str = "sample_rate") -> int:
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | np.integer):
-        raise ParameterError(f"{what} must be an int (got {type(sample_rate).__name__})")
-    if sample_rate <= 0:
-        raise ParameterError(f"{what} must be positive (got {sample_rate})")
-    return int(sample_rate)
-
-
 # -- resample --------------------------------------------------------------------------
 
 
@@ -102,8 +94,8 @@ def resampled_length(samples: int, in_rate: int, out_rate: int) -> int:
         >>> resampled_length(44_100, 44_100, 16_000), resampled_length(1, 32_000, 16_000)
         (16000, 1)
     """
-    in_rate = _check_rate(in_rate, "in_rate")
-    out_rate = _check_rate(out_rate, "out_rate")
+    in_rate = positive_int(in_rate, "in_rate")
+    out_rate = positive_int(out_rate, "out_rate")
     if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or samples < 0:
         raise ParameterError(f"samples must be an int >= 0 (got {samples!r})")
     return (int(samples) * out_rate + in_rate // 2) // in_rate
@@ -137,7 +129,7 @@ def resample(sample_rate: int, quality: Quality = "HQ") -> Stage[AudioFrame, Aud
         >>> y.shape
         (16000,)
     """
-    rate = _check_rate(sample_rate)
+    rate = positive_int(sample_rate)
     if quality not in _QUALITIES:
         raise ParameterError(f"quality must be one of {_QUALITIES} (got {quality!r})")
     name = f"resample({rate}, quality={quality!r})"
@@ -291,7 +283,7 @@ def remix(num_channels: int, *, matrix: ArrayLike | None = None) -> Stage[AudioF
         >>> lk.run_sync(lk.from_array(stereo, 8_000).remix(1).to_array()).ravel().tolist()
         [200, 0]
     """
-    out_channels = _check_rate(num_channels, "num_channels")
+    out_channels = positive_int(num_channels, "num_channels")
     given: NDArray[np.float32] | None = None
     if matrix is not None:
         given = np.asarray(matrix, dtype=np.float32)

@@ -80,7 +80,7 @@ class Probe:
             finally:
                 self.events.append(f"{name} closed")
 
-        return lk.Stage.from_function(run, name=name, format=fmt)
+        return lk.Stage(name, run, output_format=fmt)
 
     def tap(self, name: str) -> lk.Stage[lk.AudioFrame, lk.AudioFrame]:
         return lk.tap(lambda frame: self.events.append(f"{name} saw {frame.pts}"))

@@ -4,72 +4,103 @@
 import lkframes as lk
 frames = await lk.from_array(x, sample_rate=44_100).resample(16_000).chunk(ms=20).collect()
 ```
+
+The layers, each importing only those below it: ``_core`` (errors, formats, frames, the
+frame buffer, `Stream`, `Stage`, the stage registry), then ``stages``, ``sources``, ``io``,
+``livekit`` and ``dsp``, then ``pipeline`` and ``cli``. ``import lkframes`` does not import
+livekit, PyAV, soundfile or matplotlib; they load when first used.
 """
 
 from __future__ import annotations
 
-from ._apm import auto_gain as auto_gain
-from ._apm import denoise as denoise
-from ._apm import echo_cancel as echo_cancel
-from ._apm import high_pass as high_pass
-from ._apm import process as process
-from ._buffer import FrameBuffer as FrameBuffer
-from ._display import FrameList as FrameList
-from ._errors import FormatError as FormatError
-from ._errors import InvalidAudioError as InvalidAudioError
-from ._errors import LkFramesError as LkFramesError
-from ._errors import ParameterError as ParameterError
-from ._files import AudioFileError as AudioFileError
-from ._files import AudioFileInfo as AudioFileInfo
-from ._files import OutputExistsError as OutputExistsError
-from ._files import TruncatedAudioError as TruncatedAudioError
-from ._files import TruncatedAudioWarning as TruncatedAudioWarning
-from ._files import UnsupportedAudioError as UnsupportedAudioError
-from ._files import file_info as file_info
-from ._files import from_file as from_file
-from ._format import AudioFormat as AudioFormat
-from ._format import DType as DType
-from ._frame import AudioFrame as AudioFrame
-from ._livekit import LiveStats as LiveStats
-from ._livekit import Overflow as Overflow
-from ._livekit import connect as connect
-from ._livekit import from_participant as from_participant
-from ._livekit import from_track as from_track
-from ._livekit import make_token as make_token
-from ._livekit import publish as publish
-from ._livekit import to_source as to_source
-from ._pipeline import PipelineError as PipelineError
-from ._pipeline import PipelineSpec as PipelineSpec
-from ._sources import concat as concat
-from ._sources import from_array as from_array
-from ._sources import from_frames as from_frames
-from ._sources import noise as noise
-from ._sources import silence as silence
-from ._sources import sine as sine
-from ._stages import chunk as chunk
-from ._stages import filter as filter
-from ._stages import gain as gain
-from ._stages import map as map
-from ._stages import remix as remix
-from ._stages import resample as resample
-from ._stages import resampled_length as resampled_length
-from ._stages import skip as skip
-from ._stages import take as take
-from ._stages import tap as tap
-from ._stages import to_dtype as to_dtype
-from ._stream import Quality as Quality
-from ._stream import RunSummary as RunSummary
-from ._stream import Stage as Stage
-from ._stream import Stream as Stream
-from ._stream import Tail as Tail
-from ._sync import run_sync as run_sync
-from ._video import InvalidVideoError as InvalidVideoError
-from ._video import PixelFormat as PixelFormat
-from ._video import VideoFrame as VideoFrame
-from ._video import from_video_track as from_video_track
-from ._video import to_video_source as to_video_source
+import importlib.metadata as _metadata
 
-__version__ = "0.1.0.dev0"
+from ._core.buffer import FrameBuffer as FrameBuffer
+from ._core.checks import FormatGuard as FormatGuard
+from ._core.display import FrameList as FrameList
+from ._core.errors import AudioFileError as AudioFileError
+from ._core.errors import FormatError as FormatError
+from ._core.errors import InvalidAudioError as InvalidAudioError
+from ._core.errors import InvalidMediaError as InvalidMediaError
+from ._core.errors import InvalidVideoError as InvalidVideoError
+from ._core.errors import LkFramesError as LkFramesError
+from ._core.errors import MediaFileError as MediaFileError
+from ._core.errors import MissingExtraError as MissingExtraError
+from ._core.errors import NotConnectedError as NotConnectedError
+from ._core.errors import OutputExistsError as OutputExistsError
+from ._core.errors import ParameterError as ParameterError
+from ._core.errors import PipelineError as PipelineError
+from ._core.errors import StreamTimeoutError as StreamTimeoutError
+from ._core.errors import TruncatedAudioError as TruncatedAudioError
+from ._core.errors import TruncatedAudioWarning as TruncatedAudioWarning
+from ._core.errors import UnsupportedAudioError as UnsupportedAudioError
+from ._core.errors import UnsupportedSDKError as UnsupportedSDKError
+from ._core.errors import WrongEventLoopError as WrongEventLoopError
+from ._core.format import AudioFormat as AudioFormat
+from ._core.format import DType as DType
+from ._core.frame import AudioFrame as AudioFrame
+from ._core.params import Quality as Quality
+from ._core.params import Tail as Tail
+from ._core.samples import resampled_length as resampled_length
+from ._core.stage import OutputFormat as OutputFormat
+from ._core.stage import Stage as Stage
+from ._core.stream import RunSummary as RunSummary
+from ._core.stream import Stream as Stream
+from ._core.stream import consume as consume
+from ._core.stream import current_task_group as current_task_group
+from ._core.sync import run_sync as run_sync
+from ._core.video import PixelFormat as PixelFormat
+from ._core.video import VideoFrame as VideoFrame
+from .dsp import auto_gain as auto_gain
+from .dsp import denoise as denoise
+from .dsp import echo_cancel as echo_cancel
+from .dsp import high_pass as high_pass
+from .dsp import process as process
+from .io import AudioFileInfo as AudioFileInfo
+from .io import OnTruncated as OnTruncated
+from .io import file_info as file_info
+from .io import from_file as from_file
+from .io import to_file as to_file
+from .livekit import LiveStats as LiveStats
+from .livekit import Overflow as Overflow
+from .livekit import connect as connect
+from .livekit import from_participant as from_participant
+from .livekit import from_track as from_track
+from .livekit import from_video_track as from_video_track
+from .livekit import make_token as make_token
+from .livekit import publish as publish
+from .livekit import to_source as to_source
+from .livekit import to_video_source as to_video_source
+from .pipeline import PipelineSpec as PipelineSpec
+from .sources import concat as concat
+from .sources import from_array as from_array
+from .sources import from_frames as from_frames
+from .sources import merge as merge
+from .sources import mix as mix
+from .sources import noise as noise
+from .sources import silence as silence
+from .sources import sine as sine
+from .sources import zip as zip
+from .stages import chunk as chunk
+from .stages import filter as filter
+from .stages import flat_map as flat_map
+from .stages import gain as gain
+from .stages import map as map
+from .stages import remix as remix
+from .stages import resample as resample
+from .stages import skip as skip
+from .stages import skip_while as skip_while
+from .stages import take as take
+from .stages import take_while as take_while
+from .stages import tap as tap
+from .stages import timeout as timeout
+from .stages import to_dtype as to_dtype
+
+try:
+    __version__ = _metadata.version("lkframes")
+    """The installed version of lkframes (from the package metadata)."""
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
 
 __all__ = (
     "AudioFileError",
@@ -78,13 +109,20 @@ __all__ = (
     "AudioFrame",
     "DType",
     "FormatError",
+    "FormatGuard",
     "FrameBuffer",
     "FrameList",
     "InvalidAudioError",
+    "InvalidMediaError",
     "InvalidVideoError",
     "LiveStats",
     "LkFramesError",
+    "MediaFileError",
+    "MissingExtraError",
+    "NotConnectedError",
+    "OnTruncated",
     "OutputExistsError",
+    "OutputFormat",
     "Overflow",
     "ParameterError",
     "PipelineError",
@@ -94,19 +132,25 @@ __all__ = (
     "RunSummary",
     "Stage",
     "Stream",
+    "StreamTimeoutError",
     "Tail",
     "TruncatedAudioError",
     "TruncatedAudioWarning",
     "UnsupportedAudioError",
+    "UnsupportedSDKError",
     "VideoFrame",
+    "WrongEventLoopError",
     "auto_gain",
     "chunk",
     "concat",
     "connect",
+    "consume",
+    "current_task_group",
     "denoise",
     "echo_cancel",
     "file_info",
     "filter",
+    "flat_map",
     "from_array",
     "from_file",
     "from_frames",
@@ -117,6 +161,8 @@ __all__ = (
     "high_pass",
     "make_token",
     "map",
+    "merge",
+    "mix",
     "noise",
     "process",
     "publish",
@@ -127,9 +173,14 @@ __all__ = (
     "silence",
     "sine",
     "skip",
+    "skip_while",
     "take",
+    "take_while",
     "tap",
+    "timeout",
     "to_dtype",
+    "to_file",
     "to_source",
     "to_video_source",
+    "zip",
 )

@@ -1,6 +1,9 @@
 """``python -m lkframes``: the same as the ``lkframes`` command."""
 
-from lkframes._cli import main
+from __future__ import annotations
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+import sys
+
+from lkframes.cli import main
+
+sys.exit(main())

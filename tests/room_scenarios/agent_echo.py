@@ -14,9 +14,9 @@ import asyncio
 import time
 
 from livekit import rtc
-from room_scenario import WAIT_S, Receiver, Result, parse_args, participant, run
 
 import lkframes as lk
+from room_scenario import WAIT_S, Receiver, Result, parse_args, participant, run
 
 AGENT_JOIN_S = 20.0
 """A job process may have to start first (``dev`` mode keeps no idle process)."""

@@ -13,6 +13,9 @@ import asyncio
 import time
 
 from livekit import rtc
+
+import lkframes as lk
+from lkframes.testing import open_resources
 from room_scenario import (
     WAIT_S,
     Receiver,
@@ -23,9 +26,6 @@ from room_scenario import (
     subscribed_track,
     task_names,
 )
-
-import lkframes as lk
-from lkframes.testing import open_resources
 
 
 async def main(args: argparse.Namespace) -> Result:

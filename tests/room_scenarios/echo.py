@@ -12,9 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from room_scenario import WAIT_S, Receiver, Result, parse_args, participant, run, subscribed_track
-
 import lkframes as lk
+from room_scenario import WAIT_S, Receiver, Result, parse_args, participant, run, subscribed_track
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 from echo_agent import ECHO_TRACK, echo

@@ -18,9 +18,8 @@ import argparse
 import asyncio
 import time
 
-from room_scenario import WAIT_S, Receiver, Result, parse_args, participant, run, subscribed_track
-
 import lkframes as lk
+from room_scenario import WAIT_S, Receiver, Result, parse_args, participant, run, subscribed_track
 
 CASES = ("unpublish", "b_disconnects", "a_disconnects")
 

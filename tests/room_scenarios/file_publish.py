@@ -10,9 +10,8 @@ import argparse
 import time
 from pathlib import Path
 
-from room_scenario import Receiver, Result, parse_args, participant, run
-
 import lkframes as lk
+from room_scenario import Receiver, Result, parse_args, participant, run
 
 
 async def main(args: argparse.Namespace) -> Result:

@@ -14,9 +14,9 @@ import asyncio
 import time
 
 import numpy as np
-from room_scenario import Receiver, Result, parse_args, participant, run, subscribed_track
 
 import lkframes as lk
+from room_scenario import Receiver, Result, parse_args, participant, run, subscribed_track
 
 RATE = 48_000
 

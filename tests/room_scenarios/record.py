@@ -9,9 +9,8 @@ import argparse
 import asyncio
 import time
 
-from room_scenario import WAIT_S, Result, parse_args, participant, run
-
 import lkframes as lk
+from room_scenario import WAIT_S, Result, parse_args, participant, run
 
 
 async def main(args: argparse.Namespace) -> Result:

@@ -12,9 +12,9 @@ import asyncio
 import time
 
 from livekit import rtc
-from room_scenario import Receiver, Result, parse_args, participant, run
 
 import lkframes as lk
+from room_scenario import Receiver, Result, parse_args, participant, run
 
 
 async def main(args: argparse.Namespace) -> Result:

@@ -1,29 +1,41 @@
-"""Testing tools for lkframes and for your own frame processors.
+"""Testing tools for lkframes and for your own sources, stages and sinks.
 
+- A conformance kit: `check_source`, `check_stage` and `check_sink` assert the invariants
+  every source, stage and sink keeps (no loss or duplication, split-independence, one
+  declared format, continuous pts, errors propagate unchanged, `aclose` idempotent, prompt
+  close on break, cancellation and error). Each has an ``_async`` twin that runs inside
+  the caller's event loop (asyncio or trio), like ``trio.testing``.
 - Hypothesis strategies: `audio_formats`, `audio_arrays`, `audio_frames`, `splits`,
   `frame_streams` (irregular frame sizes, including 0 and 1 sample).
 - `open_resources`: what lkframes holds open right now (stages, files, LiveKit streams and
   sources), for asserting that nothing leaks.
-- A conformance kit: `check_source`, `check_stage` and `check_sink` assert the invariants
-  every source, stage and sink keeps (no loss or duplication, split-independence, one
-  declared format, continuous pts, errors propagate unchanged, `aclose` idempotent, prompt
-  close on break, cancellation and error).
 
-Needs ``hypothesis`` (``pip install lkframes[testing]``).
+`open_resources` and the source kit need nothing more; the strategies and the stage and
+sink kits need ``hypothesis`` (``pip install 'lkframes[testing]'``), imported when first
+used.
 """
 
 from __future__ import annotations
 
-from .._resources import open_resources as open_resources
-from ._kit import StageFactory as StageFactory
-from ._kit import check_sink as check_sink
-from ._kit import check_source as check_source
-from ._kit import check_stage as check_stage
-from ._strategies import audio_arrays as audio_arrays
-from ._strategies import audio_formats as audio_formats
-from ._strategies import audio_frames as audio_frames
-from ._strategies import frame_streams as frame_streams
-from ._strategies import splits as splits
+import importlib as _importlib
+import typing as _typing
+
+from .._core.errors import MissingExtraError as _MissingExtraError
+from .._core.resources import open_resources as open_resources
+from ._source_kit import check_source as check_source
+from ._source_kit import check_source_async as check_source_async
+
+if _typing.TYPE_CHECKING:
+    from ._sink_kit import check_sink as check_sink
+    from ._sink_kit import check_sink_async as check_sink_async
+    from ._stage_kit import StageFactory as StageFactory
+    from ._stage_kit import check_stage as check_stage
+    from ._stage_kit import check_stage_async as check_stage_async
+    from ._strategies import audio_arrays as audio_arrays
+    from ._strategies import audio_formats as audio_formats
+    from ._strategies import audio_frames as audio_frames
+    from ._strategies import frame_streams as frame_streams
+    from ._strategies import splits as splits
 
 __all__ = (
     "StageFactory",
@@ -31,9 +43,41 @@ __all__ = (
     "audio_formats",
     "audio_frames",
     "check_sink",
+    "check_sink_async",
     "check_source",
+    "check_source_async",
     "check_stage",
+    "check_stage_async",
     "frame_streams",
     "open_resources",
     "splits",
 )
+
+_NEEDS_HYPOTHESIS = {
+    "StageFactory": "._stage_kit",
+    "check_stage": "._stage_kit",
+    "check_stage_async": "._stage_kit",
+    "check_sink": "._sink_kit",
+    "check_sink_async": "._sink_kit",
+    "audio_arrays": "._strategies",
+    "audio_formats": "._strategies",
+    "audio_frames": "._strategies",
+    "frame_streams": "._strategies",
+    "splits": "._strategies",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _NEEDS_HYPOTHESIS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        value = getattr(_importlib.import_module(module, __name__), name)
+    except ModuleNotFoundError as exc:
+        if exc.name != "hypothesis":
+            raise
+        raise _MissingExtraError(
+            f"lkframes.testing.{name}", extra="testing", module="hypothesis"
+        ) from None
+    globals()[name] = value
+    return value

@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from .._format import SUPPORTED_DTYPES, AudioFormat, DType
-from .._frame import AudioFrame
+from .._core.format import SUPPORTED_DTYPES, AudioFormat, DType
+from .._core.frame import AudioFrame
 
 __all__ = ("audio_arrays", "audio_formats", "audio_frames", "frame_streams", "splits")
+
+T = TypeVar("T")
 
 COMMON_RATES = (8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000)
 """Sample rates drawn by default: the ones telephony, speech models and WebRTC use."""
 
 
+def _strategy(value: T | st.SearchStrategy[T] | None, default: st.SearchStrategy[T]) -> Any:
+    if value is None:
+        return default
+    return value if isinstance(value, st.SearchStrategy) else st.just(value)
+
+
 def audio_formats(
     *,
-    sample_rates: st.SearchStrategy[int] | None = None,
-    num_channels: st.SearchStrategy[int] | None = None,
-    dtypes: st.SearchStrategy[DType] | None = None,
+    sample_rates: int | st.SearchStrategy[int] | None = None,
+    num_channels: int | st.SearchStrategy[int] | None = None,
+    dtypes: DType | st.SearchStrategy[DType] | None = None,
 ) -> st.SearchStrategy[AudioFormat]:
     """Valid `AudioFormat` values.
+
+    Each argument is a fixed value or a strategy of values.
 
     Args:
         sample_rates: Defaults to the common rates 8 kHz to 48 kHz.
@@ -45,9 +55,9 @@ def audio_formats(
     """
     return st.builds(
         AudioFormat,
-        sample_rate=sample_rates if sample_rates is not None else st.sampled_from(COMMON_RATES),
-        num_channels=num_channels if num_channels is not None else st.integers(1, 2),
-        dtype=dtypes if dtypes is not None else st.sampled_from(SUPPORTED_DTYPES),
+        sample_rate=_strategy(sample_rates, st.sampled_from(COMMON_RATES)),
+        num_channels=_strategy(num_channels, st.integers(1, 2)),
+        dtype=_strategy(dtypes, st.sampled_from(SUPPORTED_DTYPES)),
     )
 
 

@@ -1,0 +1,354 @@
+"""Every exception lkframes raises on purpose, in one module, one meaning per class.
+
+One root (`LkFramesError`) so callers can catch everything lkframes raises on purpose.
+Each class also derives from the builtin a caller would expect (`ValueError`, `OSError`,
+`ImportError`, `TimeoutError`, ...), so code that does not know lkframes still catches it.
+Closing semantics reuse anyio's exceptions (`anyio.ClosedResourceError`: read again after
+it was consumed; `anyio.BrokenResourceError`: the room went away) instead of inventing twins.
+
+```
+LkFramesError
+├── ParameterError (ValueError)          a parameter lkframes cannot work with
+│   └── PipelineError                    a pipeline file (JSON/YAML) is invalid
+├── FormatError (ValueError)             frames of one format where another was expected
+├── InvalidMediaError (ValueError)       data that cannot be a frame as given
+│   ├── InvalidAudioError
+│   └── InvalidVideoError
+├── MediaFileError (OSError)             a file cannot be read or written
+│   ├── AudioFileError                   missing, empty, a directory, not audio
+│   │   ├── UnsupportedAudioError        no decoder for it
+│   │   └── TruncatedAudioError          ends early or is corrupt mid-way
+│   └── OutputExistsError (FileExistsError)
+├── WrongEventLoopError (RuntimeError)   LiveKit code awaited outside asyncio
+├── NotConnectedError (RuntimeError)     a room that is not connected
+├── UnsupportedSDKError (RuntimeError)   the installed livekit lacks what is needed
+├── MissingExtraError (ImportError)      an optional dependency is not installed
+└── StreamTimeoutError (TimeoutError)    `Stream.timeout`: no item in time
+```
+"""
+
+from __future__ import annotations
+
+__all__ = (
+    "AudioFileError",
+    "DemoCheckError",
+    "FormatError",
+    "InvalidAudioError",
+    "InvalidMediaError",
+    "InvalidVideoError",
+    "LkFramesError",
+    "MediaFileError",
+    "MissingExtraError",
+    "NotConnectedError",
+    "OutputExistsError",
+    "ParameterError",
+    "PipelineError",
+    "StreamTimeoutError",
+    "TruncatedAudioError",
+    "TruncatedAudioWarning",
+    "UnsupportedAudioError",
+    "UnsupportedSDKError",
+    "WrongEventLoopError",
+)
+
+
+class LkFramesError(Exception):
+    """Base class of every error lkframes raises on purpose.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> try:
+        ...     lk.AudioFormat(0, 1, "int16")
+        ... except lk.LkFramesError as exc:
+        ...     print(type(exc).__name__)
+        ParameterError
+    """
+
+
+class ParameterError(LkFramesError, ValueError):
+    """A stage, source or format was given a parameter it cannot work with.
+
+    Raised when the pipeline is built (or at the first frame when the stream format is only
+    known then): non-positive rates, a chunk size that is not a whole number of samples,
+    an unknown dtype or tail policy.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> try:
+        ...     lk.sine(440, 1.0, sample_rate=-1)
+        ... except lk.ParameterError as exc:
+        ...     print(isinstance(exc, ValueError))
+        True
+    """
+
+
+class PipelineError(ParameterError):
+    """A pipeline file is unreadable or invalid; the message names the offending key.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> try:
+        ...     lk.PipelineSpec.parse({"input": "in.wav", "stages": [{"stage": "reverse"}]})
+        ... except lk.PipelineError as exc:
+        ...     print(isinstance(exc, lk.ParameterError))
+        True
+    """
+
+
+class FormatError(LkFramesError, ValueError):
+    """Frames arrived in a format other than the one expected.
+
+    The message always names what was expected and what was got, for example
+    ``sample_rate changed mid-stream (expected 48000, got 16000)``.
+
+    Args:
+        what: What went wrong, without the values.
+        expected: What was expected.
+        got: What arrived.
+        hint: How to fix it, appended after a semicolon.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> error = lk.FormatError("sample_rate changed mid-stream", 48_000, 16_000)
+        >>> print(error)
+        sample_rate changed mid-stream (expected 48000, got 16000)
+        >>> error.expected, error.got
+        (48000, 16000)
+    """
+
+    def __init__(self, what: str, expected: object, got: object, *, hint: str = "") -> None:
+        self.what = what
+        self.expected = expected
+        self.got = got
+        message = f"{what} (expected {expected}, got {got})"
+        if hint:
+            message = f"{message}; {hint}"
+        super().__init__(message)
+
+
+class InvalidMediaError(LkFramesError, ValueError):
+    """Data that cannot be a frame as given: the base of audio and video data errors.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> issubclass(lk.InvalidAudioError, lk.InvalidMediaError)
+        True
+        >>> issubclass(lk.InvalidVideoError, lk.InvalidMediaError)
+        True
+    """
+
+
+class InvalidAudioError(InvalidMediaError):
+    """Sample data that cannot be audio as given.
+
+    Wrong dtype, wrong number of dimensions, a non-contiguous array, an odd byte length in a
+    LiveKit frame, NaN or infinity in float samples, an item that is not a frame.
+
+    Examples:
+        >>> import lkframes as lk, numpy as np
+        >>> try:
+        ...     lk.AudioFrame(np.zeros((2, 2, 2), np.int16), 16_000)
+        ... except lk.InvalidAudioError:
+        ...     print("rejected")
+        rejected
+    """
+
+
+class InvalidVideoError(InvalidMediaError):
+    """Pixel data that cannot be a video frame as given (shape, dtype, size).
+
+    Examples:
+        >>> import lkframes as lk, numpy as np
+        >>> try:
+        ...     lk.VideoFrame(np.zeros((2, 2, 4), np.float32))
+        ... except lk.InvalidVideoError:
+        ...     print("rejected")
+        rejected
+    """
+
+
+class MediaFileError(LkFramesError, OSError):
+    """A media file could not be read or written: the base of the file errors.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> issubclass(lk.AudioFileError, lk.MediaFileError), issubclass(lk.MediaFileError, OSError)
+        (True, True)
+    """
+
+
+class AudioFileError(MediaFileError):
+    """A file could not be read or written as audio: missing, empty, a directory, not audio.
+
+    Examples:
+        >>> import lkframes as lk, os, tempfile
+        >>> try:
+        ...     lk.file_info(os.path.join(tempfile.mkdtemp(), "missing.wav"))
+        ... except lk.AudioFileError as exc:
+        ...     print(isinstance(exc, OSError))
+        True
+    """
+
+
+class UnsupportedAudioError(AudioFileError):
+    """Neither libsndfile nor FFmpeg (PyAV) can decode the file.
+
+    Examples:
+        >>> import lkframes as lk, os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+        >>> with open(path, "w") as file:
+        ...     _ = file.write("not audio " * 50)
+        >>> try:
+        ...     lk.file_info(path)
+        ... except lk.UnsupportedAudioError:
+        ...     print("not audio")
+        not audio
+    """
+
+
+class TruncatedAudioError(AudioFileError):
+    """The file ends before its header says it should, or its data is corrupt mid-way.
+
+    Raised after every decodable sample has been yielded (policy ``on_truncated="raise"``).
+
+    Examples:
+        >>> import lkframes as lk, os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+        >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
+        >>> with open(path, "r+b") as file:
+        ...     _ = file.truncate(4_000)  # cut the data chunk short
+        >>> try:
+        ...     lk.run_sync(lk.from_file(path).collect())
+        ... except lk.TruncatedAudioError:
+        ...     print("truncated")
+        truncated
+    """
+
+
+class TruncatedAudioWarning(UserWarning):
+    """Like `TruncatedAudioError`, as a warning (policy ``on_truncated="warn"``).
+
+    Examples:
+        >>> import lkframes as lk, os, tempfile, warnings
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+        >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
+        >>> with open(path, "r+b") as file:
+        ...     _ = file.truncate(4_000)
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     frames = lk.run_sync(lk.from_file(path, on_truncated="warn").collect())
+        >>> [warning.category.__name__ for warning in caught]
+        ['TruncatedAudioWarning']
+    """
+
+
+class OutputExistsError(MediaFileError, FileExistsError):
+    """A sink would replace an existing file; pass ``overwrite=True`` to allow it.
+
+    Examples:
+        >>> import lkframes as lk, os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+        >>> _ = lk.run_sync(lk.sine(440, 0.1, 16_000).to_file(path))
+        >>> try:
+        ...     lk.run_sync(lk.sine(440, 0.1, 16_000).to_file(path))
+        ... except lk.OutputExistsError as exc:
+        ...     print(isinstance(exc, FileExistsError))
+        True
+    """
+
+
+class WrongEventLoopError(LkFramesError, RuntimeError):
+    """LiveKit code was awaited under an event loop it cannot run on.
+
+    LiveKit's Python SDK runs on asyncio only, so its sources and sinks (`from_track`,
+    `to_source`, `publish`, `connect`, ...) raise this under trio.
+
+    Examples:
+        >>> import anyio, lkframes as lk
+        >>> async def main():
+        ...     try:
+        ...         async with lk.connect("ws://localhost:7880", token="t"):
+        ...             pass
+        ...     except lk.WrongEventLoopError as exc:
+        ...         print(exc.expected, exc.got)
+        >>> anyio.run(main, backend="trio")
+        asyncio trio
+    """
+
+    def __init__(self, what: str, *, expected: str = "asyncio", got: str) -> None:
+        self.expected = expected
+        self.got = got
+        super().__init__(
+            f"{what} needs {expected} (LiveKit's Python SDK runs on asyncio only; expected "
+            f"{expected}, got {got}): use asyncio.run() or anyio.run(..., backend='asyncio')"
+        )
+
+
+class NotConnectedError(LkFramesError, RuntimeError):
+    """A LiveKit room was passed that is not connected (connect it first, see `connect`).
+
+    Examples:
+        >>> import asyncio, lkframes as lk
+        >>> from livekit import rtc
+        >>> async def main():
+        ...     try:
+        ...         await lk.publish(lk.sine(440, 1.0), rtc.Room(), "tone")
+        ...     except lk.NotConnectedError as exc:
+        ...         print(exc)
+        >>> asyncio.run(main())
+        publish needs a connected room (got a disconnected rtc.Room)
+    """
+
+
+class UnsupportedSDKError(LkFramesError, RuntimeError):
+    """The installed LiveKit SDK lacks something lkframes needs for the requested feature.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> issubclass(lk.UnsupportedSDKError, RuntimeError)
+        True
+    """
+
+
+class MissingExtraError(LkFramesError, ImportError):
+    """An optional dependency is not installed; the message says which extra brings it.
+
+    Args:
+        feature: What needs the dependency.
+        extra: The lkframes extra that installs it (``pip install 'lkframes[extra]'``).
+        module: The module that could not be imported.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> error = lk.MissingExtraError("making tokens", extra="room", module="livekit.api")
+        >>> print(error)
+        making tokens needs livekit.api: pip install 'lkframes[room]'
+        >>> isinstance(error, ImportError), error.extra
+        (True, 'room')
+    """
+
+    def __init__(self, feature: str, *, extra: str, module: str) -> None:
+        self.feature = feature
+        self.extra = extra
+        super().__init__(f"{feature} needs {module}: pip install 'lkframes[{extra}]'", name=module)
+
+
+class StreamTimeoutError(LkFramesError, TimeoutError):
+    """`Stream.timeout`: the next item did not arrive within the time allowed.
+
+    Examples:
+        >>> import anyio, lkframes as lk
+        >>> async def slow():
+        ...     await anyio.sleep(1)
+        ...     yield lk.AudioFrame(np.zeros(10, np.int16), 8_000)
+        >>> import numpy as np
+        >>> try:
+        ...     lk.run_sync(lk.Stream(slow).timeout(0.01).collect())
+        ... except lk.StreamTimeoutError as exc:
+        ...     print(isinstance(exc, TimeoutError))
+        True
+    """
+
+
+class DemoCheckError(LkFramesError, AssertionError):
+    """``lkframes demo`` produced output that breaks a promise of the pipeline (a bug)."""

@@ -1,0 +1,34 @@
+"""Parameter vocabularies shared by the stages, the `Stream` methods, pipeline files and the
+command line: each list of choices is written here once."""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias, get_args
+
+__all__ = ("QUALITIES", "TAILS", "Quality", "Tail")
+
+Quality: TypeAlias = Literal["QQ", "LQ", "MQ", "HQ", "VHQ"]
+"""soxr quality recipes, lowest to highest; ``"HQ"`` is the default (sox ``rate -h``).
+
+Examples:
+    >>> import lkframes as lk
+    >>> stream = lk.sine(440, 0.1, 44_100).resample(16_000, quality="VHQ")
+    >>> stream.format.sample_rate
+    16000
+"""
+
+QUALITIES: tuple[Quality, ...] = get_args(Quality)
+
+Tail: TypeAlias = Literal["keep", "pad", "drop"]
+"""What `chunk` does with a last piece shorter than the chunk size.
+
+Examples:
+    >>> import lkframes as lk
+    >>> tone = lk.sine(440, 0.05, 16_000)  # 800 samples
+    >>> [f.samples_per_channel for f in lk.run_sync(tone.chunk(samples=320).collect())]
+    [320, 320, 160]
+    >>> [f.samples_per_channel for f in lk.run_sync(tone.chunk(samples=320, tail="pad").collect())]
+    [320, 320, 320]
+"""
+
+TAILS: tuple[Tail, ...] = get_args(Tail)

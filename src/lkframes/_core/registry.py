@@ -1,0 +1,73 @@
+"""The one table of stages and stream methods.
+
+Each stage function is registered once, where it is defined (``@stage_entry``), with what
+the command line and pipeline files need to know about it. From that entry come the
+fluent `Stream` method, the ``|`` form (the function itself returns a `Stage`), the
+pipeline-file stage of the same name and the command line's options. Sinks and combinators
+that `Stream` exposes as methods (``to_file``, ``publish``, ``concat``) register with
+``@method_entry`` so `Stream` can reach them without importing the layers above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+__all__ = ("StageEntry", "method", "method_entry", "stage", "stage_entry", "stages")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class StageEntry:
+    """A registered stage: its function and how the other forms present it."""
+
+    name: str
+    """The stage's name: the function's, the `Stream` method's and the pipeline key's."""
+    function: Callable[..., Any]
+    """The stage function, returning a `Stage`."""
+    cli: Mapping[str, str] = field(default_factory=dict)
+    """Command-line flags of ``lkframes convert`` for its parameters, e.g.
+    ``{"sample_rate": "--rate"}``; a stage without parameters maps ``""`` to its flag."""
+    spec: bool = True
+    """Whether pipeline files can name it (false for stages taking Python callables)."""
+
+
+_stages: dict[str, StageEntry] = {}
+_methods: dict[str, Callable[..., Any]] = {}
+
+
+def stage_entry(*, cli: Mapping[str, str] | None = None, spec: bool = True) -> Callable[[F], F]:
+    """Register the decorated stage function under its own name."""
+
+    def register(function: F) -> F:
+        name = function.__name__
+        if name in _stages:
+            raise RuntimeError(f"stage {name!r} is registered twice")
+        _stages[name] = StageEntry(name, function, MappingProxyType(dict(cli or {})), spec)
+        return function
+
+    return register
+
+
+def method_entry(function: F) -> F:
+    """Register a sink or combinator that `Stream` offers as a method of the same name."""
+    _methods[function.__name__] = function
+    return function
+
+
+def stages() -> Mapping[str, StageEntry]:
+    """Every registered stage, by name (read-only)."""
+    return MappingProxyType(_stages)
+
+
+def stage(name: str) -> Callable[..., Any]:
+    """The stage function registered as ``name``."""
+    return _stages[name].function
+
+
+def method(name: str) -> Callable[..., Any]:
+    """The sink or combinator registered as ``name``."""
+    return _methods[name]

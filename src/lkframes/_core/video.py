@@ -1,0 +1,205 @@
+"""`VideoFrame`: pixels as a read-only numpy array, convertible to and from LiveKit's frames."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import InvalidVideoError, ParameterError
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+__all__ = ("PixelFormat", "VideoFrame", "buffer_type", "check_pixel_format")
+
+PixelFormat: TypeAlias = Literal["rgba", "bgra", "argb", "abgr", "rgb24", "i420", "nv12"]
+"""Pixel layouts lkframes hands out; packed ones are ``(height, width, channels)`` arrays.
+
+Examples:
+    >>> import typing
+    >>> import lkframes as lk
+    >>> "i420" in typing.get_args(lk.PixelFormat)
+    True
+"""
+
+_PACKED = {"rgba": 4, "bgra": 4, "argb": 4, "abgr": 4, "rgb24": 3}
+_PLANAR = ("i420", "nv12")
+
+
+def check_pixel_format(pixel_format: object) -> PixelFormat:
+    """``pixel_format`` if lkframes knows it, else `ParameterError` naming the choices."""
+    if pixel_format not in _PACKED and pixel_format not in _PLANAR:
+        raise ParameterError(
+            f"pixel_format must be one of {(*_PACKED, *_PLANAR)} (got {pixel_format!r})"
+        )
+    return pixel_format  # type: ignore[return-value]
+
+
+def buffer_type(pixel_format: str) -> int:
+    """LiveKit's ``rtc.VideoBufferType`` value for ``pixel_format``.
+
+    Raises:
+        ParameterError: An unknown pixel format.
+    """
+    from livekit import rtc
+
+    check_pixel_format(pixel_format)
+    return int(getattr(rtc.VideoBufferType, pixel_format.upper()))
+
+
+def _planar_size(width: int, height: int) -> int:
+    chroma = ((width + 1) // 2) * ((height + 1) // 2)
+    return width * height + 2 * chroma
+
+
+class VideoFrame:
+    """One video frame: pixels as a read-only numpy array, its size, layout and time.
+
+    Packed layouts (``rgba``, ``bgra``, ``argb``, ``abgr``, ``rgb24``) are arrays of shape
+    ``(height, width, channels)``; planar ones (``i420``, ``nv12``) are the flat buffer.
+
+    Args:
+        data: uint8 pixels, C-contiguous; not copied.
+        pixel_format: The layout of ``data``.
+        timestamp_us: Capture time in microseconds.
+        width: Needed for planar layouts (packed ones take it from the shape).
+        height: Likewise.
+
+    Raises:
+        InvalidVideoError: Wrong dtype, shape or size for the layout.
+        ParameterError: An unknown pixel format.
+
+    Examples:
+        >>> import numpy as np
+        >>> VideoFrame(np.zeros((48, 64, 4), np.uint8)).width
+        64
+    """
+
+    __slots__ = ("_data", "_height", "_pixel_format", "_timestamp_us", "_width")
+
+    def __init__(
+        self,
+        data: NDArray[np.uint8],
+        pixel_format: PixelFormat = "rgba",
+        *,
+        timestamp_us: int = 0,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> None:
+        check_pixel_format(pixel_format)
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+            got = data.dtype if isinstance(data, np.ndarray) else type(data).__name__
+            raise InvalidVideoError(f"video data must be a uint8 array (got {got})")
+        if not data.flags.c_contiguous:
+            raise InvalidVideoError("video data is not C-contiguous; pass np.ascontiguousarray")
+        if pixel_format in _PACKED:
+            channels = _PACKED[pixel_format]
+            if data.ndim != 3 or data.shape[2] != channels:
+                raise InvalidVideoError(
+                    f"{pixel_format} data has invalid shape {data.shape} (expected "
+                    f"(height, width, {channels}))"
+                )
+            height, width = int(data.shape[0]), int(data.shape[1])
+        else:
+            if width is None or height is None:
+                raise InvalidVideoError(f"{pixel_format} data needs width= and height=")
+            expected = _planar_size(width, height)
+            if data.size != expected:
+                raise InvalidVideoError(
+                    f"{pixel_format} data has {data.size} bytes (expected {expected} for "
+                    f"{width}x{height})"
+                )
+            data = data.reshape(-1)
+        if data.flags.writeable:
+            data = data.view()
+            data.flags.writeable = False
+        self._data = data
+        self._pixel_format: PixelFormat = pixel_format
+        self._width = width
+        self._height = height
+        self._timestamp_us = int(timestamp_us)
+
+    @property
+    def data(self) -> NDArray[np.uint8]:
+        """Pixels, read-only."""
+        return self._data
+
+    @property
+    def width(self) -> int:
+        """Width in pixels."""
+        return self._width
+
+    @property
+    def height(self) -> int:
+        """Height in pixels."""
+        return self._height
+
+    @property
+    def pixel_format(self) -> PixelFormat:
+        """Layout of `data`."""
+        return self._pixel_format
+
+    @property
+    def timestamp_us(self) -> int:
+        """Capture time in microseconds."""
+        return self._timestamp_us
+
+    def __repr__(self) -> str:
+        return (
+            f"VideoFrame({self._width}x{self._height} {self._pixel_format}, "
+            f"t={self._timestamp_us / 1e6:.3f} s)"
+        )
+
+    @classmethod
+    def from_rtc(
+        cls,
+        frame: rtc.VideoFrame,
+        *,
+        timestamp_us: int = 0,
+        pixel_format: PixelFormat | None = None,
+    ) -> VideoFrame:
+        """Wrap a ``livekit.rtc.VideoFrame``, converting it first if ``pixel_format`` differs.
+
+        The pixels are a view of LiveKit's buffer when no conversion is needed.
+
+        Raises:
+            ParameterError: A layout lkframes does not hand out (convert with
+                ``pixel_format=``).
+        """
+        from livekit import rtc
+
+        names = {int(getattr(rtc.VideoBufferType, n.upper())): n for n in (*_PACKED, *_PLANAR)}
+        if pixel_format is not None and int(frame.type) != buffer_type(pixel_format):
+            frame = frame.convert(buffer_type(pixel_format))  # type: ignore[arg-type]
+        name = names.get(int(frame.type))
+        if name is None:
+            raise ParameterError(
+                f"unsupported LiveKit buffer type {frame.type}; pass pixel_format='rgba'"
+            )
+        data = np.frombuffer(frame.data, np.uint8)
+        if name in _PACKED:
+            data = data[: frame.height * frame.width * _PACKED[name]].reshape(
+                frame.height, frame.width, _PACKED[name]
+            )
+        return cls(data, name, timestamp_us=timestamp_us, width=frame.width, height=frame.height)  # type: ignore[arg-type]
+
+    def to_rtc(self) -> rtc.VideoFrame:
+        """A ``livekit.rtc.VideoFrame`` of these pixels (copied once into LiveKit's buffer)."""
+        from livekit import rtc
+
+        return rtc.VideoFrame(
+            self._width,
+            self._height,
+            buffer_type(self._pixel_format),  # type: ignore[arg-type]
+            bytearray(self._data.tobytes()),
+        )
+
+    def convert(self, pixel_format: PixelFormat) -> VideoFrame:
+        """The same frame in another layout, converted by LiveKit (libyuv)."""
+        if pixel_format == self._pixel_format:
+            return self
+        return VideoFrame.from_rtc(
+            self.to_rtc(), timestamp_us=self._timestamp_us, pixel_format=pixel_format
+        )

@@ -1,0 +1,177 @@
+"""The ``lkframes`` command.
+
+    $ lkframes demo                     # the core pipeline on built-in audio, writes out.wav
+    $ lkframes info talk.flac           # format, duration, peak/RMS level
+    $ lkframes convert talk.flac out.wav --rate 16000 --channels 1 --chunk-ms 20
+    $ lkframes run pipeline.json        # a pipeline written as JSON or YAML
+
+Every command takes ``--json`` (a machine-readable summary) or ``--quiet``; work that lasts
+over a second shows a progress bar on stderr (not with ``--quiet``/``--json``).
+
+Exit status: 0 on success, 2 for a usage error, 1 for any other failure (with a one-line
+message on stderr), 130 when interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import lkframes as lk
+
+from ._commands import convert_command, info_command, run_command
+from ._demo import DEMO_INPUT_RATE, DEMO_SECONDS, MAX_SECONDS, PIPELINE_TEXT, run_demo
+from ._stage_flags import add_stage_flags
+
+__all__ = ("EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be > 0 and <= {MAX_SECONDS:g} (got {text})")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The argument parser; each command sets ``handler``, which returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="lkframes",
+        description="Typed, streaming, zero-copy audio pipelines for LiveKit.",
+    )
+    parser.add_argument("--version", action="version", version=f"lkframes {lk.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        help="run a pipeline on a built-in speech-like signal and report what it did",
+        description=(
+            f"Run {PIPELINE_TEXT} on a built-in, deterministic speech-like signal "
+            f"({DEMO_INPUT_RATE} Hz mono int16) and print the formats, the frames and the "
+            "speed in x realtime (audio seconds per wall-clock second)."
+        ),
+    )
+    demo.set_defaults(handler=_demo_command)
+    _output_flags(demo)
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out.wav"),
+        metavar="PATH",
+        help="WAV file to write the result to, replaced if it exists (default out.wav); "
+        "a waveform/spectrogram PNG goes beside it when matplotlib is installed",
+    )
+    demo.add_argument(
+        "--seconds",
+        type=_seconds,
+        default=DEMO_SECONDS,
+        metavar="S",
+        help=f"length of the signal in seconds (default {DEMO_SECONDS:g})",
+    )
+    _add_file_commands(commands)
+    return parser
+
+
+def _output_flags(parser: argparse.ArgumentParser) -> None:
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print a JSON summary")
+    output.add_argument(
+        "--quiet", "-q", action="store_true", help="print nothing on success, no progress bar"
+    )
+
+
+def _add_file_commands(commands: Any) -> None:
+    info = commands.add_parser(
+        "info",
+        help="show an audio file's format, duration and level",
+        description="Show an audio file's container, codec, format, duration, and its peak "
+        "and RMS level in dBFS (measured by streaming the whole file).",
+    )
+    info.add_argument("file", type=Path, help="audio file")
+    _output_flags(info)
+    info.set_defaults(handler=info_command)
+
+    convert = commands.add_parser(
+        "convert",
+        help="convert an audio file: rate, channels, gain, frame size, format",
+        description="Stream IN through remix/resample/gain/chunk and write OUT (format from "
+        "the extension: .wav, .flac, .ogg, .opus, .mp3).",
+    )
+    convert.add_argument("input", type=Path, metavar="IN", help="audio file to read")
+    convert.add_argument("output", type=Path, metavar="OUT", help="audio file to write")
+    add_stage_flags(convert)
+    convert.add_argument("--subtype", help="libsndfile subtype of OUT, e.g. PCM_16, PCM_24, FLOAT")
+    convert.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    _output_flags(convert)
+    convert.set_defaults(handler=convert_command, parser=convert)
+
+    run = commands.add_parser(
+        "run",
+        help="run a pipeline written as JSON or YAML",
+        description='Run a pipeline file: {"input": ..., "output": ..., "stages": '
+        '[{"stage": "resample", "sample_rate": 16000}, ...]}. Paths are relative to '
+        "the pipeline file.",
+    )
+    run.add_argument("pipeline", type=Path, metavar="PIPELINE", help=".json, .yaml or .yml file")
+    run.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    _output_flags(run)
+    run.set_defaults(handler=run_command)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``lkframes`` command line and return its exit status.
+
+    Args:
+        argv: Arguments without the program name; ``sys.argv[1:]`` by default.
+
+    Returns:
+        0 on success, 2 for a usage error, 1 for any other failure.
+
+    Examples:
+        >>> main(["demo", "--quiet", "--seconds", "0.5"])
+        0
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits on --help, --version and usage errors
+        code = exit_.code
+        return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except SystemExit as exit_:  # a usage error found by the command (argparse's error())
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the command line's last resort: one line, no traceback
+        print(f"lkframes {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _demo_command(args: argparse.Namespace) -> int:
+    result = run_demo(args.seconds, args.out)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    elif not args.quiet:
+        print(result.to_text())
+    return EXIT_OK

@@ -1,0 +1,167 @@
+"""Block decoders for `from_file`: libsndfile's own reads, or FFmpeg through PyAV."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._core.format import DType
+from ._info import known_frames
+
+if TYPE_CHECKING:
+    import soundfile
+
+__all__ = ("Decoder", "PyAVDecoder", "SoundFileDecoder")
+
+
+class Decoder(Protocol):
+    def read(self, samples: int) -> NDArray[Any]: ...
+    def close(self) -> None: ...
+    @property
+    def problem(self) -> str | None: ...
+
+
+_DATA_SIZE = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def declared_truncation(info: str) -> str | None:
+    """libsndfile clamps a WAV whose data chunk is longer than the file; find that."""
+    match = _DATA_SIZE.search(info)
+    if match is None:
+        return None
+    declared, actual = int(match.group(1)), int(match.group(2))
+    if declared == 0 or declared >= 0xFFFFFFF0 or actual >= declared:
+        return None  # streaming writers leave 0 or 0xFFFFFFFF as a placeholder
+    return f"data chunk declares {declared} bytes, file holds {actual}"
+
+
+class SoundFileDecoder:
+    """Reads with libsndfile's own ``sf_readf_*``, not `soundfile.SoundFile.read`.
+
+    python-soundfile seeks to the new position after every read. For MP3, libsndfile's
+    seek (even to where it already is) restarts mpg123 badly, so every block after the
+    first decodes as garbage; and when a read hits corrupt data, python-soundfile raises
+    and drops the samples that call did decode. Reading directly avoids both.
+    """
+
+    def __init__(self, handle: soundfile.SoundFile, dtype: DType) -> None:
+        import soundfile
+
+        self._handle = handle
+        self._dtype = dtype
+        self._ffi = soundfile._ffi
+        self._snd = soundfile._snd
+        self._ctype = "short" if dtype == "int16" else "float"
+        self._readf = getattr(soundfile._snd, f"sf_readf_{self._ctype}")
+        self.problem: str | None = declared_truncation(handle.extra_info)
+        self._failed = False
+        # A file cut or damaged while it is read ends early without any error from
+        # libsndfile; the length its header declared (exact except for MP3, which
+        # libsndfile estimates) tells.
+        self._declared = known_frames(handle) if handle.format != "MP3" else None
+        self._total = 0
+        # read() runs in a worker thread; close() may come from the event loop's thread
+        # while a read is still in libsndfile (Ctrl-C, loop shutdown): closing the native
+        # handle under it crashed the interpreter. The lock makes close wait for the read.
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def read(self, samples: int) -> NDArray[Any]:
+        with self._lock:
+            if self._failed or self._closed:
+                return np.empty((0, self._handle.channels), self._dtype)
+            out = np.empty((samples, self._handle.channels), self._dtype)
+            file = self._handle._file
+            pointer = self._ffi.cast(f"{self._ctype} *", out.ctypes.data)
+            got = max(int(self._readf(file, pointer, samples)), 0)
+            self._total += got
+            if self._snd.sf_error(file):  # libsndfile reports corrupt data mid-stream
+                self._failed = True
+                message = self._ffi.string(self._snd.sf_strerror(file))
+                self.problem = f"decoding failed: {message.decode('utf-8', 'replace')}"
+            elif got < samples and self._declared is not None and self._total < self._declared:
+                self._failed = True
+                self.problem = (
+                    f"the file ended after {self._total} of the {self._declared} samples "
+                    "its header declares"
+                )
+            return out[:got]
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._handle.close()
+
+
+class PyAVDecoder:
+    def __init__(self, path: Path, dtype: DType) -> None:
+        import av
+
+        self._container = av.open(str(path))
+        self._stream = self._container.streams.audio[0]
+        self._rate = self._stream.rate
+        self._channels = self._stream.channels
+        self._resampler = av.AudioResampler(
+            format="s16" if dtype == "int16" else "flt",
+            layout=self._stream.layout,
+            rate=self._stream.rate,
+        )
+        self._frames = self._container.decode(self._stream)
+        self._pending: list[NDArray[Any]] = []
+        self._pending_samples = 0
+        self._done = False
+        self._dtype = dtype
+        self.problem: str | None = None
+        self._lock = threading.Lock()  # see SoundFileDecoder: close waits for a read
+        self._closed = False
+
+    def _decode_more(self) -> None:
+        try:
+            frame = next(self._frames)
+        except StopIteration:
+            outputs = self._resampler.resample(None)
+            self._done = True
+        except Exception as exc:  # FFmpeg reports corrupt data mid-stream
+            outputs = []
+            self._done = True
+            self.problem = f"decoding failed: {exc}"
+        else:
+            try:
+                outputs = self._resampler.resample(frame)
+            except ValueError:  # PyAV's resampler keeps the first frame's input format
+                outputs = []
+                self._done = True
+                self.problem = (
+                    f"the audio format changes mid-stream (from {self._rate} Hz "
+                    f"{self._channels} ch to {frame.rate} Hz {frame.layout.nb_channels} ch)"
+                )
+        for out in outputs:
+            data = out.to_ndarray().reshape(-1, self._channels)
+            self._pending.append(data)
+            self._pending_samples += data.shape[0]
+
+    def read(self, samples: int) -> NDArray[Any]:
+        with self._lock:
+            if self._closed:
+                return np.empty((0, self._channels), self._dtype)
+            while self._pending_samples < samples and not self._done:
+                self._decode_more()
+            if not self._pending:
+                return np.empty((0, self._channels), self._dtype)
+            data = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
+            block, rest = data[:samples], data[samples:]
+            self._pending = [rest] if rest.shape[0] else []
+            self._pending_samples = rest.shape[0]
+            return np.ascontiguousarray(block)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._container.close()

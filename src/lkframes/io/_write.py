@@ -1,0 +1,291 @@
+"""`to_file`: write a stream's audio incrementally; the file is valid however the run ends."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import numpy as np
+from numpy.typing import NDArray
+
+from .._core.checks import FormatGuard
+from .._core.errors import AudioFileError, FormatError, OutputExistsError, ParameterError
+from .._core.format import AudioFormat
+from .._core.frame import AudioFrame
+from .._core.registry import method_entry
+from .._core.resources import held
+from .._core.stream import RunSummary, Stream
+from ._target import WriteTarget
+
+if TYPE_CHECKING:
+    import soundfile
+
+__all__ = ("to_file",)
+
+WRITE_BLOCK_MS = 500
+"""Audio gathered before each write from the worker thread."""
+
+_DEFAULT_SUBTYPES = {
+    ("WAV", "int16"): "PCM_16",
+    ("WAV", "float32"): "FLOAT",
+    ("FLAC", "int16"): "PCM_16",
+    ("FLAC", "float32"): "PCM_24",
+    ("OGG", "int16"): "VORBIS",
+    ("OGG", "float32"): "VORBIS",
+}
+
+
+def container_for(path: Path, container: str | None) -> str:
+    """libsndfile's container name for ``path`` (from its extension) or ``container``.
+
+    Raises:
+        ParameterError: The extension names no container libsndfile writes.
+    """
+    import soundfile
+
+    if container is not None:
+        return container.upper()
+    suffix = path.suffix.lower().lstrip(".")
+    known = {name.lower(): name for name in soundfile.available_formats()}
+    if suffix == "opus":
+        return "OGG"
+    if suffix in known:
+        return str(known[suffix])
+    raise ParameterError(
+        f"cannot tell the file format from the extension {path.suffix!r} (expected one of "
+        f".wav, .flac, .ogg, .opus, .mp3, ...); pass format="
+    )
+
+
+def _report(failure: AudioFileError, in_flight: BaseException | None) -> None:
+    """Raise ``failure``, unless the run is failing already: then it is noted on that error.
+
+    A pipeline's own error (a failing ``map``, a format change) says more than the write
+    error that closing the file on a full disk adds to it; a cancellation does not, so the
+    write error replaces it.
+    """
+    if in_flight is None or isinstance(in_flight, anyio.get_cancelled_exc_class()):
+        raise failure
+    in_flight.add_note(f"and then {failure}")
+
+
+class _Encoder:
+    """The open output file: libsndfile writing through a `WriteTarget`, from worker threads.
+
+    A lock makes a close wait for a write still running in a worker thread.
+    """
+
+    def __init__(self, file: Path, container: str, subtype: str | None, fmt: AudioFormat) -> None:
+        import soundfile
+
+        self.file = file
+        self.reported = False  # a write failure has been raised already
+        self._lock = threading.Lock()
+        chosen = subtype or _DEFAULT_SUBTYPES.get((container, fmt.dtype))
+        if file.suffix.lower() == ".opus" and subtype is None:
+            chosen = "OPUS"
+        cannot = f"cannot write {str(file)!r} as {container}/{chosen}"
+        try:
+            if not soundfile.check_format(container, chosen):
+                raise AudioFileError(f"{cannot}: invalid combination of format and subtype")
+        except (ValueError, TypeError) as exc:  # an unknown format or subtype name
+            raise AudioFileError(f"{cannot}: {exc}") from None
+        try:
+            self.target = WriteTarget(file)
+        except OSError as exc:
+            raise AudioFileError(f"{cannot}: {exc}") from None
+        output: Any = self.target if self.target.seekable else self.target.fileno()
+        try:
+            self.handle: soundfile.SoundFile = soundfile.SoundFile(
+                output,
+                "w",
+                fmt.sample_rate,
+                fmt.num_channels,
+                chosen,
+                format=container,
+                closefd=False,
+            )
+        except (soundfile.LibsndfileError, OSError, ValueError, TypeError) as exc:
+            self.target.close()
+            raise AudioFileError(f"{cannot}: {self.target.error or exc}") from None
+
+    def write(self, data: NDArray[Any]) -> None:
+        """Write ``data`` with libsndfile's own ``sf_writef_*`` (in a worker thread).
+
+        python-soundfile's ``write()`` only asserts that every frame was written, and a
+        short write through virtual I/O sets no libsndfile error: both are checked here.
+        """
+        import soundfile
+
+        with self._lock:
+            if self.handle.closed:
+                raise AudioFileError(f"writing {str(self.file)!r} failed: the file was closed")
+            block = np.ascontiguousarray(data)
+            ctype = "short" if block.dtype == np.int16 else "float"
+            pointer = soundfile._ffi.cast(f"{ctype} *", block.ctypes.data)
+            frames = block.shape[0]
+            writef = getattr(soundfile._snd, f"sf_writef_{ctype}")
+            done = int(writef(self.handle._file, pointer, frames))
+            problem: object = self.target.error
+            if problem is None and soundfile._snd.sf_error(self.handle._file):
+                message = soundfile._snd.sf_strerror(self.handle._file)
+                problem = soundfile._ffi.string(message).decode("utf-8", "replace")
+            if problem is None and done != frames:
+                problem = f"{done} of {frames} frames written"
+            if problem is not None:
+                self.reported = True
+                raise AudioFileError(f"writing {str(self.file)!r} failed: {problem}")
+
+    def close(self) -> None:
+        """Finalise the header and close the file; raise (or note) a write error."""
+        import soundfile
+
+        with self._lock:
+            try:
+                self.handle.close()
+            except soundfile.LibsndfileError as exc:
+                self.target._failed(OSError(str(exc)))
+            finally:
+                self.target.close()
+        if self.target.error is not None and not self.reported:
+            failure = AudioFileError(f"writing {str(self.file)!r} failed: {self.target.error}")
+            _report(failure, sys.exception())
+
+
+class _Writer:
+    """Gathers frames into blocks of `WRITE_BLOCK_MS` and writes them from a worker thread."""
+
+    def __init__(self, file: Path, container: str, subtype: str | None) -> None:
+        self._file = file
+        self._container = container
+        self._subtype = subtype
+        self.encoder: _Encoder | None = None
+        self.written = 0
+        self._pending: list[NDArray[Any]] = []
+        self._pending_samples = 0
+        self._flush_at = 0
+
+    async def open(self, fmt: AudioFormat) -> None:
+        """Create the file (shielded: once a frame has arrived, a cancelled run leaves one)."""
+        with anyio.CancelScope(shield=True):
+            self.encoder = await anyio.to_thread.run_sync(
+                _Encoder, self._file, self._container, self._subtype, fmt
+            )
+        self._flush_at = max(1, fmt.sample_rate * WRITE_BLOCK_MS // 1000)
+
+    async def add(self, data: NDArray[Any]) -> None:
+        """Queue ``data``; write the queue once it holds a block."""
+        if data.shape[0]:
+            self._pending.append(data)
+            self._pending_samples += data.shape[0]
+            if self._pending_samples >= self._flush_at:
+                await self.flush()
+
+    async def flush(self) -> None:
+        """Write everything queued."""
+        if not self._pending or self.encoder is None:
+            return
+        data = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
+        # Kept until written: a cancellation that lands before the worker thread starts
+        # leaves it for the shielded flush in `finish` instead of dropping it.
+        self._pending = [data]
+        try:
+            await anyio.to_thread.run_sync(self.encoder.write, data)
+        finally:
+            if self.encoder.reported:  # do not retry a failed write on close
+                self._pending, self._pending_samples = [], 0
+        self._pending, self._pending_samples = [], 0
+        self.written += data.shape[0]
+
+    async def finish(self, in_flight: BaseException | None) -> None:
+        """Write what is queued and close the file, however the run ended (shielded)."""
+        if self.encoder is None:
+            return
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.flush()
+            except AudioFileError as exc:
+                _report(exc, in_flight)
+            finally:
+                self.encoder.close()
+
+
+def _check_output(file: Path, overwrite: bool) -> None:
+    if file.is_dir():
+        raise AudioFileError(f"is a directory: {str(file)!r}")
+    if file.exists() and not overwrite:
+        raise OutputExistsError(f"{str(file)!r} exists; pass overwrite=True to replace it")
+
+
+@method_entry
+async def to_file(
+    stream: Stream[AudioFrame],
+    path: str | os.PathLike[str],
+    *,
+    subtype: str | None = None,
+    format: str | None = None,
+    overwrite: bool = False,
+) -> RunSummary:
+    """Run ``stream`` and write its audio to ``path`` incrementally.
+
+    Writes in blocks of about 0.5 s from a worker thread. The file is closed (its header
+    finalised) however the pipeline ends, so a cancelled or failed run leaves a valid file
+    holding everything written so far.
+
+    Args:
+        stream: The audio to write.
+        path: Output file; the format follows the extension (``.wav``, ``.flac``,
+            ``.ogg``, ``.opus``, ``.mp3``, ...).
+        subtype: libsndfile subtype, e.g. ``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``.
+            By default PCM_16 for int16 streams and FLOAT (WAV) / PCM_24 (FLAC) for
+            float32 streams, VORBIS for .ogg and OPUS for .opus.
+        format: Container name (``"WAV"``, ``"FLAC"``, ...) when the extension does
+            not say.
+        overwrite: Replace an existing file (otherwise `OutputExistsError`).
+
+    Returns:
+        A `RunSummary` of what was written.
+
+    Raises:
+        OutputExistsError: ``path`` exists and ``overwrite`` is false.
+        AudioFileError: The file cannot be created or written (permissions, disk full).
+        ParameterError: The extension names no known format and ``format`` is unset.
+        FormatError: The frames' format changes mid-stream.
+
+    Examples:
+        >>> import lkframes as lk, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "out.wav")
+        >>> lk.run_sync(lk.to_file(lk.sine(440, 2.0, 48_000).chunk(ms=20), path)).frames
+        100
+    """
+    file = Path(path)
+    _check_output(file, overwrite)
+    writer = _Writer(file, container_for(file, format), subtype)
+    guard = FormatGuard("to_file", stream.format)
+    count = 0
+    with held("file"):
+        try:
+            async with stream.open() as frames:
+                async for frame in frames:
+                    fmt = guard(frame)
+                    if writer.encoder is None:
+                        await writer.open(fmt)
+                    count += 1
+                    await writer.add(frame.data)
+            if writer.encoder is None and guard.format is not None:
+                await writer.open(guard.format)
+            with anyio.CancelScope(shield=True):
+                await writer.flush()
+        finally:
+            await writer.finish(sys.exception())
+    if guard.format is None:
+        raise FormatError(
+            "cannot write an empty stream of unknown format",
+            "a declared format or at least one frame",
+            "no frames",
+        )
+    return RunSummary(count, writer.written, guard.format)

@@ -1,0 +1,132 @@
+"""Live sources' settings: what happens when the pipeline falls behind, and the counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from .._core.checks import check_choice
+from .._core.errors import ParameterError, UnsupportedSDKError
+from .._core.format import AudioFormat
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+__all__ = (
+    "DEFAULT_SAMPLE_RATE",
+    "Live",
+    "LiveStats",
+    "Overflow",
+    "audio_format",
+    "count_frames",
+    "is_audio",
+)
+
+DEFAULT_SAMPLE_RATE = 48_000
+"""The rate LiveKit streams decode to unless told otherwise (WebRTC's Opus rate)."""
+
+
+def audio_format(sample_rate: int, num_channels: int) -> AudioFormat:
+    return AudioFormat(sample_rate, num_channels, "int16")
+
+
+def is_audio(track: rtc.Track) -> bool:
+    from livekit import rtc
+
+    return bool(track.kind == rtc.TrackKind.KIND_AUDIO)
+
+
+Overflow = Literal["block", "drop_oldest"]
+"""What a live source does when the pipeline falls behind.
+
+Keep every frame queued (``"block"``: nothing is lost, memory grows with the lag) or drop
+the oldest beyond ``max_queue_ms`` (``"drop_oldest"``: bounded memory and latency, counted
+in `LiveStats`).
+
+Examples:
+    >>> import typing
+    >>> import lkframes as lk
+    >>> typing.get_args(lk.Overflow)
+    ('block', 'drop_oldest')
+"""
+
+
+@dataclass
+class LiveStats:
+    """Frame counts of a live source, updated while it runs.
+
+    ``delivered + dropped + queued == produced`` at every moment: nothing goes missing
+    without being counted. Pass one to `from_track` / `from_participant` as ``stats=``.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> stats = lk.LiveStats(produced=10, delivered=7, dropped=1)
+        >>> stats.queued
+        2
+    """
+
+    produced: int = 0
+    """Frames LiveKit handed over."""
+    delivered: int = 0
+    """Frames that went into the pipeline."""
+    dropped: int = 0
+    """Frames discarded by ``overflow="drop_oldest"`` because the pipeline fell behind."""
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting (or left unread when the pipeline stopped early)."""
+        return self.produced - self.delivered - self.dropped
+
+
+def count_frames(audio: Any, capacity: int, stats: LiveStats) -> None:
+    """Count what LiveKit puts into the stream's frame queue, and what its ring drops.
+
+    ``rtc.AudioStream`` keeps frames in a ring that silently drops the oldest once it
+    holds ``capacity`` frames; wrapping its ``put`` is the only place those drops show.
+    """
+    queue = getattr(audio, "_queue", None)
+    frames = getattr(queue, "_queue", None)
+    if queue is None or frames is None:
+        raise UnsupportedSDKError(
+            "this livekit version's AudioStream has no frame queue to count (expected "
+            "AudioStream._queue, a RingQueue); use overflow='block' without stats="
+        )
+    put = queue.put
+
+    def counting_put(item: Any) -> None:
+        if item is not None:  # None is the end-of-stream marker
+            stats.produced += 1
+            if capacity and len(frames) >= capacity:
+                stats.dropped += 1
+        put(item)
+
+    queue.put = counting_put
+
+
+@dataclass(frozen=True)
+class Live:
+    """A live source's overflow settings, validated once when the stream is built."""
+
+    overflow: Overflow
+    max_queue_ms: int | None
+    stats: LiveStats | None
+
+    @classmethod
+    def make(cls, overflow: str, max_queue_ms: int | None, stats: LiveStats | None) -> Live:
+        check_choice(overflow, get_args(Overflow), "overflow")
+        if overflow == "drop_oldest":
+            if max_queue_ms is None or max_queue_ms <= 0:
+                raise ParameterError(
+                    f"overflow='drop_oldest' needs max_queue_ms > 0 (got {max_queue_ms!r})"
+                )
+        elif max_queue_ms is not None:
+            raise ParameterError("max_queue_ms applies to overflow='drop_oldest' only")
+        if overflow == "drop_oldest" and stats is None:
+            stats = LiveStats()  # drops are always counted, even if nobody reads them
+        return cls(overflow, max_queue_ms, stats)  # type: ignore[arg-type]
+
+    def capacity(self, frame_size_ms: int | None) -> int:
+        """Frames the native queue may hold (0: unbounded)."""
+        if self.max_queue_ms is None:
+            return 0
+        return max(1, -(-self.max_queue_ms // (frame_size_ms or 10)))

@@ -1,0 +1,225 @@
+"""LiveKit audio sources and rooms as sinks: `to_source` and `publish`."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .._core.errors import NotConnectedError
+from .._core.format import AudioFormat
+from .._core.frame import AudioFrame
+from .._core.registry import method_entry
+from .._core.resources import held
+from .._core.stream import RunSummary, Stream
+from ._events import on_disconnect, require_asyncio
+from ._live import DEFAULT_SAMPLE_RATE, audio_format
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+__all__ = ("publish", "to_source")
+
+
+@method_entry
+async def to_source(
+    stream: Stream[AudioFrame],
+    source: rtc.AudioSource,
+    *,
+    frame_ms: int = 20,
+    wait_for_playout: bool = True,
+) -> RunSummary:
+    """Push a stream into a LiveKit ``rtc.AudioSource``, in real time, with backpressure.
+
+    The stream is resampled, remixed and converted to the source's rate, channel count and
+    int16 as needed, and cut into ``frame_ms`` frames. ``capture_frame`` waits whenever the
+    source's queue (``queue_size_ms``, 1 s by default) is full, so a file plays at 1x
+    speed rather than as fast as it decodes, and memory stays bounded.
+
+    Args:
+        stream: Audio to send.
+        source: The LiveKit source (published or not).
+        frame_ms: Frame size handed to LiveKit (10 or 20 ms are typical).
+        wait_for_playout: Return only once LiveKit has played out everything queued.
+
+    Returns:
+        A `RunSummary` of what was captured.
+
+    Raises:
+        WrongEventLoopError: Not running on asyncio.
+        ParameterError: ``frame_ms`` is not a whole number of samples at the source's rate.
+
+    Examples:
+        >>> import asyncio
+        >>> import lkframes as lk
+        >>> from livekit import rtc
+        >>> async def play():
+        ...     source = rtc.AudioSource(48_000, 1)
+        ...     tone = lk.sine(440, 0.1, 16_000)  # resampled to the source's 48 kHz
+        ...     summary = await lk.to_source(tone, source, wait_for_playout=False)
+        ...     await source.aclose()
+        ...     return summary.frames, summary.format
+        >>> asyncio.run(play())
+        (5, AudioFormat(sample_rate=48000, num_channels=1, dtype='int16'))
+    """
+    require_asyncio("to_source")
+    target = audio_format(source.sample_rate, source.num_channels)
+    adapted = _adapt(stream, target).chunk(ms=frame_ms)
+    count = 0
+    samples = 0
+    async with adapted.open() as frames:
+        async for frame in frames:
+            await source.capture_frame(frame.to_rtc())
+            count += 1
+            samples += frame.samples_per_channel
+    if wait_for_playout:
+        await source.wait_for_playout()
+    return RunSummary(count, samples, target)
+
+
+def _adapt(stream: Stream[AudioFrame], target: AudioFormat) -> Stream[AudioFrame]:
+    """Resample / remix / convert ``stream`` to ``target`` (checked per frame if unknown)."""
+    fmt = stream.format
+    if fmt is None:
+        # Unknown until the first frame: the stages are no-ops when already matching.
+        return (
+            stream.to_dtype("float32")
+            .remix(target.num_channels)
+            .resample(target.sample_rate)
+            .to_dtype("int16")
+        )
+    if fmt.num_channels > target.num_channels:
+        stream = stream.remix(target.num_channels)
+    if fmt.sample_rate != target.sample_rate:
+        stream = stream.resample(target.sample_rate)
+    if fmt.num_channels < target.num_channels:
+        stream = stream.remix(target.num_channels)
+    return stream.to_dtype("int16")
+
+
+@method_entry
+async def publish(
+    stream: Stream[AudioFrame],
+    room: rtc.Room,
+    name: str,
+    *,
+    source: rtc.TrackSource.ValueType | None = None,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    num_channels: int = 1,
+    frame_ms: int = 20,
+    queue_size_ms: int = 1000,
+) -> RunSummary:
+    """Publish a stream to a room as an audio track, play it in real time, unpublish.
+
+    Creates an ``rtc.AudioSource`` and ``rtc.LocalAudioTrack``, publishes it, pushes the
+    stream with `to_source` (resampled to ``sample_rate``), waits for the playout, and
+    unpublishes the track and closes the source however the run ends (end of stream,
+    error, cancellation). If the room disconnects, or the track is unpublished by someone
+    else, before the stream ends, publishing stops there.
+
+    Args:
+        stream: Audio to publish.
+        room: A connected ``rtc.Room``.
+        name: The track's name.
+        source: Track source (default ``rtc.TrackSource.SOURCE_MICROPHONE``).
+        sample_rate: The source's rate (48 kHz is what WebRTC's Opus uses).
+        num_channels: The source's channels.
+        frame_ms: Frame size handed to LiveKit.
+        queue_size_ms: How far ahead of real time the source may be filled.
+
+    Returns:
+        A `RunSummary` of what was published.
+
+    Raises:
+        WrongEventLoopError: Not running on asyncio.
+        NotConnectedError: The room is not connected.
+        anyio.BrokenResourceError: The room disconnected, or the track was unpublished
+            elsewhere, before the stream ended.
+
+    Examples:
+        Publishing needs a connected room (see `connect`); a room that is not connected is
+        refused before anything is sent:
+
+        >>> import asyncio
+        >>> import lkframes as lk
+        >>> from livekit import rtc
+        >>> async def main():
+        ...     try:
+        ...         await lk.publish(lk.sine(440, 1.0), rtc.Room(), "tone")
+        ...     except lk.NotConnectedError as exc:
+        ...         print(exc)
+        >>> asyncio.run(main())
+        publish needs a connected room (got a disconnected rtc.Room)
+    """
+    require_asyncio("publish")
+    from livekit import rtc
+
+    if not room.isconnected():
+        raise NotConnectedError("publish needs a connected room (got a disconnected rtc.Room)")
+    audio_source = rtc.AudioSource(sample_rate, num_channels, queue_size_ms=queue_size_ms)
+    track = rtc.LocalAudioTrack.create_audio_track(name, audio_source)
+    options = rtc.TrackPublishOptions(
+        source=rtc.TrackSource.SOURCE_MICROPHONE if source is None else source
+    )
+    with held("livekit.published_track"):
+        try:
+            publication = await room.local_participant.publish_track(track, options)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await audio_source.aclose()
+            raise
+        try:
+            summary = await _play(stream, room, publication, audio_source, frame_ms)
+        except BaseException:
+            # Cleaning up must not replace the error or cancellation on its way out (an
+            # unpublish racing the room's own disconnect fails with "track not found").
+            with suppress(Exception):
+                await _unpublish(room, publication.sid, audio_source)
+            raise
+        await _unpublish(room, publication.sid, audio_source)
+        return summary
+
+
+async def _play(
+    stream: Stream[AudioFrame],
+    room: rtc.Room,
+    publication: rtc.LocalTrackPublication,
+    audio_source: rtc.AudioSource,
+    frame_ms: int,
+) -> RunSummary:
+    """`to_source` for a published source, stopped when the room or the track goes away.
+
+    Without this, a disconnected room would not stop ``capture_frame``: the rest of the
+    stream would be pushed, in real time, into a source nobody receives.
+    """
+    with anyio.CancelScope() as playing:
+
+        def on_unpublished(unpublished: rtc.LocalTrackPublication, *_: Any) -> None:
+            if unpublished.sid == publication.sid:
+                playing.cancel()
+
+        room.on("local_track_unpublished", on_unpublished)
+        stop_watching = on_disconnect(room, playing.cancel)
+        try:
+            summary = await to_source(stream, audio_source, frame_ms=frame_ms)
+        finally:
+            room.off("local_track_unpublished", on_unpublished)
+            stop_watching()
+    if playing.cancelled_caught:
+        # A disconnecting room unpublishes its tracks first, so the two look alike here.
+        raise anyio.BrokenResourceError(
+            f"track {publication.name!r} was unpublished, or the room disconnected, "
+            "before the stream ended"
+        )
+    return summary
+
+
+async def _unpublish(room: rtc.Room, sid: str, audio_source: rtc.AudioSource) -> None:
+    """Unpublish ``sid`` if it is still published, and close the source (shielded)."""
+    with anyio.CancelScope(shield=True):
+        try:
+            if room.isconnected() and sid in room.local_participant.track_publications:
+                await room.local_participant.unpublish_track(sid)
+        finally:
+            await audio_source.aclose()

@@ -1,0 +1,293 @@
+"""LiveKit tracks and participants as sources: `from_track` and `from_participant`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any, overload
+
+import anyio
+import numpy as np
+
+from .._core.errors import FormatError, ParameterError
+from .._core.format import AudioFormat
+from .._core.frame import AudioFrame
+from .._core.resources import acquire, release
+from .._core.stream import Stream, consume
+from ._events import on_disconnect, on_track_end, require_asyncio
+from ._live import (
+    DEFAULT_SAMPLE_RATE,
+    Live,
+    LiveStats,
+    Overflow,
+    audio_format,
+    count_frames,
+    is_audio,
+)
+from ._video import from_video_track
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+    from .._core.video import VideoFrame
+
+__all__ = ("from_participant", "from_track")
+
+
+async def frames_of(
+    track: rtc.Track,
+    fmt: AudioFormat,
+    frame_size_ms: int | None,
+    start_pts: int,
+    live: Live | None = None,
+) -> AsyncGenerator[AudioFrame, None]:
+    """Frames of one subscription to ``track``, closing the native stream however it ends.
+
+    LiveKit does not end an ``rtc.AudioStream`` when its remote track is unpublished or its
+    participant leaves (checked against livekit-server 1.13: no end-of-stream arrives, the
+    iteration would wait forever), only when the own room disconnects. So the stream is
+    closed here on the room's ``track_unsubscribed`` for this track and on ``disconnected``,
+    and the iteration then ends normally.
+    """
+    from livekit import rtc
+
+    require_asyncio("from_track/from_participant")
+    capacity = live.capacity(frame_size_ms) if live is not None else 0
+    audio = rtc.AudioStream(
+        track,
+        sample_rate=fmt.sample_rate,
+        num_channels=fmt.num_channels,
+        frame_size_ms=frame_size_ms,
+        capacity=capacity,
+    )
+    stats = live.stats if live is not None else None
+    if stats is not None:
+        count_frames(audio, capacity, stats)
+    closing: list[asyncio.Task[None]] = []
+
+    def end() -> None:
+        if not closing:
+            closing.append(asyncio.get_running_loop().create_task(audio.aclose()))
+
+    stop_watching = on_track_end(track, end)
+    pts = start_pts
+    rate, channels = fmt.sample_rate, fmt.num_channels
+    acquire("livekit.audio_stream")
+    try:
+        async for event in audio:
+            rtc_frame = event.frame
+            if rtc_frame.sample_rate != rate or rtc_frame.num_channels != channels:
+                got = AudioFrame.from_rtc(rtc_frame).format
+                raise FormatError("LiveKit delivered a frame of another format", fmt, got)
+            samples = rtc_frame.samples_per_channel
+            # A view of LiveKit's buffer, as AudioFrame.from_rtc makes, without re-validating
+            # the format on every frame (this is the per-frame hot path).
+            data = np.frombuffer(rtc_frame.data, np.int16, samples * channels)
+            if stats is not None:
+                stats.delivered += 1
+            yield AudioFrame.of(data.reshape(samples, channels), fmt, pts)
+            pts += samples
+    finally:
+        stop_watching()
+        end()  # one close only: a second one makes the native layer log an unknown handle
+        with anyio.CancelScope(shield=True):
+            try:
+                await closing[0]
+            finally:
+                release("livekit.audio_stream")
+
+
+@overload
+def from_track(  # type: ignore[overload-overlap]  # video tracks are Tracks too
+    track: rtc.LocalVideoTrack | rtc.RemoteVideoTrack,
+    *,
+    sample_rate: None = None,
+    num_channels: None = None,
+    frame_size_ms: None = None,
+) -> Stream[VideoFrame]: ...
+@overload
+def from_track(
+    track: rtc.Track,
+    *,
+    sample_rate: int | None = None,
+    num_channels: int | None = None,
+    frame_size_ms: int | None = None,
+    overflow: Overflow = "block",
+    max_queue_ms: int | None = None,
+    stats: LiveStats | None = None,
+) -> Stream[AudioFrame]: ...
+def from_track(
+    track: rtc.Track,
+    *,
+    sample_rate: int | None = None,
+    num_channels: int | None = None,
+    frame_size_ms: int | None = None,
+    overflow: Overflow = "block",
+    max_queue_ms: int | None = None,
+    stats: LiveStats | None = None,
+) -> Stream[AudioFrame] | Stream[VideoFrame]:
+    """Frames of a LiveKit track (remote or local): audio via ``rtc.AudioStream``.
+
+    A video track gives `VideoFrame` items (RGBA, see `lkframes.from_video_track` for other
+    layouts) instead.
+
+    Each iteration opens a new ``rtc.AudioStream`` on the track and closes it when the
+    iteration ends, so the same track can be read again (or by several pipelines at once).
+    The stream ends when LiveKit ends it: the track is unpublished or unsubscribed, or the
+    room disconnects.
+
+    Args:
+        track: An audio track (``rtc.RemoteAudioTrack`` or ``rtc.LocalAudioTrack``).
+        sample_rate: Rate to receive at; LiveKit resamples (default 48 000).
+        num_channels: Channels to receive (default 1).
+        frame_size_ms: Frame duration LiveKit delivers (its default is 10 ms).
+        overflow: When the pipeline falls behind the live track: ``"block"`` keeps every
+            frame queued (nothing lost; memory grows with the lag), ``"drop_oldest"``
+            keeps at most ``max_queue_ms`` and drops (and counts) the oldest.
+        max_queue_ms: The queue bound for ``"drop_oldest"``.
+        stats: A `LiveStats` to count produced / delivered / dropped frames into.
+
+    Returns:
+        An int16 stream with a known format and continuous ``pts`` from 0.
+
+    Raises:
+        ParameterError: ``track`` is neither audio nor video, or a bad rate/channel count.
+        WrongEventLoopError: (while running) not running on asyncio.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> from livekit import rtc
+        >>> async def loopback():
+        ...     source = rtc.AudioSource(48_000, 1)
+        ...     track = rtc.LocalAudioTrack.create_audio_track("tone", source)
+        ...     async with lk.from_track(track).open() as frames:
+        ...         silence = lk.AudioFrame(np.zeros(480, np.int16), 48_000)
+        ...         await source.capture_frame(silence.to_rtc())
+        ...         first = await anext(frames)
+        ...     await source.aclose()
+        ...     return first.format
+        >>> import asyncio, numpy as np
+        >>> asyncio.run(loopback())
+        AudioFormat(sample_rate=48000, num_channels=1, dtype='int16')
+    """
+    from livekit import rtc
+
+    if track.kind == rtc.TrackKind.KIND_VIDEO:
+        return from_video_track(track)
+    if not is_audio(track):
+        raise ParameterError(f"from_track needs an audio track (got a {type(track).__name__})")
+    fmt = audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
+    live = Live.make(overflow, max_queue_ms, stats)
+
+    return Stream(
+        lambda: frames_of(track, fmt, frame_size_ms, 0, live),
+        format=fmt,
+        name=f"from_track({track.name or track.sid!r})",
+    )
+
+
+def from_participant(
+    room: rtc.Room,
+    identity: str,
+    *,
+    source: rtc.TrackSource.ValueType | None = None,
+    sample_rate: int | None = None,
+    num_channels: int | None = None,
+    frame_size_ms: int | None = None,
+    overflow: Overflow = "block",
+    max_queue_ms: int | None = None,
+    stats: LiveStats | None = None,
+) -> Stream[AudioFrame]:
+    """Frames of a participant's audio track, following it across re-publishes.
+
+    Waits until the participant has published (and this room has subscribed to) an audio
+    track of ``source``, streams it, and when that track goes away waits for the next one.
+    The stream ends when the participant leaves or the room disconnects. ``pts`` stays
+    continuous across tracks (gaps in wall time are not counted).
+
+    Args:
+        room: A connected ``rtc.Room`` (auto-subscribe on, the default).
+        identity: The participant's identity.
+        source: Which of their tracks (default ``rtc.TrackSource.SOURCE_MICROPHONE``).
+        sample_rate: Rate to receive at (default 48 000).
+        num_channels: Channels to receive (default 1).
+        frame_size_ms: Frame duration LiveKit delivers (its default is 10 ms).
+        overflow: ``"block"`` or ``"drop_oldest"``, as for `from_track`.
+        max_queue_ms: The queue bound for ``"drop_oldest"``.
+        stats: A `LiveStats` counting frames across all the participant's tracks.
+
+    Returns:
+        An int16 stream with a known format.
+
+    Raises:
+        ParameterError: A bad rate, channel count or overflow setting.
+        WrongEventLoopError: (while running) not running on asyncio.
+
+    Examples:
+        Building the stream does no network I/O; iterating it waits for the participant:
+
+        >>> import asyncio
+        >>> import lkframes as lk
+        >>> from livekit import rtc
+        >>> async def build():
+        ...     stream = lk.from_participant(rtc.Room(), "alice", sample_rate=16_000)
+        ...     return stream.format
+        >>> asyncio.run(build())
+        AudioFormat(sample_rate=16000, num_channels=1, dtype='int16')
+    """
+    from livekit import rtc
+
+    wanted = rtc.TrackSource.SOURCE_MICROPHONE if source is None else source
+    fmt = audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
+    live = Live.make(overflow, max_queue_ms, stats)
+
+    def matching_track() -> rtc.Track | None:
+        participant = next(
+            (p for p in room.remote_participants.values() if p.identity == identity), None
+        )
+        if participant is None:
+            return None
+        for publication in participant.track_publications.values():
+            track = publication.track
+            if publication.source == wanted and track is not None and is_audio(track):
+                return track
+        return None
+
+    async def run() -> AsyncGenerator[AudioFrame, None]:
+        require_asyncio("from_participant")
+        events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def on_subscribed(track: rtc.Track, publication: Any, participant: Any) -> None:
+            if participant.identity == identity and publication.source == wanted:
+                events.put_nowait(("track", track))
+
+        def on_left(participant: Any) -> None:
+            if participant.identity == identity:
+                events.put_nowait(("left", None))
+
+        room.on("track_subscribed", on_subscribed)
+        room.on("participant_disconnected", on_left)
+        stop_watching = on_disconnect(room, lambda: events.put_nowait(("disconnected", None)))
+        try:
+            pts = 0
+            ended: rtc.Track | None = None
+            track = matching_track()
+            while room.isconnected():
+                if track is None:
+                    kind, value = await events.get()
+                    if kind != "track":
+                        return  # the participant left or the room disconnected
+                    if value is ended:
+                        continue  # a late event for the track that just ended
+                    track = value
+                async with consume(frames_of(track, fmt, frame_size_ms, pts, live)) as frames:
+                    async for frame in frames:
+                        pts = frame.end_pts
+                        yield frame
+                ended, track = track, None
+        finally:
+            room.off("track_subscribed", on_subscribed)
+            room.off("participant_disconnected", on_left)
+            stop_watching()
+
+    return Stream(run, format=fmt, name=f"from_participant({identity!r})")

@@ -1,0 +1,90 @@
+"""What the item stages share: calling a user's function (sync or async) and turning its
+results into frames of the expected format, with O(1) checks and the same clear errors."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._core.errors import FormatError, InvalidAudioError
+from .._core.format import AudioFormat
+from .._core.frame import AudioFrame, validate_samples
+
+__all__ = ("PLAIN_RESULTS", "annotate", "call", "label", "to_frame")
+
+WRONG_RESULT = "{stage} must return an AudioFrame or a numpy array (got {got})"
+FORMAT_CHANGED = "{stage} changed the frame format"
+FORMAT_HINT = "pass format= to {function}() to declare the new format"
+
+PLAIN_RESULTS = (bool, np.ndarray, AudioFrame, type(None))
+"""Result types that are never awaitable: no need to ask `inspect.isawaitable`."""
+
+
+def label(fn: Callable[..., object]) -> str:
+    """How a user's function is named in a stage's name."""
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
+def annotate(exc: BaseException, stage: str, item: object) -> None:
+    """Note on ``exc`` which stage raised it, and at which pts."""
+    where = f" at pts={item.pts}" if isinstance(item, AudioFrame) else ""
+    exc.add_note(f"raised in lkframes stage {stage}{where}")
+
+
+async def call(fn: Callable[[Any], Any], item: object) -> Any:
+    """``fn(item)``, awaited if ``fn`` is async (or returned an awaitable)."""
+    result = fn(item)
+    if type(result) not in PLAIN_RESULTS and inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def to_frame(
+    result: object, item: AudioFrame, expected: AudioFormat, stage: str, function: str
+) -> AudioFrame:
+    """``result`` of a user's function on ``item`` as a frame of ``expected``.
+
+    A numpy array becomes a frame with ``item``'s pts. O(1) checks on the fast path.
+
+    Raises:
+        FormatError: A frame or array of another format (with a hint to declare it).
+        InvalidAudioError: Not a frame or an array, or an array that is not audio.
+    """
+    if type(result) is np.ndarray:
+        try:
+            return AudioFrame.of(result, expected, item.pts)
+        except InvalidAudioError:
+            raise _explain(result, expected, stage, function, item) from None
+    if isinstance(result, AudioFrame):
+        if result.format is not expected and result.format != expected:
+            raise FormatError(
+                FORMAT_CHANGED.format(stage=stage),
+                expected,
+                result.format,
+                hint=FORMAT_HINT.format(function=function),
+            )
+        return result
+    if isinstance(result, np.ndarray):  # a subclass: checked the slow way
+        return to_frame(np.asarray(result), item, expected, stage, function)
+    raise InvalidAudioError(WRONG_RESULT.format(stage=stage, got=type(result).__name__))
+
+
+def _explain(
+    result: np.ndarray[Any, Any], expected: AudioFormat, stage: str, function: str, item: AudioFrame
+) -> Exception:
+    """The error for an array `AudioFrame.of` refused: not audio at all, or another format."""
+    try:
+        data = validate_samples(result, what=f"the array {stage} returned")
+    except InvalidAudioError as exc:
+        annotate(exc, stage, item)
+        return exc
+    got = AudioFormat(expected.sample_rate, data.shape[1], data.dtype.name)  # type: ignore[arg-type]
+    return FormatError(
+        FORMAT_CHANGED.format(stage=stage),
+        expected,
+        got,
+        hint=FORMAT_HINT.format(function=function),
+    )

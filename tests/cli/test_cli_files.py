@@ -1,0 +1,287 @@
+"""``lkframes info``, ``convert`` and ``run``: what they write, print and exit with."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import lkframes as lk
+from lkframes.cli import _main
+
+
+@pytest.fixture
+def stereo_flac(tmp_path: Path) -> Path:
+    """2 s of 44.1 kHz stereo 16-bit FLAC: 440 Hz left, 660 Hz right, -6 dBFS peak."""
+    t = np.arange(88_200) / 44_100
+    x = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)], axis=1) * 0.5
+    path = tmp_path / "in.flac"
+    sf.write(path, x, 44_100, subtype="PCM_16")
+    return path
+
+
+def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    out, err = capsys.readouterr()
+    assert err == ""
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def test_info_reports_format_duration_and_level(
+    stereo_flac: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _main.main(["info", str(stereo_flac), "--json"]) == 0
+    info = _json(capsys)
+    assert info["container"] == "FLAC"
+    assert info["codec"] == "PCM_16"
+    assert info["format"] == {"sample_rate": 44_100, "num_channels": 2, "dtype": "int16"}
+    assert info["samples_per_channel"] == 88_200
+    assert info["duration_s"] == pytest.approx(2.0)
+    assert info["peak_dbfs"] == pytest.approx(-6.02, abs=0.05)
+    assert info["rms_dbfs"] == pytest.approx(-6.02 - 3.01, abs=0.05)  # a sine's RMS is -3 dB
+
+
+def test_info_text(stereo_flac: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main.main(["info", str(stereo_flac)]) == 0
+    out = capsys.readouterr().out
+    assert "44100 Hz stereo int16" in out
+    assert "2.000 s (88200 samples)" in out
+    assert "peak -6.0 dBFS" in out
+
+
+def test_info_of_silence_says_silent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "silence.wav"
+    sf.write(path, np.zeros(1000, np.int16), 8_000)
+    assert _main.main(["info", str(path)]) == 0
+    assert "silent" in capsys.readouterr().out
+
+
+def test_convert_resamples_remixes_and_keeps_the_bit_depth(
+    stereo_flac: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.wav"
+    argv = ["convert", str(stereo_flac), str(out), "--rate", "16000", "--channels", "1"]
+    assert _main.main([*argv, "--chunk-ms", "20", "--json"]) == 0
+    summary = _json(capsys)
+    assert summary["frames"] == 100  # 2 s of 20 ms frames
+    assert summary["output_format"] == {"sample_rate": 16_000, "num_channels": 1, "dtype": "int16"}
+    info = sf.info(str(out))
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (
+        16_000,
+        1,
+        32_000,
+        "PCM_16",
+    )
+    # The same as the library pipeline, sample for sample (to soxr's int16 rounding).
+    expected = lk.run_sync(lk.from_file(stereo_flac).remix(1).resample(16_000).to_array())
+    got, _ = sf.read(str(out), dtype="int16", always_2d=True)
+    assert np.abs(got.astype(np.int32) - expected.astype(np.int32)).max() <= 2
+
+
+def test_convert_gain_and_float_output(
+    stereo_flac: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.flac"
+    argv = ["convert", str(stereo_flac), str(out), "--gain-db", "-6.0206", "--dtype", "float32"]
+    assert _main.main([*argv, "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+    y, rate = sf.read(str(out), always_2d=True)
+    assert rate == 44_100
+    assert np.abs(y).max() == pytest.approx(0.25, abs=1e-3)
+
+
+def test_convert_refuses_to_overwrite(
+    stereo_flac: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"precious")
+    assert _main.main(["convert", str(stereo_flac), str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "exists; pass --overwrite" in err
+    assert err.count("\n") == 1
+    assert out.read_bytes() == b"precious"
+    assert _main.main(["convert", str(stereo_flac), str(out), "--overwrite", "--quiet"]) == 0
+    assert sf.info(str(out)).frames == 88_200
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["convert", "in.wav"],
+        ["convert", "in.wav", "out.wav", "--rate", "-5"],
+        ["convert", "in.wav", "out.wav", "--rate", "16k"],
+        ["convert", "in.wav", "out.wav", "--gain-db", "nan"],
+        ["convert", "in.wav", "out.wav", "--quality", "best"],
+        ["info"],
+        ["run"],
+        ["info", "x.wav", "--json", "--quiet"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main.main(argv) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["info", "convert"])
+def test_missing_input_exits_1_with_one_line(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [command, str(tmp_path / "missing.wav")]
+    if command == "convert":
+        argv.append(str(tmp_path / "out.wav"))
+    assert _main.main(argv) == 1
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"lkframes {command}: error: AudioFileError: no such file: '{tmp_path}/missing.wav'\n"
+    )
+
+
+def test_convert_rejects_a_chunk_size_that_is_not_whole(
+    stereo_flac: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["convert", str(stereo_flac), str(tmp_path / "o.wav"), "--chunk-ms", "0.01"]
+    assert _main.main(argv) == 1
+    assert "not a whole number" in capsys.readouterr().err
+    assert not (tmp_path / "o.wav").exists()
+
+
+def _pipeline(tmp_path: Path, document: object, name: str = "pipeline.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_run_pipeline_json(
+    stereo_flac: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _pipeline(
+        tmp_path,
+        {
+            "input": stereo_flac.name,
+            "output": "speech.wav",
+            "stages": [
+                {"stage": "remix", "num_channels": 1},
+                {"stage": "resample", "sample_rate": 16_000},
+                {"stage": "skip", "ms": 500},
+                {"stage": "take", "ms": 1000},
+                {"stage": "chunk", "ms": 20, "tail": "pad"},
+            ],
+        },
+    )
+    assert _main.main(["run", str(path), "--json"]) == 0
+    summary = _json(capsys)
+    assert summary["frames"] == 50
+    assert sf.info(str(tmp_path / "speech.wav")).frames == 16_000
+
+
+def test_run_pipeline_yaml_without_output(
+    stereo_flac: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(f"input: {stereo_flac.name}\nstages:\n  - stage: chunk\n    samples: 441\n")
+    assert _main.main(["run", str(path), "--json"]) == 0
+    summary = _json(capsys)
+    assert summary["output"] is None
+    assert summary["frames"] == 200
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"stages": []}, "input: Field required"),
+        (
+            {"input": "in.flac", "stages": [{"stage": "resample", "sample_rate": -5}]},
+            r"stages\[0\]: sample_rate must be positive \(got -5\)",
+        ),
+        ({"input": "in.flac", "stages": [{"stage": "echo"}]}, r"stages\[0\]: Input tag 'echo'"),
+        (
+            {"input": "in.flac", "stages": [{"stage": "chunk", "ms": 20, "size": 3}]},
+            r"stages\[0\].size: Extra inputs are not permitted",
+        ),
+        ({"input": "in.flac", "speed": 2}, "speed: Extra inputs are not permitted"),
+    ],
+)
+def test_run_errors_point_to_the_offending_key(
+    document: object, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _main.main(["run", str(_pipeline(tmp_path, document))]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lkframes run: error: PipelineError: invalid pipeline")
+    assert err.count("\n") == 1
+    assert re.search(message, err), err
+
+
+def test_run_rejects_invalid_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"input": "a.wav",\n "stages": [}')
+    assert _main.main(["run", str(path)]) == 1
+    assert "is not valid JSON: Expecting value at line 2" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_convert_exits_130_and_leaves_a_valid_file(tmp_path: Path) -> None:
+    # Closing the decoder while a worker thread was inside libsndfile used to crash here.
+    source = tmp_path / "long.wav"
+    with sf.SoundFile(source, "w", 44_100, 2, "PCM_16") as out:
+        rng = np.random.default_rng(0)
+        block = (rng.uniform(-0.3, 0.3, (441_000, 2)) * 32767).astype(np.int16)
+        for _ in range(36):  # 6 minutes: about half a second of converting
+            out.write(block)
+    codes = []
+    for attempt in range(3):
+        target = tmp_path / f"out-{attempt}.wav"
+        command = [sys.executable, "-m", "lkframes", "convert", str(source), str(target)]
+        process = subprocess.Popen(
+            [*command, "--rate", "16000", "--channels", "1", "--quiet"],
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(lk.__file__).resolve().parents[1])},
+        )
+        deadline = time.monotonic() + 20
+        while not target.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)  # interrupt once the conversion is under way, not during start-up
+        time.sleep(0.05 * attempt)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+        codes.append(process.returncode)
+        assert b"Segmentation fault" not in err
+        info = sf.info(str(target))  # a valid WAV whose header matches its data
+        assert info.samplerate == 16_000
+        assert info.frames * 2 + 44 == target.stat().st_size
+    assert all(code in (0, 130) for code in codes), codes
+    assert 130 in codes, codes
+
+
+def test_run_pipeline_with_livekit_audio_processing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    noisy = tmp_path / "noisy.wav"
+    rng = np.random.default_rng(1)
+    sf.write(noisy, (rng.uniform(-0.2, 0.2, 48_000 * 2) * 32767).astype(np.int16), 48_000)
+    path = _pipeline(
+        tmp_path,
+        {
+            "input": "noisy.wav",
+            "output": "clean.wav",
+            "stages": [
+                {"stage": "high_pass"},
+                {"stage": "denoise"},
+                {"stage": "echo_cancel", "reference": "noisy.wav"},
+            ],
+        },
+    )
+    assert _main.main(["run", str(path), "--quiet"]) == 0
+    clean, _ = sf.read(str(tmp_path / "clean.wav"), dtype="float64")
+    assert clean.shape == (96_000,)
+    before = np.sqrt(np.mean(rng.uniform(-0.2, 0.2, 48_000) ** 2))
+    after = np.sqrt(np.mean(clean[48_000:] ** 2))  # after the APM has adapted
+    assert 20 * np.log10(after / before) < -10

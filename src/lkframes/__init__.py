@@ -17,7 +17,6 @@ import importlib.metadata as _metadata
 
 from ._core.buffer import FrameBuffer as FrameBuffer
 from ._core.checks import FormatGuard as FormatGuard
-from ._core.display import FrameList as FrameList
 from ._core.errors import AudioFileError as AudioFileError
 from ._core.errors import FormatError as FormatError
 from ._core.errors import InvalidAudioError as InvalidAudioError
@@ -39,6 +38,7 @@ from ._core.errors import WrongEventLoopError as WrongEventLoopError
 from ._core.format import AudioFormat as AudioFormat
 from ._core.format import DType as DType
 from ._core.frame import AudioFrame as AudioFrame
+from ._core.framelist import FrameList as FrameList
 from ._core.params import Quality as Quality
 from ._core.params import Tail as Tail
 from ._core.samples import resampled_length as resampled_length
@@ -46,6 +46,7 @@ from ._core.stage import OutputFormat as OutputFormat
 from ._core.stage import Stage as Stage
 from ._core.stream import RunSummary as RunSummary
 from ._core.stream import Stream as Stream
+from ._core.stream import close_upstream as close_upstream
 from ._core.stream import consume as consume
 from ._core.stream import current_task_group as current_task_group
 from ._core.sync import run_sync as run_sync
@@ -142,6 +143,7 @@ __all__ = (
     "WrongEventLoopError",
     "auto_gain",
     "chunk",
+    "close_upstream",
     "concat",
     "connect",
     "consume",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from itertools import pairwise
 from typing import Any
 
@@ -124,13 +125,80 @@ def test_bad_parameters_raise(args: tuple[Any, ...], message: str) -> None:
         lk.resample(*args)
 
 
-def test_resampled_length_matches_soxr() -> None:
-    for in_rate, out_rate in [(44_100, 16_000), (32_000, 16_000), (8_000, 48_000)]:
-        for n in range(0, 200):
-            x = np.zeros(n, np.float32)
-            assert lk.resampled_length(n, in_rate, out_rate) == len(
-                soxr.resample(x, in_rate, out_rate)
-            )
+GRID_RATES = (8_000, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000, 96_000)
+GRID_PAIRS = [(a, b) for a in GRID_RATES for b in GRID_RATES if a != b]
+GRID_MAX = 10_000
+_ZEROS = np.zeros(GRID_MAX, np.int16)
+
+
+def _exact_halves(in_rate: int, out_rate: int) -> list[int]:
+    """The n in 0..GRID_MAX where n * out / in is exactly k + 1/2.
+
+    Anywhere else n * out / in is at least 1/192 000 away from a half (the denominator is at
+    most 96 000), far beyond the ~1e-11 error of double arithmetic, so every rounding rule
+    agrees there: these n are the only ones that tell a length formula apart.
+    """
+    return [
+        n
+        for n in range(GRID_MAX + 1)
+        if (2 * n * out_rate) % in_rate == 0 and (n * out_rate) % in_rate
+    ]
+
+
+def _streamed_length(n: int, in_rate: int, out_rate: int, rng: np.random.Generator) -> int:
+    """What a ResampleStream gives for n samples fed in random pieces (0 and 1 included)."""
+    stream = soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality="QQ")
+    got = pos = 0
+    while pos < n:
+        size = min(n - pos, int(rng.choice([0, 1, int(rng.integers(2, 3_000))])))
+        got += stream.resample_chunk(_ZEROS[pos : pos + size]).shape[0]
+        pos += size
+    return int(got + stream.resample_chunk(_ZEROS[:0], last=True).shape[0])
+
+
+@pytest.mark.parametrize(("in_rate", "out_rate"), GRID_PAIRS)
+def test_resampled_length_equals_soxr_on_the_deciding_lengths(in_rate: int, out_rate: int) -> None:
+    # Every exact half of 0..10 000 (where the rounding rule decides) and every 97th length,
+    # one-shot; a sample of them streamed in random pieces. The length comes from libsoxr's
+    # flush (double arithmetic), so it does not depend on quality, dtype or channels:
+    # test_resampled_length_equals_soxr_everywhere (-m slow) checks every length.
+    halves = _exact_halves(in_rate, out_rate)
+    lengths = sorted({*halves, *range(0, GRID_MAX + 1, 97), 1, GRID_MAX})
+    for n in lengths:
+        got = soxr.resample(_ZEROS[:n], in_rate, out_rate, quality="QQ").shape[0]
+        assert lk.resampled_length(n, in_rate, out_rate) == got, n
+    rng = np.random.default_rng(in_rate * 7 + out_rate)
+    for n in [*halves[:: max(1, len(halves) // 12)], *range(0, GRID_MAX + 1, 997)]:
+        assert lk.resampled_length(n, in_rate, out_rate) == _streamed_length(
+            n, in_rate, out_rate, rng
+        ), n
+
+
+def test_an_exact_half_can_round_down_as_soxr_does() -> None:
+    # 240 samples at 48 000 -> 44 100 Hz are exactly 220.5: soxr (in doubles) gives 220.
+    assert lk.resampled_length(240, 48_000, 44_100) == 220
+    assert len(soxr.resample(_ZEROS[:240], 48_000, 44_100)) == 220
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("in_rate", "out_rate"), GRID_PAIRS)
+def test_resampled_length_equals_soxr_everywhere(in_rate: int, out_rate: int) -> None:
+    rng = np.random.default_rng(in_rate + out_rate)
+    for n in range(GRID_MAX + 1):
+        want = lk.resampled_length(n, in_rate, out_rate)
+        assert soxr.resample(_ZEROS[:n], in_rate, out_rate, quality="QQ").shape[0] == want, n
+        assert _streamed_length(n, in_rate, out_rate, rng) == want, n
+
+
+@pytest.mark.parametrize(("in_rate", "out_rate"), [(48_000, 44_100), (44_100, 16_000)])
+@pytest.mark.parametrize("start", [0, 240, 441, 12_345])
+def test_resample_rescales_pts_with_resampled_length(
+    in_rate: int, out_rate: int, start: int
+) -> None:
+    source = lk.from_array(np.zeros(4_410, np.int16), in_rate, pts=start)
+    frames = lk.run_sync(source.resample(out_rate).collect())
+    assert frames[0].pts == lk.resampled_length(start, in_rate, out_rate)
+    assert all(a.end_pts == b.pts for a, b in itertools.pairwise(frames))
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,11 @@ class FrameBuffer:
     def push(self, block: NDArray[Any]) -> None:
         """Append a ``(samples, num_channels)`` block (1-D is accepted for mono). Not copied.
 
+        The buffer hands out views of ``block``, so it takes the block over: the block is
+        made read-only (``block.flags.writeable`` is cleared on the array you pass; an array
+        it views stays writable), and writing into it afterwards raises instead of changing
+        frames already handed out.
+
         Raises:
             InvalidAudioError: ``block`` is not valid audio.
             FormatError: Its channel count or dtype differs from the buffer's.
@@ -85,8 +90,7 @@ class FrameBuffer:
             if block.dtype != self._dtype:
                 raise FormatError("block has wrong dtype", self._dtype.name, block.dtype.name)
         if block.shape[0]:
-            if block.flags.writeable:  # frozen once here, so every view cut from it is too
-                block = block.view()
+            if block.flags.writeable:  # frozen here, so every piece cut from it is read-only
                 block.setflags(write=False)
             self._blocks.append(block)
             self._available += block.shape[0]
@@ -122,7 +126,7 @@ class FrameBuffer:
         """
         if samples <= 0:
             raise ParameterError(f"samples must be positive (got {samples})")
-        if format.num_channels != self._num_channels or format.numpy_dtype != self._dtype:
+        if format._num_channels != self._num_channels or format._numpy_dtype is not self._dtype:
             raise FormatError(
                 "frames() format does not match the buffer",
                 f"{self._num_channels} ch {self._dtype.name}",
@@ -130,28 +134,25 @@ class FrameBuffer:
             )
         out: list[AudioFrame] = []
         blocks = self._blocks
-        while self._available >= samples:
+        available, offset = self._available, self._offset
+        while available >= samples:
             first = blocks[0]
-            offset = self._offset
-            whole = (first.shape[0] - offset) // samples
-            if not whole:  # the next frame straddles blocks: one copy
-                out.append(trusted_frame(self.pop(samples), format, pts))  # type: ignore[arg-type]
-                pts += samples
-                continue
-            stop = offset + whole * samples
-            out.extend(
-                [
-                    trusted_frame(first[i : i + samples], format, pts + i - offset)
-                    for i in range(offset, stop, samples)
-                ]
-            )
-            pts += stop - offset
-            self._available -= stop - offset
-            if stop == first.shape[0]:
+            end = offset + samples
+            size = first.shape[0]
+            if end < size:
+                out.append(trusted_frame(first[offset:end], format, pts))
+                offset = end
+            elif end == size:
+                out.append(trusted_frame(first[offset:end], format, pts))
                 blocks.popleft()
-                self._offset = 0
-            else:
-                self._offset = stop
+                offset = 0
+            else:  # the frame straddles blocks: one copy
+                self._offset = offset
+                out.append(trusted_frame(self._assemble(samples), format, pts))
+                offset = self._offset
+            available -= samples
+            pts += samples
+        self._available, self._offset = available, offset
         return out
 
     def pop(self, samples: int) -> NDArray[Any] | None:

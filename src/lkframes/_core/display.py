@@ -7,21 +7,18 @@ import html
 import io
 import wave
 from itertools import pairwise
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .samples import convert_dtype
 
-__all__ = ("FrameList", "audio_html")
-
-T = TypeVar("T")
+__all__ = ("MAX_PLAYER_SECONDS", "audio_html")
 
 MAX_PLAYER_SECONDS = 120.0
 """Longer clips show the waveform without an embedded player (the page would be huge)."""
 
-_REPR_ITEMS = 3
 _WIDTH = 320
 _HEIGHT = 56
 
@@ -68,40 +65,3 @@ def audio_html(data: NDArray[Any], sample_rate: int, title: str) -> str:
         parts.append(f"<br><small>player omitted: longer than {MAX_PLAYER_SECONDS:g} s</small>")
     parts.append("</div>")
     return "".join(parts)
-
-
-class FrameList(list[T]):
-    """The list `Stream.collect` returns: a plain list that also renders in Jupyter.
-
-    For audio frames, ``_repr_html_`` shows the clip's waveform and an audio player.
-
-    Examples:
-        >>> import lkframes as lk
-        >>> frames = lk.run_sync(lk.sine(440, 0.1, 16_000).chunk(ms=50).collect())
-        >>> isinstance(frames, list), len(frames)
-        (True, 2)
-        >>> "<audio" in frames._repr_html_()
-        True
-    """
-
-    def __repr__(self) -> str:
-        """A list's repr, with the middle of a long list left out: O(1) at any length."""
-        if len(self) <= 2 * _REPR_ITEMS:
-            return list.__repr__(self)
-        head = ", ".join(repr(item) for item in self[:_REPR_ITEMS])
-        tail = ", ".join(repr(item) for item in self[-_REPR_ITEMS:])
-        return f"[{head}, ... {len(self) - 2 * _REPR_ITEMS} more ..., {tail}]"
-
-    def _repr_html_(self) -> str | None:
-        from .frame import AudioFrame
-
-        frames = [f for f in self if isinstance(f, AudioFrame)]
-        if not frames or len(frames) != len(self):
-            return None
-        fmt = frames[0].format
-        if any(f.format != fmt for f in frames):
-            return None
-        data = np.concatenate([f.data for f in frames])
-        seconds = data.shape[0] / fmt.sample_rate
-        title = f"{len(frames)} frames, {fmt}, {seconds:.3f} s"
-        return audio_html(data, fmt.sample_rate, title)

@@ -6,7 +6,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Generic, Literal, TypeVar
 
 from .format import AudioFormat
-from .stream import Stream, consume
+from .opening import register_upstream
+from .resources import held
+from .stream import Stream
 
 __all__ = ("OutputFormat", "Stage")
 
@@ -46,9 +48,10 @@ class Stage(Generic[A_contra, B_co]):
         name: How the stage is shown in reprs and error notes, e.g. ``"resample(16000)"``.
         transform: ``async def transform(frames: AsyncGenerator[A, None]) -> AsyncIterator[B]``.
             Each frame carries its format, so the transform learns the input format from
-            the first frame (use `FormatGuard` to refuse a change mid-stream). It may close
-            ``frames`` itself (``await frames.aclose()``) to release the upstream before
-            it yields its last items, as `take` does.
+            the first frame (use `FormatGuard` to refuse a change mid-stream). A transform
+            that stops reading early can release the upstream at once with
+            ``await lkframes.close_upstream(frames)``, as `take` does; otherwise the upstream
+            is closed when the pipeline is.
         output_format: How the output format follows from the input's (see `OutputFormat`).
         tasks: The transform starts tasks in `current_task_group` (like
             ``map(concurrency=n)``); streams through it must be run with `Stream.open` or a
@@ -117,7 +120,13 @@ class Stage(Generic[A_contra, B_co]):
         transform = self._transform
 
         def open() -> AsyncGenerator[B_co, None]:
-            return _staged(transform, stream)
+            upstream = stream._open()
+            if register_upstream(upstream):  # the pipeline being opened closes it
+                out = transform(upstream)
+                if hasattr(out, "aclose"):
+                    return out  # type: ignore[return-value]
+                return _wrapped(out, None)
+            return _wrapped(transform(upstream), upstream)
 
         return Stream(
             open,
@@ -139,18 +148,26 @@ class Stage(Generic[A_contra, B_co]):
         return _Composite(self, after)
 
 
-async def _staged(
-    transform: Callable[[AsyncGenerator[A, None]], AsyncIterator[B]], upstream: Stream[A]
+async def _wrapped(
+    out: AsyncIterator[B], upstream: AsyncGenerator[Any, None] | None
 ) -> AsyncGenerator[B, None]:
-    async with consume(upstream) as frames:
-        out = transform(frames)
+    """A transform's output as an async generator that closes it, then its ``upstream``.
+
+    Used where no pipeline opening takes charge of the upstream (a bare ``async for``), or
+    for a transform that is not an async generator.
+    """
+    with held("stage"):
         try:
             async for item in out:
                 yield item
         finally:
-            aclose = getattr(out, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            try:
+                aclose = getattr(out, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            finally:
+                if upstream is not None:
+                    await upstream.aclose()
 
 
 class _Composite(Stage[Any, Any]):

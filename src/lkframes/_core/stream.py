@@ -1,32 +1,25 @@
-"""`Stream[T]`: a lazy, re-openable async pipeline of frames with its format.
+"""`Stream[T]`: a lazy, re-openable async pipeline of frames with its format, and its
+fluent methods: one line per registered stage or sink.
 
-Stages are chained async generators run by the task that consumes the stream. Stages that
-need concurrency (``map(concurrency=n)``, `merge`) start their tasks in the task group that
-`Stream.open` holds for the whole pipeline, so no ``yield`` ever sits inside a task group.
+Each method is the same as piping into the stage function of the same name (``stream |
+lkframes.resample(...)``) or calling the sink (``lkframes.to_file(stream, ...)``). The
+registry reaches them without importing the layers above the core, and
+``tests/core/test_registry.py`` proves every method has its function's parameters and
+defaults.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import os
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
-
-import anyio
-import numpy as np
-from anyio.abc import TaskGroup
-from numpy.typing import NDArray
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import registry
-from .checks import FormatGuard
-from .display import FrameList
-from .errors import FormatError, LkFramesError
 from .format import AudioFormat, DType
 from .frame import AudioFrame
+from .opening import close_upstream, consume, current_task_group
 from .params import Quality, Tail
-from .resources import held
+from .run import RunSummary, StreamBase
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -35,110 +28,13 @@ if TYPE_CHECKING:
     from .stage import Stage
     from .video import VideoFrame
 
-__all__ = ("RunSummary", "Stream", "consume", "current_task_group")
+__all__ = ("RunSummary", "Stream", "close_upstream", "consume", "current_task_group")
 
-T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 B = TypeVar("B")
 
-_task_group: contextvars.ContextVar[TaskGroup | None] = contextvars.ContextVar(
-    "lkframes_task_group", default=None
-)
 
-NEEDS_OPEN = (
-    "{name} runs tasks (map with concurrency, merge): iterate it with "
-    "`async with stream.open() as frames:` or a terminal such as collect()"
-)
-
-
-def current_task_group() -> TaskGroup:
-    """The task group of the pipeline being run, for stages that start tasks.
-
-    `Stream.open` (and every terminal, which uses it) holds one task group for the whole
-    pipeline when a stage declared ``tasks=True``. A stage starts its tasks there instead
-    of in a task group of its own, so that it never yields inside one; it must stop them
-    (cancel their scopes and wait for them) when it is closed.
-
-    Returns:
-        The task group.
-
-    Raises:
-        LkFramesError: No pipeline with tasks is being run in this context.
-
-    Examples:
-        >>> import lkframes as lk
-        >>> try:
-        ...     lk.current_task_group()
-        ... except lk.LkFramesError:
-        ...     print("not inside a pipeline")
-        not inside a pipeline
-    """
-    group = _task_group.get()
-    if group is None:
-        raise LkFramesError(
-            "no pipeline task group here: a stage that starts tasks must be declared with "
-            "Stage(..., tasks=True) and run inside Stream.open() or a terminal"
-        )
-    return group
-
-
-@contextlib.asynccontextmanager
-async def consume(items: AsyncIterable[T]) -> AsyncGenerator[AsyncGenerator[T, None], None]:
-    """Iterate ``items`` and close its iterator on exit, however the block is left.
-
-    Every stage reads its upstream through this, so closing the last stage of a pipeline
-    (``break`` inside `Stream.open`, cancellation, an exception) closes all the stages
-    before it, in order, without waiting for the garbage collector.
-
-    Raises:
-        Exception: Whatever closing the iterator raises.
-
-    Examples:
-        >>> import lkframes as lk
-        >>> async def first_pts(stream):
-        ...     async with lk.consume(stream) as frames:
-        ...         async for frame in frames:
-        ...             return frame.pts
-        >>> lk.run_sync(first_pts(lk.silence(0.1, 8_000)))
-        0
-    """
-    iterator: Any = items._open() if isinstance(items, Stream) else aiter(items)
-    with held("stage"):
-        try:
-            yield iterator
-        finally:
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None:
-                await aclose()
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    """What a terminal or sink saw: counts of frames and samples that went through.
-
-    Examples:
-        >>> import lkframes as lk
-        >>> summary = lk.run_sync(lk.silence(0.5, 16_000).chunk(ms=100).run())
-        >>> summary.frames, summary.samples_per_channel, summary.duration
-        (5, 8000, 0.5)
-    """
-
-    frames: int
-    """Frames (items) that reached the end of the pipeline."""
-    samples_per_channel: int
-    """Total samples per channel of the audio frames among them."""
-    format: AudioFormat | None
-    """Format of the audio frames, None if there were none and it was never declared."""
-
-    @property
-    def duration(self) -> float:
-        """Seconds of audio that went through (0.0 without a known format)."""
-        if self.format is None:
-            return 0.0
-        return self.samples_per_channel / self.format.sample_rate
-
-
-class Stream(Generic[T_co]):
+class Stream(StreamBase[T_co]):
     """An async-iterable pipeline of frames with its format, where known.
 
     Streams are lazy: nothing runs until the stream is iterated or a terminal method
@@ -170,79 +66,7 @@ class Stream(Generic[T_co]):
         5
     """
 
-    __slots__ = ("_flat", "_name", "_open", "_tasks", "format")
-
-    def __init__(
-        self,
-        open: Callable[[], AsyncGenerator[T_co, None]],
-        *,
-        format: AudioFormat | None = None,
-        name: str = "stream",
-        flat: bool = False,
-        tasks: bool = False,
-    ) -> None:
-        self._open = open
-        self.format = format
-        """The format of the frames, if known before iteration (else None)."""
-        self._name = name
-        self._flat = flat
-        self._tasks = tasks
-
-    @property
-    def name(self) -> str:
-        """The label shown in reprs: the source and its stages."""
-        return self._name
-
-    @property
-    def flat(self) -> bool:
-        """Whether the source was 1-D, so `to_array` gives mono output as 1-D."""
-        return self._flat
-
-    @property
-    def runs_tasks(self) -> bool:
-        """Whether some stage starts tasks (then iterate through `open` or a terminal)."""
-        return self._tasks
-
-    def __repr__(self) -> str:
-        fmt = f", {self.format}" if self.format is not None else ""
-        return f"Stream({self._name}{fmt})"
-
-    def __aiter__(self) -> AsyncGenerator[T_co, None]:
-        if self._tasks:
-            raise LkFramesError(NEEDS_OPEN.format(name=self._name))
-        return self._open()
-
-    @contextlib.asynccontextmanager
-    async def open(self) -> AsyncGenerator[AsyncGenerator[T_co, None], None]:
-        """Open the pipeline as an async context manager that closes every stage on exit.
-
-        Examples:
-            >>> import lkframes as lk
-            >>> async def first_frame():
-            ...     async with lk.sine(440, 1.0, 16_000).chunk(ms=20).open() as frames:
-            ...         async for frame in frames:
-            ...             return frame.samples_per_channel
-            >>> lk.run_sync(first_frame())
-            320
-        """
-        if not self._tasks:
-            async with contextlib.aclosing(self._open()) as frames:
-                yield frames
-            return
-        try:
-            async with anyio.create_task_group() as group:
-                token = _task_group.set(group)
-                try:
-                    async with contextlib.aclosing(self._open()) as frames:
-                        yield frames
-                finally:
-                    _task_group.reset(token)
-        except BaseExceptionGroup as group_error:
-            # The stages' tasks hand their errors to the stage, never to the task group, so
-            # the group holds only what the caller's own block raised: give that back as is.
-            if len(group_error.exceptions) == 1:
-                raise group_error.exceptions[0] from None
-            raise
+    __slots__ = ()
 
     def __or__(self, stage: Stage[T_co, B]) -> Stream[B]:
         return stage(self)
@@ -378,91 +202,6 @@ class Stream(Generic[T_co]):
         """This stream, then each of ``others``, with continuous pts. See `lkframes.concat`."""
         result: Stream[AudioFrame] = registry.method("concat")(self, *others)
         return result
-
-    # -- terminals -----------------------------------------------------------------
-
-    async def collect(self) -> FrameList[T_co]:
-        """Run the pipeline to its end and return every item.
-
-        Returns:
-            A `list` of the items (a `FrameList`, which also renders as an audio player
-            and waveform in Jupyter).
-
-        Raises:
-            Exception: Whatever a stage raises; every stage is closed first.
-
-        Examples:
-            >>> import lkframes as lk
-            >>> len(lk.run_sync(lk.silence(0.1, 8_000).chunk(ms=20).collect()))
-            5
-        """
-        async with self.open() as frames:
-            return FrameList([frame async for frame in frames])
-
-    async def run(self) -> RunSummary:
-        """Run the pipeline to its end, discarding the items, and count what went through.
-
-        Returns:
-            A `RunSummary` with the number of items and samples per channel.
-
-        Examples:
-            >>> import lkframes as lk
-            >>> lk.run_sync(lk.silence(0.1, 8_000).chunk(ms=20).run()).frames
-            5
-        """
-        count = 0
-        samples = 0
-        fmt = self.format
-        async with self.open() as frames:
-            async for frame in frames:
-                count += 1
-                if isinstance(frame, AudioFrame):
-                    samples += frame.samples_per_channel
-                    fmt = frame.format
-        return RunSummary(count, samples, fmt)
-
-    async def to_array(self: Stream[AudioFrame], *, squeeze: bool | None = None) -> NDArray[Any]:
-        """Run the pipeline and return all samples as one array.
-
-        Args:
-            squeeze: Return 1-D for mono. By default, 1-D when the stream is mono and its
-                source was 1-D (an array or a synthetic mono signal), else
-                ``(samples, channels)``.
-
-        Returns:
-            The samples, concatenated in order.
-
-        Raises:
-            FormatError: The frames' format changed mid-stream, or the stream yielded no
-                frame and has no declared format (so the shape is unknown).
-
-        Examples:
-            >>> import lkframes as lk
-            >>> lk.run_sync(lk.silence(0.1, 8_000, num_channels=2).to_array()).shape
-            (800, 2)
-        """
-        blocks: list[NDArray[Any]] = []
-        guard = FormatGuard("to_array", self.format)
-        async with self.open() as frames:
-            async for frame in frames:
-                guard(frame)
-                blocks.append(frame.data)
-        fmt = guard.format
-        if fmt is None:
-            raise FormatError(
-                "cannot shape an empty stream of unknown format",
-                "a declared format or at least one frame",
-                "no frames",
-            )
-        if blocks:
-            out = np.concatenate(blocks) if len(blocks) > 1 else blocks[0].copy()
-        else:
-            out = np.empty((0, fmt.num_channels), fmt.numpy_dtype)
-        if squeeze is None:
-            squeeze = self._flat
-        if squeeze and fmt.num_channels == 1:
-            return out.reshape(-1)
-        return out
 
     # -- sinks: each the same as ``lkframes.<name>(self, ...)`` ----------------------
 

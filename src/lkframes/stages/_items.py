@@ -11,6 +11,7 @@ from .._core.checks import finite_number
 from .._core.errors import ParameterError, StreamTimeoutError
 from .._core.registry import stage_entry
 from .._core.stage import Stage
+from .._core.stream import close_upstream
 from ._results import annotate, call, label
 
 __all__ = ("filter", "skip_while", "take_while", "tap", "timeout")
@@ -127,9 +128,10 @@ def take_while(predicate: Predicate[T]) -> Stage[T, T]:
     _checked(predicate, "predicate")
     name = f"take_while({label(predicate)})"
 
-    async def transform(items: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+    async def transform(items: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
         async for item in items:
             if not await _test(predicate, item, name):
+                await close_upstream(items)  # release a live source now
                 return
             yield item
 

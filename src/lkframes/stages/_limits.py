@@ -13,6 +13,7 @@ from .._core.frame import AudioFrame
 from .._core.registry import stage_entry
 from .._core.samples import samples_for
 from .._core.stage import Stage
+from .._core.stream import close_upstream
 
 __all__ = ("skip", "take")
 
@@ -100,7 +101,7 @@ def take(
                 break
             remaining -= size
             yield item
-        await items.aclose()  # release a live source now, before the last item goes out
+        await close_upstream(items)  # release a live source now, before the last item goes out
         if last is not None:
             yield last
 

@@ -19,7 +19,7 @@ from .._core.frame import AudioFrame
 from .._core.registry import stage_entry
 from .._core.stage import OutputFormat, Stage
 from .._core.stream import current_task_group
-from ._results import PLAIN_RESULTS, annotate, call, label, to_frame
+from ._results import PLAIN_RESULTS, annotate, call, is_async, label, to_frame
 
 __all__ = ("flat_map", "map")
 
@@ -87,7 +87,7 @@ def map(
     _check_format(format)
     name = f"map({label(fn)})"
 
-    is_async = inspect.iscoroutinefunction(fn)
+    async_fn = is_async(fn)
     make = AudioFrame.of
 
     def result(out: object, item: Any) -> Any:
@@ -99,7 +99,7 @@ def map(
         # The per-frame hot path: no coroutine per call, one O(1)-checked frame per result.
         async for item in frames:
             try:
-                if is_async:
+                if async_fn:
                     out = await fn(item)
                 else:
                     out = fn(item)
@@ -148,7 +148,7 @@ class _Window:
         self._name = name
         self._size = size
         self._group = group
-        self._threads = not inspect.iscoroutinefunction(fn)
+        self._threads = not is_async(fn)
         self._limiter = anyio.CapacityLimiter(size)
         self._send, self._receive = anyio.create_memory_object_stream[tuple[int, Any, Any]](
             math.inf
@@ -158,9 +158,7 @@ class _Window:
         self._idle = anyio.Event()
         self._idle.set()
 
-    async def _work(self, index: int, item: Any) -> None:
-        scope = anyio.CancelScope()
-        self._scopes.add(scope)
+    async def _work(self, index: int, item: Any, scope: anyio.CancelScope) -> None:
         try:
             with scope:
                 try:
@@ -182,9 +180,12 @@ class _Window:
         return await out if inspect.isawaitable(out) else out
 
     def _start(self, index: int, item: Any) -> None:
+        # The scope exists from now on, so `stop` can cancel a call whose task has not run yet.
+        scope = anyio.CancelScope()
+        self._scopes.add(scope)
         self._running += 1
         self._idle = anyio.Event() if self._running == 1 else self._idle
-        self._group.start_soon(self._work, index, item)
+        self._group.start_soon(self._work, index, item, scope)
 
     async def run(
         self, frames: AsyncIterator[Any], ordered: bool
@@ -270,15 +271,16 @@ def flat_map(fn: Callable[[Any], Any], *, format: AudioFormat | None = None) -> 
             audio = isinstance(item, AudioFrame)
             expected = (format or item.format) if audio else None
             pts = item.pts if audio else 0
-            async for out in _elements(outputs, name):
-                if expected is None:
-                    yield out
-                    continue
-                frame = to_frame(out, item, expected, name, "flat_map")
-                if not isinstance(out, AudioFrame):
-                    frame = AudioFrame.of(frame.data, expected, pts)
-                pts = frame.end_pts
-                yield frame
+            async with contextlib.aclosing(_elements(outputs, name)) as elements:
+                async for out in elements:
+                    if expected is None:
+                        yield out
+                        continue
+                    frame = to_frame(out, item, expected, name, "flat_map")
+                    if not isinstance(out, AudioFrame):
+                        frame = AudioFrame.of(frame.data, expected, pts)
+                    pts = frame.end_pts
+                    yield frame
 
     same: OutputFormat = "same" if format is None else format
     return Stage(name, transform, output_format=same)

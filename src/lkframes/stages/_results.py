@@ -13,7 +13,7 @@ from .._core.errors import FormatError, InvalidAudioError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame, validate_samples
 
-__all__ = ("PLAIN_RESULTS", "annotate", "call", "label", "to_frame")
+__all__ = ("PLAIN_RESULTS", "annotate", "call", "is_async", "label", "to_frame")
 
 WRONG_RESULT = "{stage} must return an AudioFrame or a numpy array (got {got})"
 FORMAT_CHANGED = "{stage} changed the frame format"
@@ -23,9 +23,18 @@ PLAIN_RESULTS = (bool, np.ndarray, AudioFrame, type(None))
 """Result types that are never awaitable: no need to ask `inspect.isawaitable`."""
 
 
+def is_async(fn: object) -> bool:
+    """Whether calling ``fn`` gives a coroutine: an async function, a partial of one, or an
+    object whose ``__call__`` is one."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - the method itself is what is asked about
+    )
+
+
 def label(fn: Callable[..., object]) -> str:
     """How a user's function is named in a stage's name."""
-    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    return name or type(fn).__qualname__
 
 
 def annotate(exc: BaseException, stage: str, item: object) -> None:

@@ -19,10 +19,11 @@ __all__ = ("check_source", "check_source_async")
 
 
 def check_source(
-    make_source: Callable[[], Stream[AudioFrame]],
+    make_source: Callable[[], Stream[Any]],
     *,
     expected: NDArray[Any] | None = None,
     reiterable: bool | None = None,
+    audio: bool = True,
     backend: Literal["asyncio", "trio"] = "asyncio",
 ) -> None:
     """Assert the invariants every lkframes source keeps.
@@ -49,6 +50,9 @@ def check_source(
             mono, compared exactly.
         reiterable: True: a second iteration must give the same samples. False: it must
             raise `anyio.ClosedResourceError`. None (default): either.
+        audio: The items are audio frames (the default). False for a stream of other
+            items (tuples from `lkframes.zip`, video frames): then only the closing,
+            cancellation and error checks apply, and the number of items is compared.
         backend: The anyio backend to run on.
 
     Raises:
@@ -60,14 +64,15 @@ def check_source(
         >>> check_source(lambda: lk.from_array(x, 16_000, block_ms=40), expected=x)
     """
 
-    anyio.run(_source_body, make_source, expected, reiterable, backend=backend)
+    anyio.run(_source_body, make_source, expected, reiterable, audio, backend=backend)
 
 
 async def check_source_async(
-    make_source: Callable[[], Stream[AudioFrame]],
+    make_source: Callable[[], Stream[Any]],
     *,
     expected: NDArray[Any] | None = None,
     reiterable: bool | None = None,
+    audio: bool = True,
 ) -> None:
     """`check_source` inside the caller's event loop (asyncio or trio).
 
@@ -82,16 +87,18 @@ async def check_source_async(
         >>> x = np.arange(800, dtype=np.int16)
         >>> anyio.run(lambda: check_source_async(lambda: lk.from_array(x, 8_000), expected=x))
     """
-    await _source_body(make_source, expected, reiterable)
+    await _source_body(make_source, expected, reiterable, audio)
 
 
 async def _read(
-    stream: Stream[AudioFrame], label: str, expected: NDArray[Any] | None
+    stream: Stream[AudioFrame], label: str, expected: NDArray[Any] | None, audio: bool
 ) -> tuple[list[Any], NDArray[Any]]:
     frames: list[Any] = []
     async with stream.open() as items:
         async for item in items:
             frames.append(item)  # noqa: PERF401 - keeps what came before an error
+    if not audio:  # one row per item: the count is what a second reading is compared by
+        return frames, np.zeros((len(frames), 1))
     fmt = check_frames(frames, stream.format, continuous=True, label=label)
     if fmt is None:
         channels = 1 if expected is None else as_2d(np.asarray(expected)).shape[1]
@@ -100,9 +107,10 @@ async def _read(
 
 
 async def _source_body(
-    make_source: Callable[[], Stream[AudioFrame]],
+    make_source: Callable[[], Stream[Any]],
     expected: NDArray[Any] | None,
     reiterable: bool | None,
+    audio: bool,
 ) -> None:
     before = open_resources()
 
@@ -112,14 +120,14 @@ async def _source_body(
 
     stream = make_source()
     label = repr(stream)
-    frames, samples = await _read(stream, label, expected)
+    frames, samples = await _read(stream, label, expected, audio)
     unchanged("reading to the end")
     if expected is not None:
         same_samples(samples, as_2d(np.asarray(expected)), label)
 
     # A second iteration of the same stream.
     try:
-        _, again = await _read(stream, f"{label} (second iteration)", expected)
+        _, again = await _read(stream, f"{label} (second iteration)", expected, audio)
     except anyio.ClosedResourceError:
         assert reiterable is not True, f"{label}: not re-iterable (ClosedResourceError)"
     else:
@@ -171,10 +179,10 @@ async def _source_body(
     unchanged("an exception in the consumer")
 
     # aclose is idempotent, and a closed iterator yields nothing more.
-    iterator = aiter(make_source())
-    await anext(iterator, None)
-    await iterator.aclose()
-    await iterator.aclose()
-    async for item in iterator:
-        raise AssertionError(f"{label} yielded {item!r} after aclose")
+    async with make_source().open() as iterator:
+        await anext(iterator, None)
+        await iterator.aclose()
+        await iterator.aclose()
+        async for item in iterator:
+            raise AssertionError(f"{label} yielded {item!r} after aclose")
     unchanged("aclose")

@@ -56,6 +56,7 @@ def check_stage(
     formats: st.SearchStrategy[AudioFormat] | None = None,
     expected_length: Callable[[int, AudioFormat], int] | None = None,
     continuous: bool = True,
+    ordered: bool = True,
     atol: float = 0.0,
     max_samples: int = 3_000,
     max_examples: int = 50,
@@ -87,6 +88,9 @@ def check_stage(
         formats: Input formats to try (default: `audio_formats`).
         expected_length: Output samples per channel for ``n`` input samples of ``fmt``.
         continuous: Require output pts to be continuous (false for e.g. ``filter``).
+        ordered: The stage yields frames in pts order; false for a stage that yields them
+            as its work completes (``map(..., ordered=False)``), whose output is then
+            compared sorted by pts.
         atol: Allowed absolute difference between outputs of different splits (in sample
             units: 2 means 2 LSB for int16).
         max_samples: Longest generated input.
@@ -109,6 +113,7 @@ def check_stage(
         formats=formats,
         expected_length=expected_length,
         continuous=continuous,
+        ordered=ordered,
         atol=atol,
         max_samples=max_samples,
         max_examples=max_examples,
@@ -123,6 +128,7 @@ async def check_stage_async(
     formats: st.SearchStrategy[AudioFormat] | None = None,
     expected_length: Callable[[int, AudioFormat], int] | None = None,
     continuous: bool = True,
+    ordered: bool = True,
     atol: float = 0.0,
     max_samples: int = 3_000,
     max_examples: int = 50,
@@ -149,6 +155,7 @@ async def check_stage_async(
         formats=formats,
         expected_length=expected_length,
         continuous=continuous,
+        ordered=ordered,
         atol=atol,
         max_samples=max_samples,
         max_examples=max_examples,
@@ -165,6 +172,7 @@ def _stage_checks(
     formats: st.SearchStrategy[AudioFormat] | None,
     expected_length: Callable[[int, AudioFormat], int] | None,
     continuous: bool,
+    ordered: bool,
     atol: float,
     max_samples: int,
     max_examples: int,
@@ -203,6 +211,8 @@ def _stage_checks(
                 stream = stage(probe.stream(declare=declare))
                 declared = stream.format if declare else None
                 out = await stream.collect()
+                if not ordered:  # a stage that yields as work completes: compare by pts
+                    out.sort(key=lambda frame: (frame.pts, frame.end_pts))
                 label = f"{stage.name} on {fmt} ({len(frames)} input frames)"
                 out_fmt = check_frames(out, declared, continuous=continuous, label=label)
                 assert probe.closed == probe.opened == 1, f"{label}: source not closed once"
@@ -269,16 +279,17 @@ def _stage_checks(
             after = open_resources()
             assert after == before, f"{stage.name}: left open {after} after break ({before})"
 
-            # 3. aclose is idempotent and a closed pipeline yields nothing more.
+            # 3. aclose is idempotent and a closed pipeline yields nothing more; the block's
+            # exit closes the rest.
             probe = Probe(frames, fmt)
             async with stage(probe.stream(declare=True)).open() as iterator:
                 async for _ in iterator:
                     break
                 await iterator.aclose()
                 await iterator.aclose()
-                assert probe.closed == probe.opened
                 async for item in iterator:
                     raise AssertionError(f"{stage.name} yielded {item!r} after aclose")
+            assert probe.closed == probe.opened, f"{stage.name}: source open after the block"
 
             # 4. An empty source: nothing, or only what expected_length allows.
             probe = Probe([], fmt)

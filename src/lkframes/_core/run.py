@@ -1,0 +1,229 @@
+"""`StreamBase`: what runs a stream (opening, iterating, terminals); `Stream` adds methods.
+
+Stages are chained async generators run by the task that consumes the stream. Stages that
+need concurrency (``map(concurrency=n)``, `merge`) start their tasks in the task group that
+`Stream.open` holds for the whole pipeline, so no ``yield`` ever sits inside a task group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import anyio
+import numpy as np
+from numpy.typing import NDArray
+
+from .checks import FormatGuard
+from .errors import FormatError, LkFramesError
+from .format import AudioFormat
+from .frame import AudioFrame
+from .framelist import FrameList
+from .opening import NEEDS_OPEN, running, task_group_var
+
+__all__ = ("RunSummary", "StreamBase")
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+B = TypeVar("B")
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What a terminal or sink saw: counts of frames and samples that went through.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> summary = lk.run_sync(lk.silence(0.5, 16_000).chunk(ms=100).run())
+        >>> summary.frames, summary.samples_per_channel, summary.duration
+        (5, 8000, 0.5)
+    """
+
+    frames: int
+    """Frames (items) that reached the end of the pipeline."""
+    samples_per_channel: int
+    """Total samples per channel of the audio frames among them."""
+    format: AudioFormat | None
+    """Format of the audio frames, None if there were none and it was never declared."""
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio that went through (0.0 without a known format)."""
+        if self.format is None:
+            return 0.0
+        return self.samples_per_channel / self.format.sample_rate
+
+
+class StreamBase(Generic[T_co]):
+    """What runs a `Stream`: its source, format, opening, iteration and terminals.
+
+    `Stream` adds the stage and sink methods; build streams with `Stream`.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> isinstance(lk.silence(0.1), lk.Stream)
+        True
+    """
+
+    __slots__ = ("_flat", "_name", "_open", "_tasks", "format")
+
+    def __init__(
+        self,
+        open: Callable[[], AsyncGenerator[T_co, None]],
+        *,
+        format: AudioFormat | None = None,
+        name: str = "stream",
+        flat: bool = False,
+        tasks: bool = False,
+    ) -> None:
+        self._open = open
+        self.format = format
+        """The format of the frames, if known before iteration (else None)."""
+        self._name = name
+        self._flat = flat
+        self._tasks = tasks
+
+    @property
+    def name(self) -> str:
+        """The label shown in reprs: the source and its stages."""
+        return self._name
+
+    @property
+    def flat(self) -> bool:
+        """Whether the source was 1-D, so `to_array` gives mono output as 1-D."""
+        return self._flat
+
+    @property
+    def runs_tasks(self) -> bool:
+        """Whether some stage starts tasks (then iterate through `open` or a terminal)."""
+        return self._tasks
+
+    def __repr__(self) -> str:
+        fmt = f", {self.format}" if self.format is not None else ""
+        return f"Stream({self._name}{fmt})"
+
+    def __aiter__(self) -> AsyncGenerator[T_co, None]:
+        if self._tasks:
+            raise LkFramesError(NEEDS_OPEN.format(name=self._name))
+        return self._open()
+
+    @contextlib.asynccontextmanager
+    async def open(self) -> AsyncGenerator[AsyncGenerator[T_co, None], None]:
+        """Open the pipeline as an async context manager that closes every stage on exit.
+
+        Examples:
+            >>> import lkframes as lk
+            >>> async def first_frame():
+            ...     async with lk.sine(440, 1.0, 16_000).chunk(ms=20).open() as frames:
+            ...         async for frame in frames:
+            ...             return frame.samples_per_channel
+            >>> lk.run_sync(first_frame())
+            320
+        """
+        if not self._tasks:
+            async with running(self._open) as frames:
+                yield frames
+            return
+        try:
+            async with anyio.create_task_group() as group:
+                token = task_group_var.set(group)
+                try:
+                    async with running(self._open) as frames:
+                        yield frames
+                finally:
+                    task_group_var.reset(token)
+        except BaseExceptionGroup as group_error:
+            # The stages' tasks hand their errors to the stage, never to the task group, so
+            # the group holds only what the caller's own block raised: give that back as is.
+            if len(group_error.exceptions) == 1:
+                raise group_error.exceptions[0] from None
+            raise
+
+    # -- terminals -----------------------------------------------------------------
+
+    async def collect(self) -> FrameList[T_co]:
+        """Run the pipeline to its end and return every item.
+
+        Returns:
+            A `list` of the items (a `FrameList`, which also renders as an audio player
+            and waveform in Jupyter).
+
+        Raises:
+            Exception: Whatever a stage raises; every stage is closed first.
+
+        Examples:
+            >>> import lkframes as lk
+            >>> len(lk.run_sync(lk.silence(0.1, 8_000).chunk(ms=20).collect()))
+            5
+        """
+        async with self.open() as frames:
+            return FrameList([frame async for frame in frames])
+
+    async def run(self) -> RunSummary:
+        """Run the pipeline to its end, discarding the items, and count what went through.
+
+        Returns:
+            A `RunSummary` with the number of items and samples per channel.
+
+        Examples:
+            >>> import lkframes as lk
+            >>> lk.run_sync(lk.silence(0.1, 8_000).chunk(ms=20).run()).frames
+            5
+        """
+        count = 0
+        samples = 0
+        fmt = self.format
+        async with self.open() as frames:
+            async for frame in frames:
+                count += 1
+                if isinstance(frame, AudioFrame):
+                    samples += frame.samples_per_channel
+                    fmt = frame.format
+        return RunSummary(count, samples, fmt)
+
+    async def to_array(
+        self: StreamBase[AudioFrame], *, squeeze: bool | None = None
+    ) -> NDArray[Any]:
+        """Run the pipeline and return all samples as one array.
+
+        Args:
+            squeeze: Return 1-D for mono. By default, 1-D when the stream is mono and its
+                source was 1-D (an array or a synthetic mono signal), else
+                ``(samples, channels)``.
+
+        Returns:
+            The samples, concatenated in order.
+
+        Raises:
+            FormatError: The frames' format changed mid-stream, or the stream yielded no
+                frame and has no declared format (so the shape is unknown).
+
+        Examples:
+            >>> import lkframes as lk
+            >>> lk.run_sync(lk.silence(0.1, 8_000, num_channels=2).to_array()).shape
+            (800, 2)
+        """
+        blocks: list[NDArray[Any]] = []
+        guard = FormatGuard("to_array", self.format)
+        async with self.open() as frames:
+            async for frame in frames:
+                guard(frame)
+                blocks.append(frame.data)
+        fmt = guard.format
+        if fmt is None:
+            raise FormatError(
+                "cannot shape an empty stream of unknown format",
+                "a declared format or at least one frame",
+                "no frames",
+            )
+        if blocks:
+            out = np.concatenate(blocks) if len(blocks) > 1 else blocks[0].copy()
+        else:
+            out = np.empty((0, fmt.num_channels), fmt.numpy_dtype)
+        if squeeze is None:
+            squeeze = self._flat
+        if squeeze and fmt.num_channels == 1:
+            return out.reshape(-1)
+        return out

@@ -38,8 +38,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
-from itertools import pairwise
 from importlib import metadata
+from itertools import pairwise
 from typing import Any, TypeVar
 
 import av
@@ -190,52 +190,59 @@ def pyav_path(case: Case, x: Array) -> list[Array]:
     return out
 
 
-def lk_pipeline(case: Case, x: Array) -> lk.Stream[lk.AudioFrame]:
+def lk_pipeline(case: Case, x: Array, quality: lk.Quality = "HQ") -> lk.Stream[lk.AudioFrame]:
     """The form users write: a map returning a new array, then collect()."""
     return (
         lk.from_array(x, case.in_rate)
-        .resample(case.out_rate)
+        .resample(case.out_rate, quality)
         .chunk(ms=FRAME_MS)
         .map(lambda frame: quieter(frame.data))
     )
 
 
+def snr_db(case: Case, x: Array, make: Callable[[], Sequence[Any]]) -> float:
+    """How close a path's resampling is to soxr VHQ in float64: SNR in dB, with the path's
+    processing step switched off (the same step for all, it would only add its rounding)."""
+    global quieter
+    step, quieter = quieter, (lambda data: data)
+    try:
+        got = _samples([np.asarray(getattr(a, "data", a)) for a in make()]).astype(np.float64)
+    finally:
+        quieter = step
+    ref = soxr.resample(x.astype(np.float64), case.in_rate, case.out_rate, quality="VHQ")
+    n = min(got.shape[0], ref.shape[0]) - 2_000  # leave out the edges' filter ramps
+    error = np.sum((got[2_000:n] - ref.reshape(-1, case.channels)[2_000:n]) ** 2)
+    return float(10 * np.log10(np.sum(ref[2_000:n] ** 2) / max(error, 1e-9)))
+
+
 # -- timing ------------------------------------------------------------------------------------
 
 
-def _timed(fn: Callable[[], R], repeat: int) -> tuple[list[float], R]:
-    result = fn()  # warm-up
-    times = []
+def _timed_together(paths: dict[str, Callable[[], Any]], repeat: int) -> dict[str, Any]:
+    """Time every path ``repeat`` times, interleaved (path 1, path 2, ..., then again), after
+    one warm-up each, so that a slow spell of a shared machine hits every path alike.
+
+    Returns, per path, the list of times and the last result.
+    """
+    results = {key: fn() for key, fn in paths.items()}  # warm-up
+    times: dict[str, list[float]] = {key: [] for key in paths}
     for _ in range(repeat):
-        gc.collect()
-        gc.disable()
-        try:
-            start = time.perf_counter()
-            result = fn()
-            times.append(time.perf_counter() - start)
-        finally:
-            gc.enable()
-    return times, result
-
-
-def _timed_async(fn: Callable[[], Awaitable[R]], repeat: int) -> tuple[list[float], R]:
-    """Timed inside one running event loop, as code in an app awaits a pipeline."""
-
-    async def main() -> tuple[list[float], R]:
-        result = await fn()
-        times = []
-        for _ in range(repeat):
+        for key, fn in paths.items():
             gc.collect()
             gc.disable()
             try:
                 start = time.perf_counter()
-                result = await fn()
-                times.append(time.perf_counter() - start)
+                results[key] = fn()
+                times[key].append(time.perf_counter() - start)
             finally:
                 gc.enable()
-        return times, result
+    return {key: (times[key], results[key]) for key in paths}
 
-    return asyncio.run(main())
+
+def _in_loop(loop: asyncio.AbstractEventLoop, make: Callable[[], Awaitable[R]]) -> Callable[[], R]:
+    """``await make()`` in an event loop that keeps running between measurements, as in an
+    app (starting a loop is not counted; ``lk.run_sync`` below counts it)."""
+    return lambda: loop.run_until_complete(make())  # type: ignore[arg-type]
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -249,6 +256,7 @@ class Row:
     median_s: float
     frames: int
     x_realtime: float
+    snr_db: float = 0.0
 
 
 @dataclass
@@ -283,7 +291,7 @@ def _check_case(report: Report, case: Case, x: Array, outputs: dict[str, list[An
     reference = _samples(outputs["hand20"])
     for key, arrays in outputs.items():
         got = _samples(arrays)
-        tol = 0 if key in ("hand20", "hand1s", "oneshot", "lk", "lk_sync") else 64
+        tol = 0 if key in ("hand20", "hand1s", "oneshot", "lk", "lk_mq", "lk_sync") else 64
         report.check(
             f"{case.name}: {key} length",
             abs(got.shape[0] - want_len) <= tol,
@@ -327,31 +335,39 @@ def run_case(report: Report, case: Case, seconds: float, repeat: int) -> None:
     }
     rows: list[Row] = []
     outputs: dict[str, list[Any]] = {}
-
-    def add(key: str, label: str, times: list[float], result: list[Any]) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        measured = _timed_together(
+            {
+                "lk": _in_loop(loop, lambda: lk_pipeline(case, x).collect()),
+                "lk_mq": _in_loop(loop, lambda: lk_pipeline(case, x, "MQ").collect()),
+                "lk_sync": lambda: lk.run_sync(lk_pipeline(case, x).collect()),
+                **{key: fn for key, (_, fn) in paths.items()},
+            },
+            repeat,
+        )
+    finally:
+        loop.close()
+    labels = {
+        "lk": "**lkframes** `await …map(quieter).collect()`",
+        "lk_mq": 'lkframes, `resample(…, quality="MQ")` (LiveKit HIGH\'s quality)',
+        "lk_sync": "lkframes, the same from sync code: `lk.run_sync(…collect())`",
+        **{key: label for key, (label, _) in paths.items()},
+    }
+    quality_runs: dict[str, Callable[[], Sequence[Any]]] = {
+        "lk": lambda: lk.run_sync(lk_pipeline(case, x).collect()),
+        "lk_mq": lambda: lk.run_sync(lk_pipeline(case, x, "MQ").collect()),
+        **{key: fn for key, (_, fn) in paths.items()},
+    }
+    for key, (times, result) in measured.items():
         best = min(times)
-        rows.append(Row(key, label, best, statistics.median(times), len(result), seconds / best))
-        outputs[key] = result
-
-    times, frames = _timed_async(lambda: lk_pipeline(case, x).collect(), repeat)
-    add("lk", "**lkframes** `await …map(quieter).collect()`", times, frames)
-    times, frames_sync = _timed(lambda: lk.run_sync(lk_pipeline(case, x).collect()), repeat)
-    add(
-        "lk_sync",
-        "lkframes, the same from sync code: `lk.run_sync(…collect())`",
-        times,
-        frames_sync,
-    )
-    for key, (label, fn) in paths.items():
-        times, result = _timed(fn, repeat)
-        add(key, label, times, result)
-    outputs["lk"] = list(frames)
-    _check_case(
-        report,
-        case,
-        x,
-        {**outputs, "lk": [f.data for f in frames], "lk_sync": [f.data for f in frames_sync]},
-    )
+        snr = snr_db(case, x, quality_runs.get(key, quality_runs["lk"]))
+        rows.append(
+            Row(key, labels[key], best, statistics.median(times), len(result), seconds / best, snr)
+        )
+        outputs[key] = [getattr(a, "data", a) for a in result]
+    frames = measured["lk"][1]
+    _check_case(report, case, x, {k: v for k, v in outputs.items() if k != "lk_mq"})
     report.cases[case.name] = rows
     _check_pts(report, case, frames)
 
@@ -367,14 +383,23 @@ def measure_map_overhead(report: Report, seconds: float, repeat: int) -> None:
     case = CASES[0]
     y = soxr.resample(make_signal(case, seconds), case.in_rate, case.out_rate)
     frames = lk.run_sync(lk.from_array(y, case.out_rate).chunk(ms=FRAME_MS).collect())
-    bare, _ = _timed_async(lambda: lk.from_array(y, case.out_rate).chunk(ms=FRAME_MS).run(), repeat)
-    mapped, _ = _timed_async(
-        lambda: (
-            lk.from_array(y, case.out_rate).chunk(ms=FRAME_MS).map(lambda f: quieter(f.data)).run()
-        ),
-        repeat,
-    )
-    pure, _ = _timed(lambda: [quieter(f.data) for f in frames], repeat)
+
+    def chunked() -> lk.Stream[lk.AudioFrame]:
+        return lk.from_array(y, case.out_rate).chunk(ms=FRAME_MS)
+
+    loop = asyncio.new_event_loop()
+    try:
+        measured = _timed_together(
+            {
+                "bare": _in_loop(loop, lambda: chunked().run()),
+                "mapped": _in_loop(loop, lambda: chunked().map(lambda f: quieter(f.data)).run()),
+                "pure": lambda: [quieter(f.data) for f in frames],
+            },
+            repeat,
+        )
+    finally:
+        loop.close()
+    bare, mapped, pure = (measured[key][0] for key in ("bare", "mapped", "pure"))
     per_frame = (min(mapped) - min(bare) - min(pure)) / len(frames) * 1e6
     report.extras["map_overhead_us"] = per_frame
     report.extras["map_frames"] = len(frames)
@@ -413,8 +438,8 @@ def measure_frame_buffer(report: Report, seconds: float, repeat: int) -> None:
                 count += 1
         return count
 
-    for key, fn in (("frames", frames_api), ("pop", pop_api)):
-        times, count = _timed(fn, repeat)
+    measured = _timed_together({"frames": frames_api, "pop": pop_api}, repeat)
+    for key, (times, count) in measured.items():
         report.extras[f"buffer_{key}_fps"] = count / min(times)
     report.target(
         "FrameBuffer.frames(): frames per second",
@@ -427,15 +452,23 @@ def measure_frame_buffer(report: Report, seconds: float, repeat: int) -> None:
 def fill_targets(report: Report) -> None:
     for case, rows in report.cases.items():
         by = {r.key: r for r in rows}
-        lk_row = by["lk"]
+        lk_row, lk_mq = by["lk"], by["lk_mq"]
         for key, name in (
             ("hand20", "vs_hand_20ms"),
             ("livekit", "vs_livekit"),
             ("pyav", "vs_pyav"),
         ):
             report.target(
-                f"{case}: lkframes vs {by[key].label.split(',')[0]}",
+                f"{case}: lkframes (HQ) vs {by[key].label.split(',')[0]}",
                 lk_row.x_realtime / by[key].x_realtime,
+                TARGETS[name],
+                "x",
+            )
+        for key, name in (("livekit", "vs_livekit"), ("pyav", "vs_pyav")):
+            report.target(
+                f"{case}: lkframes at LiveKit's quality (MQ, {lk_mq.snr_db:.0f} dB) vs "
+                f"{by[key].label.split(',')[0]} ({by[key].snr_db:.0f} dB)",
+                lk_mq.x_realtime / by[key].x_realtime,
                 TARGETS[name],
                 "x",
             )
@@ -449,31 +482,35 @@ def render(report: Report) -> str:
     out = [
         "# lkframes core benchmark",
         "",
-        f"{cfg['seconds']:g} s of audio per case, best of {cfg['repeat']} (one warm-up), one process. "
-        f"Python {cfg['python']}, numpy {cfg['numpy']}, soxr {cfg['soxr']}, livekit {cfg['livekit']}, "
-        f"av {cfg['av']}, lkframes {cfg['lkframes']}; {cfg['machine']}.",
+        f"{cfg['seconds']:g} s of audio per case, best of {cfg['repeat']} (one warm-up), "
+        f"interleaved, one process. Python {cfg['python']}, numpy {cfg['numpy']}, "
+        f"soxr {cfg['soxr']}, livekit {cfg['livekit']}, av {cfg['av']}, "
+        f"lkframes {cfg['lkframes']}; {cfg['machine']}.",
     ]
     for case, rows in report.cases.items():
         lk_row = next(r for r in rows if r.key == "lk")
         hand = next(r for r in rows if r.key == "hand20")
         out += ["", f"## {case}: resample → 20 ms frames → `quieter` (new array) → list", ""]
         out += [
-            "| path | frames | best ms | median ms | x realtime | vs hand 20 ms | lkframes is |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| path | frames | best ms | median ms | x realtime | SNR dB | vs hand 20 ms "
+            "| lkframes is |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for r in rows:
             vs_hand = r.x_realtime / hand.x_realtime
             lk_is = "—" if r.key.startswith("lk") else f"{lk_row.x_realtime / r.x_realtime:.2f}x"
             out.append(
                 f"| {r.label} | {r.frames} | {r.best_s * 1e3:.2f} | {r.median_s * 1e3:.2f} | "
-                f"{r.x_realtime:,.0f} | {vs_hand:.2f}x | {lk_is} |"
+                f"{r.x_realtime:,.0f} | {r.snr_db:.1f} | {vs_hand:.2f}x | {lk_is} |"
             )
     out += ["", "## Per-frame costs", ""]
+    extras = report.extras
     out += [
-        f"- map overhead: {report.extras['map_overhead_us']:.2f} µs per frame ({report.extras['map_frames']} frames; (chunk + map) - chunk - the function alone)"
-    ]
-    out += [
-        f"- FrameBuffer: {report.extras['buffer_frames_fps']:,.0f} frames/s with `frames()`, {report.extras['buffer_pop_fps']:,.0f} with `pop()` (960-sample frames from blocks of 1..4 800 samples)"
+        f"- map overhead: {extras['map_overhead_us']:.2f} µs per frame ({extras['map_frames']} "
+        "frames; (chunk + map) - chunk - the function alone)",
+        f"- FrameBuffer: {extras['buffer_frames_fps']:,.0f} frames/s with `frames()`, "
+        f"{extras['buffer_pop_fps']:,.0f} with `pop()` (960-sample frames from blocks of "
+        "1..4 800 samples)",
     ]
     for key, value in report.extras.items():
         if "moonshot" in key:

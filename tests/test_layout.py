@@ -142,7 +142,8 @@ def test_modules_and_functions_are_small(name: str, path: Path) -> None:
 def test_import_lkframes_does_not_import_optional_or_heavy_packages() -> None:
     code = (
         "import sys, lkframes, lkframes.testing\n"
-        "print(sorted(m for m in ('livekit', 'av', 'soundfile', 'matplotlib', 'hypothesis')"
+        "print(sorted(m for m in ('livekit', 'av', 'soundfile', 'matplotlib', 'hypothesis',"
+        " 'pydantic')"
         " if m in sys.modules))"
     )
     out = subprocess.run(

@@ -14,6 +14,7 @@ livekit, PyAV, soundfile or matplotlib; they load when first used.
 from __future__ import annotations
 
 import importlib.metadata as _metadata
+import typing as _typing
 
 from ._core.buffer import FrameBuffer as FrameBuffer
 from ._core.checks import FormatGuard as FormatGuard
@@ -72,7 +73,6 @@ from .livekit import make_token as make_token
 from .livekit import publish as publish
 from .livekit import to_source as to_source
 from .livekit import to_video_source as to_video_source
-from .pipeline import PipelineSpec as PipelineSpec
 from .sources import concat as concat
 from .sources import from_array as from_array
 from .sources import from_frames as from_frames
@@ -96,6 +96,19 @@ from .stages import take_while as take_while
 from .stages import tap as tap
 from .stages import timeout as timeout
 from .stages import to_dtype as to_dtype
+
+if _typing.TYPE_CHECKING:
+    from .pipeline import PipelineSpec as PipelineSpec
+
+
+def __getattr__(name: str) -> object:
+    # Pipeline files need pydantic, which `import lkframes` leaves unloaded until used.
+    if name == "PipelineSpec":
+        from .pipeline import PipelineSpec
+
+        return PipelineSpec
+    raise AttributeError(f"module 'lkframes' has no attribute {name!r}")
+
 
 try:
     __version__ = _metadata.version("lkframes")

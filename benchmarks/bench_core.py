@@ -438,9 +438,45 @@ def measure_frame_buffer(report: Report, seconds: float, repeat: int) -> None:
                 count += 1
         return count
 
-    measured = _timed_together({"frames": frames_api, "pop": pop_api}, repeat)
+    def bytearray_numpy() -> int:
+        """The usual hand-written accumulator, handing out numpy frames like FrameBuffer."""
+        buf, count, size = bytearray(), 0, 960 * 2
+        for block in blocks:
+            buf += block.tobytes()
+            while len(buf) >= size:
+                np.frombuffer(bytes(buf[:size]), np.int16).reshape(-1, 1)
+                del buf[:size]
+                count += 1
+        return count
+
+    def audio_byte_stream() -> int:
+        """livekit-agents' AudioByteStream idiom: extend, slice the front, keep the rest."""
+        buf, count, size = bytearray(), 0, 960 * 2
+        for block in blocks:
+            buf.extend(block.tobytes())
+            while len(buf) >= size:
+                rtc.AudioFrame(buf[:size], CASES[0].in_rate, 1, 960)
+                buf = buf[size:]
+                count += 1
+        return count
+
+    measured = _timed_together(
+        {
+            "frames": frames_api,
+            "pop": pop_api,
+            "bytearray_numpy": bytearray_numpy,
+            "audio_byte_stream": audio_byte_stream,
+        },
+        repeat,
+    )
     for key, (times, count) in measured.items():
         report.extras[f"buffer_{key}_fps"] = count / min(times)
+    probe = lk.FrameBuffer(1, "int16")
+    out_bytes = 0
+    for block in blocks:
+        probe.push(block)
+        out_bytes += sum(f.data.nbytes for f in probe.frames(960, fmt, 0))
+    report.extras["buffer_copied_per_byte"] = probe.copied_bytes / max(out_bytes, 1)
     report.target(
         "FrameBuffer.frames(): frames per second",
         report.extras["buffer_frames_fps"],
@@ -508,8 +544,12 @@ def render(report: Report) -> str:
     out += [
         f"- map overhead: {extras['map_overhead_us']:.2f} µs per frame ({extras['map_frames']} "
         "frames; (chunk + map) - chunk - the function alone)",
-        f"- FrameBuffer: {extras['buffer_frames_fps']:,.0f} frames/s with `frames()`, "
-        f"{extras['buffer_pop_fps']:,.0f} with `pop()` (960-sample frames from blocks of "
+        f"- FrameBuffer: {extras['buffer_frames_fps']:,.0f} frames/s with `frames()` (frame "
+        f"objects), {extras['buffer_pop_fps']:,.0f} with `pop()` (arrays), copying "
+        f"{extras['buffer_copied_per_byte']:.2f} bytes per output byte; a bytearray "
+        f"accumulator handing out numpy frames {extras['buffer_bytearray_numpy_fps']:,.0f}, "
+        "livekit-agents' AudioByteStream idiom (rtc frames) "
+        f"{extras['buffer_audio_byte_stream_fps']:,.0f} (960-sample frames from blocks of "
         "1..4 800 samples)",
     ]
     for key, value in report.extras.items():

@@ -281,3 +281,15 @@ _ROOM_SAMPLE = """
 assert b == 2
 ```
 """
+
+
+def test_every_test_file_the_docs_name_exists() -> None:
+    texts = [ROOT / "README.md", ROOT / "benchmarks" / "README.md", *(ROOT / "docs").rglob("*.md")]
+    texts += list((ROOT / "src").rglob("*.py"))
+    missing = sorted(
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in texts
+        for name in set(re.findall(r"tests/[\w/]+\.py", path.read_text()))
+        if not (ROOT / name).exists()
+    )
+    assert missing == []

@@ -8,8 +8,10 @@ import importlib
 import inspect
 import itertools
 import pkgutil
+import re
 import types
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +139,10 @@ def _docs_missing(module_name: str) -> list[str]:
 @pytest.mark.parametrize("module_name", MODULES)
 def test_every_public_name_has_summary_examples_and_raises(module_name: str) -> None:
     assert _docs_missing(module_name) == []
+
+
+def test_the_api_reference_lists_every_public_name() -> None:
+    page = (Path(lkframes.__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    listed = set(re.findall(r"^::: lkframes\.(\w+)$", page, re.MULTILINE))
+    assert sorted(set(lkframes.__all__) - listed) == []
+    assert sorted(listed - set(lkframes.__all__) - {"testing"}) == []

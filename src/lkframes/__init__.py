@@ -26,6 +26,7 @@ from ._core.errors import InvalidVideoError as InvalidVideoError
 from ._core.errors import LkFramesError as LkFramesError
 from ._core.errors import MediaFileError as MediaFileError
 from ._core.errors import MissingExtraError as MissingExtraError
+from ._core.errors import NeedsOpenError as NeedsOpenError
 from ._core.errors import NotConnectedError as NotConnectedError
 from ._core.errors import OutputExistsError as OutputExistsError
 from ._core.errors import ParameterError as ParameterError
@@ -133,6 +134,7 @@ __all__ = (
     "LkFramesError",
     "MediaFileError",
     "MissingExtraError",
+    "NeedsOpenError",
     "NotConnectedError",
     "OnTruncated",
     "OutputExistsError",

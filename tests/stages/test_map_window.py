@@ -183,7 +183,7 @@ async def test_the_earliest_failure_is_raised_and_the_rest_cancelled(
 async def test_a_bare_async_for_is_refused_with_the_way_out(anyio_backend: Backend) -> None:
     stream = _frames(2).map(lambda f: f, concurrency=2)
     assert stream.runs_tasks
-    with pytest.raises(lk.LkFramesError, match=r"async with stream.open\(\)"):
+    with pytest.raises(lk.NeedsOpenError, match=r"async with stream.open\(\)"):
         async for _ in stream:
             pass
     frames = await stream.collect()  # terminals and open() hold the task group

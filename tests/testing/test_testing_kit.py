@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from itertools import pairwise
 from typing import Literal
@@ -179,3 +181,31 @@ def test_audio_frames_have_the_asked_format(frame: lk.AudioFrame) -> None:
     assert frame.format == lk.AudioFormat(16_000, 2, "float32")
     assert np.isfinite(frame.data).all()
     assert np.abs(frame.data).max(initial=0) <= 1.0
+
+
+def test_the_kit_without_hypothesis_has_check_source_and_names_the_extra() -> None:
+    code = """
+import sys
+class NoHypothesis:
+    def find_spec(self, name, path=None, target=None):
+        if name == "hypothesis" or name.startswith("hypothesis."):
+            raise ModuleNotFoundError("No module named 'hypothesis'", name="hypothesis")
+sys.meta_path.insert(0, NoHypothesis())
+import numpy as np
+import lkframes as lk
+import lkframes.testing as kit
+x = np.arange(800, dtype=np.int16)
+kit.check_source(lambda: lk.from_array(x, 8_000), expected=x)
+assert kit.open_resources() == {}
+try:
+    kit.check_stage
+except lk.MissingExtraError as exc:
+    print(exc)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert (
+        out.strip()
+        == "lkframes.testing.check_stage needs hypothesis: pip install 'lkframes[testing]'"
+    )

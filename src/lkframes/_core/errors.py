@@ -21,6 +21,7 @@ LkFramesError
 │   └── OutputExistsError (FileExistsError)
 ├── WrongEventLoopError (RuntimeError)   LiveKit code awaited outside asyncio
 ├── NotConnectedError (RuntimeError)     a room that is not connected
+├── NeedsOpenError (RuntimeError)        tasks of a pipeline run outside `Stream.open`
 ├── UnsupportedSDKError (RuntimeError)   the installed livekit lacks what is needed
 ├── MissingExtraError (ImportError)      an optional dependency is not installed
 └── StreamTimeoutError (TimeoutError)    `Stream.timeout`: no item in time
@@ -39,6 +40,7 @@ __all__ = (
     "LkFramesError",
     "MediaFileError",
     "MissingExtraError",
+    "NeedsOpenError",
     "NotConnectedError",
     "OutputExistsError",
     "ParameterError",
@@ -297,6 +299,25 @@ class NotConnectedError(LkFramesError, RuntimeError):
         ...         print(exc)
         >>> asyncio.run(main())
         publish needs a connected room (got a disconnected rtc.Room)
+    """
+
+
+class NeedsOpenError(LkFramesError, RuntimeError):
+    """A pipeline that runs tasks was iterated without `Stream.open` (or a terminal).
+
+    Stages that run tasks (`merge`, ``map(concurrency=n)``) start them in the task group
+    `Stream.open` holds for the pipeline; a bare ``async for`` has none to give them.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> async def bare():
+        ...     async for frame in lk.silence(0.1).map(lambda f: f, concurrency=2):
+        ...         pass
+        >>> try:
+        ...     lk.run_sync(bare())
+        ... except lk.NeedsOpenError as exc:
+        ...     print("use stream.open()" if "stream.open()" in str(exc) else exc)
+        use stream.open()
     """
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from anyio.abc import TaskGroup
 
-from .errors import LkFramesError
+from .errors import NeedsOpenError
 from .resources import acquire, held, release
 
 __all__ = (
@@ -53,19 +53,19 @@ def current_task_group() -> TaskGroup:
         The task group.
 
     Raises:
-        LkFramesError: No pipeline with tasks is being run in this context.
+        NeedsOpenError: No pipeline with tasks is being run in this context.
 
     Examples:
         >>> import lkframes as lk
         >>> try:
         ...     lk.current_task_group()
-        ... except lk.LkFramesError:
+        ... except lk.NeedsOpenError:
         ...     print("not inside a pipeline")
         not inside a pipeline
     """
     group = task_group_var.get()
     if group is None:
-        raise LkFramesError(
+        raise NeedsOpenError(
             "no pipeline task group here: a stage that starts tasks must be declared with "
             "Stage(..., tasks=True) and run inside Stream.open() or a terminal"
         )

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .checks import FormatGuard
-from .errors import FormatError, LkFramesError
+from .errors import FormatError, NeedsOpenError
 from .format import AudioFormat
 from .frame import AudioFrame
 from .framelist import FrameList
@@ -106,7 +106,7 @@ class StreamBase(Generic[T_co]):
 
     def __aiter__(self) -> AsyncGenerator[T_co, None]:
         if self._tasks:
-            raise LkFramesError(NEEDS_OPEN.format(name=self._name))
+            raise NeedsOpenError(NEEDS_OPEN.format(name=self._name))
         return self._open()
 
     @contextlib.asynccontextmanager

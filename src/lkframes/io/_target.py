@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,9 @@ class WriteTarget:
 
     __slots__ = ("_file", "error", "seekable")
 
-    def __init__(self, path: Path) -> None:
-        self._file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
+    def __init__(self, path: Path, *, exclusive: bool = False) -> None:
+        # Unbuffered, as libsndfile expects; a temporary file never clobbers another.
+        self._file = io.FileIO(path, "x" if exclusive else "w")
         self.seekable = self._file.seekable()
         self.error: OSError | None = None
 

@@ -19,6 +19,7 @@ from .._core.frame import AudioFrame
 from .._core.registry import method_entry
 from .._core.resources import held
 from .._core.stream import RunSummary, Stream
+from ._replace import Destination
 from ._target import WriteTarget
 
 if TYPE_CHECKING:
@@ -79,7 +80,9 @@ class _Encoder:
     A lock makes a close wait for a write still running in a worker thread.
     """
 
-    def __init__(self, file: Path, container: str, subtype: str | None, fmt: AudioFormat) -> None:
+    def __init__(
+        self, file: Path, write_to: Path, container: str, subtype: str | None, fmt: AudioFormat
+    ) -> None:
         import soundfile
 
         self.file = file
@@ -95,7 +98,7 @@ class _Encoder:
         except (ValueError, TypeError) as exc:  # an unknown format or subtype name
             raise AudioFileError(f"{cannot}: {exc}") from None
         try:
-            self.target = WriteTarget(file)
+            self.target = WriteTarget(write_to, exclusive=write_to != file)
         except OSError as exc:
             raise AudioFileError(f"{cannot}: {exc}") from None
         output: Any = self.target if self.target.seekable else self.target.fileno()
@@ -159,8 +162,8 @@ class _Encoder:
 class _Writer:
     """Gathers frames into blocks of `WRITE_BLOCK_MS` and writes them from a worker thread."""
 
-    def __init__(self, file: Path, container: str, subtype: str | None) -> None:
-        self._file = file
+    def __init__(self, destination: Destination, container: str, subtype: str | None) -> None:
+        self._destination = destination
         self._container = container
         self._subtype = subtype
         self.encoder: _Encoder | None = None
@@ -173,7 +176,12 @@ class _Writer:
         """Create the file (shielded: once a frame has arrived, a cancelled run leaves one)."""
         with anyio.CancelScope(shield=True):
             self.encoder = await anyio.to_thread.run_sync(
-                _Encoder, self._file, self._container, self._subtype, fmt
+                _Encoder,
+                self._destination.final,
+                self._destination.write_to,
+                self._container,
+                self._subtype,
+                fmt,
             )
         self._flush_at = max(1, fmt.sample_rate * WRITE_BLOCK_MS // 1000)
 
@@ -232,9 +240,13 @@ async def to_file(
 ) -> RunSummary:
     """Run ``stream`` and write its audio to ``path`` incrementally.
 
-    Writes in blocks of about 0.5 s from a worker thread. The file is closed (its header
-    finalised) however the pipeline ends, so a cancelled or failed run leaves a valid file
-    holding everything written so far.
+    Writes in blocks of about 0.5 s from a worker thread. A new file is written in place and
+    closed (its header finalised) however the pipeline ends, so a cancelled or failed run
+    leaves a valid file holding everything written so far. An existing file (with
+    ``overwrite=True``) is replaced atomically: the audio goes to a hidden temporary file
+    beside it, renamed over it only when the run succeeds, so a failure, a cancellation, a
+    kill or a full disk leaves the original intact, and ``path`` may be the file the
+    stream reads (an edit in place).
 
     Args:
         stream: The audio to write.
@@ -264,9 +276,11 @@ async def to_file(
     """
     file = Path(path)
     _check_output(file, overwrite)
-    writer = _Writer(file, container_for(file, format), subtype)
+    destination = Destination(file, overwrite)
+    writer = _Writer(destination, container_for(file, format), subtype)
     guard = FormatGuard("to_file", stream.format)
     count = 0
+    done = False
     with held("file"):
         try:
             async with stream.open() as frames:
@@ -280,8 +294,18 @@ async def to_file(
                 await writer.open(guard.format)
             with anyio.CancelScope(shield=True):
                 await writer.flush()
+            done = True
         finally:
-            await writer.finish(sys.exception())
+            try:
+                await writer.finish(sys.exception())
+            except BaseException:
+                done = False
+                raise
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(
+                        destination.commit if done and writer.encoder else destination.discard
+                    )
     if guard.format is None:
         raise FormatError(
             "cannot write an empty stream of unknown format",

@@ -1,0 +1,205 @@
+"""A file that existed before a run is either intact or completely replaced, never
+half-written; writing a file while reading it (an edit in place) gives the right result."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import anyio
+import numpy as np
+import pytest
+import soundfile as sf
+
+import lkframes as lk
+from lkframes.io._replace import TEMP_MARK
+
+pytestmark = pytest.mark.anyio
+
+RATE = 16_000
+FORMATS = ["wav", "flac", "ogg"]
+
+
+@contextmanager
+def _file_size_limit(limit: int) -> Iterator[None]:
+    """Files of this process cannot grow past ``limit`` bytes (EFBIG, like a full disk)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills us
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _temporaries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if TEMP_MARK in p.name)
+
+
+async def _tone(path: Path, seconds: float = 3.0) -> None:
+    await lk.sine(440, seconds, RATE, amplitude=0.3).to_file(path, overwrite=True)
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+async def test_an_edit_in_place_reads_the_whole_original(
+    anyio_backend: str, tmp_path: Path, ext: str
+) -> None:
+    path = tmp_path / f"talk.{ext}"
+    await _tone(path)
+    original = await lk.from_file(path).to_array()
+    expected = await lk.from_file(path).resample(8_000).gain(-6).to_array()
+    summary = await lk.from_file(path).resample(8_000).gain(-6).to_file(path, overwrite=True)
+    assert summary.samples_per_channel == lk.resampled_length(original.shape[0], RATE, 8_000)
+    assert sf.info(str(path)).samplerate == 8_000
+    got = await lk.from_file(path).to_array()
+    assert got.shape == expected.shape
+    if ext != "ogg":  # lossless: the file holds exactly what the pipeline made
+        np.testing.assert_allclose(got, expected, atol=2e-5 if got.dtype.kind == "f" else 0)
+    assert _temporaries(tmp_path) == []
+
+
+async def test_a_failing_overwrite_leaves_the_original_byte_for_byte(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "talk.wav"
+    await _tone(path)
+    before = _digest(path)
+
+    def fail_late(frame: lk.AudioFrame) -> object:
+        if frame.pts > RATE:
+            raise ZeroDivisionError("late failure")
+        return frame.data
+
+    with pytest.raises(ZeroDivisionError):
+        await lk.from_file(path).chunk(ms=20).map(fail_late).to_file(path, overwrite=True)
+    assert _digest(path) == before
+    assert _temporaries(tmp_path) == []
+
+
+async def test_a_cancelled_overwrite_leaves_the_original(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "talk.flac"
+    await _tone(path)
+    before = _digest(path)
+    with anyio.move_on_after(0.05) as scope:
+        await lk.sine(440, None, RATE).to_file(path, overwrite=True)
+    assert scope.cancelled_caught
+    assert _digest(path) == before
+    assert _temporaries(tmp_path) == []
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+async def test_a_full_disk_during_an_overwrite_leaves_the_original(
+    anyio_backend: str, tmp_path: Path, ext: str
+) -> None:
+    path = tmp_path / f"talk.{ext}"
+    await _tone(path, 1.0)
+    before = _digest(path)
+    with _file_size_limit(20_000), pytest.raises(lk.AudioFileError, match="File too large"):
+        await lk.noise(30.0, RATE, amplitude=0.5).to_file(path, overwrite=True)
+    assert _digest(path) == before
+    assert _temporaries(tmp_path) == []
+
+
+async def test_an_overwrite_keeps_permissions_and_follows_a_symlink(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    real = tmp_path / "real.wav"
+    await _tone(real, 0.5)
+    os.chmod(real, 0o640)
+    link = tmp_path / "link.wav"
+    link.symlink_to(real)
+    await lk.silence(0.25, RATE).to_file(link, overwrite=True)
+    assert link.is_symlink()  # the link is kept; its target is replaced
+    assert sf.info(str(real)).frames == 4_000
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+
+
+async def test_a_new_file_is_still_written_in_place(anyio_backend: str, tmp_path: Path) -> None:
+    # A new recording grows where it will stay, so a cancelled one keeps what it wrote.
+    path = tmp_path / "new.wav"
+    with anyio.move_on_after(0.3):
+        await lk.sine(440, None, RATE).take(ms=60_000).to_file(path)
+    assert sf.info(str(path)).frames > 0
+    assert _temporaries(tmp_path) == []
+
+
+# -- killed -----------------------------------------------------------------------------------
+
+WRITER = """
+import sys, time
+import anyio, numpy as np, lkframes as lk
+
+path, overwrite = sys.argv[1], sys.argv[2] == "overwrite"
+
+async def paced():
+    rng = np.random.default_rng(0)
+    for k in range(3_000):
+        await anyio.sleep(0.01)
+        print(k, flush=True)
+        data = (rng.standard_normal(160) * 3_000).astype(np.int16)
+        yield lk.AudioFrame(data, 16_000, pts=160 * k)
+
+stream = lk.Stream(paced, format=lk.AudioFormat(16_000, 1))
+lk.run_sync(stream.to_file(path, overwrite=overwrite))
+"""
+
+
+def _kill_while_writing(path: Path, overwrite: bool, frames: int) -> int:
+    """Run a paced writer in a child process, SIGKILL it after ``frames`` 10 ms frames,
+    and return how many frames it had produced."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), "overwrite" if overwrite else "new"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    produced = 0
+    deadline = time.monotonic() + 60
+    for line in child.stdout:
+        produced = int(line) + 1
+        if produced >= frames or time.monotonic() > deadline:
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child.stdout.close()
+    return produced
+
+
+def test_sigkill_during_an_overwrite_leaves_the_original_byte_for_byte(tmp_path: Path) -> None:
+    path = tmp_path / "talk.wav"
+    lk.run_sync(_tone(path))
+    before = _digest(path)
+    _kill_while_writing(path, overwrite=True, frames=150)  # 1.5 s written, then killed
+    assert _digest(path) == before
+    # The half-written replacement is a hidden file beside it, never the original.
+    left = _temporaries(tmp_path)
+    assert len(left) <= 1
+    assert all(name.startswith(".talk.wav.lkframes-") for name in left)
+
+
+def test_sigkill_during_a_new_wav_recording_keeps_all_but_the_last_half_second(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "recording.wav"
+    produced = _kill_while_writing(path, overwrite=False, frames=200) * 160  # samples
+    info = sf.info(str(path))  # readable: libsndfile takes the length from the file size
+    kept = info.frames
+    assert produced - RATE // 2 - 160 <= kept <= produced  # at most 0.5 s (one write block)
+    data, _ = sf.read(str(path), dtype="int16")
+    assert data.shape[0] == kept

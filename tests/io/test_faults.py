@@ -138,12 +138,25 @@ async def test_unwritable_destination_closes_the_pipeline(
     assert open_resources() == {}
 
 
-async def test_a_file_that_refuses_writes(anyio_backend: str) -> None:
-    # /proc/version opens for writing (as root) but every write fails with EINVAL.
-    if not os.access("/proc/version", os.W_OK):
-        pytest.skip("/proc/version is not writable here: opening it already fails")
-    with pytest.raises(lk.AudioFileError, match=r"writing '/proc/version' failed: .*Invalid arg"):
+async def test_a_file_that_cannot_be_replaced_safely(anyio_backend: str) -> None:
+    proc_version = anyio.Path("/proc/version")
+    # /proc/version is a regular file, but no temporary file can be created beside it, so
+    # it cannot be replaced atomically: refused before anything is written, in its name.
+    before = await proc_version.read_bytes()
+    with pytest.raises(
+        lk.AudioFileError,
+        match=r"cannot replace '/proc/version' safely: a temporary file cannot be created "
+        r"beside it in '/proc' \(No such file or directory\); the file is unchanged$",
+    ):
         await lk.sine(440, 0.1, RATE).to_file("/proc/version", format="wav", overwrite=True)
+    assert await proc_version.read_bytes() == before
+
+
+async def test_a_device_that_refuses_writes(anyio_backend: str, tmp_path: Path) -> None:
+    # A device is written in place (it cannot be renamed over); /dev/full opens for writing
+    # and every write fails with ENOSPC: the error names the path and the reason.
+    with pytest.raises(lk.AudioFileError, match=r"'/dev/full'.*No space left on device"):
+        await lk.sine(440, 1.0, RATE).to_file("/dev/full", format="wav", overwrite=True)
 
 
 async def test_a_write_error_does_not_hide_the_pipeline_error(
@@ -267,7 +280,8 @@ async def test_ogg_damaged_while_read_skips_the_pages_and_says_so(
     intact = await lk.from_file(path).to_array()
     cut = tmp_path / "cut.ogg"  # what decodes before the damage: the file cut there
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    before_damage = len(await lk.from_file(cut).to_array())  # (a shorter file to libsndfile)
+    with pytest.warns(lk.TruncatedAudioWarning, match="the last Ogg page is incomplete"):
+        before_damage = len(await lk.from_file(cut, on_truncated="warn").to_array())
     got, error = await _read_while(path, _overwrite_middle)
     assert before_damage < len(got) < len(intact)
     np.testing.assert_array_equal(got[:before_damage], intact[:before_damage])
@@ -291,19 +305,26 @@ async def test_wav_damaged_while_read_is_not_detectable(
     assert not np.array_equal(got, intact)
 
 
-@pytest.mark.parametrize("ext", ["ogg", "mp3"])
-async def test_ogg_and_mp3_cut_before_the_read_are_shorter_files(
-    anyio_backend: str, originals: dict[str, Path], tmp_path: Path, ext: str
+@pytest.mark.parametrize(
+    ("ext", "reason"),
+    [
+        ("ogg", "the last Ogg page is incomplete"),
+        ("mp3", r"the file ended after \d+ of the 64000 samples its header declares"),
+    ],
+)
+async def test_ogg_and_mp3_cut_before_the_read_are_reported(
+    anyio_backend: str, originals: dict[str, Path], tmp_path: Path, ext: str, reason: str
 ) -> None:
-    # Documented behaviour (docs/reliability.md): these formats carry no length that
-    # survives the cut (Ogg's comes from its last page, libsndfile estimates MP3's), so a
-    # file cut before it is opened reads as a complete, shorter file. Cut while it is read
-    # (test_file_cut_while_read), the cut is reported: Ogg's length was read at the open,
-    # and mpg123 reports the MP3 frame the cut splits.
+    # libsndfile reads these cut files as complete, shorter ones. lkframes checks what the
+    # container declares (Ogg's end-of-stream page, the MP3's Xing/Info frame count), so
+    # the cut gets the same handling as a cut WAV: an error, or a warning and the prefix.
     path = _original(originals, ext, tmp_path)
     intact = await lk.from_file(path).to_array()
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    got = await lk.from_file(path).to_array()
+    with pytest.raises(lk.TruncatedAudioError, match=reason):
+        await lk.from_file(path).to_array()
+    with pytest.warns(lk.TruncatedAudioWarning, match=reason):
+        got = await lk.from_file(path, on_truncated="warn").to_array()
     assert len(intact) // 4 < len(got) < len(intact) * 3 // 4
     settled = len(got) - 1_152  # an MP3 frame: the decoder's last frame may differ
     np.testing.assert_array_equal(got[:settled], intact[:settled])

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from .._core.format import DType
 from ._info import known_frames
+from ._lengths import mp3_has_frame_count, ogg_problem
 
 if TYPE_CHECKING:
     import soundfile
@@ -49,7 +50,7 @@ class SoundFileDecoder:
     and drops the samples that call did decode. Reading directly avoids both.
     """
 
-    def __init__(self, handle: soundfile.SoundFile, dtype: DType) -> None:
+    def __init__(self, handle: soundfile.SoundFile, dtype: DType, path: Path) -> None:
         import soundfile
 
         self._handle = handle
@@ -59,11 +60,14 @@ class SoundFileDecoder:
         self._ctype = "short" if dtype == "int16" else "float"
         self._readf = getattr(soundfile._snd, f"sf_readf_{self._ctype}")
         self.problem: str | None = declared_truncation(handle.extra_info)
+        if handle.format == "OGG":
+            self.problem = ogg_problem(path)
         self._failed = False
         # A file cut or damaged while it is read ends early without any error from
-        # libsndfile; the length its header declared (exact except for MP3, which
-        # libsndfile estimates) tells.
-        self._declared = known_frames(handle) if handle.format != "MP3" else None
+        # libsndfile; the length its header declared tells (exact except for an MP3 file
+        # without a Xing/Info frame count, whose length libsndfile only estimates).
+        exact = handle.format != "MP3" or mp3_has_frame_count(path)
+        self._declared = known_frames(handle) if exact else None
         self._total = 0
         # read() runs in a worker thread; close() may come from the event loop's thread
         # while a read is still in libsndfile (Ctrl-C, loop shutdown): closing the native
@@ -113,6 +117,15 @@ class PyAVDecoder:
             rate=self._stream.rate,
         )
         self._frames = self._container.decode(self._stream)
+        # The length the container declares (an MP4 moov, a WebM duration): the decoder's
+        # output is cut there (AAC and Opus encoders pad the last frame), and a file that
+        # decodes to less than that is truncated.
+        stream = self._stream
+        self._declared: int | None = None
+        if stream.duration is not None and stream.time_base is not None:
+            self._declared = round(stream.duration * stream.time_base * self._rate)
+        self._slack = max(int(getattr(stream.codec_context, "frame_size", 0) or 0), 1_024)
+        self._total = 0
         self._pending: list[NDArray[Any]] = []
         self._pending_samples = 0
         self._done = False
@@ -153,12 +166,27 @@ class PyAVDecoder:
             while self._pending_samples < samples and not self._done:
                 self._decode_more()
             if not self._pending:
+                if self._declared is not None:
+                    self._check_length(self._total)
                 return np.empty((0, self._channels), self._dtype)
             data = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
             block, rest = data[:samples], data[samples:]
             self._pending = [rest] if rest.shape[0] else []
             self._pending_samples = rest.shape[0]
+            if self._declared is not None:
+                block = block[: max(0, self._declared - self._total)]  # the encoder's padding
+                if self._done and not self._pending:
+                    self._check_length(self._total + block.shape[0])
+            self._total += block.shape[0]
             return np.ascontiguousarray(block)
+
+    def _check_length(self, total: int) -> None:
+        assert self._declared is not None
+        if self.problem is None and total < self._declared - self._slack:
+            self.problem = (
+                f"the file ended after {total} of the {self._declared} samples its "
+                "container declares"
+            )
 
     def close(self) -> None:
         with self._lock:

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .._core.errors import AudioFileError, ParameterError, UnsupportedAudioError
+from .._core.errors import (
+    AudioFileError,
+    ParameterError,
+    TruncatedAudioError,
+    UnsupportedAudioError,
+)
 from .._core.format import MAX_CHANNELS, MAX_SAMPLE_RATE, AudioFormat, DType
 
 if TYPE_CHECKING:
@@ -123,9 +128,19 @@ def pyav_info(path: Path) -> AudioFileInfo:
     except UnsupportedAudioError:
         raise
     except (av.FFmpegError, IndexError, ValueError) as exc:
+        if _is_mp4(path):
+            raise TruncatedAudioError(
+                f"{str(path)!r} is an MP4/m4a file without its index (no moov box): it was "
+                "cut or never finished"
+            ) from None
         raise UnsupportedAudioError(
             f"not an audio file libsndfile or FFmpeg can read: {str(path)!r} ({exc})"
         ) from None
+
+
+def _is_mp4(path: Path) -> bool:
+    with open(path, "rb") as file:
+        return file.read(8)[4:8] == b"ftyp"
 
 
 def header_format(path: Path, sample_rate: int, num_channels: int, dtype: DType) -> AudioFormat:

@@ -99,7 +99,7 @@ def from_file(
             if handle is None:
                 raise AudioFileError(changed)
             rate, channels = handle.samplerate, handle.channels
-            decoder = SoundFileDecoder(handle, fmt.dtype)
+            decoder = SoundFileDecoder(handle, fmt.dtype, file)
         else:
             try:
                 pyav = PyAVDecoder(file, fmt.dtype)

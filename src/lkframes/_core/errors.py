@@ -74,6 +74,11 @@ class ParameterError(LkFramesError, ValueError):
     known then): non-positive rates, a chunk size that is not a whole number of samples,
     an unknown dtype or tail policy.
 
+    Args:
+        message: What is wrong, in words that hold for every caller.
+        hint: What a Python caller can do about it (``pass matrix=``), appended after a
+            semicolon; the command line gives its own hint instead.
+
     Examples:
         >>> import lkframes as lk
         >>> try:
@@ -82,6 +87,13 @@ class ParameterError(LkFramesError, ValueError):
         ...     print(isinstance(exc, ValueError))
         True
     """
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        self.message = message
+        """The problem, without the Python hint."""
+        self.hint = hint
+        """What a Python caller can do about it (may be empty)."""
+        super().__init__(f"{message}; {hint}" if hint else message)
 
 
 class PipelineError(ParameterError):

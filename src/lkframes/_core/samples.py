@@ -60,8 +60,9 @@ def samples_for(sample_rate: int, *, ms: float | None = None, samples: int | Non
     exact = Fraction(ms).limit_denominator(1_000_000) * sample_rate / 1000
     if exact.denominator != 1:
         raise ParameterError(
-            f"{ms} ms at {sample_rate} Hz is {float(exact):g} samples, not a whole number; "
-            f"pick a duration that divides evenly or pass samples= explicitly"
+            f"{ms:g} ms at {sample_rate} Hz is {float(exact):g} samples, not a whole number; "
+            "pick a duration that divides evenly",
+            hint="or give the size in samples with samples=",
         )
     return int(exact)
 

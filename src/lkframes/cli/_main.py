@@ -23,7 +23,8 @@ from typing import Any
 
 import lkframes as lk
 
-from ._commands import convert_command, info_command, run_command
+from ._commands import info_command, run_command
+from ._convert import convert_command
 from ._demo import DEMO_INPUT_RATE, DEMO_SECONDS, MAX_SECONDS, PIPELINE_TEXT, run_demo
 from ._stage_flags import add_stage_flags
 

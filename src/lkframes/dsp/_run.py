@@ -44,7 +44,7 @@ class Features:
 
 def _rate_hint(rate: int) -> str:
     target = next((r for r in SUPPORTED_RATES if r >= rate), SUPPORTED_RATES[-1])
-    return f"resample first, e.g. stream.resample({target:_}) before this stage"
+    return f"resample to {target} Hz first"
 
 
 def check_rate(stage: str, fmt: AudioFormat) -> None:

@@ -25,7 +25,7 @@ from ._target import WriteTarget
 if TYPE_CHECKING:
     import soundfile
 
-__all__ = ("to_file",)
+__all__ = ("container_for", "default_subtype", "to_file")
 
 WRITE_BLOCK_MS = 500
 """Audio gathered before each write from the worker thread."""
@@ -62,6 +62,20 @@ def container_for(path: Path, container: str | None) -> str:
     )
 
 
+def default_subtype(path: Path, container: str, dtype: str) -> str:
+    """The libsndfile subtype `to_file` writes when none is given: PCM_16 for int16 audio,
+    FLOAT (WAV) or PCM_24 (FLAC) for float32, VORBIS for .ogg, OPUS for .opus, and the
+    container's first subtype otherwise (MPEG layer III for .mp3)."""
+    import soundfile
+
+    if path.suffix.lower() == ".opus":
+        return "OPUS"
+    chosen = _DEFAULT_SUBTYPES.get((container, dtype))
+    if chosen is None:
+        chosen = soundfile.default_subtype(container) or "PCM_16"
+    return chosen
+
+
 def _report(failure: AudioFileError, in_flight: BaseException | None) -> None:
     """Raise ``failure``, unless the run is failing already: then it is noted on that error.
 
@@ -88,19 +102,24 @@ class _Encoder:
         self.file = file
         self.reported = False  # a write failure has been raised already
         self._lock = threading.Lock()
-        chosen = subtype or _DEFAULT_SUBTYPES.get((container, fmt.dtype))
-        if file.suffix.lower() == ".opus" and subtype is None:
-            chosen = "OPUS"
+        chosen = subtype or default_subtype(file, container, fmt.dtype)
         cannot = f"cannot write {str(file)!r} as {container}/{chosen}"
         try:
             if not soundfile.check_format(container, chosen):
                 raise AudioFileError(f"{cannot}: invalid combination of format and subtype")
         except (ValueError, TypeError) as exc:  # an unknown format or subtype name
             raise AudioFileError(f"{cannot}: {exc}") from None
+        replacing = write_to != file
         try:
-            self.target = WriteTarget(write_to, exclusive=write_to != file)
+            self.target = WriteTarget(write_to, exclusive=replacing)
         except OSError as exc:
-            raise AudioFileError(f"{cannot}: {exc}") from None
+            reason = exc.strerror or str(exc)
+            if replacing:
+                raise AudioFileError(
+                    f"cannot replace {str(file)!r} safely: a temporary file cannot be created "
+                    f"beside it in {str(write_to.parent)!r} ({reason}); the file is unchanged"
+                ) from None
+            raise AudioFileError(f"{cannot}: {reason}") from None
         output: Any = self.target if self.target.seekable else self.target.fileno()
         try:
             self.handle: soundfile.SoundFile = soundfile.SoundFile(

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .._core.errors import ParameterError, PipelineError
+from .._core.errors import FormatError, ParameterError, PipelineError
 from .._core.frame import AudioFrame
 from .._core.stream import Stream
 from ..io import from_file
@@ -150,5 +150,7 @@ class PipelineSpec(BaseModel):
             try:
                 stream = spec.build()(stream)
             except ParameterError as exc:
+                raise PipelineError(f"stages[{index}] ({spec.stage}): {exc.message}") from None
+            except FormatError as exc:
                 raise PipelineError(f"stages[{index}] ({spec.stage}): {exc}") from None
         return stream

@@ -48,7 +48,7 @@ class StageSpecBase(BaseModel):
         try:
             registry.stage(self.stage)(**kwargs)
         except ParameterError as exc:
-            raise ValueError(str(exc)) from None
+            raise ValueError(exc.message) from None
         return self
 
     def parameters(self) -> dict[str, Any]:

@@ -95,7 +95,8 @@ def remix(num_channels: int, *, matrix: ArrayLike | None = None) -> Stage[AudioF
         default = dsp.mix_matrix(in_channels, out_channels)
         if default is None:
             raise ParameterError(
-                f"no default mix from {in_channels} to {out_channels} channels; pass matrix="
+                f"no default mix from {in_channels} to {out_channels} channels",
+                hint="pass matrix=",
             )
         return default
 

@@ -18,6 +18,7 @@ import soundfile as sf
 
 import lkframes as lk
 from lkframes.cli import _main
+from lkframes.io._replace import TEMP_MARK
 
 
 @pytest.fixture
@@ -285,3 +286,74 @@ def test_run_pipeline_with_livekit_audio_processing(
     before = np.sqrt(np.mean(rng.uniform(-0.2, 0.2, 48_000) ** 2))
     after = np.sqrt(np.mean(clean[48_000:] ** 2))  # after the APM has adapted
     assert 20 * np.log10(after / before) < -10
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg"])
+def test_convert_in_place_keeps_the_duration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ext: str
+) -> None:
+    # The report that started issue 11: `convert a.wav ./a.wav --overwrite --rate 22050`
+    # cut a 7.8 s file to 0.5 s. The input is read to its end before it is replaced.
+    path = tmp_path / f"a.{ext}"
+    t = np.arange(7 * 44_100 + 35_280) / 44_100  # 7.8 s
+    sf.write(path, 0.3 * np.sin(2 * np.pi * 440 * t), 44_100)
+    before = sf.info(str(path)).frames
+    argv = ["convert", str(path), str(tmp_path / "." / path.name), "--overwrite"]
+    assert _main.main([*argv, "--rate", "22050", "--json"]) == 0
+    summary = _json(capsys)
+    assert summary["samples_per_channel"] == lk.resampled_length(before, 44_100, 22_050)
+    info = sf.info(str(path))
+    assert (info.samplerate, info.frames) == (22_050, summary["samples_per_channel"])
+    assert info.duration == pytest.approx(7.8, abs=1e-3)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg"])
+def test_run_with_its_input_as_output_edits_in_place(
+    stereo_flac: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], ext: str
+) -> None:
+    path = tmp_path / f"talk.{ext}"
+    sf.write(path, sf.read(stereo_flac)[0], 44_100)
+    expected = lk.run_sync(lk.from_file(path).remix(1).gain(-6).to_array())
+    spec = {
+        "input": path.name,
+        "output": path.name,
+        "overwrite": True,
+        "stages": [{"stage": "remix", "num_channels": 1}, {"stage": "gain", "db": -6}],
+    }
+    assert _main.main(["run", str(_pipeline(tmp_path, spec)), "--json"]) == 0
+    assert _json(capsys)["samples_per_channel"] == len(expected)
+    got = lk.run_sync(lk.from_file(path).to_array())
+    assert got.shape == expected.shape
+    if ext != "ogg":  # lossless: 16-bit PCM, as the input was
+        np.testing.assert_allclose(got, expected, atol=2.0**-15)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.flac", "pipeline.json", path.name]
+
+
+def test_ctrl_c_during_an_in_place_convert_leaves_the_input_byte_for_byte(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "long.wav"
+    with sf.SoundFile(source, "w", 44_100, 2, "PCM_16") as out:
+        rng = np.random.default_rng(1)
+        block = (rng.uniform(-0.3, 0.3, (441_000, 2)) * 32767).astype(np.int16)
+        for _ in range(36):  # 6 minutes: about half a second of converting
+            out.write(block)
+    before = source.read_bytes()
+    command = [sys.executable, "-m", "lkframes", "convert", str(source), str(source)]
+    process = subprocess.Popen(
+        [*command, "--overwrite", "--rate", "16000", "--channels", "1", "--quiet"],
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(lk.__file__).resolve().parents[1])},
+    )
+    deadline = time.monotonic() + 20
+    while process.poll() is None and time.monotonic() < deadline:
+        if any(TEMP_MARK in p.name for p in tmp_path.iterdir()):
+            break  # the replacement is being written
+        time.sleep(0.002)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err.decode()
+    assert err == b""  # --quiet: nothing, not even a traceback
+    assert source.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [source.name]

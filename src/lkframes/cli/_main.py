@@ -105,14 +105,20 @@ def _add_file_commands(commands: Any) -> None:
     convert = commands.add_parser(
         "convert",
         help="convert an audio file: rate, channels, gain, frame size, format",
-        description="Stream IN through remix/resample/gain/chunk and write OUT (format from "
-        "the extension: .wav, .flac, .ogg, .opus, .mp3).",
+        description="Stream IN through the stages below and write OUT, its format from the "
+        "extension: .wav, .flac, .ogg, .opus, .mp3. WAV and FLAC are written as 16-bit PCM, as "
+        "sox and ffmpeg do, unless --dtype float32 or --subtype says otherwise (a 24-bit input "
+        "keeps its depth). OUT may be IN itself, with --overwrite.",
     )
     convert.add_argument("input", type=Path, metavar="IN", help="audio file to read")
     convert.add_argument("output", type=Path, metavar="OUT", help="audio file to write")
     add_stage_flags(convert)
     convert.add_argument("--subtype", help="libsndfile subtype of OUT, e.g. PCM_16, PCM_24, FLOAT")
-    convert.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    convert.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace OUT if it exists; it is replaced only once the new file is complete",
+    )
     _output_flags(convert)
     convert.set_defaults(handler=convert_command, parser=convert)
 

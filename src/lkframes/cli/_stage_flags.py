@@ -38,10 +38,15 @@ def _arg_help(function: Callable[..., Any], parameter: str) -> str:
     """The parameter's description from the function's Google-style ``Args:`` section."""
     doc = inspect.getdoc(function) or ""
     match = re.search(rf"^\s+{parameter}:\s*(.+?)(?=^\s+\w+:|^\S|\Z)", doc, re.M | re.S)
-    if match is None:
-        summary = doc.split("\n\n", 1)[0]
-        return " ".join(summary.split())
-    return " ".join(match.group(1).split())
+    text = doc.split("\n\n", 1)[0] if match is None else match.group(1)
+    return _plain_text(" ".join(text.split()))
+
+
+def _plain_text(text: str) -> str:
+    """Docstring markup (double backquotes, Sphinx roles) as plain text for ``--help``."""
+    text = re.sub(r'``"([^"`]*)"``', r"\1", text)
+    text = re.sub(r":\w+:`~?([^`]*)`", r"\1", text)
+    return text.replace("``", "")
 
 
 def _plain(annotation: object) -> object:

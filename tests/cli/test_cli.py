@@ -63,7 +63,7 @@ def test_demo_writes_out_wav_with_what_it_reports(tmp_path: Path) -> None:
     assert _main.main(["demo", "--quiet", "--seconds", "1.5"]) == 0
     info = lk.file_info(tmp_path / "out.wav")
     assert info.format == lk.AudioFormat(48_000, 1, "int16")
-    assert info.frames == _expected_layout(1.5)[1]
+    assert info.samples_per_channel == _expected_layout(1.5)[1]
     written = lk.run_sync(lk.from_file(tmp_path / "out.wav").to_array()).ravel()
     expected = _demo.attenuate(
         lk.AudioFrame(

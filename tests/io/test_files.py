@@ -172,7 +172,7 @@ async def test_lossless_round_trip(
     assert info.container == ext.upper()
     assert info.codec == subtype
     assert info.format == lk.AudioFormat(RATE, channels, read_as)
-    assert info.frames == len(x)
+    assert info.samples_per_channel == len(x)
 
     frames = await lk.from_file(path, block_ms=20).collect()
     assert all(f.dtype == read_as for f in frames)
@@ -211,7 +211,7 @@ async def test_lossy_round_trip(
 
     y = await lk.from_file(path, block_ms=20).to_array(squeeze=False)
     np.testing.assert_array_equal(y, _one_shot_read(path, "float32"))
-    assert y.shape[0] == info.frames
+    assert y.shape[0] == info.samples_per_channel
     # Ogg stores the exact length; an MP3 decoder may pad to a 1152-sample MPEG frame.
     assert abs(y.shape[0] - len(x)) <= (1_152 if ext == "mp3" else 0)
     n = min(len(x), len(y))
@@ -299,7 +299,7 @@ async def test_a_file_stream_is_re_iterable(anyio_backend: str, tmp_path: Path) 
 async def test_empty_data_chunk_is_an_empty_stream(anyio_backend: str, tmp_path: Path) -> None:
     path = tmp_path / "no_samples.wav"
     sf.write(str(path), np.zeros((0, 1), np.int16), RATE)
-    assert lk.file_info(path).frames == 0
+    assert lk.file_info(path).samples_per_channel == 0
     assert await lk.from_file(path).collect() == []
 
 
@@ -323,7 +323,7 @@ def test_file_info_fields(tmp_path: Path) -> None:
     info = lk.file_info(str(path))  # str and PathLike both accepted
     assert info.path == path
     assert info.format == lk.AudioFormat(48_000, 2, "float32")
-    assert (info.frames, info.duration) == (24_000, 0.5)
+    assert (info.samples_per_channel, info.duration) == (24_000, 0.5)
     assert (info.container, info.codec, info.backend) == ("FLAC", "PCM_24", "soundfile")
 
 
@@ -591,7 +591,7 @@ async def test_to_file_overwrite_replaces(anyio_backend: str, tmp_path: Path) ->
     summary = await lk.sine(440, 0.25, 8_000).to_file(path, overwrite=True)
     assert summary.samples_per_channel == 2_000
     info = lk.file_info(path)
-    assert (info.format.sample_rate, info.frames) == (8_000, 2_000)
+    assert (info.format.sample_rate, info.samples_per_channel) == (8_000, 2_000)
 
 
 async def test_to_file_unknown_extension(anyio_backend: str, tmp_path: Path) -> None:
@@ -796,3 +796,14 @@ async def test_long_file_streams_in_flat_memory(anyio_backend: str, long_wav: Pa
     assert peak < 12 * 2**20, (
         f"peak {peak / 2**20:.1f} MiB streaming a {LONG_BYTES / 2**20:.0f} MiB file"
     )
+
+
+async def test_file_info_frames_is_a_deprecated_alias_of_samples_per_channel(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "tone.wav"
+    await lk.sine(440, 0.5, 8_000).chunk(ms=20).to_file(path)
+    info = lk.file_info(path)
+    assert info.samples_per_channel == 4_000  # 25 frames of 160 samples
+    with pytest.warns(DeprecationWarning, match="use AudioFileInfo.samples_per_channel"):
+        assert info.frames == 4_000

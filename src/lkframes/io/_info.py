@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -47,8 +48,11 @@ class AudioFileInfo:
     """The file."""
     format: AudioFormat
     """Rate, channels and the dtype lkframes reads it as."""
-    frames: int | None
-    """Samples per channel, if the container says (None for some streams)."""
+    samples_per_channel: int | None
+    """How many samples each channel holds, if the container says (None for some streams).
+
+    The same word as :attr:`AudioFrame.samples_per_channel`: in lkframes a *frame* is
+    always a block of samples with a timestamp, never one sample per channel."""
     container: str
     """Container name, e.g. ``"WAV"``, ``"FLAC"``, ``"mov,mp4,m4a,3gp,3g2,mj2"``."""
     codec: str
@@ -58,8 +62,25 @@ class AudioFileInfo:
 
     @property
     def duration(self) -> float | None:
-        """Seconds, if the number of frames is known."""
-        return None if self.frames is None else self.frames / self.format.sample_rate
+        """Seconds, if the number of samples is known."""
+        n = self.samples_per_channel
+        return None if n is None else n / self.format.sample_rate
+
+    @property
+    def frames(self) -> int | None:
+        """Deprecated alias of :attr:`samples_per_channel` (libsndfile's word for it).
+
+        .. deprecated:: 0.1.0
+           In lkframes a frame is a block of samples (:class:`AudioFrame`); use
+           ``samples_per_channel``.
+        """
+        warnings.warn(
+            "AudioFileInfo.frames is deprecated: it counts samples per channel, not frames; "
+            "use AudioFileInfo.samples_per_channel",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.samples_per_channel
 
 
 def check_path(path: Path) -> None:
@@ -120,7 +141,7 @@ def pyav_info(path: Path) -> AudioFileInfo:
             return AudioFileInfo(
                 path=path,
                 format=header_format(path, int(stream.rate), int(stream.channels), dtype),
-                frames=frames,
+                samples_per_channel=frames,
                 container=container.format.name,
                 codec=stream.codec_context.name,
                 backend="pyav",
@@ -169,7 +190,7 @@ def file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
         >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
         >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
         >>> info = lk.file_info(path)
-        >>> info.format, info.frames, info.codec
+        >>> info.format, info.samples_per_channel, info.codec
         (AudioFormat(sample_rate=16000, num_channels=1, dtype='int16'), 8000, 'PCM_16')
     """
     file = Path(path)
@@ -183,7 +204,7 @@ def file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
             format=header_format(
                 file, handle.samplerate, handle.channels, soundfile_dtype(handle.subtype)
             ),
-            frames=known_frames(handle),
+            samples_per_channel=known_frames(handle),
             container=handle.format,
             codec=handle.subtype,
             backend="soundfile",

@@ -245,3 +245,30 @@ def test_a_frame_list_is_a_plain_list() -> None:
 def _require(page: str | None) -> str:
     assert page is not None
     return page
+
+
+def test_a_slice_of_a_frame_list_is_a_frame_list_that_displays() -> None:
+    frames = _collect(lk.sine(440, 0.5, 16_000).chunk(ms=20))
+    first = frames[:5]
+    assert isinstance(first, lk.FrameList)
+    assert list(first) == list(frames)[:5]
+    page = _require(first._repr_html_())
+    assert page.startswith("<div><code>5 frames, 16000 Hz mono int16, 0.100 s</code>")
+    decoded = _player(page)
+    assert decoded is not None
+    assert np.array_equal(decoded.samples, _joined(first))
+    assert isinstance(frames[::2], lk.FrameList)
+    assert len(frames[::2]) == 13
+    assert isinstance(frames[0], lk.AudioFrame)  # an index is still an item
+    assert isinstance(frames.copy(), lk.FrameList)
+    assert isinstance(frames[:2] + frames[3:4], lk.FrameList)
+
+
+@pytest.mark.parametrize(
+    ("samples", "label"),
+    [(320, "plays 20 ms"), (8, "plays 0.5 ms"), (8_000, "plays 500 ms"), (40_000, "plays 2.500 s")],
+)
+def test_the_player_says_how_long_the_clip_is(samples: int, label: str) -> None:
+    # A browser's player clock shows whole seconds: a 20 ms frame reads 0:00 / 0:00.
+    page = lk.AudioFrame(np.zeros(samples, np.int16), 16_000)._repr_html_()
+    assert re.search(rf"</audio> <small>{label}</small>", page), page[-200:]

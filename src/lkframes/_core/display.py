@@ -52,6 +52,14 @@ def _waveform_svg(data: NDArray[Any]) -> str:
     )
 
 
+def _length(seconds: float) -> str:
+    """The clip's length beside the player, whose own clock shows whole seconds (a 20 ms
+    frame would read ``0:00 / 0:00``)."""
+    if seconds < 1.0:
+        return f"plays {seconds * 1000:.4g} ms"
+    return f"plays {seconds:.3f} s"
+
+
 def audio_html(data: NDArray[Any], sample_rate: int, title: str) -> str:
     """HTML with a waveform and, for clips up to `MAX_PLAYER_SECONDS`, an audio player."""
     seconds = data.shape[0] / sample_rate
@@ -60,6 +68,7 @@ def audio_html(data: NDArray[Any], sample_rate: int, title: str) -> str:
         encoded = base64.b64encode(_wav_bytes(data, sample_rate)).decode("ascii")
         parts.append(
             f'<br><audio controls preload="metadata" src="data:audio/wav;base64,{encoded}"></audio>'
+            f" <small>{_length(seconds)}</small>"
         )
     elif seconds > MAX_PLAYER_SECONDS:
         parts.append(f"<br><small>player omitted: longer than {MAX_PLAYER_SECONDS:g} s</small>")

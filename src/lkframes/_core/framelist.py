@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import SupportsIndex, TypeVar, overload
 
 import numpy as np
 
@@ -28,7 +28,27 @@ class FrameList(list[T]):
         (True, 2)
         >>> "<audio" in frames._repr_html_()
         True
+        >>> type(frames[:1]).__name__  # a slice displays too
+        'FrameList'
     """
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> FrameList[T]: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> T | FrameList[T]:
+        """An item, or for a slice (``frames[:5]``) a `FrameList`, which displays too."""
+        if isinstance(index, slice):
+            return FrameList(list.__getitem__(self, index))
+        return list.__getitem__(self, index)
+
+    def copy(self) -> FrameList[T]:
+        """A shallow copy that is a `FrameList` too."""
+        return FrameList(self)
+
+    def __add__(self, other: list[T]) -> FrameList[T]:  # type: ignore[override]
+        """``a + b`` of two lists of frames is a `FrameList`."""
+        return FrameList(list.__add__(self, other))
 
     def __repr__(self) -> str:
         """A list's repr, with the middle of a long list left out: O(1) at any length."""

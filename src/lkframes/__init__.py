@@ -65,6 +65,7 @@ from .io import file_info as file_info
 from .io import from_file as from_file
 from .io import to_file as to_file
 from .livekit import LiveStats as LiveStats
+from .livekit import OnMute as OnMute
 from .livekit import Overflow as Overflow
 from .livekit import connect as connect
 from .livekit import from_participant as from_participant
@@ -136,6 +137,7 @@ __all__ = (
     "MissingExtraError",
     "NeedsOpenError",
     "NotConnectedError",
+    "OnMute",
     "OnTruncated",
     "OutputExistsError",
     "OutputFormat",

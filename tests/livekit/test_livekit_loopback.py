@@ -261,9 +261,14 @@ async def test_block_keeps_every_frame(
         ({"overflow": "drop_oldest"}, "needs max_queue_ms > 0"),
         ({"overflow": "drop_oldest", "max_queue_ms": 0}, "needs max_queue_ms > 0"),
         ({"max_queue_ms": 100}, "applies to overflow='drop_oldest' only"),
+        ({"on_mute": "drop"}, r"on_mute must be one of \('silence', 'skip'\)"),
+        ({"stall_timeout": 0}, r"stall_timeout must be a number of seconds > 0 \(got 0.0\)"),
+        ({"stall_timeout": float("nan")}, "stall_timeout must be finite"),
+        ({"stall_timeout": "2"}, "stall_timeout must be a number"),
+        ({"stall_timeout": 2}, "stall_timeout applies to remote tracks .got a LocalAudioTrack"),
     ],
 )
-async def test_overflow_parameters_are_checked(
+async def test_live_parameters_are_checked(
     loop_track: tuple[rtc.AudioSource, rtc.LocalAudioTrack], kwargs: dict[str, object], message: str
 ) -> None:
     _, track = loop_track

@@ -191,3 +191,61 @@ def test_cancelling_publish_unpublishes_and_leaves_nothing_behind(
     _assert_clean_stream(result["received"])
     assert result["tasks_left"] == []
     assert result["open_resources"] == {}
+
+
+def _longest_zero_run(x: np.ndarray[Any, Any]) -> int:
+    """The most consecutive exact zeros in ``x``."""
+    zero = np.concatenate([[False], x == 0, [False]])
+    edges = np.flatnonzero(np.diff(zero.astype(np.int8)))
+    return int((edges[1::2] - edges[::2]).max()) if edges.size else 0
+
+
+def test_muted_time_is_kept_as_silence_or_skipped(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    result = livekit_server.scenario("mute", "mute", tmp_path)
+    assert result["muted_events"] == ["muted", "unmuted"]
+    muted_s = result["muted_for"]
+    rate = 48_000
+    for name in ("silence", "skip"):
+        _assert_clean_stream(result[name])
+        _assert_ended(result[name]["end"], f"on_mute={name!r} after A left")
+
+    # "silence": the mute arrives as exact zeros as long as the mute, between tone.
+    kept = nonsilent(_load(result, "silence_file"))
+    assert result["silence"]["skipped"] == 0
+    assert kept.shape[0] / rate == pytest.approx(result["sent_seconds"], abs=0.15)
+    assert _longest_zero_run(kept) / rate == pytest.approx(muted_s, abs=0.1)
+    assert dominant_hz(kept[:24_000], rate) == pytest.approx(440, abs=5)
+
+    # "skip": the same tone without the mute, nothing of the tone lost.
+    skipped = nonsilent(_load(result, "skip_file"))
+    assert _longest_zero_run(skipped) < 0.02 * rate
+    assert skipped.shape[0] / rate == pytest.approx(result["sent_seconds"] - muted_s, abs=0.15)
+    assert result["skip"]["skipped"] == pytest.approx(muted_s * 100, abs=15)  # 10 ms frames
+    loud = np.abs(kept.astype(np.int32)) > 30
+    assert np.count_nonzero(np.abs(skipped.astype(np.int32)) > 30) == pytest.approx(
+        np.count_nonzero(loud), rel=0.02
+    )
+
+
+def test_stall_timeout_ends_the_stream_of_a_participant_that_vanished(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    # SIGKILL: the participant never leaves; the server times it out only after ~20 s.
+    result = livekit_server.scenario("vanish", "vanish", tmp_path)
+    bounded = result["bounded"]
+    _assert_clean_stream(bounded)
+    assert bounded["stalled"] is True
+    assert bounded["end"] is not None, "stall_timeout=1.0: the stream did not end within 5 s"
+    assert 1.0 <= bounded["end"] <= 1.8
+    received = _load(result, "bounded_file")
+    tone = nonsilent(received)
+    assert tone.shape[0] / 48_000 >= 0.9
+    assert dominant_hz(tone, 48_000) == pytest.approx(440, abs=5)
+    trailing_silence = (received.shape[0] - tone.shape[0]) / 48_000
+    assert trailing_silence <= 1.6  # what LiveKit made up before the stall was noticed
+    assert result["unbounded_open_after_wait"] is True  # without it: the server's ~20 s
+    # A participant who publishes and captures nothing still sends packets: not stalled.
+    assert result["idle_open_after_wait"] is True
+    assert result["idle_seconds"] >= 3.0

@@ -7,6 +7,7 @@ of these is used, never by ``import lkframes``.
 from __future__ import annotations
 
 from ._live import LiveStats as LiveStats
+from ._live import OnMute as OnMute
 from ._live import Overflow as Overflow
 from ._room import connect as connect
 from ._room import make_token as make_token
@@ -19,6 +20,7 @@ from ._video import to_video_source as to_video_source
 
 __all__ = (
     "LiveStats",
+    "OnMute",
     "Overflow",
     "connect",
     "from_participant",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from .._core.checks import check_choice
+from .._core.checks import check_choice, finite_number
 from .._core.errors import ParameterError, UnsupportedSDKError
 from .._core.format import AudioFormat
 
@@ -16,6 +16,7 @@ __all__ = (
     "DEFAULT_SAMPLE_RATE",
     "Live",
     "LiveStats",
+    "OnMute",
     "Overflow",
     "audio_format",
     "count_frames",
@@ -51,12 +52,28 @@ Examples:
 """
 
 
+OnMute = Literal["silence", "skip"]
+"""What a live audio source does with the time its track is muted.
+
+While a publisher is muted, LiveKit keeps delivering frames of digital silence (measured
+against livekit-server 1.13: a 1.0 s mute arrives as 1.00 s of exact zeros). ``"silence"``
+keeps them, so the stream stays aligned to wall time (a recording's minute 3 is minute 3 of
+the call); ``"skip"`` drops them, so the stream holds only what was said.
+
+Examples:
+    >>> import typing
+    >>> import lkframes as lk
+    >>> typing.get_args(lk.OnMute)
+    ('silence', 'skip')
+"""
+
+
 @dataclass
 class LiveStats:
     """Frame counts of a live source, updated while it runs.
 
-    ``delivered + dropped + queued == produced`` at every moment: nothing goes missing
-    without being counted. Pass one to `from_track` / `from_participant` as ``stats=``.
+    ``delivered + dropped + skipped + queued == produced`` at every moment: nothing goes
+    missing without being counted. Pass one to `from_track` / `from_participant` as ``stats=``.
 
     Examples:
         >>> import lkframes as lk
@@ -71,11 +88,15 @@ class LiveStats:
     """Frames that went into the pipeline."""
     dropped: int = 0
     """Frames discarded by ``overflow="drop_oldest"`` because the pipeline fell behind."""
+    skipped: int = 0
+    """Frames of muted silence left out by ``on_mute="skip"``."""
+    stalled: bool = False
+    """Whether the stream ended because no audio packet arrived for ``stall_timeout``."""
 
     @property
     def queued(self) -> int:
         """Frames waiting (or left unread when the pipeline stopped early)."""
-        return self.produced - self.delivered - self.dropped
+        return self.produced - self.delivered - self.dropped - self.skipped
 
 
 def count_frames(audio: Any, capacity: int, stats: LiveStats) -> None:
@@ -105,15 +126,32 @@ def count_frames(audio: Any, capacity: int, stats: LiveStats) -> None:
 
 @dataclass(frozen=True)
 class Live:
-    """A live source's overflow settings, validated once when the stream is built."""
+    """A live source's settings, validated once when the stream is built."""
 
     overflow: Overflow
     max_queue_ms: int | None
     stats: LiveStats | None
+    on_mute: OnMute = "silence"
+    stall_timeout: float | None = None
 
     @classmethod
-    def make(cls, overflow: str, max_queue_ms: int | None, stats: LiveStats | None) -> Live:
+    def make(
+        cls,
+        overflow: str,
+        max_queue_ms: int | None,
+        stats: LiveStats | None,
+        on_mute: str = "silence",
+        stall_timeout: float | None = None,
+    ) -> Live:
         check_choice(overflow, get_args(Overflow), "overflow")
+        check_choice(on_mute, get_args(OnMute), "on_mute")
+        if stall_timeout is not None:
+            stall_timeout = finite_number(stall_timeout, "stall_timeout")
+            if stall_timeout <= 0:
+                raise ParameterError(
+                    f"stall_timeout must be a number of seconds > 0 (got {stall_timeout!r})",
+                    hint="pass None to wait for the server to notice a vanished participant",
+                )
         if overflow == "drop_oldest":
             if max_queue_ms is None or max_queue_ms <= 0:
                 raise ParameterError(
@@ -121,9 +159,9 @@ class Live:
                 )
         elif max_queue_ms is not None:
             raise ParameterError("max_queue_ms applies to overflow='drop_oldest' only")
-        if overflow == "drop_oldest" and stats is None:
-            stats = LiveStats()  # drops are always counted, even if nobody reads them
-        return cls(overflow, max_queue_ms, stats)  # type: ignore[arg-type]
+        if (overflow == "drop_oldest" or stall_timeout is not None) and stats is None:
+            stats = LiveStats()  # drops and stalls are always counted, even if nobody reads
+        return cls(overflow, max_queue_ms, stats, on_mute, stall_timeout)  # type: ignore[arg-type]
 
     def capacity(self, frame_size_ms: int | None) -> int:
         """Frames the native queue may hold (0: unbounded)."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, overload
 
 import anyio
 import numpy as np
 
-from .._core.errors import FormatError, ParameterError
+from .._core.errors import FormatError, ParameterError, UnsupportedSDKError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.resources import acquire, release
@@ -19,6 +20,7 @@ from ._live import (
     DEFAULT_SAMPLE_RATE,
     Live,
     LiveStats,
+    OnMute,
     Overflow,
     audio_format,
     count_frames,
@@ -63,6 +65,9 @@ async def frames_of(
     stats = live.stats if live is not None else None
     if stats is not None:
         count_frames(audio, capacity, stats)
+        stats.stalled = False
+    skip_muted = live is not None and live.on_mute == "skip"
+    watch = _StallWatch(track, live.stall_timeout) if live and live.stall_timeout else None
     closing: list[asyncio.Task[None]] = []
 
     def end() -> None:
@@ -72,9 +77,30 @@ async def frames_of(
     stop_watching = on_track_end(track, end)
     pts = start_pts
     rate, channels = fmt.sample_rate, fmt.num_channels
+    skipping = False  # inside a mute, until the first sound after it
+    events = aiter(audio)
     acquire("livekit.audio_stream")
     try:
-        async for event in audio:
+        while True:
+            if watch is None:
+                try:
+                    event = await anext(events)
+                except StopAsyncIteration:
+                    break
+            else:
+                try:
+                    async with asyncio.timeout(watch.interval):
+                        event = await anext(events)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    event = None
+                if await watch.stalled():
+                    if stats is not None:
+                        stats.stalled = True
+                    break
+            if event is None:
+                continue  # no frame within the stall watch's interval
             rtc_frame = event.frame
             if rtc_frame.sample_rate != rate or rtc_frame.num_channels != channels:
                 got = AudioFrame.from_rtc(rtc_frame).format
@@ -83,6 +109,18 @@ async def frames_of(
             # A view of LiveKit's buffer, as AudioFrame.from_rtc makes, without re-validating
             # the format on every frame (this is the per-frame hot path).
             data = np.frombuffer(rtc_frame.data, np.int16, samples * channels)
+            if skip_muted:
+                # The mute event arrives ~70 ms before the audio falls silent, and the
+                # unmute ~70 ms before sound returns (measured on livekit-server 1.13): so
+                # from a mute on, only digital silence is left out, until sound returns
+                # after the unmute. Nothing that was said is dropped.
+                skipping = skipping or track.muted
+                if skipping:
+                    if not data.any():
+                        if stats is not None:
+                            stats.skipped += 1
+                        continue
+                    skipping = track.muted
             if stats is not None:
                 stats.delivered += 1
             yield AudioFrame.of(data.reshape(samples, channels), fmt, pts)
@@ -95,6 +133,53 @@ async def frames_of(
                 await closing[0]
             finally:
                 release("livekit.audio_stream")
+
+
+class _StallWatch:
+    """Notices a remote track whose packets stopped while it was not muted.
+
+    A participant that vanishes without leaving (a killed process, a lost network) stays
+    in the room until the server times it out, about 20 s later (measured: 22 s with
+    livekit-server 1.13), and meanwhile LiveKit delivers silence it makes up. The track's
+    ``inbound-rtp`` statistics show the truth: its packet count stops growing. Muted time
+    does not count: a publisher may stop sending while muted.
+    """
+
+    __slots__ = ("_next_check", "_packets", "_progress_at", "_timeout", "_track", "interval")
+
+    def __init__(self, track: rtc.Track, timeout: float) -> None:
+        self._track = track
+        self._timeout = timeout
+        self.interval = min(0.25, timeout / 4)
+        """Seconds between two looks at the statistics."""
+        now = time.monotonic()
+        self._progress_at = now
+        self._next_check = now + self.interval
+        self._packets = -1
+
+    async def stalled(self) -> bool:
+        """Whether no packet arrived for ``timeout`` seconds of unmuted time."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return False
+        self._next_check = now + self.interval
+        packets = await _packets_received(self._track)
+        if packets != self._packets or self._track.muted:
+            self._packets = packets
+            self._progress_at = now
+            return False
+        return now - self._progress_at >= self._timeout
+
+
+async def _packets_received(track: rtc.Track) -> int:
+    """RTP packets received for a remote track so far (0 before the first one)."""
+    get_stats = getattr(track, "get_stats", None)
+    if get_stats is None:
+        raise UnsupportedSDKError("this livekit version's tracks have no get_stats()")
+    for report in await get_stats():
+        if report.WhichOneof("stats") == "inbound_rtp":
+            return int(report.inbound_rtp.received.packets_received)
+    return 0
 
 
 @overload
@@ -115,6 +200,8 @@ def from_track(
     overflow: Overflow = "block",
     max_queue_ms: int | None = None,
     stats: LiveStats | None = None,
+    on_mute: OnMute = "silence",
+    stall_timeout: float | None = None,
 ) -> Stream[AudioFrame]: ...
 def from_track(
     track: rtc.Track,
@@ -125,6 +212,8 @@ def from_track(
     overflow: Overflow = "block",
     max_queue_ms: int | None = None,
     stats: LiveStats | None = None,
+    on_mute: OnMute = "silence",
+    stall_timeout: float | None = None,
 ) -> Stream[AudioFrame] | Stream[VideoFrame]:
     """Frames of a LiveKit track (remote or local): audio via ``rtc.AudioStream``.
 
@@ -145,13 +234,25 @@ def from_track(
             frame queued (nothing lost; memory grows with the lag), ``"drop_oldest"``
             keeps at most ``max_queue_ms`` and drops (and counts) the oldest.
         max_queue_ms: The queue bound for ``"drop_oldest"``.
-        stats: A `LiveStats` to count produced / delivered / dropped frames into.
+        stats: A `LiveStats` to count produced / delivered / dropped / skipped frames into.
+        on_mute: While the track is muted LiveKit delivers digital silence: ``"silence"``
+            keeps it (the stream stays aligned to wall time), ``"skip"`` leaves it out
+            (the stream holds only what was said; ``pts`` stays continuous). See `OnMute`.
+        stall_timeout: End the stream when no audio packet has arrived for this many
+            seconds while the track is not muted. A participant that vanishes without
+            leaving (killed, offline) is timed out by the server only after ~20 s, and
+            until then LiveKit delivers silence; with ``stall_timeout=2`` the stream ends
+            about 2 s after the last packet (``stats.stalled`` says so). A quiet publisher
+            is not mistaken for a vanished one: a published track sends packets even when
+            nothing is captured (about 4 a second, measured), so keep it at 1 s or more.
+            Remote tracks only. Default: wait for the server.
 
     Returns:
         An int16 stream with a known format and continuous ``pts`` from 0.
 
     Raises:
-        ParameterError: ``track`` is neither audio nor video, or a bad rate/channel count.
+        ParameterError: ``track`` is neither audio nor video, a bad rate/channel count,
+            ``on_mute`` or ``stall_timeout``, or ``stall_timeout`` for a local track.
         WrongEventLoopError: (while running) not running on asyncio.
 
     Examples:
@@ -177,7 +278,12 @@ def from_track(
     if not is_audio(track):
         raise ParameterError(f"from_track needs an audio track (got a {type(track).__name__})")
     fmt = audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
-    live = Live.make(overflow, max_queue_ms, stats)
+    live = Live.make(overflow, max_queue_ms, stats, on_mute, stall_timeout)
+    if stall_timeout is not None and not isinstance(track, rtc.RemoteAudioTrack):
+        raise ParameterError(
+            f"stall_timeout applies to remote tracks (got a {type(track).__name__}, which "
+            "receives no packets to watch)"
+        )
 
     return Stream(
         lambda: frames_of(track, fmt, frame_size_ms, 0, live),
@@ -197,13 +303,17 @@ def from_participant(
     overflow: Overflow = "block",
     max_queue_ms: int | None = None,
     stats: LiveStats | None = None,
+    on_mute: OnMute = "silence",
+    stall_timeout: float | None = None,
 ) -> Stream[AudioFrame]:
     """Frames of a participant's audio track, following it across re-publishes.
 
     Waits until the participant has published (and this room has subscribed to) an audio
     track of ``source``, streams it, and when that track goes away waits for the next one.
-    The stream ends when the participant leaves or the room disconnects. ``pts`` stays
-    continuous across tracks (gaps in wall time are not counted).
+    The stream ends when the participant leaves, the room disconnects or (with
+    ``stall_timeout``) the participant's packets stop. ``pts`` stays continuous across
+    tracks (the time between two tracks is not counted; muted time is, unless
+    ``on_mute="skip"``).
 
     Args:
         room: A connected ``rtc.Room`` (auto-subscribe on, the default).
@@ -215,6 +325,12 @@ def from_participant(
         overflow: ``"block"`` or ``"drop_oldest"``, as for `from_track`.
         max_queue_ms: The queue bound for ``"drop_oldest"``.
         stats: A `LiveStats` counting frames across all the participant's tracks.
+        on_mute: ``"silence"`` keeps the silence LiveKit delivers while the participant
+            is muted, ``"skip"`` leaves it out, as for `from_track`.
+        stall_timeout: End the stream when no audio packet has arrived from the
+            participant for this many seconds while unmuted: a participant that vanished
+            without leaving, whom the server times out only after ~20 s (see
+            `from_track`). Default: wait for the server.
 
     Returns:
         An int16 stream with a known format.
@@ -239,7 +355,7 @@ def from_participant(
 
     wanted = rtc.TrackSource.SOURCE_MICROPHONE if source is None else source
     fmt = audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
-    live = Live.make(overflow, max_queue_ms, stats)
+    live = Live.make(overflow, max_queue_ms, stats, on_mute, stall_timeout)
 
     def matching_track() -> rtc.Track | None:
         participant = next(
@@ -284,6 +400,8 @@ def from_participant(
                     async for frame in frames:
                         pts = frame.end_pts
                         yield frame
+                if live.stats is not None and live.stats.stalled:
+                    return  # the participant vanished: its packets stopped
                 ended, track = track, None
         finally:
             room.off("track_subscribed", on_subscribed)

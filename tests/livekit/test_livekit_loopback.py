@@ -6,6 +6,8 @@ The SDK is asyncio-only, so these tests run on asyncio; one test checks the erro
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 
@@ -274,3 +276,35 @@ async def test_live_parameters_are_checked(
     _, track = loop_track
     with pytest.raises(lk.ParameterError, match=message):
         lk.from_track(track, **kwargs)  # type: ignore[call-overload]
+
+
+_CANCEL_AND_EXIT = """
+import asyncio
+import subprocess
+import sys
+from livekit import rtc
+import lkframes as lk
+
+async def main():
+    source = rtc.AudioSource(48_000, 1)
+    speaker = asyncio.create_task(lk.sine(440, None, 48_000).to_source(source))
+    await asyncio.sleep(0.3)  # the source's 1 s queue is full: a capture is waiting
+    speaker.cancel()
+    await asyncio.gather(speaker, return_exceptions=True)
+    await source.aclose()
+
+asyncio.run(main())
+"""
+
+
+def test_cancelling_to_source_and_exiting_logs_no_native_error() -> None:
+    # A capture_frame cancelled in Python used to be completed by LiveKit's native layer up
+    # to a second later, after the interpreter had exited: it logged "ERROR ...
+    # [AUDIO_CAPTURE] Failed to send callback ...: the server is not configured".
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", _CANCEL_AND_EXIT], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Failed to send callback" not in done.stderr
+        assert "ERROR" not in done.stderr, done.stderr

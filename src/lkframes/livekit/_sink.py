@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -70,12 +71,35 @@ async def to_source(
     samples = 0
     async with adapted.open() as frames:
         async for frame in frames:
-            await source.capture_frame(frame.to_rtc())
+            await _capture(source, frame.to_rtc())
             count += 1
             samples += frame.samples_per_channel
     if wait_for_playout:
         await source.wait_for_playout()
     return RunSummary(count, samples, target)
+
+
+async def _capture(source: rtc.AudioSource, frame: rtc.AudioFrame) -> None:
+    """``source.capture_frame(frame)``, which, if cancelled, lets LiveKit finish the call.
+
+    A ``capture_frame`` waits while the source's queue is full, and cancelling it in Python
+    does not cancel it in LiveKit's native layer: that completes it up to ``queue_size_ms``
+    later, and if the process has exited by then, it logs ``ERROR ... [AUDIO_CAPTURE]
+    Failed to send callback ...: the server is not configured``. So on cancellation the
+    queue is cleared (this is a stop: the queued audio is not played) and the native call,
+    which then completes within a few milliseconds, is awaited.
+    """
+    capture = asyncio.ensure_future(source.capture_frame(frame))
+    try:
+        await asyncio.shield(capture)
+    except BaseException:
+        if not capture.done():
+            source.clear_queue()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(1.0):
+                await asyncio.wait({capture})
+        if capture.done() and not capture.cancelled():
+            capture.exception()  # retrieved: it is replaced by the error on its way out
+        raise
 
 
 def _adapt(stream: Stream[AudioFrame], target: AudioFormat) -> Stream[AudioFrame]:

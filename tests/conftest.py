@@ -37,6 +37,13 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     """
     if not session.config.option.collectonly and any(map(_uses_server, session.items)):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:  # said first: a machine's first build is silent for minutes
+            reporter.write_line(
+                f"room tests: getting livekit-server from "
+                f"{lks.BUILD_SCRIPT.relative_to(lks.ROOT)} (the first run on a machine builds "
+                "it with Go, 2-5 minutes; later runs reuse ~/.cache/lkframes)...",
+                flush=True,
+            )
         started = time.monotonic()
         outcome = "ok"
         try:
@@ -45,8 +52,7 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
             outcome = "FAILED (the room tests will show the log)"
         if reporter is not None:
             reporter.write_line(
-                f"room tests: {lks.BUILD_SCRIPT.relative_to(lks.ROOT)}: {outcome} "
-                f"({time.monotonic() - started:.1f} s)"
+                f"room tests: livekit-server {outcome} ({time.monotonic() - started:.1f} s)"
             )
     return (yield)
 

@@ -357,3 +357,22 @@ def test_ctrl_c_during_an_in_place_convert_leaves_the_input_byte_for_byte(
     assert err == b""  # --quiet: nothing, not even a traceback
     assert source.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [source.name]
+
+
+@pytest.mark.parametrize(
+    ("stages", "subtype"),
+    [
+        ([{"stage": "gain", "db": -3}], "PCM_24"),  # a PCM input keeps its depth
+        ([{"stage": "to_dtype", "dtype": "float32"}], "FLOAT"),  # as convert --dtype float32
+        ([{"stage": "to_dtype", "dtype": "int16"}], "PCM_16"),
+    ],
+)
+def test_run_writes_wav_as_convert_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stages: list[Any], subtype: str
+) -> None:
+    source = tmp_path / "in.flac"
+    sf.write(source, 0.3 * np.sin(np.arange(4_800) / 10), 48_000, subtype="PCM_24")
+    spec = {"input": "in.flac", "output": "out.wav", "stages": stages}
+    assert _main.main(["run", str(_pipeline(tmp_path, spec)), "--json"]) == 0
+    assert _json(capsys)["output_subtype"] == subtype
+    assert sf.info(str(tmp_path / "out.wav")).subtype == subtype

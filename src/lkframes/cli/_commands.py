@@ -102,7 +102,10 @@ def run_command(args: argparse.Namespace) -> int:
             if output is None:
                 summary, wall = timed(lambda: lk.run_sync(stream.run()))
             else:
-                encoding = output_encoding(output, None, None, source)
+                # As convert's --dtype: a to_dtype stage asks for that sample type in OUT.
+                to_dtype = next((s for s in reversed(spec.stages) if s.stage == "to_dtype"), None)
+                dtype = getattr(to_dtype, "dtype", None)
+                encoding = output_encoding(output, None, dtype, source)
                 summary, wall = timed(
                     lambda: lk.run_sync(
                         stream.to_file(

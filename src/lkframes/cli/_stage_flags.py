@@ -34,6 +34,10 @@ CONVERT_ORDER = (
 """The order ``lkframes convert`` applies its stages in."""
 
 
+_METAVARS = {"sample_rate": "HZ", "num_channels": "N"}
+"""Short placeholders in the usage line for the stage parameters whose names are long."""
+
+
 def _arg_help(function: Callable[..., Any], parameter: str) -> str:
     """The parameter's description from the function's Google-style ``Args:`` section."""
     doc = inspect.getdoc(function) or ""
@@ -94,7 +98,9 @@ def add_stage_flags(parser: argparse.ArgumentParser) -> None:
                 kwargs["type"] = _number(annotation, flag)
             if default is not inspect.Parameter.empty and default is not None:
                 kwargs["help"] += f" (default {default})"
-            metavar = parameter.upper() if "choices" not in kwargs else None
+            metavar = (
+                _METAVARS.get(parameter, parameter.upper()) if "choices" not in kwargs else None
+            )
             group.add_argument(flag, dest=_dest(flag), metavar=metavar, **kwargs)
 
 

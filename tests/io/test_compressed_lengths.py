@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import anyio
 import numpy as np
 import pytest
 import soundfile as sf
@@ -133,3 +134,39 @@ def test_info_quiet_fails_a_cut_mp3_and_prints_nothing_else(
     assert out == ""
     assert err.count("\n") == 1
     assert err.startswith("lkframes info: error: TruncatedAudioError")
+
+
+def _lag(decoded: np.ndarray, original: np.ndarray, most: int = 600) -> int:
+    """Where ``original`` starts inside ``decoded`` (negative: before it), by least squares
+    over the first second."""
+    n = 48_000
+    errors = {}
+    for lag in range(-most, most + 1):
+        a = decoded[max(0, lag) :][:n]
+        b = original[max(0, -lag) :][: len(a)]
+        errors[lag] = float(np.sum((a - b) ** 2))
+    return min(errors, key=errors.__getitem__)
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("rate", [16_000, 22_050, 48_000])
+@pytest.mark.parametrize("container", ["webm", "mkv"])
+async def test_opus_pre_skip_is_dropped_whatever_rate_it_was_encoded_from(
+    anyio_backend: str, tmp_path: Path, rate: int, container: str
+) -> None:
+    # FFmpeg 8 (PyAV's) drops a WebM/Matroska Opus stream's codec delay counted at the
+    # encoder's input rate: from 22.05 kHz, 156 of the 312 pre-skip samples, so the audio
+    # started 3.25 ms late. Noise, so that the alignment cannot be a period off.
+    source = tmp_path / f"noise{rate}.wav"
+    rng = np.random.default_rng(rate)
+    sf.write(source, rng.uniform(-0.3, 0.3, int(2.5 * rate)), rate, subtype="PCM_16")
+    out = tmp_path / f"noise{rate}.{container}"
+    assert FFMPEG is not None
+    await anyio.run_process(
+        [FFMPEG, "-v", "error", "-nostdin", "-i", str(source), "-c:a", "libopus", str(out)]
+    )
+    original = await lk.from_file(source).resample(48_000, quality="VHQ").to_array()
+    decoded = await lk.from_file(out).to_array()
+    assert lk.file_info(out).format.sample_rate == 48_000
+    assert _lag(decoded.astype(np.float64), original.astype(np.float64) / 32_768) == 0
+    assert abs(len(decoded) - len(original)) <= 1  # the end: the container's discard padding

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -116,7 +117,8 @@ class PyAVDecoder:
             layout=self._stream.layout,
             rate=self._stream.rate,
         )
-        self._frames = self._container.decode(self._stream)
+        self._start_skip = 0  # samples still to drop at the start (see _opus_skip_left)
+        self._frames = self._decoded()
         # The length the container declares (an MP4 moov, a WebM duration): the decoder's
         # output is cut there (AAC and Opus encoders pad the last frame), and a file that
         # decodes to less than that is truncated.
@@ -133,6 +135,17 @@ class PyAVDecoder:
         self.problem: str | None = None
         self._lock = threading.Lock()  # see SoundFileDecoder: close waits for a read
         self._closed = False
+
+    def _decoded(self) -> Iterator[Any]:
+        """The stream's frames, as ``container.decode`` gives them, noting how much of the
+        Opus pre-skip the decoder left in the first one."""
+        first = True
+        for packet in self._container.demux(self._stream):
+            frames = packet.decode()
+            if first and packet.size and frames:
+                first = False
+                self._start_skip = _opus_skip_left(self._stream, packet, frames[0])
+            yield from frames
 
     def _decode_more(self) -> None:
         try:
@@ -156,6 +169,9 @@ class PyAVDecoder:
                 )
         for out in outputs:
             data = out.to_ndarray().reshape(-1, self._channels)
+            if self._start_skip:
+                dropped = min(self._start_skip, data.shape[0])
+                data, self._start_skip = data[dropped:], self._start_skip - dropped
             self._pending.append(data)
             self._pending_samples += data.shape[0]
 
@@ -193,3 +209,40 @@ class PyAVDecoder:
             if not self._closed:
                 self._closed = True
                 self._container.close()
+
+
+_OPUS_FRAME_MS = (10, 20, 40, 60) * 3 + (10, 20) * 2 + (2.5, 5, 10, 20) * 4
+"""The duration of one Opus frame by the TOC byte's configuration number (RFC 6716, 3.1)."""
+
+
+def _opus_packet_samples(packet: bytes) -> int:
+    """How many 48 kHz samples an Opus packet holds, from its TOC byte (RFC 6716, 3.1)."""
+    toc = packet[0]
+    code = toc & 3
+    count = (
+        1 if code == 0 else 2 if code in (1, 2) else (packet[1] & 0x3F if len(packet) > 1 else 0)
+    )
+    return int(_OPUS_FRAME_MS[toc >> 3] * 48 * count)
+
+
+def _opus_skip_left(stream: Any, packet: Any, first: Any) -> int:
+    """The part of an Opus stream's pre-skip that FFmpeg's decoder did not drop.
+
+    The pre-skip (the encoder's look-ahead, in 48 kHz samples, OpusHead bytes 10-11) must
+    be dropped from the start of the decoded audio. FFmpeg 8 (PyAV's) drops the container's
+    codec delay instead, which for a WebM/Matroska or MP4 file that ffmpeg encoded from a
+    16 or 22.05 kHz source is in the encoder's input rate: a third or half of it (measured:
+    156 of 312 samples). Counted from the first packet: its TOC byte says how many samples
+    it holds, the first frame how many came out.
+    """
+    if stream.codec_context.name != "opus":
+        return 0
+    head = bytes(stream.codec_context.extradata or b"")
+    if len(head) < 12 or not head.startswith(b"OpusHead"):
+        return 0
+    pre_skip = int.from_bytes(head[10:12], "little")
+    data = bytes(packet)
+    if not data:
+        return 0
+    dropped = _opus_packet_samples(data) - int(first.samples)
+    return max(0, pre_skip - max(0, dropped))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -79,26 +78,28 @@ async def to_source(
     return RunSummary(count, samples, target)
 
 
+RELEASE_WAIT_S = 0.05
+"""How long a cancelled capture waits for LiveKit to let go of its frame: measured 0.07 to
+5.5 ms (median 0.13 ms) after ``clear_queue``, over 30 trials."""
+
+
 async def _capture(source: rtc.AudioSource, frame: rtc.AudioFrame) -> None:
-    """``source.capture_frame(frame)``, which, if cancelled, lets LiveKit finish the call.
+    """``source.capture_frame(frame)``; if that is cancelled, LiveKit is let finish it.
 
     A ``capture_frame`` waits while the source's queue is full, and cancelling it in Python
     does not cancel it in LiveKit's native layer: that completes it up to ``queue_size_ms``
     later, and if the process has exited by then, it logs ``ERROR ... [AUDIO_CAPTURE]
-    Failed to send callback ...: the server is not configured``. So on cancellation the
-    queue is cleared (this is a stop: the queued audio is not played) and the native call,
-    which then completes within a few milliseconds, is awaited.
+    Failed to send callback ...: the server is not configured``. So the queue is cleared
+    (this is a stop: the queued audio is not played), which lets the native call complete,
+    and the cancellation waits `RELEASE_WAIT_S` for it. Nothing is added per frame: a task
+    to await the native call itself would cost ~30 µs a frame.
     """
-    capture = asyncio.ensure_future(source.capture_frame(frame))
     try:
-        await asyncio.shield(capture)
+        await source.capture_frame(frame)
     except BaseException:
-        if not capture.done():
-            source.clear_queue()
-            with anyio.CancelScope(shield=True), anyio.move_on_after(1.0):
-                await asyncio.wait({capture})
-        if capture.done() and not capture.cancelled():
-            capture.exception()  # retrieved: it is replaced by the error on its way out
+        source.clear_queue()
+        with anyio.CancelScope(shield=True):
+            await anyio.sleep(RELEASE_WAIT_S)
         raise
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, overload
 
 import anyio
 import numpy as np
 
-from .._core.errors import FormatError, ParameterError, UnsupportedSDKError
+from .._core.errors import FormatError, ParameterError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.resources import acquire, release
@@ -27,6 +26,7 @@ from ._live import (
     is_audio,
 )
 from ._video import from_video_track
+from ._watch import MuteSkip, StallWatch
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -66,8 +66,8 @@ async def frames_of(
     if stats is not None:
         count_frames(audio, capacity, stats)
         stats.stalled = False
-    skip_muted = live is not None and live.on_mute == "skip"
-    watch = _StallWatch(track, live.stall_timeout) if live and live.stall_timeout else None
+    muted = MuteSkip(track) if live is not None and live.on_mute == "skip" else None
+    watch = StallWatch(track, live.stall_timeout) if live and live.stall_timeout else None
     closing: list[asyncio.Task[None]] = []
 
     def end() -> None:
@@ -77,30 +77,11 @@ async def frames_of(
     stop_watching = on_track_end(track, end)
     pts = start_pts
     rate, channels = fmt.sample_rate, fmt.num_channels
-    skipping = False  # inside a mute, until the first sound after it
-    events = aiter(audio)
+    watched = None if watch is None else watch.events(aiter(audio), stats)
+    events = audio if watched is None else watched
     acquire("livekit.audio_stream")
     try:
-        while True:
-            if watch is None:
-                try:
-                    event = await anext(events)
-                except StopAsyncIteration:
-                    break
-            else:
-                try:
-                    async with asyncio.timeout(watch.interval):
-                        event = await anext(events)
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    event = None
-                if await watch.stalled():
-                    if stats is not None:
-                        stats.stalled = True
-                    break
-            if event is None:
-                continue  # no frame within the stall watch's interval
+        async for event in events:
             rtc_frame = event.frame
             if rtc_frame.sample_rate != rate or rtc_frame.num_channels != channels:
                 got = AudioFrame.from_rtc(rtc_frame).format
@@ -109,23 +90,17 @@ async def frames_of(
             # A view of LiveKit's buffer, as AudioFrame.from_rtc makes, without re-validating
             # the format on every frame (this is the per-frame hot path).
             data = np.frombuffer(rtc_frame.data, np.int16, samples * channels)
-            if skip_muted:
-                # The mute event arrives ~70 ms before the audio falls silent, and the
-                # unmute ~70 ms before sound returns (measured on livekit-server 1.13): so
-                # from a mute on, only digital silence is left out, until sound returns
-                # after the unmute. Nothing that was said is dropped.
-                skipping = skipping or track.muted
-                if skipping:
-                    if not data.any():
-                        if stats is not None:
-                            stats.skipped += 1
-                        continue
-                    skipping = track.muted
+            if muted is not None and muted.drops(data):
+                if stats is not None:
+                    stats.skipped += 1
+                continue
             if stats is not None:
                 stats.delivered += 1
             yield AudioFrame.of(data.reshape(samples, channels), fmt, pts)
             pts += samples
     finally:
+        if watched is not None:
+            await watched.aclose()
         stop_watching()
         end()  # one close only: a second one makes the native layer log an unknown handle
         with anyio.CancelScope(shield=True):
@@ -133,53 +108,6 @@ async def frames_of(
                 await closing[0]
             finally:
                 release("livekit.audio_stream")
-
-
-class _StallWatch:
-    """Notices a remote track whose packets stopped while it was not muted.
-
-    A participant that vanishes without leaving (a killed process, a lost network) stays
-    in the room until the server times it out, about 20 s later (measured: 22 s with
-    livekit-server 1.13), and meanwhile LiveKit delivers silence it makes up. The track's
-    ``inbound-rtp`` statistics show the truth: its packet count stops growing. Muted time
-    does not count: a publisher may stop sending while muted.
-    """
-
-    __slots__ = ("_next_check", "_packets", "_progress_at", "_timeout", "_track", "interval")
-
-    def __init__(self, track: rtc.Track, timeout: float) -> None:
-        self._track = track
-        self._timeout = timeout
-        self.interval = min(0.25, timeout / 4)
-        """Seconds between two looks at the statistics."""
-        now = time.monotonic()
-        self._progress_at = now
-        self._next_check = now + self.interval
-        self._packets = -1
-
-    async def stalled(self) -> bool:
-        """Whether no packet arrived for ``timeout`` seconds of unmuted time."""
-        now = time.monotonic()
-        if now < self._next_check:
-            return False
-        self._next_check = now + self.interval
-        packets = await _packets_received(self._track)
-        if packets != self._packets or self._track.muted:
-            self._packets = packets
-            self._progress_at = now
-            return False
-        return now - self._progress_at >= self._timeout
-
-
-async def _packets_received(track: rtc.Track) -> int:
-    """RTP packets received for a remote track so far (0 before the first one)."""
-    get_stats = getattr(track, "get_stats", None)
-    if get_stats is None:
-        raise UnsupportedSDKError("this livekit version's tracks have no get_stats()")
-    for report in await get_stats():
-        if report.WhichOneof("stats") == "inbound_rtp":
-            return int(report.inbound_rtp.received.packets_received)
-    return 0
 
 
 @overload

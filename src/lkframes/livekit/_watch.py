@@ -1,0 +1,116 @@
+"""Watching a live audio track: packets that stopped (a participant that vanished), and
+the silence of a mute that ``on_mute="skip"`` leaves out."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._core.errors import UnsupportedSDKError
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+    from ._live import LiveStats
+
+__all__ = ("MuteSkip", "StallWatch")
+
+
+class StallWatch:
+    """Notices a remote track whose packets stopped while it was not muted.
+
+    A participant that vanishes without leaving (a killed process, a lost network) stays
+    in the room until the server times it out, about 20 s later (measured: 22 s with
+    livekit-server 1.13), and meanwhile LiveKit delivers silence it makes up. The track's
+    ``inbound-rtp`` statistics show the truth: its packet count stops growing. Muted time
+    does not count: a publisher may stop sending while muted.
+    """
+
+    __slots__ = ("_next_check", "_packets", "_progress_at", "_timeout", "_track", "interval")
+
+    def __init__(self, track: rtc.Track, timeout: float) -> None:
+        self._track = track
+        self._timeout = timeout
+        self.interval = min(0.25, timeout / 4)
+        """Seconds between two looks at the statistics."""
+        now = time.monotonic()
+        self._progress_at = now
+        self._next_check = now + self.interval
+        self._packets = -1
+
+    async def events(
+        self, audio: AsyncIterator[Any], stats: LiveStats | None
+    ) -> AsyncGenerator[Any, None]:
+        """``audio``'s events, ending (and setting ``stats.stalled``) when the track stalls.
+
+        Looks at the statistics at least every `interval`, also while no frame arrives.
+        """
+        while True:
+            try:
+                async with asyncio.timeout(self.interval):
+                    event = await anext(audio)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                event = None
+            if await self.stalled():
+                if stats is not None:
+                    stats.stalled = True
+                return
+            if event is not None:
+                yield event
+
+    async def stalled(self) -> bool:
+        """Whether no packet arrived for ``timeout`` seconds of unmuted time."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return False
+        self._next_check = now + self.interval
+        packets = await _packets_received(self._track)
+        if packets != self._packets or self._track.muted:
+            self._packets = packets
+            self._progress_at = now
+            return False
+        return now - self._progress_at >= self._timeout
+
+
+async def _packets_received(track: rtc.Track) -> int:
+    """RTP packets received for a remote track so far (0 before the first one)."""
+    get_stats = getattr(track, "get_stats", None)
+    if get_stats is None:
+        raise UnsupportedSDKError("this livekit version's tracks have no get_stats()")
+    for report in await get_stats():
+        if report.WhichOneof("stats") == "inbound_rtp":
+            return int(report.inbound_rtp.received.packets_received)
+    return 0
+
+
+class MuteSkip:
+    """Which frames ``on_mute="skip"`` leaves out: the digital silence of a mute.
+
+    The mute event arrives ~70 ms before the audio falls silent, and the unmute ~70 ms
+    before sound returns (measured on livekit-server 1.13). So from a mute on, frames of
+    exact zeros are left out until sound returns after the unmute: nothing that was said
+    is dropped, whichever arrives first.
+    """
+
+    __slots__ = ("_skipping", "_track")
+
+    def __init__(self, track: rtc.Track) -> None:
+        self._track = track
+        self._skipping = False
+
+    def drops(self, data: NDArray[np.int16]) -> bool:
+        """Whether the frame of ``data`` is muted silence to leave out."""
+        self._skipping = self._skipping or self._track.muted
+        if not self._skipping:
+            return False
+        if not data.any():
+            return True
+        self._skipping = self._track.muted
+        return False

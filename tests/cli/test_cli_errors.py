@@ -124,7 +124,68 @@ CASES: dict[str, tuple[Setup, int, str]] = {
         1,
         "not an audio file",
     ),
+    "convert: opus at 44.1 kHz": (
+        lambda d: ["convert", str(_wav(d / "in.wav")), str(d / "out.opus")],
+        2,
+        "Opus files hold 8000, 12000, 16000, 24000 or 48000 Hz, not 44100 Hz; add --rate 48000",
+    ),
+    "convert: mp3 at 96 kHz": (
+        lambda d: ["convert", str(_wav(d / "in.wav", rate=96_000)), str(d / "out.mp3")],
+        2,
+        "add --rate 48000",
+    ),
+    "convert: a subtype libsndfile lists but cannot write": (
+        lambda d: [
+            "convert",
+            str(_wav(d / "in.wav")),
+            str(d / "out.wav"),
+            "--subtype",
+            "MPEG_LAYER_III",
+        ],
+        1,
+        "unsupported encoding",
+    ),
+    "convert: a frame shorter than a sample": (
+        lambda d: ["convert", str(_wav(d / "in.wav")), str(d / "o.wav"), "--chunk-ms", "1e-9"],
+        2,
+        "--chunk-ms 1e-09",
+    ),
+    "convert: rate above the limit": (
+        lambda d: ["convert", str(_wav(d / "in.wav")), str(d / "o.wav"), "--rate", "2000000"],
+        2,
+        "argument --rate: at most 1536000 Hz (got 2000000)",
+    ),
+    "convert: too many channels": (
+        lambda d: ["convert", str(_wav(d / "in.wav")), str(d / "o.wav"), "--channels", "300"],
+        2,
+        "argument --channels: at most 64 channels (got 300)",
+    ),
+    "info: headerless raw audio": (
+        lambda d: ["info", str(_write(d / "x.raw", b"\x00\x01" * 4_000))],
+        1,
+        "headerless",
+    ),
     # run
+    "run: opus output at 44.1 kHz": (
+        lambda d: (
+            [
+                "run",
+                str(_write(d / "p.json", '{"input": "in.wav", "output": "out.opus"}')),
+            ]
+            if _wav(d / "in.wav")
+            else []
+        ),
+        1,
+        '{"stage": "resample", "sample_rate": 48000}',
+    ),
+    "run: a misspelled stage": (
+        lambda d: [
+            "run",
+            str(_write(d / "p.json", '{"input": "a.wav", "stages": [{"stage": "resampel"}]}')),
+        ],
+        1,
+        "unknown stage 'resampel' (did you mean 'resample'?)",
+    ),
     "run: an audio file given as the pipeline": (
         lambda d: ["run", str(_wav(d / "speech.wav"))],
         1,
@@ -197,3 +258,5 @@ def test_errors_speak_in_flags_and_file_names(
     assert not PYTHON_WORDS.search(message), f"Python-speak in: {message}"
     if status == 1:
         assert err.count("\n") == 1  # one line, no traceback
+    assert "object at 0x" not in err
+    assert not [p.name for p in tmp_path.glob("o*.*") if p.stat().st_size == 0]  # no 0-byte file

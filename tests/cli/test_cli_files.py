@@ -205,7 +205,10 @@ def test_run_pipeline_yaml_without_output(
             {"input": "in.flac", "stages": [{"stage": "resample", "sample_rate": -5}]},
             r"stages\[0\]: sample_rate must be positive \(got -5\)",
         ),
-        ({"input": "in.flac", "stages": [{"stage": "echo"}]}, r"stages\[0\]: Input tag 'echo'"),
+        (
+            {"input": "in.flac", "stages": [{"stage": "echo"}]},
+            r"stages\[0\]: unknown stage 'echo' \(did you mean 'echo_cancel'\?\)",
+        ),
         (
             {"input": "in.flac", "stages": [{"stage": "chunk", "ms": 20, "size": 3}]},
             r"stages\[0\].size: Extra inputs are not permitted",

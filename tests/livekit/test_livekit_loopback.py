@@ -177,7 +177,7 @@ async def test_to_source_rejects_a_frame_size_that_is_not_whole(
 ) -> None:
     source, _ = loop_track
     with pytest.raises(lk.ParameterError, match="not a whole number"):
-        await lk.silence(0.1, 48_000).to_source(source, frame_ms=0.01)  # type: ignore[arg-type]
+        await lk.silence(0.1, 48_000).to_source(source, frame_ms=0.03)  # type: ignore[arg-type]
 
 
 def test_livekit_functions_say_they_need_asyncio() -> None:

@@ -19,6 +19,7 @@ from .errors import ParameterError
 
 __all__ = (
     "apply_matrix",
+    "check_ms",
     "convert_dtype",
     "float_to_int16",
     "int16_to_float32",
@@ -41,6 +42,14 @@ def positive_int(value: object, what: str) -> int:
     return int(value)
 
 
+def check_ms(ms: object) -> None:
+    """Refuse a duration in ms that is not a positive, finite number."""
+    if isinstance(ms, bool) or not isinstance(ms, int | float | np.integer | np.floating):
+        raise ParameterError(f"ms must be a number (got {type(ms).__name__})")
+    if not math.isfinite(ms) or ms <= 0:
+        raise ParameterError(f"ms must be positive and finite (got {ms})")
+
+
 def samples_for(sample_rate: int, *, ms: float | None = None, samples: int | None = None) -> int:
     """Samples per channel for ``ms`` milliseconds (or ``samples``) at ``sample_rate``.
 
@@ -53,10 +62,12 @@ def samples_for(sample_rate: int, *, ms: float | None = None, samples: int | Non
     if samples is not None:
         return positive_int(samples, "samples")
     assert ms is not None
-    if isinstance(ms, bool) or not isinstance(ms, int | float | np.integer | np.floating):
-        raise ParameterError(f"ms must be a number (got {type(ms).__name__})")
-    if not math.isfinite(ms) or ms <= 0:
-        raise ParameterError(f"ms must be positive and finite (got {ms})")
+    check_ms(ms)
+    if ms * sample_rate < 1000:
+        raise ParameterError(
+            f"{ms:g} ms at {sample_rate} Hz is {ms * sample_rate / 1000:g} samples, less than "
+            "one; a frame holds at least one sample"
+        )
     exact = Fraction(ms).limit_denominator(1_000_000) * sample_rate / 1000
     if exact.denominator != 1:
         raise ParameterError(

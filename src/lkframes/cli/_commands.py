@@ -8,6 +8,7 @@ from pathlib import Path
 
 import lkframes as lk
 
+from ..io._write import rate_problem
 from ._convert import output_encoding
 from ._report import (
     LevelMeter,
@@ -94,18 +95,22 @@ def run_command(args: argparse.Namespace) -> int:
         )
     with quiet_stderr(args.quiet or args.json):
         source = lk.file_info(spec.input)
-        stream, close_bar = progress(
-            spec.build(), source.duration, not (args.quiet or args.json), "run"
-        )
+        built = spec.build()
+        if output is not None and built.format is not None:
+            subtype = output_encoding(output, None, _last_dtype(spec), source)[1]
+            problem = rate_problem(subtype, built.format.sample_rate)
+            if problem is not None:
+                raise lk.PipelineError(
+                    f"{output.name}: {problem[0]}; end the pipeline with "
+                    f'{{"stage": "resample", "sample_rate": {problem[1]}}}'
+                )
+        stream, close_bar = progress(built, source.duration, not (args.quiet or args.json), "run")
         encoding = None
         try:
             if output is None:
                 summary, wall = timed(lambda: lk.run_sync(stream.run()))
             else:
-                # As convert's --dtype: a to_dtype stage asks for that sample type in OUT.
-                to_dtype = next((s for s in reversed(spec.stages) if s.stage == "to_dtype"), None)
-                dtype = getattr(to_dtype, "dtype", None)
-                encoding = output_encoding(output, None, dtype, source)
+                encoding = output_encoding(output, None, _last_dtype(spec), source)
                 summary, wall = timed(
                     lambda: lk.run_sync(
                         stream.to_file(
@@ -123,6 +128,13 @@ def run_command(args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     return 0
+
+
+def _last_dtype(spec: lk.PipelineSpec) -> str | None:
+    """The sample type the last ``to_dtype`` stage asks for: as convert's ``--dtype``, the
+    type OUT is written as."""
+    to_dtype = next((s for s in reversed(spec.stages) if s.stage == "to_dtype"), None)
+    return getattr(to_dtype, "dtype", None)
 
 
 def _chunk_ms(chunk: object, source: lk.AudioFileInfo) -> float:

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import lkframes as lk
 
 from ..dsp._run import SUPPORTED_RATES
-from ..io._write import container_for, default_subtype
+from ..io._write import container_for, default_subtype, rate_problem
 from ._report import Outcome, progress, quiet_stderr, report, timed
 from ._stage_flags import CONVERT_ORDER, build_stage, flag_values
 
@@ -161,6 +161,14 @@ def _write(
     return result
 
 
+def _check_rate(output: Path, subtype: str, stream: lk.Stream[lk.AudioFrame]) -> None:
+    """Refuse, before anything is written, a rate OUT's encoder cannot take (Opus, MP3)."""
+    assert stream.format is not None
+    problem = rate_problem(subtype, stream.format.sample_rate)
+    if problem is not None:
+        raise lk.ParameterError(f"{output.name}: {problem[0]}; add --rate {problem[1]}")
+
+
 def convert_command(args: argparse.Namespace) -> int:
     """``lkframes convert IN OUT [stage flags]``."""
     output: Path = args.output
@@ -179,6 +187,7 @@ def convert_command(args: argparse.Namespace) -> int:
         container, subtype = output_encoding(output, args.subtype, args.dtype, source)
         try:
             stream = _convert_stream(args, stages)
+            _check_rate(output, subtype, stream)
         except lk.ParameterError as exc:
             refused = str(exc)
         else:

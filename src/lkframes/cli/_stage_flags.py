@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from .._core import registry
 from .._core.errors import ParameterError
+from .._core.format import MAX_CHANNELS, MAX_SAMPLE_RATE
 
 __all__ = ("CONVERT_ORDER", "add_stage_flags", "build_stage", "flag_values")
 
@@ -61,7 +62,11 @@ def _plain(annotation: object) -> object:
     return annotation
 
 
-def _number(kind: type, flag: str) -> Callable[[str], Any]:
+_LIMITS = {"sample_rate": (MAX_SAMPLE_RATE, "Hz"), "num_channels": (MAX_CHANNELS, "channels")}
+"""Upper bounds of parameters that lkframes' formats bound, checked as the flag is read."""
+
+
+def _number(kind: type, flag: str, parameter: str = "") -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:
             value = kind(text)
@@ -71,6 +76,9 @@ def _number(kind: type, flag: str) -> Callable[[str], Any]:
             ) from None
         if kind is float and not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"must be finite (got {text})")
+        if parameter in _LIMITS and value > _LIMITS[parameter][0]:
+            most, unit = _LIMITS[parameter]
+            raise argparse.ArgumentTypeError(f"at most {most} {unit} (got {text})")
         return value
 
     parse.__name__ = flag
@@ -95,7 +103,7 @@ def add_stage_flags(parser: argparse.ArgumentParser) -> None:
             if get_origin(annotation) is Literal:
                 kwargs["choices"] = list(get_args(annotation))
             elif annotation in (int, float):
-                kwargs["type"] = _number(annotation, flag)
+                kwargs["type"] = _number(annotation, flag, parameter)
             if default is not inspect.Parameter.empty and default is not None:
                 kwargs["help"] += f" (default {default})"
             metavar = (

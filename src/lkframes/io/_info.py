@@ -110,6 +110,11 @@ def open_soundfile(path: Path) -> soundfile.SoundFile | None:
         return soundfile.SoundFile(str(path))
     except soundfile.LibsndfileError:
         return None
+    except TypeError:  # python-soundfile wants the rate etc. of a .raw file from the caller
+        raise UnsupportedAudioError(
+            f"{str(path)!r} is headerless raw audio: its rate, channels and sample type are "
+            "not in the file, and lkframes reads files that say them (WAV, FLAC, ...)"
+        ) from None
 
 
 def soundfile_dtype(subtype: str) -> DType:

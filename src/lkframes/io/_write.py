@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 from pathlib import Path
@@ -25,7 +26,7 @@ from ._target import WriteTarget
 if TYPE_CHECKING:
     import soundfile
 
-__all__ = ("container_for", "default_subtype", "to_file")
+__all__ = ("container_for", "default_subtype", "rate_problem", "to_file")
 
 WRITE_BLOCK_MS = 500
 """Audio gathered before each write from the worker thread."""
@@ -60,6 +61,43 @@ def container_for(path: Path, container: str | None) -> str:
         f"cannot tell the file format from the extension {path.suffix!r} (expected one of "
         f".wav, .flac, .ogg, .opus, .mp3, ...); pass format="
     )
+
+
+_CODEC_RATES = {
+    "OPUS": ("Opus", (8_000, 12_000, 16_000, 24_000, 48_000)),
+    "MPEG_LAYER_III": (
+        "MP3",
+        (8_000, 11_025, 12_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000),
+    ),
+}
+"""The only rates some encoders take (libsndfile refuses the others when the file opens)."""
+
+
+def rate_problem(subtype: str, sample_rate: int) -> tuple[str, int] | None:
+    """Why audio at ``sample_rate`` cannot be encoded as ``subtype``, and the rate to
+    resample to (the next one up, or the highest); None if it can.
+
+    Examples:
+        >>> rate_problem("OPUS", 22_050)
+        ('Opus files hold 8000, 12000, 16000, 24000 or 48000 Hz, not 22050 Hz', 24000)
+        >>> rate_problem("PCM_16", 22_050) is None
+        True
+    """
+    if subtype not in _CODEC_RATES:
+        return None
+    name, rates = _CODEC_RATES[subtype]
+    if sample_rate in rates:
+        return None
+    listed = ", ".join(str(r) for r in rates[:-1]) + f" or {rates[-1]}"
+    target = next((r for r in rates if r > sample_rate), rates[-1])
+    return f"{name} files hold {listed} Hz, not {sample_rate} Hz", target
+
+
+def _libsndfile_reason(exc: BaseException) -> str:
+    """libsndfile's message without python-soundfile's "Error opening <object at 0x..>:"."""
+    text = str(exc)
+    text = re.sub(r"^Error opening .*?: (Error : )?", "", text)
+    return text.strip()
 
 
 def default_subtype(path: Path, container: str, dtype: str) -> str:
@@ -109,6 +147,11 @@ class _Encoder:
                 raise AudioFileError(f"{cannot}: invalid combination of format and subtype")
         except (ValueError, TypeError) as exc:  # an unknown format or subtype name
             raise AudioFileError(f"{cannot}: {exc}") from None
+        problem = rate_problem(chosen, fmt.sample_rate)
+        if problem is not None:
+            raise AudioFileError(
+                f"{cannot}: {problem[0]}; resample first, e.g. .resample({problem[1]})"
+            )
         replacing = write_to != file
         try:
             self.target = WriteTarget(write_to, exclusive=replacing)
@@ -133,7 +176,10 @@ class _Encoder:
             )
         except (soundfile.LibsndfileError, OSError, ValueError, TypeError) as exc:
             self.target.close()
-            raise AudioFileError(f"{cannot}: {self.target.error or exc}") from None
+            if not replacing and write_to.is_file():
+                write_to.unlink(missing_ok=True)  # created just now, and empty: not left behind
+            why = str(self.target.error) if self.target.error else _libsndfile_reason(exc)
+            raise AudioFileError(f"{cannot}: {why}") from None
 
     def write(self, data: NDArray[Any]) -> None:
         """Write ``data`` with libsndfile's own ``sf_writef_*`` (in a worker thread).

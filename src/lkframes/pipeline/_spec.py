@@ -45,6 +45,17 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+def _unknown_stage(ctx: dict[str, Any]) -> str:
+    """``unknown stage 'resampel' (did you mean 'resample'?); the stages are ...``."""
+    import difflib
+
+    tag = str(ctx.get("tag"))
+    names = sorted(n.strip("'\" ") for n in str(ctx.get("expected_tags", "")).split(","))
+    close = [n for n in names if n.startswith(tag)] or difflib.get_close_matches(tag, names, n=1)
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown stage {tag!r}{guess}; the stages are {', '.join(names)}"
+
+
 def _problems(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
@@ -53,6 +64,11 @@ def _problems(exc: ValidationError) -> str:
             parts.append(f"{where}: {err['ctx']['error']}")
         elif err["type"] == "missing":
             parts.append(f"{where}: {err['msg']}")
+        elif err["type"] == "union_tag_invalid":
+            parts.append(f"{where}: {_unknown_stage(err['ctx'])}")
+        elif err["type"] == "model_attributes_type" and where == "(top level)":
+            kind = type(err["input"]).__name__
+            parts.append(f'a pipeline is an object with an "input" key, not a {kind}')
         else:
             parts.append(f"{where}: {err['msg']} (got {err['input']!r})")
     return "; ".join(parts)

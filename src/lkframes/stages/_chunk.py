@@ -12,7 +12,7 @@ from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.params import TAILS, Tail
 from .._core.registry import stage_entry
-from .._core.samples import samples_for
+from .._core.samples import check_ms, samples_for
 from .._core.stage import Stage
 
 __all__ = ("chunk",)
@@ -52,7 +52,7 @@ def chunk(
     if samples is not None or ms is None:
         samples_for(1, ms=ms, samples=samples)  # exactly one, and positive
     else:
-        samples_for(1_000_000, ms=ms)  # positive and finite now; whole at the rate later
+        check_ms(ms)  # positive and finite now; whole, and at least a sample, at the rate later
     check_choice(tail, TAILS, "tail")
     size_text = f"ms={ms}" if ms is not None else f"samples={samples}"
     name = f"chunk({size_text}, tail={tail!r})"

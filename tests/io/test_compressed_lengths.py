@@ -69,6 +69,8 @@ def _ffprobe_samples(path: Path) -> int:
         ("tone.mp3", ()),  # FFmpeg's MP3 encoder writes a Xing/Info tag counting the frames
         ("tone.ogg", ("-c:a", "libvorbis")),
         ("tone.opus", ("-ar", "48000", "-c:a", "libopus")),
+        ("tone.webm", ("-c:a", "libopus")),  # judged by the container's duration
+        ("tone.mka", ("-c:a", "libvorbis")),
     ],
 )
 async def test_a_cut_compressed_file_is_truncated_after_all_it_holds(

@@ -127,6 +127,14 @@ class PyAVDecoder:
         if stream.duration is not None and stream.time_base is not None:
             self._declared = round(stream.duration * stream.time_base * self._rate)
         self._slack = max(int(getattr(stream.codec_context, "frame_size", 0) or 0), 1_024)
+        # Without a stream length (WebM, Matroska) the container's duration, to the
+        # millisecond and counting the codec delay, still tells a cut file: it is used to
+        # judge the length, with 25 ms more slack, never to cut the audio.
+        self._expected = self._declared
+        container_us = self._container.duration  # of the longest stream: audio only here
+        if self._expected is None and container_us and len(self._container.streams) == 1:
+            self._expected = round(container_us * self._rate / 1_000_000)
+            self._slack += round(0.025 * self._rate)
         self._total = 0
         self._pending: list[NDArray[Any]] = []
         self._pending_samples = 0
@@ -182,7 +190,7 @@ class PyAVDecoder:
             while self._pending_samples < samples and not self._done:
                 self._decode_more()
             if not self._pending:
-                if self._declared is not None:
+                if self._expected is not None:
                     self._check_length(self._total)
                 return np.empty((0, self._channels), self._dtype)
             data = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
@@ -191,18 +199,21 @@ class PyAVDecoder:
             self._pending_samples = rest.shape[0]
             if self._declared is not None:
                 block = block[: max(0, self._declared - self._total)]  # the encoder's padding
-                if self._done and not self._pending:
-                    self._check_length(self._total + block.shape[0])
+            if self._expected is not None and self._done and not self._pending:
+                self._check_length(self._total + block.shape[0])
             self._total += block.shape[0]
             return np.ascontiguousarray(block)
 
     def _check_length(self, total: int) -> None:
-        assert self._declared is not None
-        if self.problem is None and total < self._declared - self._slack:
-            self.problem = (
-                f"the file ended after {total} of the {self._declared} samples its "
-                "container declares"
+        assert self._expected is not None
+        if self.problem is None and total < self._expected - self._slack:
+            declared = (
+                f"the {self._expected} samples its container declares"
+                if self._expected == self._declared
+                else f"the {self._expected / self._rate:.3f} s its container declares"
             )
+            seconds = f" ({total / self._rate:.3f} s)" if self._expected != self._declared else ""
+            self.problem = f"the file ended after {total}{seconds} of {declared}"
 
     def close(self) -> None:
         with self._lock:

@@ -333,9 +333,11 @@ def test_run_with_its_input_as_output_edits_in_place(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.flac", "pipeline.json", path.name]
 
 
-def test_ctrl_c_during_an_in_place_convert_leaves_the_input_byte_for_byte(
-    tmp_path: Path,
+@pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_kill_during_an_in_place_convert_leaves_the_input_byte_for_byte(
+    tmp_path: Path, stop: signal.Signals, status: int
 ) -> None:
+    # SIGTERM (kill, timeout, systemd) cleans up as Ctrl-C does: no temporary file is left.
     source = tmp_path / "long.wav"
     with sf.SoundFile(source, "w", 44_100, 2, "PCM_16") as out:
         rng = np.random.default_rng(1)
@@ -354,9 +356,9 @@ def test_ctrl_c_during_an_in_place_convert_leaves_the_input_byte_for_byte(
         if any(TEMP_MARK in p.name for p in tmp_path.iterdir()):
             break  # the replacement is being written
         time.sleep(0.002)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, err = process.communicate(timeout=30)
-    assert process.returncode == 130, err.decode()
+    assert process.returncode == status, err.decode()
     assert err == b""  # --quiet: nothing, not even a traceback
     assert source.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [source.name]
@@ -379,3 +381,24 @@ def test_run_writes_wav_as_convert_does(
     assert _main.main(["run", str(_pipeline(tmp_path, spec)), "--json"]) == 0
     assert _json(capsys)["output_subtype"] == subtype
     assert sf.info(str(tmp_path / "out.wav")).subtype == subtype
+
+
+@pytest.mark.parametrize(
+    ("subtype", "out", "written"),
+    [
+        ("PCM_32", "o.flac", "PCM_24"),  # as deep as FLAC holds
+        ("FLOAT", "o.flac", "PCM_24"),
+        ("PCM_32", "o.wav", "PCM_32"),
+        ("FLOAT", "o.wav", "FLOAT"),
+        ("PCM_24", "o.wav", "PCM_24"),
+        ("PCM_U8", "o.flac", "PCM_16"),  # FLAC has no unsigned 8-bit: 16 bits hold it
+    ],
+)
+def test_convert_keeps_a_lossless_inputs_depth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], subtype: str, out: str, written: str
+) -> None:
+    source = tmp_path / "in.wav"
+    sf.write(source, 0.3 * np.sin(np.arange(8_000) / 7), 16_000, subtype=subtype)
+    assert _main.main(["convert", str(source), str(tmp_path / out), "--json"]) == 0
+    assert _json(capsys)["output_subtype"] == written
+    assert sf.info(str(tmp_path / out)).subtype == written

@@ -807,3 +807,27 @@ async def test_file_info_frames_is_a_deprecated_alias_of_samples_per_channel(
     assert info.samples_per_channel == 4_000  # 25 frames of 160 samples
     with pytest.warns(DeprecationWarning, match="use AudioFileInfo.samples_per_channel"):
         assert info.frames == 4_000
+
+
+@pytest.mark.parametrize("ext", ["wav", "ogg", "flac", "mp3", "opus"])
+async def test_an_empty_stream_gives_an_empty_file_or_a_clear_error(
+    anyio_backend: str, tmp_path: Path, ext: str
+) -> None:
+    # libsndfile writes FLAC, MP3 and Opus headers with the first audio: an empty stream
+    # left a 0-byte file that nothing reads. Now it is refused, and nothing is left; an
+    # existing file that was to be replaced stays as it was.
+    empty = lk.from_array(np.zeros((0, 1), np.int16), 16_000)
+    path = tmp_path / f"empty.{ext}"
+    if ext in ("wav", "ogg"):
+        assert (await empty.to_file(path)).samples_per_channel == 0
+        assert lk.file_info(path).samples_per_channel == 0
+        return
+    with pytest.raises(lk.AudioFileError, match="the stream has no samples"):
+        await empty.to_file(path)
+    assert not path.exists()
+    await lk.sine(440, 0.1, 16_000).to_file(path)
+    before = path.read_bytes()
+    with pytest.raises(lk.AudioFileError, match="the stream has no samples"):
+        await empty.to_file(path, overwrite=True)
+    assert path.read_bytes() == before
+    assert sorted([p.name async for p in anyio.Path(tmp_path).iterdir()]) == [path.name]

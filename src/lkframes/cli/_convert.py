@@ -27,6 +27,8 @@ READABLE_ONLY = {
 }
 """Extensions lkframes reads (with FFmpeg) but cannot write."""
 
+_DEEP = ("PCM_32", "FLOAT", "DOUBLE")
+"""Input encodings deeper than 24 bits, which FLAC (24 bits at most) holds as PCM_24."""
 _PCM_CONTAINERS = {"WAV", "FLAC", "AIFF", "W64", "RF64", "CAF", "AU"}
 _FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
 _APM_FLAGS = {"denoise": "--denoise", "high_pass": "--high-pass", "auto_gain": "--auto-gain"}
@@ -40,9 +42,9 @@ def _usage(args: argparse.Namespace, message: str) -> NoReturn:
 def output_encoding(
     output: Path, subtype: str | None, dtype: str | None, source: lk.AudioFileInfo | None
 ) -> tuple[str, str]:
-    """OUT's container and subtype: ``--subtype`` if given, else the input's PCM depth where
-    OUT can hold it, else 16-bit PCM for WAV/FLAC-like files (float with ``--dtype
-    float32``), else the codec's own default.
+    """OUT's container and subtype: ``--subtype`` if given, else the input's lossless
+    encoding where OUT can hold it (24-bit PCM in FLAC for a deeper one), else 16-bit PCM
+    for WAV/FLAC-like files (float with ``--dtype float32``), else the codec's own default.
 
     Raises:
         ParameterError: OUT's extension cannot be written, or ``subtype`` does not fit it;
@@ -72,8 +74,11 @@ def output_encoding(
             )
         return container, subtype.upper()
     codec = source.codec if source is not None and dtype is None else ""
-    if codec.startswith("PCM_") and soundfile.check_format(container, codec):
-        return container, codec  # a 24-bit WAV stays 24-bit in FLAC
+    lossless = codec.startswith("PCM_") or codec in ("FLOAT", "DOUBLE")
+    if lossless and soundfile.check_format(container, codec):
+        return container, codec  # a 24-bit WAV stays 24-bit in FLAC, a float WAV float
+    if codec in _DEEP and soundfile.check_format(container, "PCM_24"):
+        return container, "PCM_24"  # as deep as OUT holds: 32-bit or float WAV to FLAC
     if container in _PCM_CONTAINERS:
         if dtype == "float32":
             return container, default_subtype(output, container, "float32")

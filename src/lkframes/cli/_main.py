@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -153,26 +156,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         >>> main(["demo", "--quiet", "--seconds", "0.5"])
         0
     """
-    parser = _parser()
     try:
+        parser = _parser()
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits on --help, --version and usage errors
         code = exit_.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)
+    except KeyboardInterrupt:  # Ctrl-C while the options are read: no traceback
+        return 130
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
 
     handler: Callable[[argparse.Namespace], int] = args.handler
+    with _terminate_as_interrupt() as terminated:
+        try:
+            return handler(args)
+        except SystemExit as exit_:  # a usage error found by the command (argparse's error())
+            return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+        except KeyboardInterrupt:
+            return 128 + signal.SIGTERM if terminated else 130
+        except Exception as exc:  # the command line's last resort: one line, no traceback
+            print(f"lkframes {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_FAILURE
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[list[int]]:
+    """Handle SIGTERM (``kill``, ``timeout``, systemd) as Ctrl-C, so that it cleans up too.
+
+    Python's default for SIGTERM ends the process at once: an overwrite then left its
+    hidden temporary file behind. Here SIGTERM raises SIGINT, which cancels the run and
+    runs every ``finally``; the exit status is still 143 (128 + SIGTERM). The list holds
+    the signal once it came.
+    """
+    terminated: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield terminated  # signal handlers can only be set from the main thread
+        return
+
+    def on_terminate(signum: int, _frame: object) -> None:
+        terminated.append(signum)
+        signal.raise_signal(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGTERM, on_terminate)
     try:
-        return handler(args)
-    except SystemExit as exit_:  # a usage error found by the command (argparse's error())
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # the command line's last resort: one line, no traceback
-        print(f"lkframes {args.command}: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_FAILURE
+        yield terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _demo_command(args: argparse.Namespace) -> int:

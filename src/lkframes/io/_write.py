@@ -141,7 +141,8 @@ class _Encoder:
         self.reported = False  # a write failure has been raised already
         self._lock = threading.Lock()
         chosen = subtype or default_subtype(file, container, fmt.dtype)
-        cannot = f"cannot write {str(file)!r} as {container}/{chosen}"
+        self.kind = f"{container}/{chosen}"
+        cannot = f"cannot write {str(file)!r} as {self.kind}"
         try:
             if not soundfile.check_format(container, chosen):
                 raise AudioFileError(f"{cannot}: invalid combination of format and subtype")
@@ -287,6 +288,26 @@ class _Writer:
                 self.encoder.close()
 
 
+def _check_empty(destination: Destination, encoder: _Encoder) -> None:
+    """Refuse an empty file that nothing can read back, and remove it.
+
+    libsndfile writes FLAC, MP3 and Opus headers with the first audio, so a stream without
+    a single sample would leave a 0-byte (or unreadable) file behind a successful run.
+    """
+    import soundfile
+
+    try:
+        soundfile.info(str(destination.write_to))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError):
+        if not destination.replacing and destination.write_to.is_file():
+            destination.write_to.unlink(missing_ok=True)
+        raise AudioFileError(
+            f"cannot write {str(destination.final)!r} as {encoder.kind}: the stream has no "
+            "samples, and libsndfile writes this format only with audio (WAV and OGG/Vorbis "
+            "can be empty)"
+        ) from None
+
+
 def _check_output(file: Path, overwrite: bool) -> None:
     if file.is_dir():
         raise AudioFileError(f"is a directory: {str(file)!r}")
@@ -363,6 +384,8 @@ async def to_file(
         finally:
             try:
                 await writer.finish(sys.exception())
+                if done and writer.encoder is not None and writer.written == 0:
+                    await anyio.to_thread.run_sync(_check_empty, destination, writer.encoder)
             except BaseException:
                 done = False
                 raise

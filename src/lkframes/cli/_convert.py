@@ -62,15 +62,15 @@ def output_encoding(
         container = container_for(output, None)
     except lk.ParameterError:
         raise lk.ParameterError(
-            f"{output.name}: cannot write files ending in {suffix or '(no extension)'!r}; "
+            f"{output.name}: cannot write files ending in {repr(suffix) if suffix else 'nothing'}; "
             f"write {WRITABLE} (or another type libsndfile writes, such as .aiff)"
         ) from None
     if subtype is not None:
         if not soundfile.check_format(container, subtype.upper()):
             choices = ", ".join(soundfile.available_subtypes(container))
             raise lk.ParameterError(
-                f"--subtype {subtype} cannot be written to a {container} file; choose one of "
-                f"{choices}"
+                f"--subtype {subtype} cannot be written to {_article(container)} {container} "
+                f"file; choose one of {choices}"
             )
         return container, subtype.upper()
     codec = source.codec if source is not None and dtype is None else ""
@@ -202,3 +202,8 @@ def convert_command(args: argparse.Namespace) -> int:
     outcome = Outcome("convert", source, output, (container, subtype), summary, wall, args.chunk_ms)
     report(outcome, as_json=args.json, quiet=args.quiet)
     return 0
+
+
+def _article(word: str) -> str:
+    """``an`` before MP3, OGG, AIFF, ``a`` before WAV, FLAC (said as letters or a word)."""
+    return "an" if word[:1] in "AEFHILMNORSX" and word != "FLAC" else "a"

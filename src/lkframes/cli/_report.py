@@ -146,11 +146,26 @@ def report(outcome: Outcome, *, as_json: bool, quiet: bool) -> None:
     else:
         container, subtype = outcome.encoding or ("?", "?")
         target = f"{outcome.output} ({layout}, {container} {subtype})"
-    cut = f"{frames} frames of {outcome.chunk_ms:g} ms, " if frames is not None else ""
+    cut = _frames_text(summary, outcome.chunk_ms) if frames is not None else ""
+    speed = f"{x_realtime:,.0f}" if x_realtime >= 10 else f"{x_realtime:.2g}"
     print(
         f"{outcome.source.path} ({outcome.source.format}) -> {target}: {cut}"
-        f"{summary.duration:.3f} s in {outcome.wall_s:.2f} s ({x_realtime:,.0f}x realtime)"
+        f"{summary.duration:.3f} s in {outcome.wall_s:.2f} s ({speed}x realtime)"
     )
+
+
+def _frames_text(summary: lk.RunSummary, chunk_ms: float | None) -> str:
+    """``250 frames of 20 ms, ``, saying so when the last frame is shorter."""
+    frames = summary.frames
+    if frames == 0 or chunk_ms is None or summary.format is None:
+        return f"{frames} frames, "
+    noun = "frame" if frames == 1 else "frames"
+    size = round(chunk_ms * summary.format.sample_rate / 1000)
+    last = summary.samples_per_channel - (frames - 1) * size
+    if 0 < last < size:
+        last_ms = 1000 * last / summary.format.sample_rate
+        return f"{frames} {noun} of {chunk_ms:g} ms (the last {last_ms:.3g} ms), "
+    return f"{frames} {noun} of {chunk_ms:g} ms, "
 
 
 def _channels(count: int) -> str:

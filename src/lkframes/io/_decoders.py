@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._core.format import DType
-from ._info import known_frames
+from ._info import ffmpeg_reason, known_frames
 from ._lengths import mp3_has_frame_count, ogg_problem
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ class PyAVDecoder:
         except Exception as exc:  # FFmpeg reports corrupt data mid-stream
             outputs = []
             self._done = True
-            self.problem = f"decoding failed: {exc}"
+            self.problem = f"decoding failed: {ffmpeg_reason(exc)}"
         else:
             try:
                 outputs = self._resampler.resample(frame)

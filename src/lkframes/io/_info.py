@@ -160,7 +160,7 @@ def pyav_info(path: Path) -> AudioFileInfo:
                 "cut or never finished"
             ) from None
         raise UnsupportedAudioError(
-            f"not an audio file libsndfile or FFmpeg can read: {str(path)!r} ({exc})"
+            f"not an audio file libsndfile or FFmpeg can read: {str(path)!r} ({ffmpeg_reason(exc)})"
         ) from None
 
 
@@ -214,3 +214,9 @@ def file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
             codec=handle.subtype,
             backend="soundfile",
         )
+
+
+def ffmpeg_reason(exc: BaseException) -> str:
+    """FFmpeg's message without PyAV's ``[Errno 1094995529]`` and the file name it adds."""
+    reason = getattr(exc, "strerror", None)
+    return str(reason) if reason else str(exc)

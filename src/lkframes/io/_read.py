@@ -22,7 +22,7 @@ from .._core.frame import AudioFrame
 from .._core.resources import held
 from .._core.stream import Stream
 from ._decoders import Decoder, PyAVDecoder, SoundFileDecoder
-from ._info import file_info, open_soundfile
+from ._info import ffmpeg_reason, file_info, open_soundfile
 
 __all__ = ("OnTruncated", "from_file")
 
@@ -104,7 +104,7 @@ def from_file(
             try:
                 pyav = PyAVDecoder(file, fmt.dtype)
             except (OSError, IndexError, ValueError) as exc:  # av.FFmpegError is both
-                raise AudioFileError(f"{changed} ({exc})") from None
+                raise AudioFileError(f"{changed} ({ffmpeg_reason(exc)})") from None
             rate, channels, decoder = pyav._rate, pyav._channels, pyav
         if (rate, channels) != (fmt.sample_rate, fmt.num_channels):
             decoder.close()

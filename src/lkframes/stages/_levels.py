@@ -49,7 +49,8 @@ def remix(num_channels: int, *, matrix: ArrayLike | None = None) -> Stage[AudioF
     """Change the channel count: mono to N copies, N to mono by averaging, or any matrix.
 
     Args:
-        num_channels: Output channels.
+        num_channels: Output channels: a down-mix to mono averages the channels, and mono
+            is up-mixed by copying it to each.
         matrix: ``(input_channels, num_channels)`` gains; ``out = in @ matrix``. Required
             for conversions other than to or from mono, e.g. ``[[1, 0], [0, 1], [.7, .7]]``
             for 3 to 2 channels.

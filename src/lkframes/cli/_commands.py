@@ -8,7 +8,7 @@ from pathlib import Path
 
 import lkframes as lk
 
-from ..io._write import rate_problem
+from ..io._encodings import rate_problem
 from ._convert import output_encoding
 from ._report import (
     LevelMeter,

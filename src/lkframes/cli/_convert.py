@@ -10,7 +10,8 @@ from typing import Any, NoReturn
 import lkframes as lk
 
 from ..dsp._run import SUPPORTED_RATES
-from ..io._write import container_for, default_subtype, rate_problem
+from ..io._encodings import rate_problem
+from ..io._write import container_for, default_subtype
 from ._report import Outcome, progress, quiet_stderr, report, timed
 from ._stage_flags import CONVERT_ORDER, build_stage, flag_values
 

@@ -104,8 +104,7 @@ def add_stage_flags(parser: argparse.ArgumentParser) -> None:
                 kwargs["choices"] = list(get_args(annotation))
             elif annotation in (int, float):
                 kwargs["type"] = _number(annotation, flag, parameter)
-            says_default = "(default" in kwargs["help"]  # the text may say it already
-            if default is not inspect.Parameter.empty and default is not None and not says_default:
+            if default is not inspect.Parameter.empty and default is not None:
                 kwargs["help"] += f" (default {default})"
             metavar = (
                 _METAVARS.get(parameter, parameter.upper()) if "choices" not in kwargs else None

@@ -20,13 +20,14 @@ from .._core.frame import AudioFrame
 from .._core.registry import method_entry
 from .._core.resources import held
 from .._core.stream import RunSummary, Stream
+from ._encodings import rate_problem
 from ._replace import Destination
 from ._target import WriteTarget
 
 if TYPE_CHECKING:
     import soundfile
 
-__all__ = ("container_for", "default_subtype", "rate_problem", "to_file")
+__all__ = ("container_for", "default_subtype", "to_file")
 
 WRITE_BLOCK_MS = 500
 """Audio gathered before each write from the worker thread."""
@@ -61,36 +62,6 @@ def container_for(path: Path, container: str | None) -> str:
         f"cannot tell the file format from the extension {path.suffix!r} (expected one of "
         f".wav, .flac, .ogg, .opus, .mp3, ...); pass format="
     )
-
-
-_CODEC_RATES = {
-    "OPUS": ("Opus", (8_000, 12_000, 16_000, 24_000, 48_000)),
-    "MPEG_LAYER_III": (
-        "MP3",
-        (8_000, 11_025, 12_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000),
-    ),
-}
-"""The only rates some encoders take (libsndfile refuses the others when the file opens)."""
-
-
-def rate_problem(subtype: str, sample_rate: int) -> tuple[str, int] | None:
-    """Why audio at ``sample_rate`` cannot be encoded as ``subtype``, and the rate to
-    resample to (the next one up, or the highest); None if it can.
-
-    Examples:
-        >>> rate_problem("OPUS", 22_050)
-        ('Opus files hold 8000, 12000, 16000, 24000 or 48000 Hz, not 22050 Hz', 24000)
-        >>> rate_problem("PCM_16", 22_050) is None
-        True
-    """
-    if subtype not in _CODEC_RATES:
-        return None
-    name, rates = _CODEC_RATES[subtype]
-    if sample_rate in rates:
-        return None
-    listed = ", ".join(str(r) for r in rates[:-1]) + f" or {rates[-1]}"
-    target = next((r for r in rates if r > sample_rate), rates[-1])
-    return f"{name} files hold {listed} Hz, not {sample_rate} Hz", target
 
 
 def _libsndfile_reason(exc: BaseException) -> str:

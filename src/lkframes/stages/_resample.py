@@ -31,8 +31,8 @@ def resample(sample_rate: int, quality: Quality = "HQ") -> Stage[AudioFrame, Aud
 
     Args:
         sample_rate: Output rate in Hz.
-        quality: soxr recipe: ``"QQ"``, ``"LQ"``, ``"MQ"``, ``"HQ"`` (default, as sox's
-            ``rate -h``) or ``"VHQ"`` (as ``rate -v``).
+        quality: soxr recipe: ``"QQ"``, ``"LQ"``, ``"MQ"``, ``"HQ"`` (as sox's ``rate -h``)
+            or ``"VHQ"`` (as ``rate -v``).
 
     Returns:
         The stage. At the input rate it passes frames through untouched.

@@ -34,7 +34,9 @@ from ._core.errors import PipelineError as PipelineError
 from ._core.errors import StreamTimeoutError as StreamTimeoutError
 from ._core.errors import TruncatedAudioError as TruncatedAudioError
 from ._core.errors import TruncatedAudioWarning as TruncatedAudioWarning
+from ._core.errors import TruncatedMediaError as TruncatedMediaError
 from ._core.errors import UnsupportedAudioError as UnsupportedAudioError
+from ._core.errors import UnsupportedMediaError as UnsupportedMediaError
 from ._core.errors import UnsupportedSDKError as UnsupportedSDKError
 from ._core.errors import WrongEventLoopError as WrongEventLoopError
 from ._core.format import AudioFormat as AudioFormat
@@ -60,10 +62,17 @@ from .dsp import echo_cancel as echo_cancel
 from .dsp import high_pass as high_pass
 from .dsp import process as process
 from .io import AudioFileInfo as AudioFileInfo
+from .io import MediaFile as MediaFile
+from .io import MediaInfo as MediaInfo
+from .io import MediaSummary as MediaSummary
 from .io import OnTruncated as OnTruncated
+from .io import VideoInfo as VideoInfo
 from .io import file_info as file_info
 from .io import from_file as from_file
+from .io import from_video_file as from_video_file
+from .io import open_media as open_media
 from .io import to_file as to_file
+from .io import to_media_file as to_media_file
 from .livekit import LiveStats as LiveStats
 from .livekit import OnMute as OnMute
 from .livekit import Overflow as Overflow
@@ -78,6 +87,7 @@ from .livekit import to_video_source as to_video_source
 from .sources import concat as concat
 from .sources import from_array as from_array
 from .sources import from_frames as from_frames
+from .sources import from_video_frames as from_video_frames
 from .sources import merge as merge
 from .sources import mix as mix
 from .sources import noise as noise
@@ -133,7 +143,10 @@ __all__ = (
     "InvalidVideoError",
     "LiveStats",
     "LkFramesError",
+    "MediaFile",
     "MediaFileError",
+    "MediaInfo",
+    "MediaSummary",
     "MissingExtraError",
     "NeedsOpenError",
     "NotConnectedError",
@@ -154,9 +167,12 @@ __all__ = (
     "Tail",
     "TruncatedAudioError",
     "TruncatedAudioWarning",
+    "TruncatedMediaError",
     "UnsupportedAudioError",
+    "UnsupportedMediaError",
     "UnsupportedSDKError",
     "VideoFrame",
+    "VideoInfo",
     "WrongEventLoopError",
     "auto_gain",
     "chunk",
@@ -175,6 +191,8 @@ __all__ = (
     "from_frames",
     "from_participant",
     "from_track",
+    "from_video_file",
+    "from_video_frames",
     "from_video_track",
     "gain",
     "high_pass",
@@ -183,6 +201,7 @@ __all__ = (
     "merge",
     "mix",
     "noise",
+    "open_media",
     "process",
     "publish",
     "remix",
@@ -199,6 +218,7 @@ __all__ = (
     "timeout",
     "to_dtype",
     "to_file",
+    "to_media_file",
     "to_source",
     "to_video_source",
     "zip",

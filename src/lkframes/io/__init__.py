@@ -1,12 +1,33 @@
-"""Audio files: `from_file` and `file_info` read what libsndfile or FFmpeg reads; `to_file`
-writes incrementally."""
+"""Files: audio files (`from_file`, `file_info`, `to_file`, read by libsndfile or FFmpeg and
+written incrementally) and media files with video (`open_media`, `from_video_file`,
+`to_media_file`, through FFmpeg)."""
 
 from __future__ import annotations
 
 from ._info import AudioFileInfo as AudioFileInfo
 from ._info import file_info as file_info
+from ._media import MediaFile as MediaFile
+from ._media import MediaInfo as MediaInfo
+from ._media import VideoInfo as VideoInfo
+from ._media import from_video_file as from_video_file
+from ._media import open_media as open_media
+from ._media_write import MediaSummary as MediaSummary
+from ._media_write import to_media_file as to_media_file
 from ._read import OnTruncated as OnTruncated
 from ._read import from_file as from_file
 from ._write import to_file as to_file
 
-__all__ = ("AudioFileInfo", "OnTruncated", "file_info", "from_file", "to_file")
+__all__ = (
+    "AudioFileInfo",
+    "MediaFile",
+    "MediaInfo",
+    "MediaSummary",
+    "OnTruncated",
+    "VideoInfo",
+    "file_info",
+    "from_file",
+    "from_video_file",
+    "open_media",
+    "to_file",
+    "to_media_file",
+)

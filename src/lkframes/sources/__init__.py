@@ -11,5 +11,17 @@ from ._combine import zip as zip
 from ._synthetic import noise as noise
 from ._synthetic import silence as silence
 from ._synthetic import sine as sine
+from ._video import from_video_frames as from_video_frames
 
-__all__ = ("concat", "from_array", "from_frames", "merge", "mix", "noise", "silence", "sine", "zip")
+__all__ = (
+    "concat",
+    "from_array",
+    "from_frames",
+    "from_video_frames",
+    "merge",
+    "mix",
+    "noise",
+    "silence",
+    "sine",
+    "zip",
+)

@@ -1,0 +1,113 @@
+"""`VideoFrame` to and from PyAV's frames: the bridge for decoding, encoding and reformatting.
+
+PyAV is imported by the functions, not by this module, so ``import lkframes`` stays light.
+Planar layouts are copied plane by plane, which also works for odd sizes (PyAV's own
+``to_ndarray`` wants even ones for yuv420p).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import ParameterError
+from .video import PixelFormat, VideoFrame, check_pixel_format
+
+if TYPE_CHECKING:
+    import av
+
+__all__ = ("AV_FORMATS", "from_av", "reformat", "to_av")
+
+AV_FORMATS: dict[str, str] = {
+    "rgba": "rgba",
+    "bgra": "bgra",
+    "argb": "argb",
+    "abgr": "abgr",
+    "rgb24": "rgb24",
+    "i420": "yuv420p",
+    "nv12": "nv12",
+}
+"""FFmpeg's name for each lkframes pixel format."""
+
+_INTERPOLATION = "BILINEAR"
+
+
+def _planes(frame: av.VideoFrame) -> NDArray[np.uint8]:
+    """A planar frame's planes, without their line padding, one after the other."""
+    parts = [
+        np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[
+            :, : plane.width
+        ]
+        for plane in frame.planes
+    ]
+    if len(parts) == 2:  # nv12: the second plane's rows hold interleaved U and V bytes
+        uv = frame.planes[1]
+        parts[1] = np.frombuffer(memoryview(uv), np.uint8).reshape(uv.height, uv.line_size)[
+            :, : 2 * ((frame.width + 1) // 2)
+        ]
+    return np.concatenate([p.reshape(-1) for p in parts])
+
+
+def from_av(frame: av.VideoFrame, pixel_format: PixelFormat, timestamp_us: int) -> VideoFrame:
+    """A `VideoFrame` of PyAV's ``frame`` in ``pixel_format`` (converted by FFmpeg if needed).
+
+    Raises:
+        ParameterError: An unknown pixel format.
+    """
+    check_pixel_format(pixel_format)
+    name = AV_FORMATS[pixel_format]
+    if frame.format.name != name:
+        frame = frame.reformat(format=name)
+    if pixel_format in ("i420", "nv12"):
+        return VideoFrame(
+            _planes(frame),
+            pixel_format,
+            timestamp_us=timestamp_us,
+            width=frame.width,
+            height=frame.height,
+        )
+    pixels = np.ascontiguousarray(frame.to_ndarray(), np.uint8)  # a copy only for padded rows
+    return VideoFrame(pixels, pixel_format, timestamp_us=timestamp_us)
+
+
+def to_av(frame: VideoFrame) -> av.VideoFrame:
+    """PyAV's frame of a `VideoFrame`'s pixels (copied once into FFmpeg's buffer)."""
+    import av
+
+    name = AV_FORMATS[frame.pixel_format]
+    if frame.pixel_format not in ("i420", "nv12"):
+        return av.VideoFrame.from_ndarray(frame.data, format=name)
+    out = av.VideoFrame(frame.width, frame.height, name)
+    data, offset = frame.data, 0
+    for index, plane in enumerate(out.planes):
+        width = 2 * ((frame.width + 1) // 2) if (name == "nv12" and index == 1) else plane.width
+        size = width * plane.height
+        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
+        rows[:, :width] = data[offset : offset + size].reshape(plane.height, width)
+        offset += size
+    return out
+
+
+def reformat(
+    frame: VideoFrame,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    pixel_format: PixelFormat | None = None,
+    interpolation: str = _INTERPOLATION,
+) -> VideoFrame:
+    """The frame scaled to ``width`` x ``height`` and/or converted to ``pixel_format``, by
+    FFmpeg's swscale (one call for both)."""
+    target: Any = pixel_format or frame.pixel_format
+    check_pixel_format(target)
+    w, h = width or frame.width, height or frame.height
+    if (w, h, target) == (frame.width, frame.height, frame.pixel_format):
+        return frame
+    if w <= 0 or h <= 0:
+        raise ParameterError(f"width and height must be positive (got {w}x{h})")
+    scaled = to_av(frame).reformat(
+        width=w, height=h, format=AV_FORMATS[target], interpolation=interpolation
+    )
+    return from_av(scaled, target, frame.timestamp_us)

@@ -1,0 +1,259 @@
+"""`to_media_file`: audio and video into one MP4, MKV, WebM or MOV file, written as they come."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from .._core.checks import FormatGuard
+from .._core.errors import InvalidVideoError, MediaFileError, ParameterError
+from .._core.format import AudioFormat
+from .._core.frame import AudioFrame
+from .._core.resources import held
+from .._core.stream import RunSummary, Stream
+from .._core.video import VideoFrame
+from ._encode import MediaEncoder, codecs_for
+from ._replace import Destination
+from ._write import _check_output
+
+__all__ = ("MediaSummary", "to_media_file")
+
+LOCKSTEP_S = 1.0
+"""How far (in media time) one stream may run ahead of the other while both are written:
+FFmpeg's muxer holds the packets of the one ahead until the other catches up."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSummary:
+    """What `to_media_file` wrote.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> lk.MediaSummary(audio=None, video_frames=3, video_size=(64, 48), video_seconds=0.12)
+        MediaSummary(audio=None, video_frames=3, video_size=(64, 48), video_seconds=0.12)
+    """
+
+    audio: RunSummary | None
+    """The audio written (frames, samples, format), None without audio."""
+    video_frames: int
+    """Video frames written."""
+    video_size: tuple[int, int] | None
+    """Width and height of the video stream (rounded down to even), None without video."""
+    video_seconds: float
+    """From the first video frame's timestamp to the last one's."""
+
+
+class _Lockstep:
+    """Keeps the audio and the video writer within `LOCKSTEP_S` of media time of each
+    other, and holds both until each has added its stream (a muxer takes no stream once it
+    has written a packet)."""
+
+    def __init__(self, kinds: set[str]) -> None:
+        self._at = dict.fromkeys(kinds, 0.0)
+        self._moved = anyio.Event()
+        self._waiting = set(kinds)
+        self._all_added = anyio.Event()
+
+    async def added(self, kind: str) -> None:
+        """``kind``'s stream is in the file (or will never be): wait for the other's."""
+        self._waiting.discard(kind)
+        if not self._waiting:
+            self._all_added.set()
+        await self._all_added.wait()
+
+    async def advance(self, kind: str, seconds: float) -> None:
+        self._at[kind] = seconds
+        self._moved.set()
+        self._moved = anyio.Event()
+        others = [k for k in self._at if k != kind]
+        while others and seconds > min(self._at[k] for k in others) + LOCKSTEP_S:
+            await self._moved.wait()
+
+    def finish(self, kind: str) -> None:
+        self._at.pop(kind, None)
+        self._moved.set()
+        self._waiting.discard(kind)
+        if not self._waiting:
+            self._all_added.set()
+
+
+async def _write_audio(
+    stream: Stream[AudioFrame], encoder: MediaEncoder, step: _Lockstep
+) -> RunSummary:
+    guard = FormatGuard("to_media_file (audio)", stream.format)
+    count = samples = 0
+    fmt: AudioFormat | None = None
+    try:
+        async with stream.open() as frames:
+            async for frame in frames:
+                fmt = guard(frame)
+                if count == 0:
+                    await anyio.to_thread.run_sync(encoder.add_audio, fmt)
+                    await step.added("audio")
+                await step.advance("audio", frame.pts / fmt.sample_rate)
+                await anyio.to_thread.run_sync(encoder.write_audio, frame)
+                count += 1
+                samples += frame.samples_per_channel
+    finally:
+        step.finish("audio")
+    return RunSummary(count, samples, fmt or guard.format)
+
+
+async def _write_video(
+    stream: Stream[VideoFrame], encoder: MediaEncoder, step: _Lockstep
+) -> tuple[int, tuple[int, int] | None, float]:
+    count, first, last = 0, 0, 0
+    size = None
+    try:
+        async with stream.open() as frames:
+            async for frame in frames:
+                if not isinstance(frame, VideoFrame):
+                    raise InvalidVideoError(
+                        f"video= takes lkframes.VideoFrame items (got {type(frame).__name__})"
+                    )
+                if count == 0:
+                    await anyio.to_thread.run_sync(encoder.add_video, frame.width, frame.height)
+                    await step.added("video")
+                    first = frame.timestamp_us
+                    size = (frame.width - frame.width % 2, frame.height - frame.height % 2)
+                await step.advance("video", frame.timestamp_us / 1e6)
+                await anyio.to_thread.run_sync(encoder.write_video, frame)
+                last = frame.timestamp_us
+                count += 1
+    finally:
+        step.finish("video")
+    return count, size, (last - first) / 1e6
+
+
+async def to_media_file(
+    path: str | os.PathLike[str],
+    *,
+    audio: Stream[AudioFrame] | None = None,
+    video: Stream[VideoFrame] | None = None,
+    overwrite: bool = False,
+    video_codec: str | None = None,
+    audio_codec: str | None = None,
+    video_bitrate: int | None = None,
+    video_options: dict[str, str] | None = None,
+    fps: float = 30.0,
+) -> MediaSummary:
+    """Encode an audio and/or a video stream into one media file, as the frames come.
+
+    The extension picks the container and its default codecs: ``.mp4``/``.mov`` H.264 and
+    AAC, ``.mkv`` H.264 and Opus, ``.webm`` VP8 and Opus. Both streams are read at once (in
+    two tasks, kept within a second of media time of each other) and put on one timeline:
+    an audio frame at ``pts / sample_rate`` seconds, a video frame at ``timestamp_us``. The
+    video is sized by its first frame (rounded down to even; later frames are scaled to
+    it) and encoded as yuv420p with its own timestamps (variable frame rate is kept).
+
+    A new file is written in place, so a run that fails or is cancelled leaves a playable
+    file with what was written (an MKV or WebM file also survives a kill; an MP4 does not:
+    its index is written at the end). An existing file, with ``overwrite=True``, is
+    replaced only when the run succeeds, as `to_file` does.
+
+    Args:
+        path: The file; its extension chooses the container.
+        audio: The audio stream, or None.
+        video: The video stream, or None.
+        overwrite: Replace ``path`` if it exists.
+        video_codec: An FFmpeg encoder or ``"h264"``, ``"vp8"``, ``"vp9"``, ``"av1"``.
+        audio_codec: An FFmpeg encoder or ``"aac"``, ``"opus"``.
+        video_bitrate: Bits per second (default: x264's CRF 23; 2 Mb/s for VP8/VP9).
+        video_options: Encoder options, e.g. ``{"preset": "ultrafast"}`` for x264.
+        fps: The frame rate the encoder plans for (rate control, keyframe interval);
+            timestamps still come from the frames.
+
+    Returns:
+        A `MediaSummary`.
+
+    Raises:
+        ParameterError: Neither stream, an unknown extension, or a codec the container
+            cannot hold.
+        OutputExistsError: ``path`` exists and ``overwrite`` is false.
+        MediaFileError: The file cannot be written, or the streams held no frame.
+
+    Examples:
+        >>> import lkframes as lk, numpy as np, os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.mp4")
+        >>> frames = [lk.VideoFrame(np.zeros((48, 64, 3), np.uint8), "rgb24",
+        ...                         timestamp_us=i * 100_000) for i in range(10)]
+        >>> summary = lk.run_sync(lk.to_media_file(
+        ...     path, audio=lk.sine(440, 1.0, 48_000), video=lk.from_video_frames(frames)))
+        >>> summary.video_frames, summary.audio.duration
+        (10, 1.0)
+    """
+    if audio is None and video is None:
+        raise ParameterError("to_media_file needs audio=, video= or both")
+    file = Path(path)
+    codecs = codecs_for(file, video_codec, audio_codec)
+    _check_output(file, overwrite)
+    destination = Destination(file, overwrite)
+    encoder = await anyio.to_thread.run_sync(
+        lambda: MediaEncoder(
+            destination.write_to,
+            codecs,
+            video_bitrate=video_bitrate,
+            video_options=video_options,
+            fps_hint=fps,
+        )
+    )
+    kinds = {k for k, s in (("audio", audio), ("video", video)) if s is not None}
+    step = _Lockstep(kinds)
+    results: dict[str, Any] = {}
+    done = False
+    with held("file"):
+        try:
+            async with anyio.create_task_group() as group:
+                if audio is not None:
+                    group.start_soon(_store, results, "audio", _write_audio(audio, encoder, step))
+                if video is not None:
+                    group.start_soon(_store, results, "video", _write_video(video, encoder, step))
+            summary = _summary(file, results)
+            done = True
+        except BaseExceptionGroup as errors:
+            if len(errors.exceptions) == 1:
+                raise errors.exceptions[0] from None
+            raise
+        finally:
+            await _finish(encoder, destination, done, sys.exception(), bool(results))
+    return summary
+
+
+async def _store(results: dict[str, Any], key: str, work: Any) -> None:
+    results[key] = await work
+
+
+async def _finish(
+    encoder: MediaEncoder,
+    destination: Destination,
+    done: bool,
+    failure: BaseException | None,
+    started: bool,
+) -> None:
+    """Close the file (playable with what was written) and put it in place, shielded. A
+    new file that holds no frame at all is removed."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await anyio.to_thread.run_sync(encoder.close)
+        except Exception as exc:
+            if failure is None:
+                raise MediaFileError(f"closing the file failed: {exc}") from None
+            failure.add_note(f"closing the file also failed: {exc}")
+            done = False
+        finally:
+            await anyio.to_thread.run_sync(destination.commit if done else destination.discard)
+            if not done and not encoder.wrote and not destination.replacing:
+                destination.write_to.unlink(missing_ok=True)
+
+
+def _summary(file: Path, results: dict[str, Any]) -> MediaSummary:
+    audio: RunSummary | None = results.get("audio")
+    frames, size, seconds = results.get("video", (0, None, 0.0))
+    if (audio is None or audio.frames == 0) and frames == 0:
+        raise MediaFileError(f"nothing was written to {str(file)!r}: the streams held no frame")
+    return MediaSummary(audio=audio, video_frames=frames, video_size=size, video_seconds=seconds)

@@ -43,6 +43,7 @@ from ._core.format import AudioFormat as AudioFormat
 from ._core.format import DType as DType
 from ._core.frame import AudioFrame as AudioFrame
 from ._core.framelist import FrameList as FrameList
+from ._core.params import Interpolation as Interpolation
 from ._core.params import Quality as Quality
 from ._core.params import Tail as Tail
 from ._core.samples import resampled_length as resampled_length
@@ -97,10 +98,12 @@ from .sources import zip as zip
 from .stages import chunk as chunk
 from .stages import filter as filter
 from .stages import flat_map as flat_map
+from .stages import fps as fps
 from .stages import gain as gain
 from .stages import map as map
 from .stages import remix as remix
 from .stages import resample as resample
+from .stages import resize as resize
 from .stages import skip as skip
 from .stages import skip_while as skip_while
 from .stages import take as take
@@ -108,6 +111,7 @@ from .stages import take_while as take_while
 from .stages import tap as tap
 from .stages import timeout as timeout
 from .stages import to_dtype as to_dtype
+from .stages import to_pixel_format as to_pixel_format
 
 if _typing.TYPE_CHECKING:
     from .pipeline import PipelineSpec as PipelineSpec
@@ -138,6 +142,7 @@ __all__ = (
     "FormatGuard",
     "FrameBuffer",
     "FrameList",
+    "Interpolation",
     "InvalidAudioError",
     "InvalidMediaError",
     "InvalidVideoError",
@@ -186,6 +191,7 @@ __all__ = (
     "file_info",
     "filter",
     "flat_map",
+    "fps",
     "from_array",
     "from_file",
     "from_frames",
@@ -207,6 +213,7 @@ __all__ = (
     "remix",
     "resample",
     "resampled_length",
+    "resize",
     "run_sync",
     "silence",
     "sine",
@@ -219,6 +226,7 @@ __all__ = (
     "to_dtype",
     "to_file",
     "to_media_file",
+    "to_pixel_format",
     "to_source",
     "to_video_source",
     "zip",

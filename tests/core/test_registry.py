@@ -61,6 +61,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "take_while": {"predicate": lambda frame: frame.pts < 3_000},
     "skip_while": {"predicate": lambda frame: frame.pts < 3_000},
     "timeout": {"seconds": 30.0},
+    "resize": {"width": 32, "keep_aspect": True, "interpolation": "area"},
+    "to_pixel_format": {"pixel_format": "i420"},
+    "fps": {"rate": 10},
 }
 
 
@@ -92,7 +95,12 @@ def _plain(annotation: object) -> str:
 
 
 # Names the Stream module imports for type checking only.
-_TYPING_NAMES = {"ArrayLike": ArrayLike, "rtc": rtc, "VideoFrame": lk.VideoFrame}
+_TYPING_NAMES = {
+    "ArrayLike": ArrayLike,
+    "rtc": rtc,
+    "VideoFrame": lk.VideoFrame,
+    "PixelFormat": lk.PixelFormat,
+}
 
 
 def _parameters(function: Any, *, skip_first: bool = False) -> list[tuple[str, Any, Any, str]]:
@@ -137,7 +145,17 @@ def test_sink_and_combinator_methods_match_their_functions(name: str) -> None:
     assert _parameters(method, skip_first=True) == _parameters(function, skip_first=True)
 
 
-@pytest.mark.parametrize("name", sorted(registry.stages()))
+def _video_input() -> lk.Stream[lk.VideoFrame]:
+    """Half a second of 64x48 rgb24 video at 30 fps, each frame a different grey."""
+    return lk.from_video_frames(
+        [
+            lk.VideoFrame(np.full((48, 64, 3), 8 * i, np.uint8), "rgb24", timestamp_us=i * 33_333)
+            for i in range(15)
+        ]
+    )
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in registry.stages().items() if not e.video))
 async def test_method_and_pipe_forms_give_the_same_audio(anyio_backend: str, name: str) -> None:
     via_method = getattr(_input(), name)(**_kwargs(name))
     via_pipe = _input() | getattr(lk, name)(**_kwargs(name))
@@ -149,18 +167,33 @@ async def test_method_and_pipe_forms_give_the_same_audio(anyio_backend: str, nam
     np.testing.assert_allclose(a, b, rtol=0, atol=_tolerance(name))
 
 
+@pytest.mark.parametrize("name", sorted(n for n, e in registry.stages().items() if e.video))
+async def test_method_and_pipe_forms_give_the_same_video(anyio_backend: str, name: str) -> None:
+    via_method = await getattr(_video_input(), name)(**_kwargs(name)).collect()
+    via_pipe = await (_video_input() | getattr(lk, name)(**_kwargs(name))).collect()
+    assert via_method
+    assert [(f.timestamp_us, f.pixel_format, f.width) for f in via_method] == [
+        (f.timestamp_us, f.pixel_format, f.width) for f in via_pipe
+    ]
+    for a, b in zip(via_method, via_pipe, strict=True):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
 def _spec_names() -> list[str]:
     return sorted(n for n, e in registry.stages().items() if e.spec)
 
 
 def test_stages_taking_python_functions_are_the_ones_left_out_of_files() -> None:
+    # ... and the video stages: pipeline files read audio files.
     left_out = {n for n, e in registry.stages().items() if not e.spec}
     takes_callable = {
         n
         for n, e in registry.stages().items()
         if any("Callable" in _plain(h) for h in typing.get_type_hints(e.function).values())
     }
-    assert left_out == takes_callable
+    video = {n for n, e in registry.stages().items() if e.video}
+    assert video == {"resize", "to_pixel_format", "fps"}
+    assert left_out == takes_callable | video
     assert sorted(stage_models()) == _spec_names()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal, TypeAlias, get_args
 
-__all__ = ("QUALITIES", "TAILS", "Quality", "Tail")
+__all__ = ("QUALITIES", "TAILS", "Interpolation", "Quality", "Tail")
 
 Quality: TypeAlias = Literal["QQ", "LQ", "MQ", "HQ", "VHQ"]
 """soxr quality recipes, lowest to highest; ``"HQ"`` is the default (sox ``rate -h``).
@@ -32,3 +32,13 @@ Examples:
 """
 
 TAILS: tuple[Tail, ...] = get_args(Tail)
+
+Interpolation: TypeAlias = Literal["fast_bilinear", "bilinear", "bicubic", "area", "lanczos"]
+"""How `resize` computes the new pixels (FFmpeg's swscale algorithms).
+
+Examples:
+    >>> import typing
+    >>> import lkframes as lk
+    >>> typing.get_args(lk.Interpolation)[:2]
+    ('fast_bilinear', 'bilinear')
+"""

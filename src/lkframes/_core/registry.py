@@ -32,21 +32,27 @@ class StageEntry:
     """Command-line flags of ``lkframes convert`` for its parameters, e.g.
     ``{"sample_rate": "--rate"}``; a stage without parameters maps ``""`` to its flag."""
     spec: bool = True
-    """Whether pipeline files can name it (false for stages taking Python callables)."""
+    """Whether pipeline files can name it (false for stages taking Python callables, and
+    for video stages: pipeline files read audio)."""
+    video: bool = False
+    """Whether it takes `VideoFrame` items (`resize`, `fps`) rather than audio frames."""
 
 
 _stages: dict[str, StageEntry] = {}
 _methods: dict[str, Callable[..., Any]] = {}
 
 
-def stage_entry(*, cli: Mapping[str, str] | None = None, spec: bool = True) -> Callable[[F], F]:
+def stage_entry(
+    *, cli: Mapping[str, str] | None = None, spec: bool = True, video: bool = False
+) -> Callable[[F], F]:
     """Register the decorated stage function under its own name."""
 
     def register(function: F) -> F:
         name = function.__name__
         if name in _stages:
             raise RuntimeError(f"stage {name!r} is registered twice")
-        _stages[name] = StageEntry(name, function, MappingProxyType(dict(cli or {})), spec)
+        cli_flags = MappingProxyType(dict(cli or {}))
+        _stages[name] = StageEntry(name, function, cli_flags, spec and not video, video)
         return function
 
     return register

@@ -18,7 +18,7 @@ from . import registry
 from .format import AudioFormat, DType
 from .frame import AudioFrame
 from .opening import close_upstream, consume, current_task_group
-from .params import Quality, Tail
+from .params import Interpolation, Quality, Tail
 from .run import RunSummary, StreamBase
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
     from .stage import Stage
-    from .video import VideoFrame
+    from .video import PixelFormat, VideoFrame
 
 __all__ = ("RunSummary", "Stream", "close_upstream", "consume", "current_task_group")
 
@@ -193,6 +193,28 @@ class Stream(StreamBase[T_co]):
     def skip_while(self, predicate: Callable[[T_co], bool | Awaitable[bool]]) -> Stream[T_co]:
         """Drop items while ``predicate`` holds, then pass all. See `lkframes.skip_while`."""
         return self.pipe(registry.stage("skip_while")(predicate))
+
+    def resize(
+        self: Stream[VideoFrame],
+        width: int | None = None,
+        height: int | None = None,
+        *,
+        keep_aspect: bool = False,
+        interpolation: Interpolation = "bilinear",
+    ) -> Stream[VideoFrame]:
+        """Scale video frames. See `lkframes.resize`."""
+        stage = registry.stage("resize")(
+            width, height, keep_aspect=keep_aspect, interpolation=interpolation
+        )
+        return self.pipe(stage)
+
+    def to_pixel_format(self: Stream[VideoFrame], pixel_format: PixelFormat) -> Stream[VideoFrame]:
+        """Convert video frames to another layout. See `lkframes.to_pixel_format`."""
+        return self.pipe(registry.stage("to_pixel_format")(pixel_format))
+
+    def fps(self: Stream[VideoFrame], rate: float) -> Stream[VideoFrame]:
+        """Constant-rate video by dropping or repeating frames. See `lkframes.fps`."""
+        return self.pipe(registry.stage("fps")(rate))
 
     def timeout(self, seconds: float) -> Stream[T_co]:
         """Fail if an item takes longer than ``seconds`` to arrive. See `lkframes.timeout`."""

@@ -77,7 +77,7 @@ class VideoFrame:
         64
     """
 
-    __slots__ = ("_data", "_height", "_pixel_format", "_timestamp_us", "_width")
+    __slots__ = ("_data", "_height", "_pixel_format", "_source", "_timestamp_us", "_width")
 
     def __init__(
         self,
@@ -120,6 +120,21 @@ class VideoFrame:
         self._width = width
         self._height = height
         self._timestamp_us = int(timestamp_us)
+        self._source: object = None  # a PyAV frame of these pixels, if made from one
+
+    def at(self, timestamp_us: int) -> VideoFrame:
+        """The same pixels at another time (no copy).
+
+        Examples:
+            >>> import numpy as np
+            >>> VideoFrame(np.zeros((2, 2, 3), np.uint8), "rgb24").at(40_000).timestamp_us
+            40000
+        """
+        frame = object.__new__(VideoFrame)
+        frame._data, frame._pixel_format = self._data, self._pixel_format
+        frame._width, frame._height = self._width, self._height
+        frame._timestamp_us, frame._source = int(timestamp_us), self._source
+        return frame
 
     @property
     def data(self) -> NDArray[np.uint8]:

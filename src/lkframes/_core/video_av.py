@@ -61,21 +61,27 @@ def from_av(frame: av.VideoFrame, pixel_format: PixelFormat, timestamp_us: int) 
     if frame.format.name != name:
         frame = frame.reformat(format=name)
     if pixel_format in ("i420", "nv12"):
-        return VideoFrame(
+        out = VideoFrame(
             _planes(frame),
             pixel_format,
             timestamp_us=timestamp_us,
             width=frame.width,
             height=frame.height,
         )
-    pixels = np.ascontiguousarray(frame.to_ndarray(), np.uint8)  # a copy only for padded rows
-    return VideoFrame(pixels, pixel_format, timestamp_us=timestamp_us)
+    else:
+        pixels = np.ascontiguousarray(frame.to_ndarray(), np.uint8)  # a copy for padded rows
+        out = VideoFrame(pixels, pixel_format, timestamp_us=timestamp_us)
+    out._source = frame  # to_av gives it back instead of copying the pixels again
+    return out
 
 
 def to_av(frame: VideoFrame) -> av.VideoFrame:
     """PyAV's frame of a `VideoFrame`'s pixels (copied once into FFmpeg's buffer)."""
     import av
 
+    source = frame._source
+    if isinstance(source, av.VideoFrame):
+        return source
     name = AV_FORMATS[frame.pixel_format]
     if frame.pixel_format not in ("i420", "nv12"):
         return av.VideoFrame.from_ndarray(frame.data, format=name)

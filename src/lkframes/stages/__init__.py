@@ -20,15 +20,20 @@ from ._limits import take as take
 from ._map import flat_map as flat_map
 from ._map import map as map
 from ._resample import resample as resample
+from ._video import fps as fps
+from ._video import resize as resize
+from ._video import to_pixel_format as to_pixel_format
 
 __all__ = (
     "chunk",
     "filter",
     "flat_map",
+    "fps",
     "gain",
     "map",
     "remix",
     "resample",
+    "resize",
     "skip",
     "skip_while",
     "take",
@@ -36,4 +41,5 @@ __all__ = (
     "tap",
     "timeout",
     "to_dtype",
+    "to_pixel_format",
 )

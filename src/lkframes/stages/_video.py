@@ -1,0 +1,173 @@
+"""Video stages: `resize`, `to_pixel_format` (FFmpeg's swscale) and `fps` (by timestamp)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import get_args
+
+from .._core.checks import check_choice, finite_number
+from .._core.errors import InvalidVideoError, ParameterError
+from .._core.params import Interpolation
+from .._core.registry import stage_entry
+from .._core.stage import Stage
+from .._core.video import PixelFormat, VideoFrame, check_pixel_format
+from .._core.video_av import reformat
+
+__all__ = ("Interpolation", "fps", "resize", "to_pixel_format")
+
+
+def _video(frame: object, stage: str) -> VideoFrame:
+    if not isinstance(frame, VideoFrame):
+        raise InvalidVideoError(f"{stage} takes VideoFrame items (got {type(frame).__name__})")
+    return frame
+
+
+def _size(
+    width: int | None, height: int | None, keep_aspect: bool, frame: VideoFrame
+) -> tuple[int, int]:
+    """The output size for ``frame``: both given (fitted inside them with ``keep_aspect``),
+    or one given and the other following the frame's aspect ratio (rounded to even)."""
+    if width is not None and height is not None:
+        if not keep_aspect:
+            return width, height
+        scale = min(width / frame.width, height / frame.height)
+        return _even(frame.width * scale), _even(frame.height * scale)
+    if width is not None:
+        return width, _even(frame.height * width / frame.width)
+    assert height is not None
+    return _even(frame.width * height / frame.height), height
+
+
+def _even(size: float) -> int:
+    """``size`` rounded to the nearest even number, at least 2 (what 4:2:0 video needs)."""
+    return max(2, round(size / 2) * 2)
+
+
+@stage_entry(video=True)
+def resize(
+    width: int | None = None,
+    height: int | None = None,
+    *,
+    keep_aspect: bool = False,
+    interpolation: Interpolation = "bilinear",
+) -> Stage[VideoFrame, VideoFrame]:
+    """Scale video frames to ``width`` x ``height`` (FFmpeg's swscale), keeping their layout.
+
+    Args:
+        width: Output width in pixels; None to follow ``height`` and the aspect ratio.
+        height: Output height; None to follow ``width`` and the aspect ratio.
+        keep_aspect: With both given, fit inside them keeping the aspect ratio (sizes
+            rounded to even) instead of stretching to exactly that size.
+        interpolation: The scaling algorithm (see `Interpolation`).
+
+    Returns:
+        The stage.
+
+    Raises:
+        ParameterError: Neither size, a size that is not a positive int, or an unknown
+            interpolation.
+
+    Examples:
+        >>> import lkframes as lk, numpy as np
+        >>> frame = lk.VideoFrame(np.zeros((720, 1280, 3), np.uint8), "rgb24")
+        >>> out = lk.run_sync(lk.from_video_frames([frame]).resize(width=640).collect())
+        >>> out[0].width, out[0].height
+        (640, 360)
+    """
+    if width is None and height is None:
+        raise ParameterError("resize needs width=, height= or both")
+    for name, value in (("width", width), ("height", height)):
+        if value is not None and (type(value) is not int or value <= 0):
+            raise ParameterError(f"{name} must be a positive int (got {value!r})")
+    check_choice(interpolation, get_args(Interpolation), "interpolation")
+    algorithm = interpolation.upper()
+
+    async def transform(frames: AsyncIterator[VideoFrame]) -> AsyncGenerator[VideoFrame, None]:
+        async for item in frames:
+            frame = _video(item, "resize")
+            w, h = _size(width, height, keep_aspect, frame)
+            yield reformat(frame, width=w, height=h, interpolation=algorithm)
+
+    return Stage(f"resize({width}, {height})", transform)
+
+
+@stage_entry(video=True)
+def to_pixel_format(pixel_format: PixelFormat) -> Stage[VideoFrame, VideoFrame]:
+    """Convert video frames to another layout (FFmpeg's swscale), e.g. ``"i420"``.
+
+    Args:
+        pixel_format: The layout to convert to (see `PixelFormat`).
+
+    Returns:
+        The stage.
+
+    Raises:
+        ParameterError: An unknown pixel format.
+
+    Examples:
+        >>> import lkframes as lk, numpy as np
+        >>> frame = lk.VideoFrame(np.zeros((4, 6, 4), np.uint8), "rgba")
+        >>> out = lk.run_sync(lk.from_video_frames([frame]).to_pixel_format("i420").collect())
+        >>> out[0].pixel_format, out[0].data.shape
+        ('i420', (36,))
+    """
+    check_pixel_format(pixel_format)
+
+    async def transform(frames: AsyncIterator[VideoFrame]) -> AsyncGenerator[VideoFrame, None]:
+        async for item in frames:
+            yield reformat(_video(item, "to_pixel_format"), pixel_format=pixel_format)
+
+    return Stage(f"to_pixel_format({pixel_format!r})", transform)
+
+
+@stage_entry(video=True)
+def fps(rate: float) -> Stage[VideoFrame, VideoFrame]:
+    """Make video constant-rate: one frame every ``1 / rate`` s, by dropping or repeating.
+
+    Output frame ``k`` is at ``t0 + k / rate`` (``t0``: the first frame's time) and shows
+    the latest input frame before half a frame after that time, so a 60 fps input
+    becomes every other frame at 30 fps and a 15 fps input shows each frame twice. Frames
+    are not copied; repeated ones share their pixels.
+
+    Args:
+        rate: Frames per second, more than 0.
+
+    Returns:
+        The stage.
+
+    Raises:
+        ParameterError: ``rate`` is not a positive, finite number.
+
+    Examples:
+        >>> import lkframes as lk, numpy as np
+        >>> frames = [lk.VideoFrame(np.zeros((2, 2, 3), np.uint8), "rgb24", timestamp_us=t)
+        ...           for t in range(0, 200_000, 50_000)]  # 20 fps
+        >>> out = lk.run_sync(lk.from_video_frames(frames).fps(10).collect())
+        >>> [f.timestamp_us for f in out]
+        [0, 100000]
+    """
+    rate = finite_number(rate, "rate")
+    if rate <= 0:
+        raise ParameterError(f"rate must be more than 0 (got {rate})")
+    step_us = 1e6 / rate
+
+    async def transform(frames: AsyncIterator[VideoFrame]) -> AsyncGenerator[VideoFrame, None]:
+        start: int | None = None
+        slot = 0  # the next output frame's number
+        previous: VideoFrame | None = None
+        async for item in frames:
+            frame = _video(item, "fps")
+            if start is None:
+                start = frame.timestamp_us
+            # Every slot whose half-frame window ends before this frame shows the previous.
+            while previous is not None and start + (slot + 0.5) * step_us <= frame.timestamp_us:
+                yield previous.at(start + round(slot * step_us))
+                slot += 1
+            previous = frame
+        if previous is not None and start is not None:
+            # The last frame fills the slots whose window opens before its time.
+            while slot == 0 or start + (slot - 0.5) * step_us < previous.timestamp_us:
+                yield previous.at(start + round(slot * step_us))
+                slot += 1
+
+    return Stage(f"fps({rate:g})", transform)

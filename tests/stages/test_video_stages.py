@@ -57,11 +57,12 @@ async def test_resize_sizes(
 @pytest.mark.parametrize(
     "interpolation", ["fast_bilinear", "bilinear", "bicubic", "area", "lanczos"]
 )
-async def test_resize_equals_pyavs_reformat(anyio_backend: str, interpolation: str) -> None:
+async def test_resize_equals_pyavs_reformat(
+    anyio_backend: str, interpolation: lk.Interpolation
+) -> None:
     source = _frames(4)
-    frames = (
-        await lk.from_video_frames(source).resize(32, 24, interpolation=interpolation).collect()
-    )  # type: ignore[arg-type]
+    stream = lk.from_video_frames(source).resize(32, 24, interpolation=interpolation)
+    frames = await stream.collect()
     for got, original in zip(frames, source, strict=True):
         expected = _pyav(
             original, width=32, height=24, format="rgb24", interpolation=interpolation.upper()

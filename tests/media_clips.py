@@ -1,8 +1,9 @@
 """Test clips for audio/video sync, and how to find their events again.
 
-The sync clip: black video with a white flash on the first frame of every second, and
-silence with a 1 kHz beep for the first 30 ms of every second. Whatever a pipeline does,
-each flash must stay within a video frame of its beep.
+The sync clip: black video with a white flash for the first 100 ms of every second, and
+silence with a 1 kHz beep for the first 100 ms of every second. Whatever a pipeline does,
+each flash must start within a video frame of its beep. (A one-frame flash does not
+survive a real-time video encoder: it may drop that costly frame.)
 """
 
 from __future__ import annotations
@@ -16,21 +17,22 @@ from numpy.typing import NDArray
 import lkframes as lk
 
 BEEP_HZ = 1_000
-BEEP_S = 0.03
+BEEP_S = 0.1
+FLASH_S = 0.1
 
 
 def flash_frames(
     seconds: float, *, fps: int = 30, width: int = 320, height: int = 240, start_us: int = 0
 ) -> Iterator[lk.VideoFrame]:
-    """Black rgb24 frames, white on the first frame of every second."""
+    """Black rgb24 frames, white for the first 100 ms of every second."""
     for i in range(round(seconds * fps)):
-        level = 255 if i % fps == 0 else 0
+        level = 255 if (i % fps) < round(FLASH_S * fps) else 0
         pixels = np.full((height, width, 3), level, np.uint8)
         yield lk.VideoFrame(pixels, "rgb24", timestamp_us=start_us + round(i * 1e6 / fps))
 
 
 def beeps(seconds: float, rate: int = 48_000) -> NDArray[np.int16]:
-    """Silence with a half-scale 1 kHz beep for the first 30 ms of every second."""
+    """Silence with a half-scale 1 kHz beep for the first 100 ms of every second."""
     t = np.arange(round(seconds * rate)) / rate
     x = np.where((t % 1.0) < BEEP_S, 0.5 * np.sin(2 * np.pi * BEEP_HZ * t), 0.0)
     return np.round(x * 32767).astype(np.int16)

@@ -24,9 +24,20 @@ LAYERS: dict[str, set[str]] = {
     "io": {"_core"},
     "livekit": {"_core"},
     "dsp": {"_core"},
+    "media": {"_core", "io", "livekit"},
     "pipeline": {"_core", "stages", "sources", "io", "livekit", "dsp"},
     "testing": {"_core"},
-    "cli": {"_core", "stages", "sources", "io", "livekit", "dsp", "pipeline", "lkframes"},
+    "cli": {
+        "_core",
+        "stages",
+        "sources",
+        "io",
+        "livekit",
+        "dsp",
+        "media",
+        "pipeline",
+        "lkframes",
+    },
 }
 
 MAX_MODULE_LINES = 400

@@ -79,12 +79,15 @@ from .livekit import OnMute as OnMute
 from .livekit import Overflow as Overflow
 from .livekit import connect as connect
 from .livekit import from_participant as from_participant
+from .livekit import from_participant_video as from_participant_video
 from .livekit import from_track as from_track
 from .livekit import from_video_track as from_video_track
 from .livekit import make_token as make_token
 from .livekit import publish as publish
 from .livekit import to_source as to_source
 from .livekit import to_video_source as to_video_source
+from .media import publish_media as publish_media
+from .media import record_participant as record_participant
 from .sources import concat as concat
 from .sources import from_array as from_array
 from .sources import from_frames as from_frames
@@ -196,6 +199,7 @@ __all__ = (
     "from_file",
     "from_frames",
     "from_participant",
+    "from_participant_video",
     "from_track",
     "from_video_file",
     "from_video_frames",
@@ -210,6 +214,8 @@ __all__ = (
     "open_media",
     "process",
     "publish",
+    "publish_media",
+    "record_participant",
     "remix",
     "resample",
     "resampled_length",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from ._encode import MediaEncoder, codecs_for
 from ._replace import Destination
 from ._write import _check_output
 
-__all__ = ("MediaSummary", "to_media_file")
+__all__ = ("MediaSummary", "to_media_file", "write_media")
 
 LOCKSTEP_S = 1.0
 """How far (in media time) one stream may run ahead of the other while both are written:
@@ -49,37 +50,64 @@ class MediaSummary:
 
 
 class _Lockstep:
-    """Keeps the audio and the video writer within `LOCKSTEP_S` of media time of each
-    other, and holds both until each has added its stream (a muxer takes no stream once it
-    has written a packet)."""
+    """Holds both writers until each has added its stream (a muxer takes no stream once
+    it has written a packet), and keeps them within ``window`` seconds of media time of
+    each other (FFmpeg's muxer holds the packets of the one ahead until the other catches
+    up). With ``start_timeout``, a stream whose first frame has not come that long after
+    the other's is given up: written without, its frames are read and dropped."""
 
-    def __init__(self, kinds: set[str]) -> None:
+    def __init__(self, kinds: set[str], window: float | None, start_timeout: float | None):
         self._at = dict.fromkeys(kinds, 0.0)
-        self._moved = anyio.Event()
-        self._waiting = set(kinds)
-        self._all_added = anyio.Event()
+        self._window = window
+        self._timeout = start_timeout
+        self._pending = set(kinds)  # neither in the file nor finished yet
+        self._joining: set[str] = set()  # adding its stream now
+        self.abandoned: set[str] = set()
+        self._changed = anyio.Event()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    def join(self, kind: str) -> bool:
+        """``kind``'s first frame came: True if it is to be written (not given up)."""
+        if kind in self.abandoned:
+            return False
+        self._joining.add(kind)
+        return True
 
     async def added(self, kind: str) -> None:
-        """``kind``'s stream is in the file (or will never be): wait for the other's."""
-        self._waiting.discard(kind)
-        if not self._waiting:
-            self._all_added.set()
-        await self._all_added.wait()
+        """``kind``'s stream is in the file: wait for the other's (or give up on it)."""
+        self._pending.discard(kind)
+        self._joining.discard(kind)
+        self._notify()
+        with anyio.move_on_after(math.inf if self._timeout is None else self._timeout):
+            while self._pending:
+                await self._changed.wait()
+        late = self._pending - self._joining
+        self.abandoned |= late
+        self._pending -= late
+        for other in late:
+            self._at.pop(other, None)
+        while self._pending:  # one being added now: its stream must be in before any packet
+            await self._changed.wait()
 
     async def advance(self, kind: str, seconds: float) -> None:
+        """``kind`` is about to write at ``seconds``: wait while it is too far ahead."""
+        if self._window is None:
+            return
         self._at[kind] = seconds
-        self._moved.set()
-        self._moved = anyio.Event()
+        self._notify()
         others = [k for k in self._at if k != kind]
-        while others and seconds > min(self._at[k] for k in others) + LOCKSTEP_S:
-            await self._moved.wait()
+        while others and seconds > min(self._at[k] for k in others) + self._window:
+            await self._changed.wait()
+            others = [k for k in self._at if k != kind]
 
     def finish(self, kind: str) -> None:
         self._at.pop(kind, None)
-        self._moved.set()
-        self._waiting.discard(kind)
-        if not self._waiting:
-            self._all_added.set()
+        self._pending.discard(kind)
+        self._joining.discard(kind)
+        self._notify()
 
 
 async def _write_audio(
@@ -88,13 +116,18 @@ async def _write_audio(
     guard = FormatGuard("to_media_file (audio)", stream.format)
     count = samples = 0
     fmt: AudioFormat | None = None
+    writing = True
     try:
         async with stream.open() as frames:
             async for frame in frames:
                 fmt = guard(frame)
-                if count == 0:
-                    await anyio.to_thread.run_sync(encoder.add_audio, fmt)
-                    await step.added("audio")
+                if count == 0 and writing:
+                    writing = step.join("audio")
+                    if writing:
+                        await anyio.to_thread.run_sync(encoder.add_audio, fmt)
+                        await step.added("audio")
+                if not writing:
+                    continue  # given up on: read, so that a live source does not queue
                 await step.advance("audio", frame.pts / fmt.sample_rate)
                 await anyio.to_thread.run_sync(encoder.write_audio, frame)
                 count += 1
@@ -109,6 +142,7 @@ async def _write_video(
 ) -> tuple[int, tuple[int, int] | None, float]:
     count, first, last = 0, 0, 0
     size = None
+    writing = True
     try:
         async with stream.open() as frames:
             async for frame in frames:
@@ -116,11 +150,15 @@ async def _write_video(
                     raise InvalidVideoError(
                         f"video= takes lkframes.VideoFrame items (got {type(frame).__name__})"
                     )
-                if count == 0:
-                    await anyio.to_thread.run_sync(encoder.add_video, frame.width, frame.height)
-                    await step.added("video")
-                    first = frame.timestamp_us
-                    size = (frame.width - frame.width % 2, frame.height - frame.height % 2)
+                if count == 0 and writing:
+                    writing = step.join("video")
+                    if writing:
+                        await anyio.to_thread.run_sync(encoder.add_video, frame.width, frame.height)
+                        await step.added("video")
+                        first = frame.timestamp_us
+                        size = (frame.width - frame.width % 2, frame.height - frame.height % 2)
+                if not writing:
+                    continue
                 await step.advance("video", frame.timestamp_us / 1e6)
                 await anyio.to_thread.run_sync(encoder.write_video, frame)
                 last = frame.timestamp_us
@@ -187,6 +225,36 @@ async def to_media_file(
         >>> summary.video_frames, summary.audio.duration
         (10, 1.0)
     """
+    return await write_media(
+        path,
+        audio=audio,
+        video=video,
+        overwrite=overwrite,
+        video_codec=video_codec,
+        audio_codec=audio_codec,
+        video_bitrate=video_bitrate,
+        video_options=video_options,
+        fps=fps,
+    )
+
+
+async def write_media(
+    path: str | os.PathLike[str],
+    *,
+    audio: Stream[AudioFrame] | None,
+    video: Stream[VideoFrame] | None,
+    overwrite: bool,
+    video_codec: str | None,
+    audio_codec: str | None,
+    video_bitrate: int | None,
+    video_options: dict[str, str] | None,
+    fps: float,
+    lockstep: float | None = LOCKSTEP_S,
+    start_timeout: float | None = None,
+) -> MediaSummary:
+    """`to_media_file`, with the knobs live recording needs: no lockstep (live streams
+    come in real time; FFmpeg flushes what it holds for interleaving after 10 s) and a
+    ``start_timeout`` for a stream that may never come."""
     if audio is None and video is None:
         raise ParameterError("to_media_file needs audio=, video= or both")
     file = Path(path)
@@ -203,7 +271,7 @@ async def to_media_file(
         )
     )
     kinds = {k for k, s in (("audio", audio), ("video", video)) if s is not None}
-    step = _Lockstep(kinds)
+    step = _Lockstep(kinds, lockstep, start_timeout)
     results: dict[str, Any] = {}
     done = False
     with held("file"):

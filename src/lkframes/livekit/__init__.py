@@ -15,6 +15,7 @@ from ._sink import publish as publish
 from ._sink import to_source as to_source
 from ._track import from_participant as from_participant
 from ._track import from_track as from_track
+from ._video import from_participant_video as from_participant_video
 from ._video import from_video_track as from_video_track
 from ._video import to_video_source as to_video_source
 
@@ -24,6 +25,7 @@ __all__ = (
     "Overflow",
     "connect",
     "from_participant",
+    "from_participant_video",
     "from_track",
     "from_video_track",
     "make_token",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, overload
 
 import anyio
 import numpy as np
@@ -14,7 +14,8 @@ from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.resources import acquire, release
 from .._core.stream import Stream, consume
-from ._events import on_disconnect, on_track_end, require_asyncio
+from ._events import on_track_end, require_asyncio
+from ._follow import follow_participant
 from ._live import (
     DEFAULT_SAMPLE_RATE,
     Live,
@@ -285,55 +286,23 @@ def from_participant(
     fmt = audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
     live = Live.make(overflow, max_queue_ms, stats, on_mute, stall_timeout)
 
-    def matching_track() -> rtc.Track | None:
-        participant = next(
-            (p for p in room.remote_participants.values() if p.identity == identity), None
+    def run() -> AsyncGenerator[AudioFrame, None]:
+        at = [0]  # pts carries on from one track to the next, per iteration
+
+        async def frames(track: rtc.Track) -> AsyncGenerator[AudioFrame, None]:
+            async with consume(frames_of(track, fmt, frame_size_ms, at[0], live)) as audio:
+                async for frame in audio:
+                    at[0] = frame.end_pts
+                    yield frame
+
+        return follow_participant(
+            room,
+            identity,
+            wanted,
+            is_audio,
+            frames,
+            "from_participant",
+            stop_after_track=lambda: live.stats is not None and live.stats.stalled,
         )
-        if participant is None:
-            return None
-        for publication in participant.track_publications.values():
-            track = publication.track
-            if publication.source == wanted and track is not None and is_audio(track):
-                return track
-        return None
-
-    async def run() -> AsyncGenerator[AudioFrame, None]:
-        require_asyncio("from_participant")
-        events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-
-        def on_subscribed(track: rtc.Track, publication: Any, participant: Any) -> None:
-            if participant.identity == identity and publication.source == wanted:
-                events.put_nowait(("track", track))
-
-        def on_left(participant: Any) -> None:
-            if participant.identity == identity:
-                events.put_nowait(("left", None))
-
-        room.on("track_subscribed", on_subscribed)
-        room.on("participant_disconnected", on_left)
-        stop_watching = on_disconnect(room, lambda: events.put_nowait(("disconnected", None)))
-        try:
-            pts = 0
-            ended: rtc.Track | None = None
-            track = matching_track()
-            while room.isconnected():
-                if track is None:
-                    kind, value = await events.get()
-                    if kind != "track":
-                        return  # the participant left or the room disconnected
-                    if value is ended:
-                        continue  # a late event for the track that just ended
-                    track = value
-                async with consume(frames_of(track, fmt, frame_size_ms, pts, live)) as frames:
-                    async for frame in frames:
-                        pts = frame.end_pts
-                        yield frame
-                if live.stats is not None and live.stats.stalled:
-                    return  # the participant vanished: its packets stopped
-                ended, track = track, None
-        finally:
-            room.off("track_subscribed", on_subscribed)
-            room.off("participant_disconnected", on_left)
-            stop_watching()
 
     return Stream(run, format=fmt, name=f"from_participant({identity!r})")

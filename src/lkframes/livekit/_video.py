@@ -5,40 +5,93 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, get_args
 
 import anyio
 
+from .._core.checks import check_choice
 from .._core.errors import InvalidVideoError, ParameterError
 from .._core.registry import method_entry
 from .._core.resources import acquire, release
 from .._core.stream import RunSummary, Stream
 from .._core.video import PixelFormat, VideoFrame, buffer_type, check_pixel_format
 from ._events import on_track_end, require_asyncio
+from ._follow import follow_participant
+from ._live import LiveStats, Overflow, count_frames
 
 if TYPE_CHECKING:
     from livekit import rtc
 
-__all__ = ("from_video_track", "to_video_source")
+__all__ = (
+    "DEFAULT_VIDEO_QUEUE",
+    "VideoLive",
+    "from_participant_video",
+    "from_video_track",
+    "to_video_source",
+    "video_frames_of",
+)
 
 
-async def _video_frames_of(
-    track: rtc.Track, pixel_format: PixelFormat
+DEFAULT_VIDEO_QUEUE = 30
+"""Frames a live video source keeps queued by default (``overflow="drop_oldest"``): one
+second at 30 fps. A video stream that nobody reads must not queue without bound."""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoLive:
+    """A live video source's queue: ``capacity`` frames (0: unbounded) and the counts."""
+
+    capacity: int
+    stats: LiveStats | None
+
+    @classmethod
+    def make(
+        cls, overflow: str, max_queue_frames: int | None, stats: LiveStats | None
+    ) -> VideoLive:
+        """Validated settings, as `from_video_track` takes them."""
+        check_choice(overflow, get_args(Overflow), "overflow")
+        if overflow == "drop_oldest":
+            frames = DEFAULT_VIDEO_QUEUE if max_queue_frames is None else max_queue_frames
+            if type(frames) is not int or frames <= 0:
+                raise ParameterError(
+                    f"overflow='drop_oldest' needs max_queue_frames > 0 (got {max_queue_frames!r})"
+                )
+            return cls(frames, stats or LiveStats())  # drops are always counted
+        if max_queue_frames is not None:
+            raise ParameterError("max_queue_frames applies to overflow='drop_oldest' only")
+        return cls(0, stats)
+
+
+async def video_frames_of(
+    track: rtc.Track, pixel_format: PixelFormat, live: VideoLive
 ) -> AsyncGenerator[VideoFrame, None]:
+    """Frames of one subscription to a video track, ending when the track or room goes.
+
+    ``rtc.VideoStream`` puts no end marker in its queue when it ends, so a reader waiting
+    there would wait forever (livekit 1.2.1): the end is put there from here.
+    """
     from livekit import rtc
 
     require_asyncio("from_track (video)")
-    video = rtc.VideoStream(track, format=buffer_type(pixel_format))  # type: ignore[arg-type]
+    video = rtc.VideoStream(track, format=buffer_type(pixel_format), capacity=live.capacity)  # type: ignore[arg-type]
+    if live.stats is not None:
+        count_frames(video, live.capacity, live.stats)
     closing: list[asyncio.Task[None]] = []
 
     def end() -> None:
         if not closing:
+            queue = getattr(video, "_queue", None)
+            if queue is not None:
+                queue.put(None)  # wakes a reader waiting for the next frame
             closing.append(asyncio.get_running_loop().create_task(video.aclose()))
 
     stop_watching = on_track_end(track, end)
     acquire("livekit.video_stream")
     try:
         async for event in video:
+            if live.stats is not None:
+                live.stats.delivered += 1
             yield VideoFrame.from_rtc(
                 event.frame, timestamp_us=event.timestamp_us, pixel_format=pixel_format
             )
@@ -52,13 +105,32 @@ async def _video_frames_of(
                 release("livekit.video_stream")
 
 
-def from_video_track(track: rtc.Track, *, pixel_format: PixelFormat = "rgba") -> Stream[VideoFrame]:
+def from_video_track(
+    track: rtc.Track,
+    *,
+    pixel_format: PixelFormat = "rgba",
+    overflow: Overflow = "drop_oldest",
+    max_queue_frames: int | None = None,
+    stats: LiveStats | None = None,
+) -> Stream[VideoFrame]:
     """Frames of a LiveKit video track, converted to ``pixel_format`` by LiveKit.
 
-    Same lifetime rules as `lkframes.from_track` (which calls this for video tracks).
+    ``timestamp_us`` is when LiveKit schedules the frame to be shown, on this machine's
+    monotonic clock (``time.monotonic()`` in microseconds), so it can be lined up with
+    audio received at the same time. Same lifetime rules as `lkframes.from_track` (which
+    calls this for video tracks).
+
+    Args:
+        track: A video track (remote or local).
+        pixel_format: The layout to receive; LiveKit converts (``"i420"`` is its own).
+        overflow: When the pipeline falls behind: ``"drop_oldest"`` (the default: keep at
+            most ``max_queue_frames``, counted in ``stats``) or ``"block"`` (keep all).
+        max_queue_frames: The queue bound for ``"drop_oldest"`` (default 30 frames).
+        stats: A `LiveStats` counting produced, delivered and dropped frames.
 
     Raises:
-        ParameterError: Not a video track, or an unknown pixel format.
+        ParameterError: Not a video track, an unknown pixel format, or a bad overflow
+            setting.
 
     Examples:
         >>> import lkframes as lk
@@ -77,8 +149,70 @@ def from_video_track(track: rtc.Track, *, pixel_format: PixelFormat = "rgba") ->
     if track.kind != rtc.TrackKind.KIND_VIDEO:
         raise ParameterError(f"needs a video track (got {type(track).__name__})")
     check_pixel_format(pixel_format)
+    live = VideoLive.make(overflow, max_queue_frames, stats)
     name = f"from_track({track.name or track.sid!r}, video)"
-    return Stream(lambda: _video_frames_of(track, pixel_format), name=name)
+    return Stream(lambda: video_frames_of(track, pixel_format, live), name=name)
+
+
+def from_participant_video(
+    room: rtc.Room,
+    identity: str,
+    *,
+    source: rtc.TrackSource.ValueType | None = None,
+    pixel_format: PixelFormat = "rgba",
+    overflow: Overflow = "drop_oldest",
+    max_queue_frames: int | None = None,
+    stats: LiveStats | None = None,
+) -> Stream[VideoFrame]:
+    """Frames of a participant's video track, following it across re-publishes.
+
+    The video counterpart of `lkframes.from_participant`: waits for the participant's
+    camera (or ``source``) track, streams it, waits for the next one when it goes, and
+    ends when they leave or the room disconnects. ``timestamp_us`` is on this machine's
+    monotonic clock, as for `from_video_track`, so it keeps counting across tracks.
+
+    Args:
+        room: A connected ``rtc.Room`` (auto-subscribe on, the default).
+        identity: The participant's identity.
+        source: Which of their tracks (default ``rtc.TrackSource.SOURCE_CAMERA``).
+        pixel_format: The layout to receive (LiveKit converts).
+        overflow: ``"drop_oldest"`` (default) or ``"block"``, as for `from_video_track`.
+        max_queue_frames: The queue bound for ``"drop_oldest"`` (default 30 frames).
+        stats: A `LiveStats` counting frames across all the participant's tracks.
+
+    Raises:
+        ParameterError: An unknown pixel format or a bad overflow setting.
+        WrongEventLoopError: (while running) not running on asyncio.
+
+    Examples:
+        Building the stream does no network I/O; iterating it waits for the participant:
+
+        >>> import lkframes as lk
+        >>> from livekit import rtc
+        >>> stream = lk.from_participant_video(rtc.Room(), "alice", pixel_format="i420")
+        >>> stream.format is None
+        True
+    """
+    from livekit import rtc
+
+    wanted = rtc.TrackSource.SOURCE_CAMERA if source is None else source
+    check_pixel_format(pixel_format)
+    live = VideoLive.make(overflow, max_queue_frames, stats)
+
+    def is_video(track: rtc.Track) -> bool:
+        return bool(track.kind == rtc.TrackKind.KIND_VIDEO)
+
+    def run() -> AsyncGenerator[VideoFrame, None]:
+        return follow_participant(
+            room,
+            identity,
+            wanted,
+            is_video,
+            lambda track: video_frames_of(track, pixel_format, live),
+            "from_participant_video",
+        )
+
+    return Stream(run, name=f"from_participant_video({identity!r})")
 
 
 @method_entry

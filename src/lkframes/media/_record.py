@@ -1,0 +1,301 @@
+"""`record_participant`: what a participant sends, audio and video, into one file, in sync."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+import numpy as np
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from .._core.errors import ParameterError
+from .._core.frame import AudioFrame
+from .._core.stream import Stream
+from .._core.video import VideoFrame
+from ..io import MediaSummary
+from ..io._media_write import write_media
+from ..livekit import LiveStats, from_participant, from_participant_video
+from ..livekit._events import require_asyncio
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+__all__ = ("record_participant",)
+
+T = TypeVar("T")
+
+CATCH_UP_S = 0.2
+"""Audio that arrives this much later than its sample count says (a gap between two of the
+participant's tracks) is preceded by silence, so the audio keeps to wall time."""
+
+SETTLE_S = 0.5
+"""Audio held back at the start of a recording to find when it really started."""
+
+VIDEO_QUEUE_FRAMES = 90
+"""Video frames kept while the encoder is busy or the audio has not started: 3 s at 30 fps."""
+
+
+class _Zero:
+    """The recording's time zero on the monotonic clock: when its first audio or video
+    arrived (a remote video frame's ``timestamp_us`` is on the same clock)."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def set(self, seconds: float) -> float:
+        if self.at is None:
+            self.at = seconds
+        return self.at
+
+
+async def _pump_audio(
+    audio: Stream[AudioFrame],
+    out: MemoryObjectSendStream[AudioFrame],
+    zero: _Zero,
+    stats: LiveStats,
+    stalled: anyio.Event,
+) -> None:
+    """Read the live audio as it arrives (never held back by the encoder) and place it on
+    the recording's wall-time timeline; pts renumbered to match."""
+    placing = _AudioPlacement(zero)
+    async with out, audio.open() as frames:
+        async for frame in frames:
+            for placed in placing.add(frame, time.monotonic()):
+                await out.send(placed)
+        for placed in placing.flush():
+            await out.send(placed)
+    if stats.stalled:
+        stalled.set()  # the participant vanished: the video ends too
+
+
+class _AudioPlacement:
+    """Where received audio goes on the recording's timeline.
+
+    LiveKit delivers audio as it plays it out, 10 ms at a time, to this process's event
+    loop, which may be late by a few milliseconds to tens. The audio's start is found
+    from its first `SETTLE_S` (the earliest arrival less the audio before it: the frame
+    that waited least), which is held back that long; after that, sample ``n`` is at
+    ``start + n / rate``, and audio that arrives more than `CATCH_UP_S` later than that (a
+    gap between two tracks) is preceded by silence.
+    """
+
+    def __init__(self, zero: _Zero) -> None:
+        self._zero = zero
+        self._held: list[tuple[AudioFrame, float]] = []
+        self._start: float | None = None  # when sample 0 was played out
+        self._written = 0  # samples placed, silence included
+        self._received = 0  # samples received
+
+    def add(self, frame: AudioFrame, arrived: float) -> list[AudioFrame]:
+        self._zero.set(arrived)
+        if self._start is None:
+            self._held.append((frame, arrived))
+            if self._received_s() < SETTLE_S:
+                self._received += frame.samples_per_channel
+                return []
+            return self.flush()
+        return self._place(frame, arrived)
+
+    def _received_s(self) -> float:
+        if not self._held:
+            return 0.0
+        return self._received / self._held[0][0].format.sample_rate
+
+    def flush(self) -> list[AudioFrame]:
+        """Decide the start from what is held, and place it all."""
+        if not self._held:
+            return []
+        rate = self._held[0][0].format.sample_rate
+        position = 0
+        start = float("inf")
+        for frame, arrived in self._held:
+            position += frame.samples_per_channel
+            start = min(start, arrived - position / rate)
+        assert self._zero.at is not None
+        self._start = start
+        held, self._held = self._held, []
+        offset = round((start - self._zero.at) * rate)
+        out = self._silence(offset, held[0][0])  # the video came first
+        skip = max(0, -offset)  # the audio started before the recording's zero
+        for frame, _ in held:
+            data = frame.data[min(skip, frame.samples_per_channel) :]
+            skip = max(0, skip - frame.samples_per_channel)
+            if data.shape[0]:
+                out.append(AudioFrame.of(data, frame.format, self._written))
+                self._written += data.shape[0]
+        return out
+
+    def _place(self, frame: AudioFrame, arrived: float) -> list[AudioFrame]:
+        assert self._zero.at is not None
+        rate = frame.format.sample_rate
+        due = (arrived - self._zero.at) * rate - frame.samples_per_channel
+        out = []
+        if due - self._written > CATCH_UP_S * rate:  # a gap: keep to wall time
+            out = self._silence(round(due - self._written), frame)
+        out.append(AudioFrame.of(frame.data, frame.format, self._written))
+        self._written += frame.samples_per_channel
+        return out
+
+    def _silence(self, samples: int, like: AudioFrame) -> list[AudioFrame]:
+        if samples <= 0:
+            return []
+        fmt = like.format
+        silence = np.zeros((samples, fmt.num_channels), np.dtype(fmt.dtype))
+        frame = AudioFrame.of(silence, fmt, self._written)
+        self._written += samples
+        return [frame]
+
+
+async def _pump_video(
+    video: Stream[VideoFrame],
+    out: MemoryObjectSendStream[VideoFrame],
+    zero: _Zero,
+    stalled: anyio.Event,
+) -> None:
+    """Video timestamps counted from the recording's zero, never going back; ends when
+    the audio found the participant vanished."""
+    async with out, anyio.create_task_group() as group:
+
+        async def stop_when_stalled() -> None:
+            await stalled.wait()
+            group.cancel_scope.cancel()
+
+        group.start_soon(stop_when_stalled)
+        last = -1
+        async with video.open() as frames:
+            async for frame in frames:
+                start = zero.set(frame.timestamp_us / 1e6)
+                at = max(round(frame.timestamp_us - start * 1e6), last + 1, 0)
+                last = at
+                await out.send(frame.at(at))
+        group.cancel_scope.cancel()
+
+
+def _received(items: MemoryObjectReceiveStream[T], fmt: Any = None) -> Stream[T]:
+    """A one-shot stream of what a pump sends."""
+
+    async def run() -> AsyncGenerator[T, None]:
+        async with items:
+            async for item in items:
+                yield item
+
+    return Stream(run, format=fmt, name="record_participant")
+
+
+async def record_participant(
+    room: rtc.Room,
+    identity: str,
+    path: str | os.PathLike[str],
+    *,
+    audio: bool = True,
+    video: bool = True,
+    overwrite: bool = False,
+    sample_rate: int = 48_000,
+    num_channels: int = 1,
+    stall_timeout: float | None = None,
+    video_codec: str | None = None,
+    audio_codec: str | None = None,
+    video_options: dict[str, str] | None = None,
+    wait_for_tracks: float = 2.0,
+    stats: LiveStats | None = None,
+) -> MediaSummary:
+    """Record a participant's microphone and camera into one media file, in sync.
+
+    Follows the participant's tracks across re-publishes and ends when they leave (or
+    the room disconnects). Both streams are put on one timeline, the wall time since the
+    first audio or video arrived: muted time is kept as silence, a gap between two
+    audio tracks is filled with silence, and video keeps its own (variable) frame rate.
+    If only one kind arrives, the other is given up ``wait_for_tracks`` seconds later
+    and the file holds the one. The file is written as it goes (see `to_media_file`: an
+    MKV or WebM file survives even a kill).
+
+    Args:
+        room: A connected ``rtc.Room`` that subscribes to the participant.
+        identity: Whose tracks to record.
+        path: The file; its extension chooses the container (``.mp4``, ``.mkv``, ``.webm``).
+        audio: Record the microphone.
+        video: Record the camera.
+        overwrite: Replace ``path`` if it exists (only once the recording succeeds).
+        sample_rate: The audio rate to receive and write.
+        num_channels: Audio channels to receive and write.
+        stall_timeout: End the recording when the participant's audio packets stop for
+            this long (one that vanished without leaving; see `from_participant`).
+        video_codec: An FFmpeg encoder or ``"h264"``, ``"vp8"``, ``"vp9"``.
+        audio_codec: An FFmpeg encoder or ``"aac"``, ``"opus"``.
+        video_options: Encoder options, e.g. ``{"preset": "ultrafast"}``.
+        wait_for_tracks: Seconds to wait for the second kind once the first arrived.
+        stats: A `LiveStats` counting the video frames received and dropped (frames are
+            dropped only when encoding falls 3 s behind).
+
+    Returns:
+        A `MediaSummary` of what was written.
+
+    Raises:
+        ParameterError: Neither audio nor video, or a bad path or codec.
+        OutputExistsError: ``path`` exists and ``overwrite`` is false.
+        WrongEventLoopError: Not running on asyncio.
+
+    Examples:
+        Nothing is read before the room delivers; a path the container cannot be told
+        from is refused first:
+
+        >>> import asyncio
+        >>> import lkframes as lk
+        >>> from livekit import rtc
+        >>> async def main():
+        ...     try:
+        ...         await lk.record_participant(rtc.Room(), "alice", "alice.avi")
+        ...     except lk.ParameterError as exc:
+        ...         print("refused")
+        >>> asyncio.run(main())
+        refused
+    """
+    require_asyncio("record_participant")
+    if not (audio or video):
+        raise ParameterError("record_participant needs audio=True, video=True or both")
+    zero = _Zero()
+    stalled = anyio.Event()
+    streams: dict[str, Any] = {}
+    async with anyio.create_task_group() as pumps:
+        if audio:
+            audio_stats = LiveStats()
+            sound = from_participant(
+                room,
+                identity,
+                sample_rate=sample_rate,
+                num_channels=num_channels,
+                stall_timeout=stall_timeout,
+                stats=audio_stats,
+            )
+            send, receive = anyio.create_memory_object_stream[AudioFrame](math.inf)
+            pumps.start_soon(_pump_audio, sound, send, zero, audio_stats, stalled)
+            streams["audio"] = _received(receive, sound.format)
+        if video:
+            picture = from_participant_video(
+                room,
+                identity,
+                pixel_format="i420",
+                max_queue_frames=VIDEO_QUEUE_FRAMES,
+                stats=stats,
+            )
+            video_send, video_receive = anyio.create_memory_object_stream[VideoFrame](4)
+            pumps.start_soon(_pump_video, picture, video_send, zero, stalled)
+            streams["video"] = _received(video_receive)
+        summary = await write_media(
+            path,
+            audio=streams.get("audio"),
+            video=streams.get("video"),
+            overwrite=overwrite,
+            video_codec=video_codec,
+            audio_codec=audio_codec,
+            video_bitrate=None,
+            video_options=video_options,
+            fps=30.0,
+            lockstep=None,
+            start_timeout=wait_for_tracks,
+        )
+    return summary

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 import anyio
 import numpy as np
@@ -308,3 +309,59 @@ def test_cancelling_to_source_and_exiting_logs_no_native_error() -> None:
         assert done.returncode == 0, done.stderr
         assert "Failed to send callback" not in done.stderr
         assert "ERROR" not in done.stderr, done.stderr
+
+
+async def _video_read_slowly(**kwargs: Any) -> tuple[lk.LiveStats, int]:
+    """A local video track fed 60 frames at 100 fps, read by a consumer that stalls 0.5 s
+    after its first frame."""
+    source = rtc.VideoSource(32, 24)
+    track = rtc.LocalVideoTrack.create_video_track("cam", source)
+    stats = lk.LiveStats()
+    got = 0
+    pixels = lk.VideoFrame(np.zeros((24, 32, 4), np.uint8), "rgba")
+
+    async def feed() -> None:
+        await asyncio.sleep(0.05)
+        for i in range(60):
+            source.capture_frame(pixels.to_rtc(), timestamp_us=i * 10_000)
+            await asyncio.sleep(0.01)
+
+    feeding = asyncio.create_task(feed())
+    with anyio.move_on_after(2.0):  # the feed takes ~0.7 s; a local track never ends
+        async with lk.from_video_track(track, stats=stats, **kwargs).open() as frames:
+            async for _ in frames:
+                got += 1
+                if got == 1:
+                    await asyncio.sleep(0.5)  # 50 frames arrive meanwhile
+                assert stats.delivered + stats.dropped + stats.queued == stats.produced
+    await feeding
+    await source.aclose()
+    return stats, got
+
+
+async def test_live_video_drops_the_oldest_by_default_and_counts_it() -> None:
+    # An unread video stream must not queue without bound (pipecat hit ~3 GB/min so).
+    stats, got = await _video_read_slowly(max_queue_frames=5)
+    assert stats.dropped >= 30
+    assert got == stats.delivered <= stats.produced - stats.dropped
+    assert stats.produced >= 50
+
+
+async def test_live_video_can_keep_every_frame() -> None:
+    stats, got = await _video_read_slowly(overflow="block")
+    assert stats.dropped == 0
+    assert got == stats.delivered == stats.produced
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_queue_frames": 0}, r"needs max_queue_frames > 0 \(got 0\)"),
+        ({"overflow": "block", "max_queue_frames": 5}, "applies to overflow='drop_oldest' only"),
+        ({"overflow": "latest"}, "overflow must be one of"),
+    ],
+)
+def test_live_video_parameters_are_checked(kwargs: dict[str, Any], message: str) -> None:
+    track = rtc.LocalVideoTrack.create_video_track("cam", rtc.VideoSource(4, 2))
+    with pytest.raises(lk.ParameterError, match=message):
+        lk.from_video_track(track, **kwargs)

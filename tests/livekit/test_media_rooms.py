@@ -100,3 +100,30 @@ def test_a_plain_sdk_subscriber_gets_flash_and_beep_within_a_frame(
     settled = _settled(offsets, plain["flashes"], plain["beeps"][0])
     assert len(settled) >= 3, report
     assert max(abs(o) for o in settled) < 1 / FPS, report
+
+
+def test_cancels_and_leaves_close_everything(
+    livekit_server: LiveKitServer, clip: Path, tmp_path: Path
+) -> None:
+    result = livekit_server.scenario(
+        "media_cancel", "media-cancel", tmp_path, "--clip", str(clip), timeout=60
+    )
+    # A cancelled publish_media unpublishes both tracks at once (A stays in the room).
+    assert result["publish_outcome"] == "CancelledError"
+    assert result["cancel_took"] < 1.0
+    assert result["published_after"] == 0
+    assert len(result["unpublished_after"]) == 2
+    assert max(result["unpublished_after"]) < 2.0
+    # A recording whose participant leaves ends by itself; a cancelled one is closed:
+    # both files play, with what was written.
+    assert result["left_recording"] == "MediaSummary"
+    assert result["left_frames"] > 40
+    assert result["cancelled_recording"] == "CancelledError"
+    for name, least_s in (("left.mkv", 2.0), ("cancelled.mp4", 0.8)):
+        media = lk.open_media(tmp_path / name)
+        assert media.video is not None, name
+        assert media.audio is not None, name
+        frames = lk.run_sync(media.video.collect())
+        assert (frames[-1].timestamp_us - frames[0].timestamp_us) / 1e6 >= least_s, name
+        assert lk.run_sync(media.audio.to_array()).shape[0] / 48_000 >= least_s, name
+    assert result["open_resources"] == {}

@@ -187,10 +187,13 @@ def from_participant_video(
     Examples:
         Building the stream does no network I/O; iterating it waits for the participant:
 
+        >>> import asyncio
         >>> import lkframes as lk
         >>> from livekit import rtc
-        >>> stream = lk.from_participant_video(rtc.Room(), "alice", pixel_format="i420")
-        >>> stream.format is None
+        >>> async def build():
+        ...     stream = lk.from_participant_video(rtc.Room(), "alice", pixel_format="i420")
+        ...     return stream.format
+        >>> asyncio.run(build()) is None
         True
     """
     from livekit import rtc

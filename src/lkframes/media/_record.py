@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -17,7 +19,9 @@ from .._core.frame import AudioFrame
 from .._core.stream import Stream
 from .._core.video import VideoFrame
 from ..io import MediaSummary
+from ..io._encode import codecs_for
 from ..io._media_write import write_media
+from ..io._write import _check_output
 from ..livekit import LiveStats, from_participant, from_participant_video
 from ..livekit._events import require_asyncio
 
@@ -62,12 +66,13 @@ async def _pump_audio(
     """Read the live audio as it arrives (never held back by the encoder) and place it on
     the recording's wall-time timeline; pts renumbered to match."""
     placing = _AudioPlacement(zero)
-    async with out, audio.open() as frames:
-        async for frame in frames:
-            for placed in placing.add(frame, time.monotonic()):
+    with _until_the_writer_leaves():
+        async with out, audio.open() as frames:
+            async for frame in frames:
+                for placed in placing.add(frame, time.monotonic()):
+                    await out.send(placed)
+            for placed in placing.flush():
                 await out.send(placed)
-        for placed in placing.flush():
-            await out.send(placed)
     if stats.stalled:
         stalled.set()  # the participant vanished: the video ends too
 
@@ -158,6 +163,22 @@ async def _pump_video(
 ) -> None:
     """Video timestamps counted from the recording's zero, never going back; ends when
     the audio found the participant vanished."""
+    with _until_the_writer_leaves():
+        await _send_video(video, out, zero, stalled)
+
+
+def _until_the_writer_leaves() -> AbstractContextManager[None]:
+    """A pump ends quietly when the file's writer has stopped reading (it failed or was
+    cancelled; its own error is the one to report)."""
+    return suppress(anyio.BrokenResourceError, anyio.ClosedResourceError)
+
+
+async def _send_video(
+    video: Stream[VideoFrame],
+    out: MemoryObjectSendStream[VideoFrame],
+    zero: _Zero,
+    stalled: anyio.Event,
+) -> None:
     async with out, anyio.create_task_group() as group:
 
         async def stop_when_stalled() -> None:
@@ -257,45 +278,67 @@ async def record_participant(
     require_asyncio("record_participant")
     if not (audio or video):
         raise ParameterError("record_participant needs audio=True, video=True or both")
+    file = Path(path)
+    codecs_for(file, video_codec, audio_codec)
+    _check_output(file, overwrite)  # refused before anything starts
     zero = _Zero()
     stalled = anyio.Event()
     streams: dict[str, Any] = {}
-    async with anyio.create_task_group() as pumps:
-        if audio:
-            audio_stats = LiveStats()
-            sound = from_participant(
-                room,
-                identity,
-                sample_rate=sample_rate,
-                num_channels=num_channels,
-                stall_timeout=stall_timeout,
-                stats=audio_stats,
-            )
-            send, receive = anyio.create_memory_object_stream[AudioFrame](math.inf)
-            pumps.start_soon(_pump_audio, sound, send, zero, audio_stats, stalled)
-            streams["audio"] = _received(receive, sound.format)
-        if video:
-            picture = from_participant_video(
-                room,
-                identity,
-                pixel_format="i420",
-                max_queue_frames=VIDEO_QUEUE_FRAMES,
-                stats=stats,
-            )
-            video_send, video_receive = anyio.create_memory_object_stream[VideoFrame](4)
-            pumps.start_soon(_pump_video, picture, video_send, zero, stalled)
-            streams["video"] = _received(video_receive)
-        summary = await write_media(
-            path,
-            audio=streams.get("audio"),
-            video=streams.get("video"),
-            overwrite=overwrite,
-            video_codec=video_codec,
-            audio_codec=audio_codec,
-            video_bitrate=None,
-            video_options=video_options,
-            fps=30.0,
-            lockstep=None,
-            start_timeout=wait_for_tracks,
-        )
+    receives: list[MemoryObjectReceiveStream[Any]] = []
+    with _one_error():
+        async with anyio.create_task_group() as pumps:
+            try:
+                if audio:
+                    audio_stats = LiveStats()
+                    sound = from_participant(
+                        room,
+                        identity,
+                        sample_rate=sample_rate,
+                        num_channels=num_channels,
+                        stall_timeout=stall_timeout,
+                        stats=audio_stats,
+                    )
+                    send, receive = anyio.create_memory_object_stream[AudioFrame](math.inf)
+                    receives.append(receive)
+                    pumps.start_soon(_pump_audio, sound, send, zero, audio_stats, stalled)
+                    streams["audio"] = _received(receive, sound.format)
+                if video:
+                    picture = from_participant_video(
+                        room,
+                        identity,
+                        pixel_format="i420",
+                        max_queue_frames=VIDEO_QUEUE_FRAMES,
+                        stats=stats,
+                    )
+                    video_send, video_receive = anyio.create_memory_object_stream[VideoFrame](4)
+                    receives.append(video_receive)
+                    pumps.start_soon(_pump_video, picture, video_send, zero, stalled)
+                    streams["video"] = _received(video_receive)
+                summary = await write_media(
+                    file,
+                    audio=streams.get("audio"),
+                    video=streams.get("video"),
+                    overwrite=overwrite,
+                    video_codec=video_codec,
+                    audio_codec=audio_codec,
+                    video_bitrate=None,
+                    video_options=video_options,
+                    fps=30.0,
+                    lockstep=None,
+                    start_timeout=wait_for_tracks,
+                )
+            finally:
+                for each in receives:  # a writer that never started reading
+                    each.close()
     return summary
+
+
+@contextmanager
+def _one_error() -> Iterator[None]:
+    """A task group's single error as itself, not wrapped in an exception group."""
+    try:
+        yield
+    except BaseExceptionGroup as errors:
+        if len(errors.exceptions) == 1:
+            raise errors.exceptions[0] from None
+        raise

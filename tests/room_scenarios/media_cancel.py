@@ -41,10 +41,10 @@ async def main(args: argparse.Namespace) -> Result:
         )
         async with participant(args, "A") as room_a:
             publishing = asyncio.create_task(lk.publish_media(room_a, args.clip, name="clip"))
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(2.5)
             cancelled.cancel()
             recording_cancel = await asyncio.gather(cancelled, return_exceptions=True)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(1.5)
             cancel_at = time.monotonic()
             publishing.cancel()
             (publish_outcome,) = await asyncio.gather(publishing, return_exceptions=True)
@@ -60,6 +60,7 @@ async def main(args: argparse.Namespace) -> Result:
         "published_after": published_after,
         "unpublished_after": [round(t - cancel_at, 4) for t in unpublished],
         "cancelled_recording": type(recording_cancel[0]).__name__,
+        "cancelled_detail": repr(recording_cancel[0])[:2000],
         "left_recording": None if left_outcome is None else type(left_outcome).__name__,
         "left_frames": getattr(left_outcome, "video_frames", None),
         "open_resources": open_resources(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,15 +24,15 @@ Examples:
     True
 """
 
-_PACKED = {"rgba": 4, "bgra": 4, "argb": 4, "abgr": 4, "rgb24": 3}
+PACKED_BYTES = {"rgba": 4, "bgra": 4, "argb": 4, "abgr": 4, "rgb24": 3}
 _PLANAR = ("i420", "nv12")
 
 
 def check_pixel_format(pixel_format: object) -> PixelFormat:
     """``pixel_format`` if lkframes knows it, else `ParameterError` naming the choices."""
-    if pixel_format not in _PACKED and pixel_format not in _PLANAR:
+    if pixel_format not in PACKED_BYTES and pixel_format not in _PLANAR:
         raise ParameterError(
-            f"pixel_format must be one of {(*_PACKED, *_PLANAR)} (got {pixel_format!r})"
+            f"pixel_format must be one of {(*PACKED_BYTES, *_PLANAR)} (got {pixel_format!r})"
         )
     return pixel_format  # type: ignore[return-value]
 
@@ -94,8 +94,8 @@ class VideoFrame:
             raise InvalidVideoError(f"video data must be a uint8 array (got {got})")
         if not data.flags.c_contiguous:
             raise InvalidVideoError("video data is not C-contiguous; pass np.ascontiguousarray")
-        if pixel_format in _PACKED:
-            channels = _PACKED[pixel_format]
+        if pixel_format in PACKED_BYTES:
+            channels = PACKED_BYTES[pixel_format]
             if data.ndim != 3 or data.shape[2] != channels:
                 raise InvalidVideoError(
                     f"{pixel_format} data has invalid shape {data.shape} (expected "
@@ -185,7 +185,7 @@ class VideoFrame:
         """
         from livekit import rtc
 
-        names = {int(getattr(rtc.VideoBufferType, n.upper())): n for n in (*_PACKED, *_PLANAR)}
+        names = {int(getattr(rtc.VideoBufferType, n.upper())): n for n in (*PACKED_BYTES, *_PLANAR)}
         if pixel_format is not None and int(frame.type) != buffer_type(pixel_format):
             frame = frame.convert(buffer_type(pixel_format))  # type: ignore[arg-type]
         name = names.get(int(frame.type))
@@ -194,9 +194,9 @@ class VideoFrame:
                 f"unsupported LiveKit buffer type {frame.type}; pass pixel_format='rgba'"
             )
         data = np.frombuffer(frame.data, np.uint8)
-        if name in _PACKED:
-            data = data[: frame.height * frame.width * _PACKED[name]].reshape(
-                frame.height, frame.width, _PACKED[name]
+        if name in PACKED_BYTES:
+            data = data[: frame.height * frame.width * PACKED_BYTES[name]].reshape(
+                frame.height, frame.width, PACKED_BYTES[name]
             )
         return cls(data, name, timestamp_us=timestamp_us, width=frame.width, height=frame.height)  # type: ignore[arg-type]
 
@@ -208,8 +208,28 @@ class VideoFrame:
             self._width,
             self._height,
             buffer_type(self._pixel_format),  # type: ignore[arg-type]
-            bytearray(self._data.tobytes()),
+            bytearray(self._data),  # one copy, straight from the array's buffer
         )
+
+    def _to_rtc_shared(self) -> rtc.VideoFrame:
+        """`to_rtc` without the copy when these pixels own a writable buffer: for handing
+        straight to ``VideoSource.capture_frame``, which copies them before it returns. The
+        result must not outlive that call (its pixels are this frame's)."""
+        from livekit import rtc
+
+        base = self._data.base
+        if (
+            isinstance(base, np.ndarray)
+            and base.base is None
+            and base.flags.writeable
+            and base.flags.c_contiguous
+            and base.dtype == np.uint8
+            and base.nbytes == self._data.nbytes
+        ):
+            pixels = memoryview(base.reshape(-1))  # type: ignore[arg-type]
+            kind: Any = buffer_type(self._pixel_format)
+            return rtc.VideoFrame(self._width, self._height, kind, pixels)
+        return self.to_rtc()
 
     def convert(self, pixel_format: PixelFormat) -> VideoFrame:
         """The same frame in another layout, converted by LiveKit (libyuv)."""

@@ -35,23 +35,40 @@ _INTERPOLATION = "BILINEAR"
 
 
 def _planes(frame: av.VideoFrame) -> NDArray[np.uint8]:
-    """A planar frame's planes, without their line padding, one after the other."""
-    parts = [
-        np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[
-            :, : plane.width
-        ]
-        for plane in frame.planes
+    """A planar frame's planes, without their line padding, one after the other (one
+    allocation, one copy)."""
+    planes = frame.planes
+    widths = [  # nv12: the second plane's rows hold interleaved U and V bytes
+        2 * ((frame.width + 1) // 2) if index == 1 and len(planes) == 2 else plane.width
+        for index, plane in enumerate(planes)
     ]
-    if len(parts) == 2:  # nv12: the second plane's rows hold interleaved U and V bytes
-        uv = frame.planes[1]
-        parts[1] = np.frombuffer(memoryview(uv), np.uint8).reshape(uv.height, uv.line_size)[
-            :, : 2 * ((frame.width + 1) // 2)
-        ]
-    return np.concatenate([p.reshape(-1) for p in parts])
+    if all(plane.line_size == width for plane, width in zip(planes, widths, strict=True)):
+        return np.concatenate(  # rows not padded: each plane is one run of bytes
+            [
+                np.frombuffer(memoryview(plane), np.uint8)[: plane.line_size * plane.height]
+                for plane in planes
+            ]
+        )
+    rows = [
+        np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[:, :width]
+        for plane, width in zip(planes, widths, strict=True)
+    ]
+    out = np.empty(sum(r.size for r in rows), np.uint8)
+    at = 0
+    for part in rows:
+        out[at : at + part.size].reshape(part.shape)[...] = part
+        at += part.size
+    return out
 
 
-def from_av(frame: av.VideoFrame, pixel_format: PixelFormat, timestamp_us: int) -> VideoFrame:
+def from_av(
+    frame: av.VideoFrame, pixel_format: PixelFormat, timestamp_us: int, *, keep: bool = True
+) -> VideoFrame:
     """A `VideoFrame` of PyAV's ``frame`` in ``pixel_format`` (converted by FFmpeg if needed).
+
+    With ``keep``, the PyAV frame is kept with it, so `to_av` gives it back instead of
+    copying. Without, FFmpeg reuses its buffer for the next frame (a scaler's output is
+    not kept: the pages of a new buffer for every frame cost a tenth of the scaling).
 
     Raises:
         ParameterError: An unknown pixel format.
@@ -71,7 +88,8 @@ def from_av(frame: av.VideoFrame, pixel_format: PixelFormat, timestamp_us: int) 
     else:
         pixels = np.ascontiguousarray(frame.to_ndarray(), np.uint8)  # a copy for padded rows
         out = VideoFrame(pixels, pixel_format, timestamp_us=timestamp_us)
-    out._source = frame  # to_av gives it back instead of copying the pixels again
+    if keep:
+        out._source = frame  # to_av gives it back instead of copying the pixels again
     return out
 
 
@@ -116,4 +134,4 @@ def reformat(
     scaled = to_av(frame).reformat(
         width=w, height=h, format=AV_FORMATS[target], interpolation=interpolation
     )
-    return from_av(scaled, target, frame.timestamp_us)
+    return from_av(scaled, target, frame.timestamp_us, keep=False)

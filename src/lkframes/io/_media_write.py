@@ -17,6 +17,7 @@ from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.resources import held
 from .._core.stream import RunSummary, Stream
+from .._core.tasks import one_error
 from .._core.video import VideoFrame
 from ._encode import MediaEncoder, codecs_for
 from ._replace import Destination
@@ -276,17 +277,16 @@ async def write_media(
     done = False
     with held("file"):
         try:
-            async with anyio.create_task_group() as group:
-                if audio is not None:
-                    group.start_soon(_store, results, "audio", _write_audio(audio, encoder, step))
-                if video is not None:
-                    group.start_soon(_store, results, "video", _write_video(video, encoder, step))
+            with one_error():
+                async with anyio.create_task_group() as group:
+                    if audio is not None:
+                        sound = _write_audio(audio, encoder, step)
+                        group.start_soon(_store, results, "audio", sound)
+                    if video is not None:
+                        picture = _write_video(video, encoder, step)
+                        group.start_soon(_store, results, "video", picture)
             summary = _summary(file, results)
             done = True
-        except BaseExceptionGroup as errors:
-            if len(errors.exceptions) == 1:
-                raise errors.exceptions[0] from None
-            raise
         finally:
             await _finish(encoder, destination, done, sys.exception(), bool(results))
     return summary

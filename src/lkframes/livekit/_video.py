@@ -264,6 +264,6 @@ async def to_video_source(
                 delay = due - time.monotonic()
                 if delay > 0:
                     await anyio.sleep(delay)
-            source.capture_frame(frame.to_rtc(), timestamp_us=frame.timestamp_us)
+            source.capture_frame(frame._to_rtc_shared(), timestamp_us=frame.timestamp_us)
             count += 1
     return RunSummary(count, 0, None)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -14,6 +13,7 @@ from .._core.errors import NotConnectedError, ParameterError
 from .._core.frame import AudioFrame
 from .._core.resources import held
 from .._core.stream import RunSummary, Stream
+from .._core.tasks import one_error
 from .._core.video import VideoFrame
 from ..io import MediaFile, MediaSummary, open_media
 from ..livekit import to_source
@@ -65,7 +65,7 @@ async def _send_video(
             if count == 0:
                 first = frame.timestamp_us
             await clock.wait_until(frame.timestamp_us / 1e6)
-            source.capture_frame(frame.to_rtc())
+            source.capture_frame(frame._to_rtc_shared())
             last = frame.timestamp_us
             count += 1
     return count, (last - first) / 1e6
@@ -134,7 +134,11 @@ async def publish_media(
         raise NotConnectedError(
             "publish_media needs a connected room (got a disconnected rtc.Room)"
         )
-    opened = media if isinstance(media, MediaFile) else open_media(media, pixel_format="i420")
+    opened = (
+        media
+        if isinstance(media, MediaFile)
+        else open_media(media, pixel_format="i420", dtype="int16")  # what LiveKit takes
+    )
     audio_stream = opened.audio if audio else None
     video_stream = opened.video if video else None
     if audio_stream is None and video_stream is None:
@@ -236,7 +240,7 @@ async def _play(
         room.on("local_track_unpublished", on_unpublished)
         stop_watching = on_disconnect(room, playing.cancel)
         try:
-            with _one_error():
+            with one_error():
                 await _run_both(tracks, audio, video, clock, results)
         finally:
             room.off("local_track_unpublished", on_unpublished)
@@ -275,14 +279,3 @@ async def _run_both(
                 results["video"] = await _send_video(video, source, clock)
 
             group.start_soon(send_video)
-
-
-@contextmanager
-def _one_error() -> Iterator[None]:
-    """A task group's single error as itself, not wrapped in an exception group."""
-    try:
-        yield
-    except BaseExceptionGroup as errors:
-        if len(errors.exceptions) == 1:
-            raise errors.exceptions[0] from None
-        raise

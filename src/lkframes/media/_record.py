@@ -6,7 +6,7 @@ import math
 import os
 import time
 from collections.abc import AsyncGenerator, Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,6 +17,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .._core.errors import ParameterError
 from .._core.frame import AudioFrame
 from .._core.stream import Stream
+from .._core.tasks import one_error
 from .._core.video import VideoFrame
 from ..io import MediaSummary
 from ..io._encode import codecs_for
@@ -167,10 +168,14 @@ async def _pump_video(
         await _send_video(video, out, zero, stalled)
 
 
-def _until_the_writer_leaves() -> AbstractContextManager[None]:
+@contextmanager
+def _until_the_writer_leaves() -> Iterator[None]:
     """A pump ends quietly when the file's writer has stopped reading (it failed or was
-    cancelled; its own error is the one to report)."""
-    return suppress(anyio.BrokenResourceError, anyio.ClosedResourceError)
+    cancelled; its own error is the one to report), also from inside a task group."""
+    try:
+        yield
+    except* (anyio.BrokenResourceError, anyio.ClosedResourceError):
+        pass
 
 
 async def _send_video(
@@ -285,7 +290,7 @@ async def record_participant(
     stalled = anyio.Event()
     streams: dict[str, Any] = {}
     receives: list[MemoryObjectReceiveStream[Any]] = []
-    with _one_error():
+    with one_error():
         async with anyio.create_task_group() as pumps:
             try:
                 if audio:
@@ -331,14 +336,3 @@ async def record_participant(
                 for each in receives:  # a writer that never started reading
                     each.close()
     return summary
-
-
-@contextmanager
-def _one_error() -> Iterator[None]:
-    """A task group's single error as itself, not wrapped in an exception group."""
-    try:
-        yield
-    except BaseExceptionGroup as errors:
-        if len(errors.exceptions) == 1:
-            raise errors.exceptions[0] from None
-        raise

@@ -129,3 +129,20 @@ def test_cancels_and_leaves_close_everything(
         assert (frames[-1].timestamp_us - frames[0].timestamp_us) / 1e6 >= least_s, name
         assert lk.run_sync(media.audio.to_array()).shape[0] / 48_000 >= least_s, name
     assert result["open_resources"] == {}
+
+
+def test_an_unpublished_video_track_ends_without_made_up_black_frames(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    # WebRTC delivers pure black frames after an unpublish (measured: 6 over 150 ms,
+    # after the blue); from_participant_video holds black back and drops it at a track's end.
+    result = livekit_server.scenario("video_unpublish", "video-unpublish", tmp_path, timeout=40)
+    for pixel_format, frames in result["seen"].items():
+        colours = [tuple(colour) for _, colour in frames]
+        dark = [c for c in colours if max(c) < 10]
+        assert not dark, (pixel_format, len(dark))
+        blue = [i for i, c in enumerate(colours) if c[2] > 150]
+        red = [i for i, c in enumerate(colours) if c[0] > 150]
+        assert len(blue) >= 35, pixel_format
+        assert len(red) >= 15, pixel_format
+        assert max(blue) < min(red), "blue, then red"

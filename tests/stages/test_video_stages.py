@@ -100,9 +100,15 @@ async def test_to_pixel_format_equals_pyav_and_comes_back(anyio_backend: str, la
             [0, 33, 67, 100, 133, 167, 200],
             [1, 3, 5, 7, 9, 11, 12],
         ),
-        ([0, 67, 133], 30, [0, 33, 67, 100, 133], [0, 0, 1, 1, 2]),  # 15 -> 30: each twice
+        ([0, 67, 133], 30, [0, 33, 67, 100, 133, 167], [0, 0, 1, 1, 2, 2]),  # 15 -> 30: twice
         ([0, 10, 200, 210, 500], 10, [0, 100, 200, 300, 400, 500], [1, 1, 3, 3, 3, 4]),
         ([0], 30, [0], [0]),
+        (  # 25 -> 10 for 2 s: 20 frames, the last at 1.9 s (the input ends at 2.0 s)
+            list(range(0, 2000, 40)),
+            10,
+            list(range(0, 2000, 100)),
+            [(100 * k + 49) // 40 for k in range(20)],
+        ),
     ],
 )
 async def test_fps_drops_and_repeats_by_timestamp(

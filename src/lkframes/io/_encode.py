@@ -110,7 +110,9 @@ class MediaEncoder:
         self._video_bitrate = video_bitrate
         self._video_options = video_options
         self._fps_hint = fps_hint
-        options = {"flush_packets": "1"}  # a killed MKV/WebM keeps what was written
+        options = {"flush_packets": "1"}  # a killed MKV/WebM keeps what was written...
+        if codecs.container in ("matroska", "webm"):
+            options["cluster_time_limit"] = "1000"  # ...up to the last 1 s cluster
         try:
             self._out = av.open(str(path), "w", format=codecs.container, options=options)
         except (av.FFmpegError, OSError, ValueError) as exc:

@@ -154,7 +154,7 @@ def pyav_info(path: Path) -> AudioFileInfo:
     except UnsupportedAudioError:
         raise
     except (av.FFmpegError, IndexError, ValueError) as exc:
-        if _is_mp4(path):
+        if is_mp4(path):
             raise TruncatedAudioError(
                 f"{str(path)!r} is an MP4/m4a file without its index (no moov box): it was "
                 "cut or never finished"
@@ -164,7 +164,7 @@ def pyav_info(path: Path) -> AudioFileInfo:
         ) from None
 
 
-def _is_mp4(path: Path) -> bool:
+def is_mp4(path: Path) -> bool:
     with open(path, "rb") as file:
         return file.read(8)[4:8] == b"ftyp"
 

@@ -17,7 +17,7 @@ from .._core.resources import acquire, release
 from .._core.stream import Stream
 from .._core.video import PixelFormat, VideoFrame, check_pixel_format
 from ._demux import Demux, Hub, Kind
-from ._info import check_path, ffmpeg_reason, header_format
+from ._info import check_path, ffmpeg_reason, header_format, is_mp4
 
 __all__ = ("MediaFile", "MediaInfo", "VideoInfo", "from_video_file", "open_media")
 
@@ -173,6 +173,12 @@ def _probe(path: Path) -> MediaInfo:
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError, ValueError) as exc:
+        if is_mp4(path):
+            raise TruncatedMediaError(
+                f"{str(path)!r} is an MP4/MOV file without its index (no moov box): it was "
+                "cut or never finished (a recording killed before its end; record to .mkv "
+                "or .webm to keep what was written)"
+            ) from None
         raise UnsupportedMediaError(
             f"not a media file FFmpeg can read: {str(path)!r} ({ffmpeg_reason(exc)})"
         ) from None

@@ -63,6 +63,34 @@ class VideoLive:
         return cls(0, stats)
 
 
+BLACK_HELD_MAX = 15
+"""Exactly black frames held back until a picture follows. When a video track is
+unpublished, the subscriber's WebRTC delivers frames of pure black (measured with
+livekit-server 1.13: 6 frames over 150 ms) that the participant never sent; black frames
+at the end of a track are dropped. A longer black run (a real one) is let through."""
+
+
+def is_black(frame: VideoFrame) -> bool:
+    """Every pixel shows as pure black (RGB 0; YUV at or below video black, grey chroma),
+    as WebRTC's made-up frames do; a few pixels are looked at first, so a picture costs
+    almost nothing."""
+    data = frame.data
+    if frame.pixel_format in ("i420", "nv12"):
+        luma = data[: frame.width * frame.height]
+        chroma = data[frame.width * frame.height :]
+        darkest, grey = 16, (124, 132)
+    else:
+        colour = {"rgba": slice(0, 3), "bgra": slice(0, 3), "rgb24": slice(0, 3)}
+        luma = data[..., colour.get(frame.pixel_format, slice(1, 4))].reshape(-1)
+        chroma = None
+        darkest, grey = 0, (0, 255)
+    if luma.size == 0 or max(luma[0], luma[luma.size // 2], luma[-1]) > darkest:
+        return False
+    if luma.max() > darkest:
+        return False
+    return chroma is None or bool(grey[0] <= chroma.min() and chroma.max() <= grey[1])
+
+
 async def video_frames_of(
     track: rtc.Track, pixel_format: PixelFormat, live: VideoLive
 ) -> AsyncGenerator[VideoFrame, None]:
@@ -88,13 +116,21 @@ async def video_frames_of(
 
     stop_watching = on_track_end(track, end)
     acquire("livekit.video_stream")
+    held: list[VideoFrame] = []  # black frames that may be the unpublish's
     try:
         async for event in video:
             if live.stats is not None:
                 live.stats.delivered += 1
-            yield VideoFrame.from_rtc(
+            frame = VideoFrame.from_rtc(
                 event.frame, timestamp_us=event.timestamp_us, pixel_format=pixel_format
             )
+            if is_black(frame) and len(held) < BLACK_HELD_MAX:
+                held.append(frame)
+                continue
+            for earlier in held:
+                yield earlier
+            held.clear()
+            yield frame
     finally:
         stop_watching()
         end()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import get_args
 
@@ -126,8 +128,9 @@ def fps(rate: float) -> Stage[VideoFrame, VideoFrame]:
 
     Output frame ``k`` is at ``t0 + k / rate`` (``t0``: the first frame's time) and shows
     the latest input frame before half a frame after that time, so a 60 fps input
-    becomes every other frame at 30 fps and a 15 fps input shows each frame twice. Frames
-    are not copied; repeated ones share their pixels.
+    becomes every other frame at 30 fps and a 15 fps input shows each frame twice. The
+    output ends where the input does (its last frame's time plus its usual frame
+    interval), so the length is kept. Frames are not copied; repeated ones share their pixels.
 
     Args:
         rate: Frames per second, more than 0.
@@ -155,6 +158,7 @@ def fps(rate: float) -> Stage[VideoFrame, VideoFrame]:
         start: int | None = None
         slot = 0  # the next output frame's number
         previous: VideoFrame | None = None
+        intervals: deque[int] = deque(maxlen=31)  # the input's recent frame intervals
         async for item in frames:
             frame = _video(item, "fps")
             if start is None:
@@ -163,10 +167,14 @@ def fps(rate: float) -> Stage[VideoFrame, VideoFrame]:
             while previous is not None and start + (slot + 0.5) * step_us <= frame.timestamp_us:
                 yield previous.at(start + round(slot * step_us))
                 slot += 1
+            if previous is not None and frame.timestamp_us > previous.timestamp_us:
+                intervals.append(frame.timestamp_us - previous.timestamp_us)
             previous = frame
         if previous is not None and start is not None:
-            # The last frame fills the slots whose window opens before its time.
-            while slot == 0 or start + (slot - 0.5) * step_us < previous.timestamp_us:
+            # The last frame fills the slots before the input's end (its time plus the
+            # input's usual frame interval, the median), so the video keeps its length.
+            end = previous.timestamp_us + (statistics.median(intervals) if intervals else 0)
+            while slot == 0 or start + slot * step_us < end - 0.5:
                 yield previous.at(start + round(slot * step_us))
                 slot += 1
 

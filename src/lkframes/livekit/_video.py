@@ -67,7 +67,8 @@ BLACK_HELD_MAX = 15
 """Exactly black frames held back until a picture follows. When a video track is
 unpublished, the subscriber's WebRTC delivers frames of pure black (measured with
 livekit-server 1.13: 6 frames over 150 ms) that the participant never sent; black frames
-at the end of a track are dropped. A longer black run (a real one) is let through."""
+at the end of a remote track are dropped (up to this many; a longer black run, a real
+one, is let through). Local tracks are not touched."""
 
 
 def is_black(frame: VideoFrame) -> bool:
@@ -117,6 +118,7 @@ async def video_frames_of(
     stop_watching = on_track_end(track, end)
     acquire("livekit.video_stream")
     held: list[VideoFrame] = []  # black frames that may be the unpublish's
+    remote = isinstance(track, rtc.RemoteVideoTrack)
     try:
         async for event in video:
             if live.stats is not None:
@@ -124,7 +126,7 @@ async def video_frames_of(
             frame = VideoFrame.from_rtc(
                 event.frame, timestamp_us=event.timestamp_us, pixel_format=pixel_format
             )
-            if is_black(frame) and len(held) < BLACK_HELD_MAX:
+            if remote and is_black(frame) and len(held) < BLACK_HELD_MAX:
                 held.append(frame)
                 continue
             for earlier in held:

@@ -326,8 +326,11 @@ async def test_wrong_files_get_typed_errors(
     text.write_text("not a video " * 100)
     with pytest.raises(lk.UnsupportedMediaError, match="not a media file FFmpeg can read"):
         lk.open_media(text)
-    with pytest.raises(lk.MediaFileError, match="no such file"):
+    with pytest.raises(lk.MediaFileError, match="no such file") as missing:
         lk.open_media(tmp_path / "missing.mp4")
+    assert not isinstance(missing.value, lk.AudioFileError), "a media file, not an audio one"
+    with pytest.raises(lk.MediaFileError, match="is a directory, not a media file"):
+        lk.open_media(tmp_path)
     cut = tmp_path / "cut.mkv"
     data = clips["ffv1.mkv"].read_bytes()
     cut.write_bytes(data[: len(data) * 6 // 10])

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from .._core.errors import (
     AudioFileError,
+    MediaFileError,
     ParameterError,
     TruncatedAudioError,
     UnsupportedAudioError,
@@ -83,13 +84,15 @@ class AudioFileInfo:
         return self.samples_per_channel
 
 
-def check_path(path: Path) -> None:
+def check_path(path: Path, error: type[MediaFileError] = AudioFileError) -> None:
+    """Refuse a missing, empty or directory ``path`` with ``error`` (default: audio's)."""
+    what = "an audio file" if issubclass(error, AudioFileError) else "a media file"
     if not path.exists():
-        raise AudioFileError(f"no such file: {str(path)!r}")
+        raise error(f"no such file: {str(path)!r}")
     if path.is_dir():
-        raise AudioFileError(f"is a directory, not an audio file: {str(path)!r}")
+        raise error(f"is a directory, not {what}: {str(path)!r}")
     if path.stat().st_size == 0:
-        raise AudioFileError(f"empty file (0 bytes): {str(path)!r}")
+        raise error(f"empty file (0 bytes): {str(path)!r}")
 
 
 # -- libsndfile ------------------------------------------------------------------------

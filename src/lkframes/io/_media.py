@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from .._core.checks import check_choice
-from .._core.errors import TruncatedMediaError, UnsupportedMediaError
+from .._core.errors import MediaFileError, TruncatedMediaError, UnsupportedMediaError
 from .._core.format import SUPPORTED_DTYPES, AudioFormat, DType
 from .._core.frame import AudioFrame
 from .._core.resources import acquire, release
@@ -169,7 +169,7 @@ class MediaFile:
 def _probe(path: Path) -> MediaInfo:
     import av
 
-    check_path(path)
+    check_path(path, MediaFileError)
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError, ValueError) as exc:

@@ -60,6 +60,26 @@ def test_info_text(stereo_flac: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "peak -6.0 dBFS" in out
 
 
+def test_info_names_the_video_beside_the_audio(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "clip.mp4"
+    pictures = [
+        lk.VideoFrame(np.zeros((48, 64, 3), np.uint8), "rgb24", timestamp_us=n * 40_000)
+        for n in range(25)
+    ]
+    video = lk.from_video_frames(pictures)
+    lk.run_sync(lk.to_media_file(path, video=video, audio=lk.sine(440, 1.0)))
+    assert _main.main(["info", str(path), "--json"]) == 0
+    info = _json(capsys)
+    assert info["video"] == {"width": 64, "height": 48, "fps": 25.0, "codec": "h264"}
+    assert info["duration_s"] == pytest.approx(1.0, abs=0.03)
+    assert _main.main(["info", str(path)]) == 0
+    assert "video     64x48, 25 fps, h264 (not measured)" in capsys.readouterr().out
+    assert _main.main(["info", str(path.with_suffix(".flac")), "--json"]) == 1  # no such file
+    capsys.readouterr()
+
+
 def test_info_of_silence_says_silent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "silence.wav"
     sf.write(path, np.zeros(1000, np.int16), 8_000)

@@ -39,6 +39,7 @@ def info_command(args: argparse.Namespace) -> int:
         finally:
             close_bar()
     peak, rms = decibels(meter.peak), decibels(meter.rms)
+    video = _video_of(info)
     if args.json:
         result = {
             "command": "info",
@@ -51,6 +52,14 @@ def info_command(args: argparse.Namespace) -> int:
             "duration_s": summary.duration,
             "peak_dbfs": peak,
             "rms_dbfs": rms,
+            "video": None
+            if video is None
+            else {
+                "width": video.width,
+                "height": video.height,
+                "fps": video.fps,
+                "codec": video.codec,
+            },
         }
         print(json.dumps(result, indent=2))
     elif not args.quiet:
@@ -64,7 +73,20 @@ def info_command(args: argparse.Namespace) -> int:
             f"  duration  {summary.duration:.3f} s ({summary.samples_per_channel} samples)\n"
             f"  level     {level}"
         )
+        if video is not None:
+            fps = f", {video.fps:g} fps" if video.fps else ""
+            print(f"  video     {video.width}x{video.height}{fps}, {video.codec} (not measured)")
     return 0
+
+
+def _video_of(info: lk.AudioFileInfo) -> lk.VideoInfo | None:
+    """The video stream beside the audio, for a file FFmpeg read (an MP4, say)."""
+    if info.backend != "pyav":
+        return None
+    try:
+        return lk.open_media(info.path).info.video
+    except lk.MediaFileError:
+        return None
 
 
 def _load(path: Path) -> lk.PipelineSpec:

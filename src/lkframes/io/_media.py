@@ -194,6 +194,9 @@ def _probe(path: Path) -> MediaInfo:
         if container.streams.video:
             picture = container.streams.video[0]
             rate = picture.average_rate
+            guessed = picture.guessed_rate
+            if rate and guessed and abs(float(rate) / float(guessed) - 1) < 0.01:
+                rate = guessed  # constant rate: 25, not 25.08 from a rounded duration
             video = VideoInfo(
                 width=int(picture.width),
                 height=int(picture.height),

@@ -50,7 +50,7 @@ from livekit import rtc
 
 import lkframes as lk
 from lkframes._core.video_av import to_av
-from lkframes.media._publish import AUDIO_QUEUE_MS, _play, _Tracks
+from lkframes.media._publish import AUDIO_QUEUE_MS, _play, _Tracks, open_for_publishing
 
 WIDTH, HEIGHT, FPS = 1280, 720, 30
 RATE = 48_000
@@ -139,7 +139,7 @@ class _StandInRoom:
 async def publish_with_lkframes(path: Path) -> tuple[float, int, int]:
     """`publish_media` minus the publishing: (CPU seconds, video frames, audio samples)."""
     cpu = time.process_time()
-    media = lk.open_media(path, pixel_format="i420", dtype="int16")  # as publish_media does
+    media = open_for_publishing(path)  # as publish_media opens a file
     tracks = _Tracks()
     tracks.audio_source = rtc.AudioSource(RATE, 2, queue_size_ms=AUDIO_QUEUE_MS)
     tracks.video_source = rtc.VideoSource(WIDTH, HEIGHT)
@@ -335,8 +335,10 @@ def yes(ok: bool) -> str:
 
 
 async def publish_rows(clip: Path, seconds: float) -> None:
-    hand = await publish_by_hand(clip)
-    ours = await publish_with_lkframes(clip)
+    hand = ours = (math.inf, 0, 0)
+    for _ in range(2):  # alternating, best of two: a slow spell hits both alike
+        hand = min(hand, await publish_by_hand(clip))
+        ours = min(ours, await publish_with_lkframes(clip))
     check(ours[1] == hand[1] == int(seconds * FPS), f"video frames sent: {ours[1]} vs {hand[1]}")
     check(abs(ours[2] - hand[2]) <= 2048, f"audio samples sent: {ours[2]} vs {hand[2]}")
     ratio = ours[0] / hand[0]

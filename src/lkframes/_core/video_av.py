@@ -132,6 +132,10 @@ def reformat(
     if w <= 0 or h <= 0:
         raise ParameterError(f"width and height must be positive (got {w}x{h})")
     scaled = to_av(frame).reformat(
-        width=w, height=h, format=AV_FORMATS[target], interpolation=interpolation
+        width=w,
+        height=h,
+        format=AV_FORMATS[target],
+        # PyAV's own default is bilinear; naming it costs ~17 µs a frame (PyAV 17)
+        interpolation=None if interpolation == _INTERPOLATION else interpolation,
     )
     return from_av(scaled, target, frame.timestamp_us, keep=False)

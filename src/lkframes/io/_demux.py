@@ -90,6 +90,7 @@ class Demux:
         wanted: set[Kind],
         pixel_format: PixelFormat,
         audio_fmt: AudioFormat | None,
+        threads: str = "AUTO",
     ) -> None:
         import av
 
@@ -101,7 +102,7 @@ class Demux:
         self._video = self._container.streams.video[0] if "video" in wanted else None
         self.wanted = set(wanted)
         if self._video is not None:
-            self._video.thread_type = "AUTO"
+            self._video.thread_type = threads
         self._t0 = timeline_zero(self._container)
         self._timeline = None
         self._resampler: Any = None

@@ -1,0 +1,157 @@
+"""Live latency: what `resample` and `chunk` hold back, and what lkframes adds on a live track.
+
+Two tables, in one process, no server:
+
+- hold-back: audio fed in 20 ms blocks, as a live track delivers it, through
+  ``resample(rate, quality=Q)``; after each block, how much input time has gone in and not
+  come out yet (input seconds - output seconds). soxr works in blocks of its own, so this
+  swings between a minimum and a maximum; the mean is the resampler's latency.
+- end to end: a click every 250 ms pushed into an ``rtc.AudioSource`` in real time,
+  read back from its local track at once by a plain ``rtc.AudioStream`` loop (10 ms
+  frames, nothing done) and by ``lk.from_track(track).resample(16_000, quality=Q)
+  .chunk(ms=20)``; each click's arrival time (``time.monotonic()`` when the frame holding
+  it is handed over) is compared. The difference is what the lkframes path adds.
+
+Target (issue 13): lkframes adds no more than one output frame (20 ms) plus the
+resampler's hold-back (its most, 48 kHz to 16 kHz) over the plain loop, at the median.
+Exits 1 only if a check fails (a click not found, or frames that are not 20 ms).
+
+    python benchmarks/bench_latency.py           # 5 s of live audio per quality (~30 s)
+    python benchmarks/bench_latency.py --quick   # 2 s, two qualities (the CI smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from livekit import rtc
+
+import lkframes as lk
+
+RATE = 48_000
+CLICK_EVERY = 0.25
+failures: list[str] = []
+
+
+def check(ok: bool, what: str) -> None:
+    if not ok:
+        failures.append(what)
+        print(f"CHECK FAILED: {what}", file=sys.stderr)
+
+
+def hold_back(in_rate: int, out_rate: int, quality: Any, seconds: float) -> list[float]:
+    """Input time not yet out, in ms, after each 20 ms block (steady state)."""
+    fed = [0]
+    out = [0]
+    held: list[float] = []
+
+    def went_in(frame: lk.AudioFrame) -> None:
+        fed[0] += frame.samples_per_channel
+
+    def came_out(frame: lk.AudioFrame) -> None:
+        out[0] += frame.samples_per_channel
+        held.append((fed[0] / in_rate - out[0] / out_rate) * 1000)
+
+    x = np.zeros(round(in_rate * seconds), np.int16)
+    stream = lk.from_array(x, in_rate, block_ms=20).tap(went_in)
+    lk.run_sync(stream.resample(out_rate, quality=quality).tap(came_out).run())
+    return held[len(held) // 4 : -2]  # past the start, before the final flush
+
+
+async def end_to_end(quality: Any, seconds: float) -> list[float]:
+    """Per click: ms by which the lkframes path's arrival trails the plain loop's."""
+    source = rtc.AudioSource(RATE, 1, queue_size_ms=100)
+    track = rtc.LocalAudioTrack.create_audio_track("mic", source)
+    plain: list[float] = []
+    ours: list[float] = []
+    clicks = int(seconds / CLICK_EVERY)
+
+    async def read_plain() -> None:
+        stream = rtc.AudioStream(track, sample_rate=RATE, num_channels=1, frame_size_ms=10)
+        async for event in stream:
+            if np.abs(np.frombuffer(event.frame.data, np.int16)).max() > 10_000:
+                plain.append(time.monotonic())
+                if len(plain) == clicks:
+                    break
+        await stream.aclose()
+
+    async def read_lkframes() -> None:
+        live = lk.from_track(track, sample_rate=RATE, frame_size_ms=10)
+        pipeline = live.resample(16_000, quality=quality).chunk(ms=20)
+        async with pipeline.open() as frames:
+            async for frame in frames:
+                check(frame.samples_per_channel == 320, "20 ms frames at 16 kHz")
+                if np.abs(frame.data).max() > 5_000:
+                    ours.append(time.monotonic())
+                    if len(ours) == clicks:
+                        break
+
+    async def play() -> None:
+        block = np.zeros(480, np.int16)
+        click = block.copy()
+        click[100:110] = 30_000
+        per_click = round(CLICK_EVERY * 100)  # 10 ms blocks between clicks
+        for n in range((clicks + 2) * per_click):
+            data = click if n % per_click == per_click // 2 else block
+            await source.capture_frame(rtc.AudioFrame(data.tobytes(), RATE, 1, 480))
+
+    readers = [asyncio.create_task(read_plain()), asyncio.create_task(read_lkframes())]
+    await asyncio.sleep(0.1)
+    player = asyncio.create_task(play())
+    await asyncio.wait_for(asyncio.gather(*readers, player), timeout=seconds + 10)
+    await source.wait_for_playout()
+    await source.aclose()
+    check(len(plain) == len(ours) == clicks, f"clicks found: {len(plain)}, {len(ours)} of {clicks}")
+    return [(b - a) * 1000 for a, b in zip(plain, ours, strict=False)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 s of live audio, 2 qualities")
+    args = parser.parse_args()
+    seconds = 2.0 if args.quick else 5.0
+    qualities: list[Any] = ["HQ", "LQ"] if args.quick else ["VHQ", "HQ", "MQ", "LQ", "QQ"]
+
+    print("# lkframes live latency (no server; one process)\n")
+    print("## what resample holds back, fed 20 ms blocks (ms of input not yet out)\n")
+    pairs = [(48_000, 16_000), (16_000, 48_000), (24_000, 48_000), (44_100, 48_000)]
+    print("| quality | " + " | ".join(f"{a / 1000:g}k → {b / 1000:g}k" for a, b in pairs) + " |")
+    print("| --- |" + " ---: |" * len(pairs))
+    worst: dict[str, float] = {}
+    for quality in qualities:
+        cells = []
+        for in_rate, out_rate in pairs:
+            held = hold_back(in_rate, out_rate, quality, seconds)
+            mean = statistics.fmean(held)
+            if (in_rate, out_rate) == (48_000, 16_000):
+                worst[quality] = max(held)
+            cells.append(f"{mean:.1f} ({min(held):.1f} to {max(held):.1f})")
+        print(f"| {quality} | " + " | ".join(cells) + " |")
+    print("\nmean (min to max) over a run")
+
+    print("\n## end to end on a local track: from_track → resample(16k) → chunk(20 ms)\n")
+    print("| quality | added over a plain AudioStream loop (median, max) | bound: 20 ms + "
+          "resampler's most | within |")  # fmt: skip
+    print("| --- | ---: | ---: | :---: |")
+    for quality in qualities:
+        added = asyncio.run(end_to_end(quality, seconds))
+        if not added:
+            continue
+        median = statistics.median(added)
+        bound = 20 + worst[quality]
+        ok = "yes" if median <= bound else "**no**"
+        print(f"| {quality} | {median:.1f} ms ({max(added):.1f}) | {bound:.1f} ms | {ok} |")
+    if failures:
+        print(f"\n{len(failures)} check(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

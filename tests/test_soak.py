@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 import sniffio
 import soundfile as sf
+from processes import rss_mib
 
 import lkframes as lk
 
@@ -39,15 +40,6 @@ PEAK_ABOVE_WARM_MIB = 16.0
 END_ABOVE_WARM_MIB = 8.0
 
 
-def _rss_mib() -> float:
-    """The resident set size of this process now (VmRSS), in MiB."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS line in /proc/self/status")
-
-
 def _half(frame: lk.AudioFrame) -> np.ndarray:
     """The ``map`` of the soak: -6 dB, in float32."""
     return frame.data * np.float32(0.5)
@@ -60,17 +52,17 @@ async def _soak(seconds: int, path: Path, record_property: Callable[[str, object
 
     def sample_rss(frame: lk.AudioFrame) -> None:
         if frame.pts % SAMPLE_EVERY == 0:
-            readings.append((frame.pts, _rss_mib()))
+            readings.append((frame.pts, rss_mib()))
 
     source = lk.noise(seconds, IN_RATE, num_channels=2, dtype="float32", amplitude=0.5, seed=1)
     pipeline = (
         source.resample(OUT_RATE).chunk(ms=20).map(_half).tap(sample_rss)
     )  # fmt: skip
-    start_rss = _rss_mib()
+    start_rss = rss_mib()
     started = time.monotonic()
     summary = await pipeline.to_file(path, overwrite=True)
     wall = time.monotonic() - started
-    end_rss = _rss_mib()
+    end_rss = rss_mib()
 
     # Exactly the predicted length: in the summary, in the file's header and on disk.
     assert summary.samples_per_channel == expected

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import shutil
-import signal
 import subprocess
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +23,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from numpy.typing import NDArray
+from processes import file_size_limit
 
 import lkframes as lk
 from lkframes.testing import open_resources
@@ -89,25 +87,12 @@ async def test_disk_full_raises_and_closes_the_pipeline(
     assert open_resources() == {}
 
 
-@contextmanager
-def _file_size_limit(limit: int) -> Iterator[None]:
-    """Files of this process cannot grow past ``limit`` bytes (EFBIG, like a full disk)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills us
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, previous)
-
-
 @pytest.mark.parametrize("name", ["full.wav", "full.flac", "full.ogg", "full.mp3"])
 async def test_disk_filling_up_mid_write(anyio_backend: str, tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     probe = Probe()
     with (
-        _file_size_limit(20_000),
+        file_size_limit(20_000),
         pytest.raises(lk.AudioFileError, match=rf"writing '.*{name}' failed: .*File too large"),
     ):
         await (probe.source(None) | probe.stage("before")).to_file(path)

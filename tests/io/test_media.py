@@ -18,6 +18,7 @@ import anyio.lowlevel
 import av
 import numpy as np
 import pytest
+from processes import rss_mib
 
 import lkframes as lk
 from lkframes.io import _demux, _media
@@ -347,15 +348,6 @@ async def test_wrong_files_get_typed_errors(
     assert frames == sorted(frames, key=lambda f: f.timestamp_us)
 
 
-def _rss_mib() -> float:
-    """The resident set size of this process now (VmRSS), in MiB."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS line in /proc/self/status")
-
-
 @needs_ffmpeg
 @pytest.mark.parametrize(
     "minutes", [pytest.param(0.5, id="30s"), pytest.param(10, id="10min", marks=pytest.mark.slow)]
@@ -382,7 +374,7 @@ def test_memory_stays_flat_while_a_long_720p_file_is_decoded(
                 while samples / 44_100 < picture.timestamp_us / 1e6:  # keep audio in step
                     samples += (await anext(audio)).samples_per_channel
                 if frames % 150 == 0:
-                    readings.append(_rss_mib())
+                    readings.append(rss_mib())
         return frames, samples
 
     frames, _ = lk.run_sync(read())

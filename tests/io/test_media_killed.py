@@ -7,13 +7,10 @@ written at the end) and is reported as such.
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from processes import kill_after
 
 import lkframes as lk
 
@@ -44,20 +41,7 @@ FRAMES = 100
 
 def _kill_while_recording(path: Path) -> int:
     """Write ``path`` in a child process, SIGKILL it after `FRAMES` frames; frames made."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
-    )
-    assert child.stdout is not None
-    made = 0
-    deadline = time.monotonic() + 60
-    for line in child.stdout:
-        made = int(line) + 1
-        if made >= FRAMES or time.monotonic() > deadline:
-            break
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    child.stdout.close()
-    return made
+    return kill_after(WRITER, str(path), count=FRAMES)
 
 
 @pytest.mark.parametrize("ext", ["mkv", "webm"])

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import resource
-import signal
 import stat
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
 import numpy as np
 import pytest
 import soundfile as sf
+from processes import file_size_limit, kill_after
 
 import lkframes as lk
 from lkframes.io._replace import TEMP_MARK
@@ -27,19 +21,6 @@ pytestmark = pytest.mark.anyio
 
 RATE = 16_000
 FORMATS = ["wav", "flac", "ogg"]
-
-
-@contextmanager
-def _file_size_limit(limit: int) -> Iterator[None]:
-    """Files of this process cannot grow past ``limit`` bytes (EFBIG, like a full disk)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills us
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, previous)
 
 
 def _digest(path: Path) -> str:
@@ -110,7 +91,7 @@ async def test_a_full_disk_during_an_overwrite_leaves_the_original(
     path = tmp_path / f"talk.{ext}"
     await _tone(path, 1.0)
     before = _digest(path)
-    with _file_size_limit(20_000), pytest.raises(lk.AudioFileError, match="File too large"):
+    with file_size_limit(20_000), pytest.raises(lk.AudioFileError, match="File too large"):
         await lk.noise(30.0, RATE, amplitude=0.5).to_file(path, overwrite=True)
     assert _digest(path) == before
     assert _temporaries(tmp_path) == []
@@ -163,22 +144,7 @@ lk.run_sync(stream.to_file(path, overwrite=overwrite))
 def _kill_while_writing(path: Path, overwrite: bool, frames: int) -> int:
     """Run a paced writer in a child process, SIGKILL it after ``frames`` 10 ms frames,
     and return how many frames it had produced."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), "overwrite" if overwrite else "new"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    produced = 0
-    deadline = time.monotonic() + 60
-    for line in child.stdout:
-        produced = int(line) + 1
-        if produced >= frames or time.monotonic() > deadline:
-            break
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    child.stdout.close()
-    return produced
+    return kill_after(WRITER, str(path), "overwrite" if overwrite else "new", count=frames)
 
 
 def test_sigkill_during_an_overwrite_leaves_the_original_byte_for_byte(tmp_path: Path) -> None:

@@ -261,6 +261,17 @@ async def test_one_shot_async_iterator_cannot_be_iterated_twice(anyio_backend: s
         await stream.to_array()
 
 
+async def test_video_frames_replay_a_list_but_not_a_generator(anyio_backend: str) -> None:
+    pixels = np.zeros((2, 2, 3), np.uint8)
+    frames = [lk.VideoFrame(pixels, "rgb24", timestamp_us=t) for t in (0, 40_000)]
+    listed = lk.from_video_frames(frames)
+    assert len(await listed.collect()) == len(await listed.collect()) == 2
+    once = lk.from_video_frames(f for f in frames)
+    assert len(await once.collect()) == 2
+    with pytest.raises(anyio.ClosedResourceError, match=r"from_video_frames\(\) wraps a one-shot"):
+        await once.collect()
+
+
 # -- sine --------------------------------------------------------------------------------
 
 

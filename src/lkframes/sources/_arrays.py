@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -107,20 +107,12 @@ def from_frames(
         >>> lk.run_sync(lk.from_frames([a, a]).to_array()).shape
         (320, 1)
     """
-    one_shot = _is_one_shot(frames)
-    opened = False
+    items_of = replayable(frames, "from_frames")
 
     async def run() -> AsyncGenerator[AudioFrame, None]:
-        nonlocal opened
-        if one_shot and opened:
-            raise anyio.ClosedResourceError(
-                "from_frames() wraps a one-shot iterator that was already consumed; pass a "
-                "list or make a new stream"
-            )
-        opened = True
         guard = FormatGuard("from_frames", format)
         next_pts = 0
-        async with consume(_as_async(frames)) as items:
+        async with consume(items_of()) as items:
             async for item in items:
                 frame = _to_frame(item, next_pts)
                 guard(frame)
@@ -128,6 +120,31 @@ def from_frames(
                 yield frame
 
     return Stream(run, format=format, name="from_frames")
+
+
+def replayable(
+    frames: Iterable[Any] | AsyncIterable[Any], source: str
+) -> Callable[[], AsyncGenerator[Any, None]]:
+    """Each call iterates ``frames`` afresh (async); a one-shot iterator (a generator)
+    refuses a second pass with ``anyio.ClosedResourceError`` naming ``source``.
+
+    Raises:
+        ParameterError: ``frames`` is not iterable.
+    """
+    one_shot = _is_one_shot(frames)
+    opened = False
+
+    def items() -> AsyncGenerator[Any, None]:
+        nonlocal opened
+        if one_shot and opened:
+            raise anyio.ClosedResourceError(
+                f"{source}() wraps a one-shot iterator that was already consumed; pass a "
+                "list or make a new stream"
+            )
+        opened = True
+        return _as_async(frames)
+
+    return items
 
 
 def _is_one_shot(frames: object) -> bool:

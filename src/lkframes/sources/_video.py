@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 
-import anyio
-
 from .._core.errors import InvalidVideoError
 from .._core.opening import consume
 from .._core.stream import Stream
 from .._core.video import VideoFrame
-from ._arrays import _as_async, _is_one_shot
+from ._arrays import replayable
 
 __all__ = ("from_video_frames",)
 
@@ -35,19 +33,11 @@ def from_video_frames(
         >>> [f.timestamp_us for f in lk.run_sync(lk.from_video_frames(frames).collect())]
         [0, 33333, 66667]
     """
-    one_shot = _is_one_shot(frames)
-    opened = False
+    items_of = replayable(frames, "from_video_frames")
 
     async def run() -> AsyncGenerator[VideoFrame, None]:
-        nonlocal opened
-        if one_shot and opened:
-            raise anyio.ClosedResourceError(
-                "from_video_frames() wraps a one-shot iterator that was already consumed; "
-                "pass a list or make a new stream"
-            )
-        opened = True
         last = None
-        async with consume(_as_async(frames)) as items:
+        async with consume(items_of()) as items:
             async for item in items:
                 if not isinstance(item, VideoFrame):
                     raise InvalidVideoError(

@@ -22,6 +22,7 @@ from .format import AudioFormat
 from .frame import AudioFrame
 from .framelist import FrameList
 from .opening import NEEDS_OPEN, running, task_group_var
+from .tasks import one_error
 
 __all__ = ("RunSummary", "StreamBase")
 
@@ -126,7 +127,9 @@ class StreamBase(Generic[T_co]):
             async with running(self._open) as frames:
                 yield frames
             return
-        try:
+        # The stages' tasks hand their errors to the stage, never to the task group, so
+        # the group holds only what the caller's own block raised: give that back as is.
+        with one_error():
             async with anyio.create_task_group() as group:
                 token = task_group_var.set(group)
                 try:
@@ -134,12 +137,6 @@ class StreamBase(Generic[T_co]):
                         yield frames
                 finally:
                     task_group_var.reset(token)
-        except BaseExceptionGroup as group_error:
-            # The stages' tasks hand their errors to the stage, never to the task group, so
-            # the group holds only what the caller's own block raised: give that back as is.
-            if len(group_error.exceptions) == 1:
-                raise group_error.exceptions[0] from None
-            raise
 
     # -- terminals -----------------------------------------------------------------
 

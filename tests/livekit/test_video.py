@@ -42,6 +42,8 @@ def test_convert_to_i420_and_back_is_close() -> None:
     assert i420.data.shape == (32 * 32 * 3 // 2,)
     rgba = i420.convert("rgba")
     assert np.abs(rgba.data[..., :3].astype(int) - pixels[..., :3]).max() <= 4
+    assert not np.shares_memory(rgba.data, pixels)  # a new buffer, however it was read
+    assert not np.shares_memory(i420.data, rgba.data)
 
 
 @pytest.mark.parametrize(

@@ -235,6 +235,6 @@ class VideoFrame:
         """The same frame in another layout, converted by LiveKit (libyuv)."""
         if pixel_format == self._pixel_format:
             return self
-        return VideoFrame.from_rtc(
-            self.to_rtc(), timestamp_us=self._timestamp_us, pixel_format=pixel_format
+        return VideoFrame.from_rtc(  # LiveKit converts into a new buffer: no copy first
+            self._to_rtc_shared(), timestamp_us=self._timestamp_us, pixel_format=pixel_format
         )

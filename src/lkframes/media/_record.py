@@ -94,22 +94,17 @@ class _AudioPlacement:
         self._held: list[tuple[AudioFrame, float]] = []
         self._start: float | None = None  # when sample 0 was played out
         self._written = 0  # samples placed, silence included
-        self._received = 0  # samples received
+        self._received = 0  # samples held before the last one added
 
     def add(self, frame: AudioFrame, arrived: float) -> list[AudioFrame]:
         self._zero.set(arrived)
         if self._start is None:
             self._held.append((frame, arrived))
-            if self._received_s() < SETTLE_S:
+            if self._received < SETTLE_S * frame.format.sample_rate:  # before this frame
                 self._received += frame.samples_per_channel
                 return []
             return self.flush()
         return self._place(frame, arrived)
-
-    def _received_s(self) -> float:
-        if not self._held:
-            return 0.0
-        return self._received / self._held[0][0].format.sample_rate
 
     def flush(self) -> list[AudioFrame]:
         """Decide the start from what is held, and place it all."""

@@ -6,7 +6,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._core.errors import (
     AudioFileError,
@@ -127,6 +127,13 @@ def soundfile_dtype(subtype: str) -> DType:
 # -- PyAV (FFmpeg) -----------------------------------------------------------------------
 
 
+def pyav_dtype(stream: Any) -> DType:
+    """What lkframes reads a PyAV audio stream as: int16 for 8- and 16-bit integer
+    samples, float32 for everything else."""
+    sample_format = stream.format.name if stream.format is not None else ""
+    return "int16" if sample_format.startswith(("s16", "u8")) else "float32"
+
+
 def pyav_info(path: Path) -> AudioFileInfo:
     try:
         import av
@@ -144,8 +151,7 @@ def pyav_info(path: Path) -> AudioFileInfo:
             frames = None
             if stream.duration is not None and stream.time_base is not None:
                 frames = round(stream.duration * stream.time_base * stream.rate)
-            sample_format = stream.format.name if stream.format is not None else ""
-            dtype: DType = "int16" if sample_format.startswith(("s16", "u8")) else "float32"
+            dtype = pyav_dtype(stream)
             return AudioFileInfo(
                 path=path,
                 format=header_format(path, int(stream.rate), int(stream.channels), dtype),

@@ -17,7 +17,7 @@ from .._core.resources import acquire, release
 from .._core.stream import Stream
 from .._core.video import PixelFormat, VideoFrame, check_pixel_format
 from ._demux import Demux, Hub, Kind
-from ._info import check_path, ffmpeg_reason, header_format, is_mp4
+from ._info import check_path, ffmpeg_reason, header_format, is_mp4, pyav_dtype
 
 __all__ = ("MediaFile", "MediaInfo", "VideoInfo", "from_video_file", "open_media")
 
@@ -190,9 +190,7 @@ def _probe(path: Path) -> MediaInfo:
         audio_codec = None
         if container.streams.audio:
             stream = container.streams.audio[0]
-            sample_format = stream.format.name if stream.format is not None else ""
-            dtype: DType = "int16" if sample_format.startswith(("s16", "u8")) else "float32"
-            audio = header_format(path, int(stream.rate), int(stream.channels), dtype)
+            audio = header_format(path, int(stream.rate), int(stream.channels), pyav_dtype(stream))
             audio_codec = stream.codec_context.name
         if container.streams.video:
             picture = container.streams.video[0]

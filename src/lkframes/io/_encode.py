@@ -19,6 +19,7 @@ from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.video import VideoFrame
 from .._core.video_av import AV_FORMATS, to_av
+from ._encodings import rate_problem
 from ._info import ffmpeg_reason
 
 __all__ = ("CONTAINERS", "Codecs", "MediaEncoder", "codecs_for")
@@ -55,7 +56,6 @@ _ALIASES = {
 }
 _WEBM = {"libvpx", "libvpx-vp9", "libsvtav1", "libopus", "libvorbis"}
 _NOT_MP4 = {"libvpx", "libvorbis"}
-_OPUS_RATES = (8_000, 12_000, 16_000, 24_000, 48_000)
 _VIDEO_OPTIONS: dict[str, dict[str, str]] = {
     "libx264": {"preset": "veryfast", "crf": "23"},
     "libvpx": {"deadline": "realtime", "cpu-used": "8"},
@@ -145,10 +145,9 @@ class MediaEncoder:
         """Add the audio stream for ``fmt`` (Opus at 48 kHz unless the rate is one of its own)."""
         with self._lock:
             rate = fmt.sample_rate
-            if self._codecs.audio == "libopus" and rate not in _OPUS_RATES:
+            if self._codecs.audio == "libopus" and rate_problem("OPUS", rate) is not None:
                 rate = 48_000  # PyAV resamples what it encodes to the encoder's rate
-            layout = {1: "mono", 2: "stereo"}.get(fmt.num_channels, f"{fmt.num_channels}c")
-            stream = self._out.add_stream(self._codecs.audio, rate=rate, layout=layout)
+            stream = self._out.add_stream(self._codecs.audio, rate=rate, layout=_layout(fmt))
             stream.codec_context.time_base = Fraction(1, rate)
             self._audio = stream
 
@@ -178,8 +177,7 @@ class MediaEncoder:
         fmt = frame.format
         data = np.ascontiguousarray(frame.data).reshape(1, -1)
         sample_format = "s16" if fmt.dtype == "int16" else "flt"
-        layout = {1: "mono", 2: "stereo"}.get(fmt.num_channels, f"{fmt.num_channels}c")
-        block = av.AudioFrame.from_ndarray(data, format=sample_format, layout=layout)
+        block = av.AudioFrame.from_ndarray(data, format=sample_format, layout=_layout(fmt))
         block.sample_rate = fmt.sample_rate
         block.pts = frame.pts
         block.time_base = Fraction(1, fmt.sample_rate)
@@ -203,3 +201,8 @@ class MediaEncoder:
                         self._mux(stream.encode(None))
             finally:
                 self._out.close()
+
+
+def _layout(fmt: AudioFormat) -> str:
+    """FFmpeg's name for the channel layout: ``mono``, ``stereo``, ``3c``, ..."""
+    return {1: "mono", 2: "stereo"}.get(fmt.num_channels, f"{fmt.num_channels}c")

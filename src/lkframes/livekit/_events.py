@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import sniffio
 
 from .._core.errors import WrongEventLoopError
@@ -12,7 +14,7 @@ from .._core.errors import WrongEventLoopError
 if TYPE_CHECKING:
     from livekit import rtc
 
-__all__ = ("on_disconnect", "on_track_end", "require_asyncio", "room_of")
+__all__ = ("on_disconnect", "on_track_end", "require_asyncio", "room_of", "while_published")
 
 
 def require_asyncio(what: str) -> None:
@@ -83,3 +85,28 @@ def on_track_end(track: rtc.Track, callback: Callable[[], object]) -> Callable[[
         stop_disconnect()
 
     return stop
+
+
+@contextmanager
+def while_published(room: rtc.Room, sids: Collection[str], gone: str) -> Iterator[None]:
+    """Run the block until it ends, or until one of the tracks ``sids`` (looked at when
+    it happens) is unpublished or the room disconnects: then the block is cancelled and
+    ``anyio.BrokenResourceError(gone)`` raised. Without this, a room that went away would
+    not stop a ``capture_frame`` loop: the rest would go, in real time, to nobody.
+    """
+    with anyio.CancelScope() as playing:
+
+        def on_unpublished(publication: Any, *_: Any) -> None:
+            if publication.sid in sids:
+                playing.cancel()
+
+        room.on("local_track_unpublished", on_unpublished)
+        stop_watching = on_disconnect(room, playing.cancel)
+        try:
+            yield
+        finally:
+            room.off("local_track_unpublished", on_unpublished)
+            stop_watching()
+    if playing.cancelled_caught:
+        # A disconnecting room unpublishes its tracks first, so the two look alike here.
+        raise anyio.BrokenResourceError(gone)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -13,7 +13,7 @@ from .._core.frame import AudioFrame
 from .._core.registry import method_entry
 from .._core.resources import held
 from .._core.stream import RunSummary, Stream
-from ._events import on_disconnect, require_asyncio
+from ._events import require_asyncio, while_published
 from ._live import DEFAULT_SAMPLE_RATE, audio_format
 
 if TYPE_CHECKING:
@@ -213,30 +213,13 @@ async def _play(
     audio_source: rtc.AudioSource,
     frame_ms: int,
 ) -> RunSummary:
-    """`to_source` for a published source, stopped when the room or the track goes away.
-
-    Without this, a disconnected room would not stop ``capture_frame``: the rest of the
-    stream would be pushed, in real time, into a source nobody receives.
-    """
-    with anyio.CancelScope() as playing:
-
-        def on_unpublished(unpublished: rtc.LocalTrackPublication, *_: Any) -> None:
-            if unpublished.sid == publication.sid:
-                playing.cancel()
-
-        room.on("local_track_unpublished", on_unpublished)
-        stop_watching = on_disconnect(room, playing.cancel)
-        try:
-            summary = await to_source(stream, audio_source, frame_ms=frame_ms)
-        finally:
-            room.off("local_track_unpublished", on_unpublished)
-            stop_watching()
-    if playing.cancelled_caught:
-        # A disconnecting room unpublishes its tracks first, so the two look alike here.
-        raise anyio.BrokenResourceError(
-            f"track {publication.name!r} was unpublished, or the room disconnected, "
-            "before the stream ended"
-        )
+    """`to_source` for a published source, stopped when the room or the track goes away."""
+    gone = (
+        f"track {publication.name!r} was unpublished, or the room disconnected, "
+        "before the stream ended"
+    )
+    with while_published(room, {publication.sid}, gone):
+        summary = await to_source(stream, audio_source, frame_ms=frame_ms)
     return summary
 
 

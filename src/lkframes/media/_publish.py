@@ -17,7 +17,7 @@ from .._core.tasks import one_error
 from .._core.video import VideoFrame
 from ..io import MediaFile, MediaSummary, open_media
 from ..livekit import to_source
-from ..livekit._events import on_disconnect, require_asyncio
+from ..livekit._events import require_asyncio, while_published
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -236,24 +236,9 @@ async def _play(
     """Send both streams until they end, stopped if the room or a track goes away."""
     clock = _Clock(has_audio=audio is not None)
     results: dict[str, Any] = {}
-    with anyio.CancelScope() as playing:
-
-        def on_unpublished(publication: Any, *_: Any) -> None:
-            if publication.sid in tracks.sids:
-                playing.cancel()
-
-        room.on("local_track_unpublished", on_unpublished)
-        stop_watching = on_disconnect(room, playing.cancel)
-        try:
-            with one_error():
-                await _run_both(tracks, audio, video, clock, results)
-        finally:
-            room.off("local_track_unpublished", on_unpublished)
-            stop_watching()
-    if playing.cancelled_caught:
-        raise anyio.BrokenResourceError(
-            "a track was unpublished, or the room disconnected, before the media ended"
-        )
+    gone = "a track was unpublished, or the room disconnected, before the media ended"
+    with while_published(room, tracks.sids, gone), one_error():
+        await _run_both(tracks, audio, video, clock, results)
     frames, seconds = results.get("video", (0, 0.0))
     return MediaSummary(
         audio=results.get("audio"),

@@ -1,4 +1,4 @@
-"""A publishes 2 s of blue 320x240 video, unpublishes it, waits, publishes 1 s of red and
+"""A publishes 2 s of blue 320x240 video, unpublishes it, waits, publishes 2 s of red and
 leaves; B reads A with ``from_participant_video`` in two pixel formats.
 
 When a video track is unpublished, the subscriber's WebRTC delivers a few frames of pure
@@ -53,7 +53,7 @@ async def main(args: argparse.Namespace) -> Result:
         async with participant(args, "A") as room_a:
             await send(room_a, BLUE, 50)
             await asyncio.sleep(0.5)
-            await send(room_a, RED, 25)
+            await send(room_a, RED, 50)
             await asyncio.sleep(0.3)
         await asyncio.wait_for(asyncio.gather(*watchers), WAIT_S)
     return {"seen": seen}

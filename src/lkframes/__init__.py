@@ -77,17 +77,21 @@ from .io import to_media_file as to_media_file
 from .livekit import LiveStats as LiveStats
 from .livekit import OnMute as OnMute
 from .livekit import Overflow as Overflow
+from .livekit import RoomStats as RoomStats
 from .livekit import connect as connect
 from .livekit import from_participant as from_participant
 from .livekit import from_participant_video as from_participant_video
+from .livekit import from_room as from_room
 from .livekit import from_track as from_track
 from .livekit import from_video_track as from_video_track
 from .livekit import make_token as make_token
 from .livekit import publish as publish
 from .livekit import to_source as to_source
 from .livekit import to_video_source as to_video_source
+from .media import RoomRecording as RoomRecording
 from .media import publish_media as publish_media
 from .media import record_participant as record_participant
+from .media import record_room as record_room
 from .sources import concat as concat
 from .sources import from_array as from_array
 from .sources import from_frames as from_frames
@@ -168,6 +172,8 @@ __all__ = (
     "PipelineSpec",
     "PixelFormat",
     "Quality",
+    "RoomRecording",
+    "RoomStats",
     "RunSummary",
     "Stage",
     "Stream",
@@ -200,6 +206,7 @@ __all__ = (
     "from_frames",
     "from_participant",
     "from_participant_video",
+    "from_room",
     "from_track",
     "from_video_file",
     "from_video_frames",
@@ -216,6 +223,7 @@ __all__ = (
     "publish",
     "publish_media",
     "record_participant",
+    "record_room",
     "remix",
     "resample",
     "resampled_length",

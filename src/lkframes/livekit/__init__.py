@@ -11,6 +11,8 @@ from ._live import OnMute as OnMute
 from ._live import Overflow as Overflow
 from ._room import connect as connect
 from ._room import make_token as make_token
+from ._room_audio import RoomStats as RoomStats
+from ._room_audio import from_room as from_room
 from ._sink import publish as publish
 from ._sink import to_source as to_source
 from ._track import from_participant as from_participant
@@ -23,9 +25,11 @@ __all__ = (
     "LiveStats",
     "OnMute",
     "Overflow",
+    "RoomStats",
     "connect",
     "from_participant",
     "from_participant_video",
+    "from_room",
     "from_track",
     "from_video_track",
     "make_token",

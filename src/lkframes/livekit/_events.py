@@ -62,20 +62,27 @@ def on_disconnect(room: rtc.Room, callback: Callable[[], object]) -> Callable[[]
     return stop
 
 
-def on_track_end(track: rtc.Track, callback: Callable[[], object]) -> Callable[[], None]:
+def on_track_end(
+    track: rtc.Track,
+    callback: Callable[[], object],
+    unsubscribed: Callable[[], object] | None = None,
+) -> Callable[[], None]:
     """Call ``callback`` when ``track`` is unsubscribed or its room disconnects.
 
     LiveKit does not end a track's ``AudioStream``/``VideoStream`` when the remote track is
-    unpublished or its participant leaves, so the streams are closed from here. Returns the
-    function that stops watching (a no-op for a track without a room, e.g. a local one).
+    unpublished or its participant leaves, so the streams are closed from here. With
+    ``unsubscribed``, that is called instead of ``callback`` on an unsubscription (to let
+    what is still in flight arrive first). Returns the function that stops watching (a
+    no-op for a track without a room, e.g. a local one).
     """
     room = room_of(track)
     if room is None:
         return lambda: None
+    on_gone = callback if unsubscribed is None else unsubscribed
 
-    def on_unsubscribed(unsubscribed: rtc.Track, *_: Any) -> None:
-        if unsubscribed is track or unsubscribed.sid == track.sid:
-            callback()
+    def on_unsubscribed(gone: rtc.Track, *_: Any) -> None:
+        if gone is track or gone.sid == track.sid:
+            on_gone()
 
     room.on("track_unsubscribed", on_unsubscribed)
     stop_disconnect = on_disconnect(room, callback)

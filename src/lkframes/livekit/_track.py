@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 
 __all__ = ("from_participant", "from_track")
 
+DRAIN_S = 0.3
+"""After a remote track is unsubscribed (unpublished, or its participant left), LiveKit
+still delivers the audio that was in flight (measured against livekit-server 1.13: 40-60 ms
+of it, then ~170 ms of exact zeros, then nothing). The stream reads on until the first
+frame of digital silence, or this long at most, so a participant's last words are kept."""
+
 
 async def frames_of(
     track: rtc.Track,
@@ -49,8 +55,9 @@ async def frames_of(
     LiveKit does not end an ``rtc.AudioStream`` when its remote track is unpublished or its
     participant leaves (checked against livekit-server 1.13: no end-of-stream arrives, the
     iteration would wait forever), only when the own room disconnects. So the stream is
-    closed here on the room's ``track_unsubscribed`` for this track and on ``disconnected``,
-    and the iteration then ends normally.
+    closed here: on ``disconnected`` at once, and on the room's ``track_unsubscribed`` for
+    this track once the audio still in flight has arrived (`DRAIN_S`); the iteration then
+    ends normally.
     """
     from livekit import rtc
 
@@ -70,12 +77,17 @@ async def frames_of(
     muted = MuteSkip(track) if live is not None and live.on_mute == "skip" else None
     watch = StallWatch(track, live.stall_timeout) if live and live.stall_timeout else None
     closing: list[asyncio.Task[None]] = []
+    draining: list[asyncio.TimerHandle] = []
 
     def end() -> None:
         if not closing:
             closing.append(asyncio.get_running_loop().create_task(audio.aclose()))
 
-    stop_watching = on_track_end(track, end)
+    def drain() -> None:
+        if not draining:
+            draining.append(asyncio.get_running_loop().call_later(DRAIN_S, end))
+
+    stop_watching = on_track_end(track, end, unsubscribed=drain)
     pts = start_pts
     rate, channels = fmt.sample_rate, fmt.num_channels
     watched = None if watch is None else watch.events(aiter(audio), stats)
@@ -91,6 +103,8 @@ async def frames_of(
             # A view of LiveKit's buffer, as AudioFrame.from_rtc makes, without re-validating
             # the format on every frame (this is the per-frame hot path).
             data = np.frombuffer(rtc_frame.data, np.int16, samples * channels)
+            if draining and not data.any():
+                break  # unsubscribed, and what was in flight has played out
             if muted is not None and muted.drops(data):
                 if stats is not None:
                     stats.skipped += 1
@@ -102,6 +116,8 @@ async def frames_of(
     finally:
         if watched is not None:
             await watched.aclose()
+        for timer in draining:
+            timer.cancel()
         stop_watching()
         end()  # one close only: a second one makes the native layer log an unknown handle
         with anyio.CancelScope(shield=True):

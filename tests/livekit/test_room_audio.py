@@ -1,0 +1,127 @@
+"""A whole room's audio through a real livekit-server (issue 13): three publishers with
+tones of their own join one after the other and leave; ``record_room`` writes the mix and
+a file per participant at the same time.
+
+Each tone must be in the mix from its start to its end as it was heard: level within
+0.5 dB of what was sent, start and end within 40 ms of where a plain SDK loop's samples
+place them (placed afterwards, knowing every arrival; WebRTC's own jitter buffer is not
+lkframes' to judge: it delays a tone by 50-100 ms and may shorten it by tens of ms). The
+per-participant files must line up with the mix within 20 ms.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile
+from numpy.typing import NDArray
+
+from livekit_server import LiveKitServer
+
+pytestmark = pytest.mark.livekit
+
+RATE = 48_000
+AMPLITUDE = 0.25  # of full scale, as room_mix.py sends
+
+
+def envelope(x: NDArray[Any], hz: float) -> NDArray[np.float64]:
+    """The amplitude of the tone at ``hz`` over time (±50 Hz band, 5 ms moving RMS)."""
+    y = x.astype(np.float64) / 32768
+    spectrum = np.fft.rfft(y)
+    freqs = np.fft.rfftfreq(y.size, 1 / RATE)
+    spectrum[np.abs(freqs - hz) > 50] = 0
+    band = np.fft.irfft(spectrum, y.size)
+    window = round(0.005 * RATE)
+    power = np.convolve(band**2, np.ones(window) / window, mode="same")
+    return np.sqrt(2 * power)
+
+
+def tone_span(x: NDArray[Any], hz: float) -> tuple[float, float, float]:
+    """(start s, end s, level dB re the sent amplitude) of the tone at ``hz`` in ``x``."""
+    env = envelope(x, hz)
+    loud = np.flatnonzero(env > AMPLITUDE / 2)
+    assert loud.size, f"no {hz} Hz tone"
+    start, end = loud[0] / RATE, (loud[-1] + 1) / RATE
+    steady = env[loud[0] + RATE // 5 : loud[-1] - RATE // 5]
+    return start, end, float(20 * np.log10(np.median(steady) / AMPLITUDE))
+
+
+@pytest.fixture(scope="module")
+def recorded(livekit_server: LiveKitServer, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    out = tmp_path_factory.mktemp("room-mix")
+    result = livekit_server.scenario("room_mix", "room-mix", out, timeout=60)
+    return result, out
+
+
+def test_the_mix_holds_each_tone_from_its_start_to_its_end(recorded: Any) -> None:
+    result, out = recorded
+    mixed, rate = soundfile.read(out / "room.wav", dtype="int16")
+    assert rate == RATE
+    zero = result["mixed"]["started_at"]
+    report = {}
+    for identity, sent in result["tones"].items():
+        start, end, level = tone_span(mixed, sent["hz"])
+        # Where the tone was heard: a plain SDK loop's samples, placed afterwards.
+        plain = np.load(out / f"plain-{identity}.npy")
+        heard_start, heard_end, _ = tone_span(plain, sent["hz"])
+        heard_at = result["plain_start"][identity] - zero
+        report[identity] = {
+            "start_ms": round((start - heard_at - heard_start) * 1000, 1),
+            "end_ms": round((end - heard_at - heard_end) * 1000, 1),
+            "level_db": round(level, 2),
+            "after_sending_ms": round((start - (sent["start"] - zero)) * 1000, 1),
+        }
+    print("mix:", report, "late samples:", result["mixed"]["late_samples"])
+    for identity, r in report.items():
+        assert abs(r["start_ms"]) <= 40, (identity, report)
+        assert abs(r["end_ms"]) <= 40, (identity, report)
+        assert abs(r["level_db"]) <= 0.5, (identity, report)
+        assert 0 <= r["after_sending_ms"] <= 300, (identity, report)
+    assert result["mixed"]["participants"] == sorted(result["tones"])
+
+
+def test_the_files_per_participant_line_up(recorded: Any) -> None:
+    result, out = recorded
+    mixed, _ = soundfile.read(out / "room.wav", dtype="int16")
+    shift = result["apart"]["started_at"] - result["mixed"]["started_at"]
+    files = result["apart"]["files"]
+    assert sorted(files) == sorted(result["tones"])
+    report = {}
+    for identity, sent in result["tones"].items():
+        path = Path(files[identity])
+        assert path.parent == out / "apart"
+        assert path.name == f"{identity}.wav"
+        alone, rate = soundfile.read(path, dtype="int16")
+        assert rate == RATE
+        start, _, level = tone_span(alone, sent["hz"])
+        in_mix, _, _ = tone_span(mixed, sent["hz"])
+        report[identity] = {"offset_ms": round((start + shift - in_mix) * 1000, 1)}
+        assert abs(level) <= 0.5, (identity, level)
+        for other in result["tones"].values():
+            if other["hz"] != sent["hz"]:  # nobody else is in this file
+                leak = np.median(envelope(alone, other["hz"])[round(start * RATE) :])
+                assert leak < AMPLITUDE / 100, (identity, other["hz"], leak)
+    print("files vs the mix:", report)
+    assert all(abs(r["offset_ms"]) <= 20 for r in report.values()), report
+
+
+def test_a_participants_gain_applies_to_them_alone(recorded: Any) -> None:
+    result, out = recorded
+    gained, _ = soundfile.read(out / "gained.wav", dtype="int16")
+    levels = {i: tone_span(gained, t["hz"])[2] for i, t in result["tones"].items()}
+    print("levels with gains={'B': 0.5}:", levels)
+    assert abs(levels["B"] - 20 * np.log10(0.5)) <= 0.5, levels
+    assert abs(levels["A"]) <= 0.5, levels
+    assert abs(levels["C"]) <= 0.5, levels
+
+
+def test_the_recordings_end_when_the_room_empties(recorded: Any) -> None:
+    result, _ = recorded
+    # The last publisher left: both recordings end within the delay and a block.
+    assert result["ended_after"] < 1.0, result["ended_after"]
+    last_end = max(t["end"] for t in result["tones"].values())
+    recorded_until = result["mixed"]["started_at"] + result["mixed"]["duration"]
+    assert recorded_until >= last_end, (recorded_until, last_end)

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import sys
 import time
 from pathlib import Path
 
@@ -26,7 +24,15 @@ import numpy as np
 from livekit import rtc
 
 import lkframes as lk
-from room_scenario import WAIT_S, Result, parse_args, participant, run, subscribed_track
+from room_scenario import (
+    WAIT_S,
+    Result,
+    parse_args,
+    participant,
+    run,
+    run_part,
+    subscribed_track,
+)
 
 RATE = 48_000
 AMPLITUDE = 0.25
@@ -80,18 +86,6 @@ async def publisher(args: argparse.Namespace) -> Result:
     return {"start": start, "end": start + seconds, "hz": hz}
 
 
-async def run_publisher(args: argparse.Namespace, identity: str, zero: float) -> Result:
-    """This script with ``--publisher identity``, as a process of its own."""
-    argv = [sys.argv[0], *sys.argv[1:], "--publisher", identity, "--zero", str(zero)]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, *argv, stdout=asyncio.subprocess.PIPE
-    )
-    out, _ = await process.communicate()
-    assert process.returncode == 0, f"publisher {identity} exited with {process.returncode}"
-    result: Result = json.loads(out.decode().strip().splitlines()[-1])
-    return result
-
-
 async def plain_loop(room: rtc.Room, identity: str, out: Path) -> float:
     """Read ``identity``'s track with the SDK alone until it goes quiet for 0.5 s; save
     the samples; return when sample 0 played out."""
@@ -129,7 +123,7 @@ async def main(args: argparse.Namespace) -> Result:
         gained = asyncio.create_task(quieter_b.to_file(args.out / "gained.wav"))
         zero = time.monotonic() + 0.2
         tones = await asyncio.gather(
-            *(run_publisher(args, identity, zero) for identity in PUBLISHERS)
+            *(run_part(["--publisher", identity, "--zero", str(zero)]) for identity in PUBLISHERS)
         )
         ended = time.monotonic()
         done_mixed, done_apart, _ = await asyncio.wait_for(

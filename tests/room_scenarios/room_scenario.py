@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -163,6 +165,33 @@ class Receiver:
         )
         np.save(path, samples)
         return str(path)
+
+
+SDK_EXIT_ABORT = "panic in a function that cannot unwind"
+"""The LiveKit SDK's abort of an exiting process (see ``tests/livekit_server.py``)."""
+
+
+async def run_part(args: list[str]) -> Result:
+    """Run this script again with ``args`` (another participant's part, in a process of
+    its own, as in a real call) and return the JSON it printed. The SDK's abort at exit is
+    accepted once the JSON is out, as ``livekit_server.finished`` does. Bounded by the
+    scenario's ``--timeout``."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        sys.argv[0],
+        *sys.argv[1:],
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    stderr = err.decode(errors="replace")
+    sys.stderr.write(stderr)
+    aborted = process.returncode == -signal.SIGABRT and SDK_EXIT_ABORT in stderr
+    if process.returncode != 0 and not aborted:
+        raise RuntimeError(f"part {args} exited with {process.returncode}")
+    result: Result = json.loads(out.decode().strip().splitlines()[-1])
+    return result
 
 
 def task_names(tasks: Iterable[asyncio.Task[Any]]) -> list[str]:

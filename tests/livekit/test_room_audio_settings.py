@@ -38,7 +38,7 @@ async def test_bad_settings_are_refused_when_the_stream_is_built(
 
 
 async def test_a_room_that_is_not_connected_is_named() -> None:
-    with pytest.raises(lk.ParameterError, match="connected room"):
+    with pytest.raises(lk.NotConnectedError, match="connected room"):
         await lk.from_room(rtc.Room()).collect()
 
 
@@ -73,9 +73,9 @@ async def test_record_room_refuses_what_it_would_overwrite(tmp_path: Path) -> No
 
 
 async def test_a_room_that_is_not_connected_leaves_no_files(tmp_path: Path) -> None:
-    with pytest.raises(lk.ParameterError, match="connected room"):
+    with pytest.raises(lk.NotConnectedError, match="connected room"):
         await lk.record_room(rtc.Room(), tmp_path / "room.wav")
-    with pytest.raises(lk.ParameterError, match="connected room"):
+    with pytest.raises(lk.NotConnectedError, match="connected room"):
         await lk.record_room(rtc.Room(), tmp_path / "apart", mix=False)
     assert not (tmp_path / "room.wav").exists()
     assert not (tmp_path / "apart").exists()

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._core.checks import finite_number
-from .._core.errors import ParameterError
+from .._core.errors import NotConnectedError, ParameterError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.stream import Stream, consume, current_task_group
@@ -181,7 +181,7 @@ async def _timeline(room: rtc.Room, settings: _Settings) -> AsyncGenerator[Any, 
     """Give the timeline out block by block, ``delay`` after each block's end."""
     require_asyncio("from_room")
     if not room.isconnected():
-        raise ParameterError("from_room needs a connected room (await room.connect(...) first)")
+        raise NotConnectedError("from_room needs a connected room (got a disconnected rtc.Room)")
     fmt = settings.fmt
     rate = fmt.sample_rate
     zero = time.monotonic()
@@ -305,8 +305,9 @@ def from_room(
 
     Raises:
         ParameterError: A bad rate, channel count, gain, delay, duration or
-            stall_timeout; (while running) a room that is not connected, or a gain
-            changed to something that is not a finite number.
+            stall_timeout; (while running) a gain changed to something that is not a
+            finite number.
+        NotConnectedError: (while running) the room is not connected.
         WrongEventLoopError: (while running) not running on asyncio.
 
     Examples:

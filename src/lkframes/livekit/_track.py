@@ -43,6 +43,35 @@ of it, then ~170 ms of exact zeros, then nothing). The stream reads on until the
 frame of digital silence, or this long at most, so a participant's last words are kept."""
 
 
+class _Closer:
+    """Closes a native ``rtc.AudioStream`` exactly once (a second close makes the native
+    layer log an unknown handle): at once (`end`), or after what is in flight (`drain`)."""
+
+    def __init__(self, audio: rtc.AudioStream) -> None:
+        self._audio = audio
+        self._closing: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def draining(self) -> bool:
+        return self._timer is not None
+
+    def end(self) -> None:
+        if self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self._audio.aclose())
+
+    def drain(self) -> None:
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(DRAIN_S, self.end)
+
+    async def closed(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self.end()
+        assert self._closing is not None
+        await self._closing
+
+
 async def frames_of(
     track: rtc.Track,
     fmt: AudioFormat,
@@ -76,18 +105,8 @@ async def frames_of(
         stats.stalled = False
     muted = MuteSkip(track) if live is not None and live.on_mute == "skip" else None
     watch = StallWatch(track, live.stall_timeout) if live and live.stall_timeout else None
-    closing: list[asyncio.Task[None]] = []
-    draining: list[asyncio.TimerHandle] = []
-
-    def end() -> None:
-        if not closing:
-            closing.append(asyncio.get_running_loop().create_task(audio.aclose()))
-
-    def drain() -> None:
-        if not draining:
-            draining.append(asyncio.get_running_loop().call_later(DRAIN_S, end))
-
-    stop_watching = on_track_end(track, end, unsubscribed=drain)
+    closer = _Closer(audio)
+    stop_watching = on_track_end(track, closer.end, unsubscribed=closer.drain)
     pts = start_pts
     rate, channels = fmt.sample_rate, fmt.num_channels
     watched = None if watch is None else watch.events(aiter(audio), stats)
@@ -103,7 +122,7 @@ async def frames_of(
             # A view of LiveKit's buffer, as AudioFrame.from_rtc makes, without re-validating
             # the format on every frame (this is the per-frame hot path).
             data = np.frombuffer(rtc_frame.data, np.int16, samples * channels)
-            if draining and not data.any():
+            if closer.draining and not data.any():
                 break  # unsubscribed, and what was in flight has played out
             if muted is not None and muted.drops(data):
                 if stats is not None:
@@ -116,13 +135,10 @@ async def frames_of(
     finally:
         if watched is not None:
             await watched.aclose()
-        for timer in draining:
-            timer.cancel()
         stop_watching()
-        end()  # one close only: a second one makes the native layer log an unknown handle
         with anyio.CancelScope(shield=True):
             try:
-                await closing[0]
+                await closer.closed()
             finally:
                 release("livekit.audio_stream")
 

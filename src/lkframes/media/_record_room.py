@@ -195,8 +195,8 @@ async def record_room(
     Raises:
         OutputExistsError: The file exists, or (``mix=False``) the folder is not empty,
             and ``overwrite`` is false.
-        ParameterError: A bad setting, a file where the folder should be, or (while
-            running) a room that is not connected.
+        ParameterError: A bad setting, or a file where the folder should be.
+        NotConnectedError: The room is not connected.
         WrongEventLoopError: Not running on asyncio.
 
     Examples:

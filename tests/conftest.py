@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import livekit_server as lks
+import pulse_server as pulse
 
 collect_ignore = ["room_scenarios"]
 """Scripts that the room tests run in subprocesses, not test modules."""
@@ -77,3 +78,34 @@ def livekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[lks.Liv
             pytest.skip(reason=str(exc))
         workdir = tmp_path_factory.mktemp("livekit-server")
         yield stack.enter_context(lks.running_server(binary, workdir, namespace))
+
+
+@pytest.fixture(scope="session")
+def pulse_audio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PulseAudio server with a null sink (`pulse_server`), named in ``PULSE_SERVER``
+    for the session: ``to_speaker()`` plays into the sink, ``from_microphone()`` records
+    its monitor.
+
+    Skips with the reason where PulseAudio or PortAudio's route to it is missing; under CI
+    (which installs both) it fails instead, so the device tests never skip silently there.
+    """
+    previous = os.environ.get("PULSE_SERVER")
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(pulse.pulse_server(tmp_path_factory.mktemp("pulse")))
+        except pulse.PulseUnavailable as exc:
+            problem: str | None = str(exc)
+        else:
+            os.environ["PULSE_SERVER"] = server
+            problem = pulse.portaudio_problem()  # PortAudio lists 'pulse' once it answers
+        try:
+            if problem is not None:
+                if os.environ.get("CI"):
+                    pytest.fail(f"device tests: {problem}", pytrace=False)
+                pytest.skip(reason=f"device tests: {problem}")
+            yield server
+        finally:
+            if previous is None:
+                os.environ.pop("PULSE_SERVER", None)
+            else:
+                os.environ["PULSE_SERVER"] = previous

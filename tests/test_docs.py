@@ -171,10 +171,14 @@ _ROOM_DONE = "lkframes-docs: room script finished"
 
 @pytest.mark.livekit
 @pytest.mark.parametrize("path", ROOM_DOC_FILES, ids=_doc_id)
-def test_room_blocks_run(path: Path, livekit_server: LiveKitServer, tmp_path: Path) -> None:
+def test_room_blocks_run(
+    path: Path, livekit_server: LiveKitServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     blocks = [b for b in code_blocks(path) if b.needs_room]
     script = tmp_path / "room_script.py"
     script.write_text(room_script(blocks), encoding="utf-8")
+    if any(name in script.read_text() for name in ("from_microphone", "to_speaker", "play(")):
+        request.getfixturevalue("pulse_audio")  # the script inherits its PULSE_SERVER
     workdir = tmp_path / "work"
     workdir.mkdir()
     runner = _ROOM_RUNNER.replace("DONE", repr(_ROOM_DONE))

@@ -19,6 +19,7 @@ import typing as _typing
 from ._core.buffer import FrameBuffer as FrameBuffer
 from ._core.checks import FormatGuard as FormatGuard
 from ._core.errors import AudioFileError as AudioFileError
+from ._core.errors import DeviceError as DeviceError
 from ._core.errors import FormatError as FormatError
 from ._core.errors import InvalidAudioError as InvalidAudioError
 from ._core.errors import InvalidMediaError as InvalidMediaError
@@ -57,6 +58,9 @@ from ._core.stream import current_task_group as current_task_group
 from ._core.sync import run_sync as run_sync
 from ._core.video import PixelFormat as PixelFormat
 from ._core.video import VideoFrame as VideoFrame
+from .devices import from_microphone as from_microphone
+from .devices import play as play
+from .devices import to_speaker as to_speaker
 from .dsp import auto_gain as auto_gain
 from .dsp import denoise as denoise
 from .dsp import echo_cancel as echo_cancel
@@ -145,6 +149,7 @@ __all__ = (
     "AudioFormat",
     "AudioFrame",
     "DType",
+    "DeviceError",
     "FormatError",
     "FormatGuard",
     "FrameBuffer",
@@ -204,6 +209,7 @@ __all__ = (
     "from_array",
     "from_file",
     "from_frames",
+    "from_microphone",
     "from_participant",
     "from_participant_video",
     "from_room",
@@ -219,6 +225,7 @@ __all__ = (
     "mix",
     "noise",
     "open_media",
+    "play",
     "process",
     "publish",
     "publish_media",
@@ -242,6 +249,7 @@ __all__ = (
     "to_media_file",
     "to_pixel_format",
     "to_source",
+    "to_speaker",
     "to_video_source",
     "zip",
 )

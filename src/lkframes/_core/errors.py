@@ -21,6 +21,7 @@ LkFramesError
 │   ├── UnsupportedMediaError            not media FFmpeg reads, or no such stream
 │   ├── TruncatedMediaError              media data cut or corrupt
 │   └── OutputExistsError (FileExistsError)
+├── DeviceError (OSError)                an audio device is missing, busy or stopped
 ├── WrongEventLoopError (RuntimeError)   LiveKit code awaited outside asyncio
 ├── NotConnectedError (RuntimeError)     a room that is not connected
 ├── NeedsOpenError (RuntimeError)        tasks of a pipeline run outside `Stream.open`
@@ -35,6 +36,7 @@ from __future__ import annotations
 __all__ = (
     "AudioFileError",
     "DemoCheckError",
+    "DeviceError",
     "FormatError",
     "InvalidAudioError",
     "InvalidMediaError",
@@ -74,9 +76,7 @@ class LkFramesError(Exception):
 class ParameterError(LkFramesError, ValueError):
     """A stage, source or format was given a parameter it cannot work with.
 
-    Raised when the pipeline is built (or at the first frame when the stream format is only
-    known then): non-positive rates, a chunk size that is not a whole number of samples,
-    an unknown dtype or tail policy.
+    Raised when the pipeline is built, or at the first frame if the format is known then.
 
     Args:
         message: What is wrong, in words that hold for every caller.
@@ -114,10 +114,7 @@ class PipelineError(ParameterError):
 
 
 class FormatError(LkFramesError, ValueError):
-    """Frames arrived in a format other than the one expected.
-
-    The message always names what was expected and what was got, for example
-    ``sample_rate changed mid-stream (expected 48000, got 16000)``.
+    """Frames arrived in a format other than the one expected (the message names both).
 
     Args:
         what: What went wrong, without the values.
@@ -247,16 +244,9 @@ class TruncatedAudioWarning(UserWarning):
     """Like `TruncatedAudioError`, as a warning (policy ``on_truncated="warn"``).
 
     Examples:
-        >>> import lkframes as lk, os, tempfile, warnings
-        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
-        >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
-        >>> with open(path, "r+b") as file:
-        ...     _ = file.truncate(4_000)
-        >>> with warnings.catch_warnings(record=True) as caught:
-        ...     warnings.simplefilter("always")
-        ...     frames = lk.run_sync(lk.from_file(path, on_truncated="warn").collect())
-        >>> [warning.category.__name__ for warning in caught]
-        ['TruncatedAudioWarning']
+        >>> import lkframes as lk  # from_file(path, on_truncated="warn") warns with it
+        >>> issubclass(lk.TruncatedAudioWarning, UserWarning)
+        True
     """
 
 
@@ -320,6 +310,16 @@ class WrongEventLoopError(LkFramesError, RuntimeError):
             f"{what} needs {expected} (LiveKit's Python SDK runs on asyncio only; expected "
             f"{expected}, got {got}): use asyncio.run() or anyio.run(..., backend='asyncio')"
         )
+
+
+class DeviceError(LkFramesError, OSError):
+    """A microphone or speaker cannot be used (missing, busy, refuses the format, stopped).
+
+    Examples:
+        >>> import lkframes as lk
+        >>> issubclass(lk.DeviceError, OSError)
+        True
+    """
 
 
 class NotConnectedError(LkFramesError, RuntimeError):

@@ -241,6 +241,13 @@ class Stream(StreamBase[T_co]):
         )
         return summary
 
+    async def to_speaker(
+        self: Stream[AudioFrame], device: int | str | None = None, *, latency: float = 0.05
+    ) -> RunSummary:
+        """Play on a speaker, in real time. See `lkframes.to_speaker`."""
+        summary: RunSummary = await registry.method("to_speaker")(self, device, latency=latency)
+        return summary
+
     @overload
     async def to_source(
         self: Stream[AudioFrame],

@@ -28,6 +28,7 @@ def anyio_backend() -> str:
         ({"gains": {"alice": "loud"}}, "gains['alice']"),
         ({"stall_timeout": -1}, "stall_timeout"),
         ({"sample_rate": 0}, "sample_rate"),
+        ({"identities": "alice"}, "identities"),
     ],
 )
 async def test_bad_settings_are_refused_when_the_stream_is_built(

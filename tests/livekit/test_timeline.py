@@ -188,3 +188,21 @@ def test_jitter_after_the_start_moves_nothing_but_a_real_offset_does() -> None:
     assert timeline.late > 0  # the move dropped what overlapped
     later = slice(20 * FRAME, values.size)  # back where it played out
     assert np.array_equal(out["a"][later], values[later])
+
+
+def test_mixing_rounds_to_the_nearest_sample() -> None:
+    from lkframes.livekit._room_audio import _mixed, _Settings
+
+    settings = _Settings(
+        fmt=FMT,
+        mix=True,
+        gains={"a": 0.5},
+        identities=frozenset(),
+        delay=0.0,
+        until_empty=False,
+        duration=None,
+        stall_timeout=None,
+        stats=None,
+    )
+    odd = np.array([[3], [-3], [1001]], np.int16)
+    assert _mixed({"a": odd}, settings, 3)[:, 0].tolist() == [2, -2, 500]  # rint: half to even

@@ -165,7 +165,7 @@ def _mixed(parts: dict[str, NDArray[np.int16]], settings: _Settings, length: int
     total = np.zeros((length, settings.fmt.num_channels), np.float32)
     for gain, data in gains:
         total += data * np.float32(gain)  # float32: a float64 gain would upcast the block
-    np.clip(total, -32768, 32767, out=total)
+    np.clip(np.rint(total, out=total), -32768, 32767, out=total)
     return total.astype(np.int16)
 
 
@@ -216,7 +216,8 @@ async def _timeline(room: rtc.Room, settings: _Settings) -> AsyncGenerator[Any, 
                 yield AudioFrame.of(_mixed(parts, settings, end - pts), fmt, pts)
             else:
                 for identity in sorted(parts):
-                    yield identity, AudioFrame.of(parts[identity], fmt, pts)
+                    alone = _mixed({identity: parts[identity]}, settings, end - pts)
+                    yield identity, AudioFrame.of(alone, fmt, pts)
     finally:
         await listeners.close()
 
@@ -287,8 +288,9 @@ def from_room(
             10 ms where their audio had not started or arrived.
         sample_rate: The rate to receive and mix at.
         num_channels: Channels to receive and mix.
-        gains: A linear gain per identity (default 1.0); read at every frame, so changing
-            the mapping while the stream runs changes the mix from then on.
+        gains: A linear gain per identity (default 1.0), in the mix and (``mix=False``)
+            in each participant's own frames; read at every frame, so changing the
+            mapping while the stream runs changes the level from then on.
         identities: Only these participants (default: everyone).
         delay: Seconds each stretch waits for late audio (default 0.05).
         until_empty: End when the last remote participant leaves (once someone was
@@ -324,6 +326,11 @@ def from_room(
     fmt = audio_format(sample_rate, num_channels)
     Live.make("block", None, None, "silence", stall_timeout)  # checks stall_timeout
     gains = {} if gains is None else gains
+    if isinstance(identities, str):
+        raise ParameterError(
+            f"identities takes a collection of identities (got the string {identities!r}); "
+            f"pass [{identities!r}]"
+        )
     for identity, gain in gains.items():
         finite_number(gain, f"gains[{identity!r}]")
     settings = _Settings(

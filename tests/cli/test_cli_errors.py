@@ -66,10 +66,10 @@ CASES: dict[str, tuple[Setup, int, str]] = {
         2,
         "can be read but not written",
     ),
-    "convert: output is a directory": (
+    "convert: output is the input's own folder": (
         lambda d: ["convert", str(_wav(d / "in.wav")), str(d)],
-        1,
-        "is a directory",
+        2,
+        "would be written over itself",
     ),
     "convert: negative rate": (
         lambda d: ["convert", "in.wav", "out.wav", "--rate", "-5"],

@@ -176,7 +176,7 @@ def _check_rate(output: Path, subtype: str, stream: lk.Stream[lk.AudioFrame]) ->
 
 
 def convert_command(args: argparse.Namespace) -> int:
-    """``lkframes convert IN OUT [stage flags]``."""
+    """``lkframes convert IN OUT [stage flags]``: one file (``args.input``, ``args.output``)."""
     output: Path = args.output
     if output.is_dir():
         raise lk.AudioFileError(f"OUT {str(output)!r} is a directory; give a file name")

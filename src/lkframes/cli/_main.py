@@ -26,8 +26,8 @@ from typing import Any
 
 import lkframes as lk
 
+from ._batch import convert_entry
 from ._commands import info_command, run_command
-from ._convert import convert_command
 from ._demo import DEMO_INPUT_RATE, DEMO_SECONDS, MAX_SECONDS, PIPELINE_TEXT, run_demo
 from ._stage_flags import add_stage_flags
 
@@ -45,6 +45,16 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 < value <= MAX_SECONDS:
         raise argparse.ArgumentTypeError(f"must be > 0 and <= {MAX_SECONDS:g} (got {text})")
+    return value
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more (got {text})")
     return value
 
 
@@ -105,25 +115,7 @@ def _add_file_commands(commands: Any) -> None:
     _output_flags(info)
     info.set_defaults(handler=info_command)
 
-    convert = commands.add_parser(
-        "convert",
-        help="convert an audio file: rate, channels, gain, frame size, format",
-        description="Stream IN through the stages below and write OUT, its format from the "
-        "extension: .wav, .flac, .ogg, .opus, .mp3. WAV and FLAC are written as 16-bit PCM, as "
-        "sox and ffmpeg do, unless --dtype float32 or --subtype says otherwise (a 24-bit input "
-        "keeps its depth). OUT may be IN itself, with --overwrite.",
-    )
-    convert.add_argument("input", type=Path, metavar="IN", help="audio file to read")
-    convert.add_argument("output", type=Path, metavar="OUT", help="audio file to write")
-    add_stage_flags(convert)
-    convert.add_argument("--subtype", help="libsndfile subtype of OUT, e.g. PCM_16, PCM_24, FLOAT")
-    convert.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace OUT if it exists; it is replaced only once the new file is complete",
-    )
-    _output_flags(convert)
-    convert.set_defaults(handler=convert_command, parser=convert)
+    _add_convert(commands)
 
     run = commands.add_parser(
         "run",
@@ -136,6 +128,54 @@ def _add_file_commands(commands: Any) -> None:
     run.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     _output_flags(run)
     run.set_defaults(handler=run_command)
+
+
+def _add_convert(commands: Any) -> None:
+    convert = commands.add_parser(
+        "convert",
+        help="convert an audio file: rate, channels, gain, frame size, format",
+        description="Stream IN through the stages below and write OUT, its format from the "
+        "extension: .wav, .flac, .ogg, .opus, .mp3. WAV and FLAC are written as 16-bit PCM, as "
+        "sox and ffmpeg do, unless --dtype float32 or --subtype says otherwise (a 24-bit input "
+        "keeps its depth). OUT may be IN itself, with --overwrite. Many files: give several "
+        "INs, folders or quoted glob patterns ('talks/**/*.mp3') and a folder as OUT; the "
+        "tree is mirrored there, --jobs files at a time, files already converted are skipped "
+        "(run it again to resume), and a file that fails is reported without stopping the "
+        "others (exit status 1).",
+    )
+    convert.add_argument(
+        "inputs",
+        type=Path,
+        nargs="+",
+        metavar="IN",
+        help="audio file to read; or several, folders, or quoted glob patterns",
+    )
+    convert.add_argument(
+        "target", type=Path, metavar="OUT", help="audio file to write; or a folder, for many"
+    )
+    add_stage_flags(convert)
+    convert.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="files converted at once, each in a process of its own (default: the CPU count)",
+    )
+    convert.add_argument(
+        "--ext",
+        default="wav",
+        metavar="EXT",
+        help="the format of the files written into a folder OUT (default wav)",
+    )
+    convert.add_argument("--subtype", help="libsndfile subtype of OUT, e.g. PCM_16, PCM_24, FLOAT")
+    convert.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace OUT if it exists; it is replaced only once the new file is complete",
+    )
+    _output_flags(convert)
+    convert.set_defaults(handler=convert_entry, parser=convert)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,0 +1,153 @@
+"""Many files: ``lkframes convert IN OUTDIR --jobs N`` against ``xargs -P N`` over ``sox``.
+
+Makes a corpus of mixed MP3 / FLAC / WAV files (5 to 60 s each, 44.1 or 48 kHz, mono or
+stereo, a speech-like signal), then converts all of it to 16 kHz mono WAV:
+
+- ``lkframes convert corpus out --rate 16000 --channels 1 --jobs 1`` and ``--jobs 2``;
+- ``find corpus -type f | xargs -P N -I{} sox {} -r 16000 -c 1 out/...wav`` for N = 1, 2
+  (Debian's sox reads MP3 with libsox-fmt-mp3).
+
+Each command runs as a child process; wall time, CPU time (children's user + system) and
+throughput (seconds of audio per wall second) are reported, best of ``--runs``.
+
+Targets (issue 14): ``--jobs 2`` >= 1.8x ``--jobs 1``, and no slower than xargs + sox.
+Exits 1 if a run fails or writes the wrong number of files.
+
+    python benchmarks/bench_batch.py           # 200 files (~1.8 h of audio), 1 run each
+    python benchmarks/bench_batch.py --quick   # 16 files of 5-10 s (the CI smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+failures: list[str] = []
+
+
+def speech_like(seconds: float, rate: int, seed: int) -> np.ndarray:
+    """Noise shaped by a syllable-rate envelope with a pitch: what speech looks like to a
+    resampler and an encoder, without running a synthesiser 200 times."""
+    rng = np.random.default_rng(seed)
+    n = round(seconds * rate)
+    t = np.arange(n) / rate
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 6)) ** 2
+    voice = np.sin(2 * np.pi * rng.uniform(100, 220) * t) * 0.4 + rng.normal(0, 0.1, n)
+    return (0.3 * envelope * voice).astype(np.float32)
+
+
+def make_corpus(root: Path, count: int, quick: bool) -> float:
+    """``count`` files under ``root`` (in two sub-folders); returns their total seconds."""
+    rng = np.random.default_rng(7)
+    total = 0.0
+    for i in range(count):
+        kind = ("mp3", "flac", "wav")[i % 3]
+        rate = (44_100, 48_000)[i % 2]
+        channels = 1 + (i % 4 == 0)
+        seconds = float(rng.uniform(5, 10) if quick else rng.uniform(5, 60))
+        x = speech_like(seconds, rate, i)
+        data = np.repeat(x[:, None], channels, axis=1)
+        path = root / f"part{i % 2}" / f"{i:03}.{kind}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, data, rate, format="MP3" if kind == "mp3" else None)
+        total += seconds
+    return total
+
+
+def timed(command: list[str] | str, shell: bool = False) -> tuple[float, float]:
+    """(wall s, CPU s of the children) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, shell=shell, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        failures.append(f"{command!r} exited {done.returncode}: {done.stderr[-500:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def lkframes_command(corpus: Path, out: Path, jobs: int) -> list[str]:
+    return [
+        sys.executable, "-m", "lkframes", "convert", str(corpus), str(out),
+        "--rate", "16000", "--channels", "1", "--jobs", str(jobs), "--quiet",
+    ]  # fmt: skip
+
+
+def sox_command(corpus: Path, out: Path, jobs: int) -> str:
+    # Mirror the two sub-folders, then one sox per file, N at a time.
+    return (
+        f"cd {corpus} && find . -type d -exec mkdir -p {out}/{{}} \\; && "
+        f"find . -type f | sed 's/\\.[a-z0-9]*$//' | xargs -P {jobs} -I{{}} "
+        f"sh -c 'sox \"$(ls {{}}.*)\" -r 16000 -c 1 {out}/{{}}.wav'"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="16 short files (CI)")
+    parser.add_argument("--files", type=int, default=None, help="corpus size (default 200)")
+    parser.add_argument("--runs", type=int, default=1, help="best of this many runs")
+    options = parser.parse_args()
+    count = options.files or (16 if options.quick else 200)
+    if shutil.which("sox") is None:
+        print("cannot run: sox is not installed (apt install sox libsox-fmt-mp3)")
+        sys.exit(1)
+    print("# lkframes batch conversion\n")
+    with tempfile.TemporaryDirectory() as workdir:
+        corpus = Path(workdir) / "corpus"
+        audio = make_corpus(corpus, count, options.quick)
+        print(
+            f"{count} files (MP3, FLAC, WAV; 44.1/48 kHz; mono and stereo), {audio:,.0f} s of "
+            f"audio -> 16 kHz mono WAV; {os.cpu_count()} CPUs; best of {options.runs}.\n"
+        )
+        rows = []
+        for name, jobs in (("lkframes --jobs 1", 1), ("lkframes --jobs 2", 2),
+                           ("xargs -P 1 sox", 1), ("xargs -P 2 sox", 2)):  # fmt: skip
+            best = (float("inf"), 0.0)
+            for run in range(options.runs):
+                out = Path(workdir) / f"out-{name.replace(' ', '_')}-{run}"
+                if name.startswith("lkframes"):
+                    result = timed(lkframes_command(corpus, out, jobs))
+                else:
+                    out.mkdir()
+                    result = timed(sox_command(corpus, out, jobs), shell=True)
+                written = len(list(out.rglob("*.wav")))
+                if written != count:
+                    failures.append(f"{name}: {written} of {count} files written")
+                best = min(best, result)
+                shutil.rmtree(out)
+            rows.append((name, *best))
+        base = {name: wall for name, wall, _ in rows}
+        print("| command | wall s | CPU s | x realtime | vs lkframes --jobs 1 |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for name, wall, cpu in rows:
+            ratio = base["lkframes --jobs 1"] / wall
+            print(f"| {name} | {wall:.2f} | {cpu:.2f} | {audio / wall:,.0f} | {ratio:.2f}x |")
+        scale = base["lkframes --jobs 1"] / base["lkframes --jobs 2"]
+        versus = base["xargs -P 2 sox"] / base["lkframes --jobs 2"]
+        print("\n## Targets (reported, not enforced)\n")
+        print("| target | measured | met |")
+        print("| --- | ---: | :---: |")
+        print(f"| --jobs 2 >= 1.8x --jobs 1 | {scale:.2f}x | {'yes' if scale >= 1.8 else 'no'} |")
+        print(
+            f"| --jobs 2 no slower than xargs -P 2 sox | {versus:.2f}x sox's speed | "
+            f"{'yes' if versus >= 1.0 else 'no'} |"
+        )
+    if failures:
+        print("\nFAILED:", *failures, sep="\n- ")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -193,3 +193,38 @@ def test_ctrl_c_stops_the_batch_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - started < 5
     for path in out.glob("*.wav"):
         assert sf.info(str(path)).frames == 480_000  # what is there is whole
+
+
+def test_run_takes_many_files_through_a_pipeline(tree: Path, tmp_path: Path) -> None:
+    # A pipeline file for many files needs no input; its output's extension is kept.
+    spec = tmp_path / "to16k.yaml"
+    spec.write_text(
+        "output: anything.flac\n"
+        "stages:\n"
+        "  - {stage: remix, num_channels: 1}\n"
+        "  - {stage: resample, sample_rate: 16000}\n"
+    )
+    out = tmp_path / "out"
+    assert _main.main(["run", str(spec), str(tree), str(out), "-j", "2", "--quiet"]) == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.flac"))
+    assert written == ["a.flac", "talks/b.flac", "talks/deep/c.flac"]
+    # The same as convert with the same stages, file for file.
+    converted = tmp_path / "converted"
+    argv = [str(tree), str(converted), "--channels", "1", "--rate", "16000", "--ext", "flac"]
+    assert cli(*argv, "--quiet") == 0
+    for name in written:
+        ran, rate = sf.read(out / name, dtype="int16")
+        alone, _ = sf.read(converted / name, dtype="int16")
+        assert rate == 16_000
+        assert np.array_equal(ran, alone), name
+
+
+def test_run_jobs_without_files_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "p.json"
+    spec.write_text(json.dumps({"input": "in.wav", "stages": []}))
+    assert _main.main(["run", str(spec), "--jobs", "2"]) == 1
+    assert "--jobs applies to many files" in capsys.readouterr().err
+    assert _main.main(["run", str(spec), str(tmp_path)]) == 2
+    assert "then a folder OUT" in capsys.readouterr().err

@@ -19,6 +19,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import asdict, dataclass
@@ -39,7 +40,7 @@ from ._convert import (
 )
 from ._report import quiet_stderr
 
-__all__ = ("batch_convert", "convert_entry", "is_batch")
+__all__ = ("batch_convert", "convert_entry", "is_batch", "run_batch")
 
 AUDIO_SUFFIXES = frozenset(
     {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4", ".webm"}
@@ -134,22 +135,21 @@ def _plan(inputs: list[Path], out_dir: Path, ext: str) -> list[tuple[Path, Path]
     return [(source, target) for target, source in plan.items()]
 
 
-def convert_one(source: str, target: str, flags: dict[str, Any]) -> _Done:
-    """Convert one file (in a worker process): the stages of the flags, a temporary file,
-    renamed to ``target`` once complete. Never raises for the file's own problems."""
+Writer = Callable[[Path, Path, Path, Any], lk.RunSummary]
+"""Writes one input (first path) to a temporary file (second) for its output (third)."""
+
+
+def convert_one(write: Writer, source: str, target: str, payload: Any) -> _Done:
+    """One file (in a worker process): ``write`` it to a temporary file, renamed to
+    ``target`` once complete. Never raises for the file's own problems."""
     output = Path(target)
-    args = argparse.Namespace(**flags, input=Path(source), output=output)
     temp = output.with_name(f".{output.name}{TEMP_MARK}{secrets.token_hex(4)}.tmp")
     started = time.perf_counter()
     try:
         with quiet_stderr(True):  # native decoders' chatter; the error is reported instead
-            info = lk.file_info(args.input)
-            container, subtype = output_encoding(output, args.subtype, args.dtype, info)
-            stream = _convert_stream(args, _flag_stages(args))
-            _check_rate(output, subtype, stream)
             output.parent.mkdir(parents=True, exist_ok=True)
             _remove_leftovers(output)
-            summary = lk.run_sync(stream.to_file(temp, subtype=subtype, format=container))
+            summary = write(Path(source), temp, output, payload)
             _fsync(temp)
             os.replace(temp, output)
     except Exception as exc:
@@ -157,6 +157,17 @@ def convert_one(source: str, target: str, flags: dict[str, Any]) -> _Done:
     finally:
         temp.unlink(missing_ok=True)
     return _Done(source, target, summary.duration, time.perf_counter() - started)
+
+
+def write_converted(source: Path, temp: Path, output: Path, flags: dict[str, Any]) -> lk.RunSummary:
+    """``convert``'s stages for ``source``, as its flags say."""
+    args = argparse.Namespace(**flags, input=source, output=output)
+    info = lk.file_info(source)
+    container, subtype = output_encoding(output, args.subtype, args.dtype, info)
+    stream = _convert_stream(args, _flag_stages(args))
+    _check_rate(output, subtype, stream)
+    summary: lk.RunSummary = lk.run_sync(stream.to_file(temp, subtype=subtype, format=container))
+    return summary
 
 
 def _remove_leftovers(output: Path) -> None:
@@ -175,44 +186,59 @@ def _fsync(path: Path) -> None:
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
     """The per-file flags, picklable for the worker processes."""
-    skip = {"parser", "handler", "inputs", "target", "input", "output", "command"}
+    skip = {"parser", "handler", "inputs", "target", "input", "output", "command", "paths"}
     return {k: v for k, v in vars(args).items() if k not in skip}
 
 
 def batch_convert(args: argparse.Namespace, paths: list[Path]) -> int:
     """``lkframes convert IN... OUTDIR``: every file, ``--jobs`` at a time."""
-    *inputs, out_dir = paths
     ext = "." + args.ext.lstrip(".").lower()
+    try:
+        _flag_stages(args)
+        output_encoding(paths[-1] / f"check{ext}", args.subtype, args.dtype, None)
+    except lk.ParameterError as exc:
+        _usage(args, str(exc).replace("check" + ext + ": ", f"--ext {args.ext}: "))
+    return run_batch(args, paths, ext, write_converted, _flags(args))
+
+
+def run_batch(
+    args: argparse.Namespace, paths: list[Path], ext: str, write: Writer, payload: Any
+) -> int:
+    """Every file of ``paths`` (inputs, then the folder) through ``write``, ``--jobs`` at a
+    time; the summary; exit status 1 if any file failed."""
+    *inputs, out_dir = paths
     if out_dir.exists() and not out_dir.is_dir():
         _usage(args, f"OUTDIR {str(out_dir)!r} is a file; give a folder for many inputs")
     try:
-        _flag_stages(args)
-        output_encoding(out_dir / f"check{ext}", args.subtype, args.dtype, None)
         plan = _plan(inputs, out_dir, ext)
     except lk.ParameterError as exc:
-        _usage(args, str(exc).replace("check" + ext + ": ", f"--ext {args.ext}: "))
+        _usage(args, str(exc))
     todo = [(s, t) for s, t in plan if args.overwrite or not t.exists()]
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
     started = time.perf_counter()
-    done = _run(todo, _flags(args), jobs, args)
+    done = _run(todo, write, payload, jobs, args)
     wall = time.perf_counter() - started
     _summary(args, done, len(plan) - len(todo), jobs, wall)
     return 1 if any(d.error for d in done) else 0
 
 
 def _run(
-    todo: list[tuple[Path, Path]], flags: dict[str, Any], jobs: int, args: argparse.Namespace
+    todo: list[tuple[Path, Path]],
+    write: Writer,
+    payload: Any,
+    jobs: int,
+    args: argparse.Namespace,
 ) -> list[_Done]:
     done: list[_Done] = []
     if jobs == 1:
         for source, target in todo:
-            done.append(convert_one(str(source), str(target), flags))
+            done.append(convert_one(write, str(source), str(target), payload))
             _line(args, done[-1])
         return done
     pool = ProcessPoolExecutor(jobs, mp_context=get_context(_start_method()))
     try:
         pending: set[Future[_Done]] = {
-            pool.submit(convert_one, str(s), str(t), flags) for s, t in todo
+            pool.submit(convert_one, write, str(s), str(t), payload) for s, t in todo
         }
         while pending:
             finished, pending = wait_for(pending, return_when="FIRST_COMPLETED")
@@ -237,7 +263,9 @@ def _start_method() -> str:
 
 def _line(args: argparse.Namespace, result: _Done) -> None:
     if result.error is not None:
-        print(f"lkframes convert: {result.input}: {result.error}", file=sys.stderr, flush=True)
+        print(
+            f"lkframes {args.command}: {result.input}: {result.error}", file=sys.stderr, flush=True
+        )
     elif not (args.quiet or args.json):
         print(f"{result.input} -> {result.output} ({result.duration_s:.3f} s)", flush=True)
 
@@ -253,7 +281,7 @@ def _summary(
         fields: dict[str, float] = {"converted": converted, "skipped": skipped}
         fields["failed"] = len(failed)
         fields |= {"duration_s": audio, "wall_s": wall, "x_realtime": speed, "jobs": jobs}
-        report = {"command": "convert", **fields, "files": [asdict(d) for d in done]}
+        report = {"command": args.command, **fields, "files": [asdict(d) for d in done]}
         print(json.dumps(report, indent=2))
         return
     if args.quiet and not failed:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import lkframes as lk
 
 from ..io._encodings import rate_problem
+from ._batch import run_batch
 from ._convert import output_encoding
 from ._report import (
     LevelMeter,
@@ -89,7 +91,7 @@ def _video_of(info: lk.AudioFileInfo) -> lk.VideoInfo | None:
         return None
 
 
-def _load(path: Path) -> lk.PipelineSpec:
+def _load(path: Path, input: str | None = None) -> lk.PipelineSpec:
     """The pipeline in ``path``; an audio file given by mistake is named as one."""
     if path.suffix.lower() not in PIPELINE_SUFFIXES:
         hint = ""
@@ -103,11 +105,16 @@ def _load(path: Path) -> lk.PipelineSpec:
         raise lk.PipelineError(
             f"{str(path)!r} is not a pipeline file (a .json, .yaml or .yml file){hint}"
         )
-    return lk.PipelineSpec.load(path)
+    return lk.PipelineSpec.load(path, input=input)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """``lkframes run PIPELINE``: read the pipeline, run it, write its output if it has one."""
+    """``lkframes run PIPELINE``: read the pipeline, run it, write its output if it has one;
+    with ``IN... OUT`` after it, every file through it into the folder OUT."""
+    if args.paths:
+        return _run_many(args)
+    if args.jobs is not None:
+        raise lk.ParameterError("--jobs applies to many files: lkframes run PIPELINE IN... OUT")
     spec = _load(args.pipeline)
     output = None if spec.output is None else Path(spec.output)
     overwrite = spec.overwrite or args.overwrite
@@ -150,6 +157,31 @@ def run_command(args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     return 0
+
+
+def _run_many(args: argparse.Namespace) -> int:
+    if len(args.paths) < 2:
+        args.parser.error("give the files to run (IN...) and then a folder OUT to write into")
+    spec = _load(args.pipeline, input="(each IN)")
+    ext = Path(spec.output).suffix if spec.output else ".wav"
+    if spec.overwrite:
+        args.overwrite = True
+    data = spec.model_dump(mode="json")  # the stage models are made at run time: unpicklable
+    return run_batch(args, list(args.paths), ext.lower() or ".wav", write_run, data)
+
+
+def write_run(source: Path, temp: Path, output: Path, data: dict[str, Any]) -> lk.RunSummary:
+    """One file of ``lkframes run PIPELINE IN... OUT`` (in a worker process)."""
+    info = lk.file_info(source)
+    spec = lk.PipelineSpec.parse({**data, "input": str(source)})
+    built = spec.build()
+    container, subtype = output_encoding(output, None, _last_dtype(spec), info)
+    if built.format is not None:
+        problem = rate_problem(subtype, built.format.sample_rate)
+        if problem is not None:
+            raise lk.PipelineError(f"{output.name}: {problem[0]}")
+    summary: lk.RunSummary = lk.run_sync(built.to_file(temp, subtype=subtype, format=container))
+    return summary
 
 
 def _last_dtype(spec: lk.PipelineSpec) -> str | None:

@@ -125,9 +125,21 @@ def _add_file_commands(commands: Any) -> None:
         "the pipeline file.",
     )
     run.add_argument("pipeline", type=Path, metavar="PIPELINE", help=".json, .yaml or .yml file")
+    run.add_argument(
+        "paths",
+        type=Path,
+        nargs="*",
+        metavar="IN... OUT",
+        help="many files: inputs (files, folders, quoted patterns), then the folder to write "
+        "into; the pipeline's input is ignored and its output's extension is kept",
+    )
     run.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    run.add_argument(
+        "--jobs", "-j", type=_jobs, default=None, metavar="N",
+        help="with many files: files run at once (default: the CPU count)",
+    )  # fmt: skip
     _output_flags(run)
-    run.set_defaults(handler=run_command)
+    run.set_defaults(handler=run_command, parser=run)
 
 
 def _add_convert(commands: Any) -> None:

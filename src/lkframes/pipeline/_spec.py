@@ -114,10 +114,12 @@ class PipelineSpec(BaseModel):
             raise PipelineError(f"invalid {source}: {_problems(exc)}") from None
 
     @classmethod
-    def load(cls, path: str | Path) -> PipelineSpec:
+    def load(cls, path: str | Path, *, input: str | None = None) -> PipelineSpec:
         """Read and validate a pipeline from a ``.json``, ``.yaml`` or ``.yml`` file.
 
         Relative ``input``/``output`` paths are taken relative to the pipeline file.
+        ``input`` is used when the file names none (``lkframes run PIPELINE IN... OUT``
+        gives each file itself).
 
         Raises:
             PipelineError: Unreadable, not valid JSON/YAML, or an invalid pipeline.
@@ -145,6 +147,8 @@ class PipelineSpec(BaseModel):
                     f"{str(file)!r} is not valid JSON: {exc.msg} at line {exc.lineno} "
                     f"column {exc.colno}"
                 ) from None
+        if input is not None and isinstance(data, dict):
+            data = {"input": input, **data}
         spec = cls.parse(data, source=f"pipeline {str(file)!r}")
         base = file.parent
         updates: dict[str, Any] = {"input": str(base / spec.input)}

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -179,3 +181,41 @@ def test_echo_agent_runs_as_a_livekit_agents_worker(
     steady = echo[4_800:-4_800]
     assert dominant_hz(steady, 48_000) == pytest.approx(440, abs=5)
     assert rms_dbfs(steady) == pytest.approx(SENT_DBFS - 6.0, abs=3.0)  # ECHO_GAIN_DB
+
+
+@pytest.mark.skipif(
+    not os.environ.get("LKFRAMES_AGENTS_PYTHON"),
+    reason="LKFRAMES_AGENTS_PYTHON (a Python with livekit-agents) is not set",
+)
+def test_one_agents_worker_serves_several_rooms_at_once(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    # The server dispatches one job per room to the same worker; each job runs the lkframes
+    # pipeline of its own room, at the same time as the others.
+    worker = livekit_server.spawn(
+        [EXAMPLES / "echo_agent.py", "dev"], python=os.environ["LKFRAMES_AGENTS_PYTHON"]
+    )
+    rooms = [f"fleet-{n}" for n in range(3)]
+    try:
+        assert wait_for_line(worker, "registered worker", timeout=60) is not None
+
+        def in_room(room: str) -> dict[str, Any]:
+            out = tmp_path / room
+            out.mkdir()
+            return livekit_server.scenario("agent_echo", room, out, timeout=60)
+
+        with ThreadPoolExecutor(len(rooms)) as pool:
+            results = list(pool.map(in_room, rooms))
+    finally:
+        worker.terminate()
+        try:
+            worker.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.communicate()
+    assert len({r["agent_identity"] for r in results}) == len(rooms)  # one job per room
+    for room, result in zip(rooms, results, strict=True):
+        assert result["error"] is None, room
+        echo = nonsilent(np.load(result["file"]))
+        assert 1.3 <= echo.shape[0] / 48_000 <= 2.0, room
+        assert dominant_hz(echo[4_800:-4_800], 48_000) == pytest.approx(440, abs=5), room

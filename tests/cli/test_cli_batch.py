@@ -115,6 +115,7 @@ def test_done_files_are_skipped_and_overwrite_redoes_them(
         (["{tree}/a.flac", "{tree}/talks/b.wav", "{tree}/a.flac"], "is a file"),
         (["{tree}", "{tmp}/out", "--jobs", "0"], "--jobs"),
         (["{tree}/a.flac", "{tmp}/one.wav", "--ext", "flac"], "--ext applies"),
+        (["{tree}", "{tmp}/out.wav"], "looks like a file name"),
     ],
 )
 def test_bad_batches_are_refused_before_anything_is_written(
@@ -170,7 +171,12 @@ def test_a_killed_batch_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert [p.name for p in sorted(out.iterdir())] == [f"{n:02}.wav" for n in range(8)]
 
 
-def test_ctrl_c_stops_the_batch_at_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop", "status"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+    ids=["ctrl-c to the group", "kill of the batch"],
+)
+def test_ctrl_c_stops_the_batch_at_once(tmp_path: Path, stop: signal.Signals, status: int) -> None:
     for n in range(6):
         tone(tmp_path / "in" / f"{n}.wav", 30.0, 48_000)
     out = tmp_path / "out"
@@ -187,9 +193,12 @@ def test_ctrl_c_stops_the_batch_at_once(tmp_path: Path) -> None:
             break  # a worker is writing
         time.sleep(0.005)
     started = time.monotonic()
-    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
+    if stop == signal.SIGINT:
+        os.killpg(process.pid, stop)  # as a terminal's Ctrl-C: the whole group
+    else:
+        process.send_signal(stop)  # `kill PID`, `timeout`: the batch process alone
     _, err = process.communicate(timeout=30)
-    assert process.returncode == 130, err.decode()
+    assert process.returncode == status, err.decode()
     assert time.monotonic() - started < 5
     for path in out.glob("*.wav"):
         assert sf.info(str(path)).frames == 480_000  # what is there is whole

@@ -16,12 +16,11 @@ import json
 import math
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import wait as wait_for
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -208,7 +207,14 @@ def run_batch(
     time; the summary; exit status 1 if any file failed."""
     *inputs, out_dir = paths
     if out_dir.exists() and not out_dir.is_dir():
-        _usage(args, f"OUTDIR {str(out_dir)!r} is a file; give a folder for many inputs")
+        _usage(args, f"OUT {str(out_dir)!r} is a file; give a folder for many inputs")
+    named = str(out_dir).endswith(("/", os.sep))
+    if not out_dir.exists() and out_dir.suffix.lower() in AUDIO_SUFFIXES and not named:
+        _usage(
+            args,
+            f"OUT {str(out_dir)!r} looks like a file name, but many inputs go into a folder; "
+            f"end it with / to make a folder of that name",
+        )
     try:
         plan = _plan(inputs, out_dir, ext)
     except lk.ParameterError as exc:
@@ -235,23 +241,33 @@ def _run(
             done.append(convert_one(write, str(source), str(target), payload))
             _line(args, done[-1])
         return done
-    pool = ProcessPoolExecutor(jobs, mp_context=get_context(_start_method()))
+    tasks = [(write, str(s), str(t), payload) for s, t in todo]
+    pool = get_context(_start_method()).Pool(jobs, initializer=_leave_ctrl_c_to_the_parent)
     try:
-        pending: set[Future[_Done]] = {
-            pool.submit(convert_one, write, str(s), str(t), payload) for s, t in todo
-        }
-        while pending:
-            finished, pending = wait_for(pending, return_when="FIRST_COMPLETED")
-            for future in finished:
-                done.append(future.result())
-                _line(args, done[-1])
+        for result in pool.imap_unordered(_convert_task, tasks):
+            done.append(result)
+            _line(args, result)
     except BaseException:
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()  # Ctrl-C: stop now; a rerun cleans their leftovers
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.terminate()  # Ctrl-C: stop now; a rerun removes what they left half-written
         raise
-    pool.shutdown()
+    else:
+        pool.close()
+    finally:
+        pool.join()
     return done
+
+
+def _convert_task(task: tuple[Writer, str, str, Any]) -> _Done:
+    return convert_one(*task)
+
+
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Workers ignore SIGINT (a terminal sends it to the whole group): the parent stops
+    them all at once, instead of each dying mid-write with a traceback of its own. SIGTERM
+    (how the parent stops them) ends a worker at once, not as the CLI's own handler, which
+    a forked worker inherits, would have it (as a Ctrl-C, which it ignores)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _start_method() -> str:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -151,20 +153,16 @@ def test_echo_agent_echoes_a_participant(livekit_server: LiveKitServer, tmp_path
     assert rms_dbfs(steady) == pytest.approx(SENT_DBFS - 6.0, abs=3.0)  # ECHO_GAIN_DB
 
 
-@pytest.mark.skipif(
-    not os.environ.get("LKFRAMES_AGENTS_PYTHON"),
-    reason="LKFRAMES_AGENTS_PYTHON (a Python with livekit-agents) is not set",
-)
-def test_echo_agent_runs_as_a_livekit_agents_worker(
-    livekit_server: LiveKitServer, tmp_path: Path
-) -> None:
-    worker = livekit_server.spawn(
+@contextmanager
+def agents_worker(server: LiveKitServer) -> Iterator[None]:
+    """``examples/echo_agent.py dev`` as a registered LiveKit Agents worker, stopped after."""
+    worker = server.spawn(
         [EXAMPLES / "echo_agent.py", "dev"], python=os.environ["LKFRAMES_AGENTS_PYTHON"]
     )
     try:
         registered = wait_for_line(worker, "registered worker", timeout=60)
         assert registered is not None, "the worker did not register within 60 s"
-        result = livekit_server.scenario("agent_echo", "agent", tmp_path, timeout=45)
+        yield
     finally:
         worker.terminate()
         try:
@@ -172,6 +170,17 @@ def test_echo_agent_runs_as_a_livekit_agents_worker(
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.communicate()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("LKFRAMES_AGENTS_PYTHON"),
+    reason="LKFRAMES_AGENTS_PYTHON (a Python with livekit-agents) is not set",
+)
+def test_echo_agent_runs_as_a_livekit_agents_worker(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    with agents_worker(livekit_server):
+        result = livekit_server.scenario("agent_echo", "agent", tmp_path, timeout=45)
     assert result["agent_identity"].startswith("agent-")
     assert result["error"] is None
     assert result["pts_continuous"]
@@ -192,27 +201,15 @@ def test_one_agents_worker_serves_several_rooms_at_once(
 ) -> None:
     # The server dispatches one job per room to the same worker; each job runs the lkframes
     # pipeline of its own room, at the same time as the others.
-    worker = livekit_server.spawn(
-        [EXAMPLES / "echo_agent.py", "dev"], python=os.environ["LKFRAMES_AGENTS_PYTHON"]
-    )
     rooms = [f"fleet-{n}" for n in range(3)]
-    try:
-        assert wait_for_line(worker, "registered worker", timeout=60) is not None
 
-        def in_room(room: str) -> dict[str, Any]:
-            out = tmp_path / room
-            out.mkdir()
-            return livekit_server.scenario("agent_echo", room, out, timeout=60)
+    def in_room(room: str) -> dict[str, Any]:
+        out = tmp_path / room
+        out.mkdir()
+        return livekit_server.scenario("agent_echo", room, out, timeout=60)
 
-        with ThreadPoolExecutor(len(rooms)) as pool:
-            results = list(pool.map(in_room, rooms))
-    finally:
-        worker.terminate()
-        try:
-            worker.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.communicate()
+    with agents_worker(livekit_server), ThreadPoolExecutor(len(rooms)) as pool:
+        results = list(pool.map(in_room, rooms))
     assert len({r["agent_identity"] for r in results}) == len(rooms)  # one job per room
     for room, result in zip(rooms, results, strict=True):
         assert result["error"] is None, room

@@ -3,6 +3,8 @@ each participant's audio lands, and that nothing goes missing without being coun
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -60,6 +62,23 @@ def drive(
         for identity, block in timeline.block(FRAME).items():
             out[identity][k * FRAME : (k + 1) * FRAME] = block[:, 0]
     return out, timeline
+
+
+def mix_settings(gains: dict[str, float]) -> Any:
+    """`from_room`'s settings for a mixed stream of `FMT` with ``gains``."""
+    from lkframes.livekit._room_audio import _Settings
+
+    return _Settings(
+        fmt=FMT,
+        mix=True,
+        gains=gains,
+        identities=frozenset(),
+        delay=0.0,
+        until_empty=False,
+        duration=None,
+        stall_timeout=None,
+        stats=None,
+    )
 
 
 def ramp(n: int, first: int = 1) -> NDArray[np.int16]:
@@ -153,19 +172,9 @@ def test_every_sample_is_placed_or_counted_late(
 
 @pytest.mark.parametrize("gain", [0.5, 2.0])
 def test_mixing_saturates_instead_of_wrapping(gain: float) -> None:
-    from lkframes.livekit._room_audio import _mixed, _Settings
+    from lkframes.livekit._room_audio import _mixed
 
-    settings = _Settings(
-        fmt=FMT,
-        mix=True,
-        gains={"b": gain},
-        identities=frozenset(),
-        delay=0.0,
-        until_empty=False,
-        duration=None,
-        stall_timeout=None,
-        stats=None,
-    )
+    settings = mix_settings({"b": gain})
     loud = np.full((4, 1), 30_000, np.int16)
     mixed = _mixed({"a": loud, "b": loud}, settings, 4)
     expected = min(32_767, round(30_000 + 30_000 * gain))
@@ -191,18 +200,8 @@ def test_jitter_after_the_start_moves_nothing_but_a_real_offset_does() -> None:
 
 
 def test_mixing_rounds_to_the_nearest_sample() -> None:
-    from lkframes.livekit._room_audio import _mixed, _Settings
+    from lkframes.livekit._room_audio import _mixed
 
-    settings = _Settings(
-        fmt=FMT,
-        mix=True,
-        gains={"a": 0.5},
-        identities=frozenset(),
-        delay=0.0,
-        until_empty=False,
-        duration=None,
-        stall_timeout=None,
-        stats=None,
-    )
+    settings = mix_settings({"a": 0.5})
     odd = np.array([[3], [-3], [1001]], np.int16)
     assert _mixed({"a": odd}, settings, 3)[:, 0].tolist() == [2, -2, 500]  # rint: half to even

@@ -15,7 +15,6 @@ import glob
 import json
 import math
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -28,7 +27,7 @@ from typing import Any
 
 import lkframes as lk
 
-from ..io._replace import TEMP_MARK
+from ..io._replace import TEMP_MARK, Destination
 from ._convert import (
     _check_rate,
     _convert_stream,
@@ -142,19 +141,20 @@ def convert_one(write: Writer, source: str, target: str, payload: Any) -> _Done:
     """One file (in a worker process): ``write`` it to a temporary file, renamed to
     ``target`` once complete. Never raises for the file's own problems."""
     output = Path(target)
-    temp = output.with_name(f".{output.name}{TEMP_MARK}{secrets.token_hex(4)}.tmp")
     started = time.perf_counter()
+    destination: Destination | None = None
     try:
         with quiet_stderr(True):  # native decoders' chatter; the error is reported instead
             output.parent.mkdir(parents=True, exist_ok=True)
             _remove_leftovers(output)
-            summary = write(Path(source), temp, output, payload)
-            _fsync(temp)
-            os.replace(temp, output)
+            destination = Destination(output, overwrite=True, beside=True)
+            summary = write(Path(source), destination.write_to, output, payload)
+            destination.commit()
     except Exception as exc:
         return _Done(source, target, error=" ".join(f"{type(exc).__name__}: {exc}".split()))
     finally:
-        temp.unlink(missing_ok=True)
+        if destination is not None:
+            destination.discard()  # nothing left once committed
     return _Done(source, target, summary.duration, time.perf_counter() - started)
 
 
@@ -173,14 +173,6 @@ def _remove_leftovers(output: Path) -> None:
     """The temporary files a killed run left for ``output``."""
     for stale in output.parent.glob(f".{glob.escape(output.name)}{TEMP_MARK}*.tmp"):
         stale.unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:

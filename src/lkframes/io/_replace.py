@@ -29,14 +29,17 @@ class Destination:
     Args:
         path: The file the caller asked for (a symlink is followed: its target is replaced).
         overwrite: Whether an existing file may be replaced.
+        beside: Write a new file beside too, renamed into place only on `commit`, so that
+            the file exists only once complete (the CLI's many-file runs resume by that).
     """
 
     __slots__ = ("final", "replacing", "write_to")
 
-    def __init__(self, path: Path, overwrite: bool) -> None:
+    def __init__(self, path: Path, overwrite: bool, *, beside: bool = False) -> None:
         self.final = path.resolve() if path.is_symlink() else path
-        self.replacing = overwrite and self.final.is_file()
-        """Whether an existing regular file is replaced (through a temporary file)."""
+        self.replacing = beside or (overwrite and self.final.is_file())
+        """Whether the file is written beside, then renamed into place (an existing
+        regular file replaced, or ``beside``)."""
         self.write_to = self._temporary() if self.replacing else self.final
         """The file the encoder writes."""
 

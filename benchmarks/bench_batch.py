@@ -5,7 +5,10 @@ stereo, a speech-like signal), then converts all of it to 16 kHz mono WAV:
 
 - ``lkframes convert corpus out --rate 16000 --channels 1 --jobs 1`` and ``--jobs 2``;
 - ``find corpus -type f | xargs -P N -I{} sox {} -r 16000 -c 1 out/...wav`` for N = 1, 2
-  (Debian's sox reads MP3 with libsox-fmt-mp3).
+  (Debian's sox reads MP3 with libsox-fmt-mp3);
+- ``examples/ray_convert.py`` (Ray Data on a local Ray with 2 CPUs, the same conversion as
+  a pipeline file), when Ray is installed; its wall time includes starting Ray, which is
+  also reported on its own (a cluster pays it once, not per batch).
 
 Each command runs as a child process; wall time, CPU time (children's user + system) and
 throughput (seconds of audio per wall second) are reported, best of ``--runs``.
@@ -20,7 +23,9 @@ Exits 1 if a run fails or writes the wrong number of files.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -64,9 +69,20 @@ def make_corpus(root: Path, count: int, quick: bool) -> float:
     return total
 
 
-def timed(command: list[str] | str, shell: bool = False) -> tuple[float, float]:
-    """(wall s, CPU s of the children) of one command."""
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (all cores, /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(
+    command: list[str] | str, shell: bool = False, machine: bool = False
+) -> tuple[float, float, str]:
+    """(wall s, CPU s, what it printed) of one command. The CPU is the children's, or with
+    ``machine`` the whole machine's (for Ray, whose worker processes are not our children)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy = machine_busy_s()
     start = time.perf_counter()
     done = subprocess.run(command, shell=shell, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -74,7 +90,7 @@ def timed(command: list[str] | str, shell: bool = False) -> tuple[float, float]:
     if done.returncode != 0:
         failures.append(f"{command!r} exited {done.returncode}: {done.stderr[-500:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return wall, machine_busy_s() - busy if machine else cpu, done.stdout
 
 
 def lkframes_command(corpus: Path, out: Path, jobs: int) -> list[str]:
@@ -91,6 +107,25 @@ def sox_command(corpus: Path, out: Path, jobs: int) -> str:
         f"find . -type f | sed 's/\\.[a-z0-9]*$//' | xargs -P {jobs} -I{{}} "
         f"sh -c 'sox \"$(ls {{}}.*)\" -r 16000 -c 1 {out}/{{}}.wav'"
     )
+
+
+def ray_command(corpus: Path, out: Path, pipeline: Path) -> list[str]:
+    example = Path(__file__).resolve().parents[1] / "examples" / "ray_convert.py"
+    return [sys.executable, str(example), str(pipeline), str(corpus), str(out), "--num-cpus", "2"]
+
+
+def ray_installed() -> bool:
+    try:
+        import ray.data  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def ray_start_s(printed: str) -> float:
+    """Ray's start-up seconds, as ray_convert.py prints them."""
+    found = re.search(r"Ray took ([0-9.]+) s of it to start", printed)
+    return float(found.group(1)) if found else float("nan")
 
 
 def main() -> None:
@@ -111,21 +146,36 @@ def main() -> None:
             f"{count} files (MP3, FLAC, WAV; 44.1/48 kHz; mono and stereo), {audio:,.0f} s of "
             f"audio -> 16 kHz mono WAV; {os.cpu_count()} CPUs; best of {options.runs}.\n"
         )
+        pipeline = Path(workdir) / "to16k.json"
+        stages = [
+            {"stage": "remix", "num_channels": 1},
+            {"stage": "resample", "sample_rate": 16000},
+        ]
+        pipeline.write_text(json.dumps({"stages": stages}))
+        commands = [("lkframes --jobs 1", 1), ("lkframes --jobs 2", 2)]
+        commands += [("xargs -P 1 sox", 1), ("xargs -P 2 sox", 2)]
+        if ray_installed():
+            commands.append(("Ray Data, 2 CPUs", 2))
+        else:
+            print("(Ray Data row left out: Ray is not installed; pip install 'lkframes[ray]')\n")
         rows = []
-        for name, jobs in (("lkframes --jobs 1", 1), ("lkframes --jobs 2", 2),
-                           ("xargs -P 1 sox", 1), ("xargs -P 2 sox", 2)):  # fmt: skip
+        starts: list[float] = []
+        for name, jobs in commands:
             best = (float("inf"), 0.0)
             for run in range(options.runs):
                 out = Path(workdir) / f"out-{name.replace(' ', '_')}-{run}"
                 if name.startswith("lkframes"):
-                    result = timed(lkframes_command(corpus, out, jobs))
+                    wall, cpu, _ = timed(lkframes_command(corpus, out, jobs))
+                elif name.startswith("Ray"):
+                    wall, cpu, printed = timed(ray_command(corpus, out, pipeline), machine=True)
+                    starts.append(ray_start_s(printed))
                 else:
                     out.mkdir()
-                    result = timed(sox_command(corpus, out, jobs), shell=True)
+                    wall, cpu, _ = timed(sox_command(corpus, out, jobs), shell=True)
                 written = len(list(out.rglob("*.wav")))
                 if written != count:
                     failures.append(f"{name}: {written} of {count} files written")
-                best = min(best, result)
+                best = min(best, (wall, cpu))
                 shutil.rmtree(out)
             rows.append((name, *best))
         base = {name: wall for name, wall, _ in rows}
@@ -134,6 +184,12 @@ def main() -> None:
         for name, wall, cpu in rows:
             ratio = base["lkframes --jobs 1"] / wall
             print(f"| {name} | {wall:.2f} | {cpu:.2f} | {audio / wall:,.0f} | {ratio:.2f}x |")
+        if starts:
+            print(
+                f"\nRay's start, included above: {min(starts):.2f} s (best run). Ray's CPU is "
+                "the whole machine's busy time during the run (its workers are not children "
+                "of this process)."
+            )
         scale = base["lkframes --jobs 1"] / base["lkframes --jobs 2"]
         versus = base["xargs -P 2 sox"] / base["lkframes --jobs 2"]
         print("\n## Targets (reported, not enforced)\n")

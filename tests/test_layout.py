@@ -28,6 +28,7 @@ LAYERS: dict[str, set[str]] = {
     "media": {"_core", "io", "livekit"},
     "pipeline": {"_core", "stages", "sources", "io", "livekit", "dsp"},
     "testing": {"_core"},
+    "batch": {"_core", "io", "pipeline"},
     "cli": {
         "_core",
         "stages",
@@ -38,6 +39,7 @@ LAYERS: dict[str, set[str]] = {
         "devices",
         "media",
         "pipeline",
+        "batch",
         "lkframes",
     },
 }

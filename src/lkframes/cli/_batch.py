@@ -11,7 +11,6 @@ file failed.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import math
 import os
@@ -19,34 +18,25 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import lkframes as lk
 
-from ..io._replace import TEMP_MARK, Destination
+from ..batch._plan import AUDIO_SUFFIXES, has_magic, plan_files
+from ..batch._process import FileResult, Writer, run_file
+from ..io._choose import output_encoding
 from ._convert import (
     _check_rate,
     _convert_stream,
     _flag_stages,
     _usage,
     convert_command,
-    output_encoding,
 )
 from ._report import quiet_stderr
 
 __all__ = ("batch_convert", "convert_entry", "is_batch", "run_batch")
-
-AUDIO_SUFFIXES = frozenset(
-    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".mp4", ".webm"}
-    | {".mkv", ".mov", ".aif", ".aiff", ".caf", ".w64", ".au"}
-)
-"""What a folder given as IN contributes: files with these extensions (hidden ones not)."""
-
-_MAGIC = frozenset("*?[")
 
 
 def convert_entry(args: argparse.Namespace) -> int:
@@ -67,112 +57,31 @@ def is_batch(paths: list[Path]) -> bool:
         return True
     source, target = paths
     return (
-        _has_magic(str(source))
+        has_magic(str(source))
         or source.is_dir()
         or target.is_dir()
         or str(target).endswith(("/", os.sep))
     )
 
 
-def _has_magic(text: str) -> bool:
-    return any(c in _MAGIC for c in text)
-
-
-@dataclass(frozen=True)
-class _Done:
-    """One file's result, as a worker hands it back."""
-
-    input: str
-    output: str
-    duration_s: float = 0.0
-    wall_s: float = 0.0
-    error: str | None = None
-
-
-def _expand(raw: Path, out_dir: Path) -> list[tuple[Path, Path]]:
-    """(file, path relative to OUTDIR) for one IN: a file, a folder or a pattern."""
-    text = str(raw)
-    if _has_magic(text):
-        parts = Path(text).parts
-        base = Path(*parts[: next(i for i, p in enumerate(parts) if _has_magic(p))] or ".")
-        found = [Path(m) for m in sorted(glob.glob(text, recursive=True)) if Path(m).is_file()]
-        if not found:
-            raise lk.ParameterError(f"IN {text!r} matches no file")
-        return [(f, f.relative_to(base)) for f in found]
-    if raw.is_dir():
-        files = sorted(
-            p
-            for p in raw.rglob("*")
-            if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".")
-        )
-        outside = [f for f in files if not f.resolve().is_relative_to(out_dir.resolve())]
-        return [(f, f.relative_to(raw)) for f in outside]
-    if raw.is_file():
-        return [(raw, Path(raw.name))]
-    raise lk.AudioFileError(f"IN {text!r}: no such file or folder")
-
-
-def _plan(inputs: list[Path], out_dir: Path, ext: str) -> list[tuple[Path, Path]]:
-    """(input, output) for every file, outputs unique; `ParameterError` naming a clash."""
-    plan: dict[Path, Path] = {}
-    for raw in inputs:
-        for source, relative in _expand(raw, out_dir):
-            target = out_dir / relative.with_suffix(ext)
-            if target.resolve() == source.resolve():
-                raise lk.ParameterError(
-                    f"{source} would be written over itself; give another folder as OUT"
-                )
-            if target in plan and plan[target] != source:
-                raise lk.ParameterError(
-                    f"{plan[target]} and {source} would both be written to {target}; "
-                    "convert them separately"
-                )
-            plan[target] = source
-    if not plan:
-        raise lk.ParameterError(f"no audio files in {', '.join(map(str, inputs))}")
-    return [(source, target) for target, source in plan.items()]
-
-
-Writer = Callable[[Path, Path, Path, Any], lk.RunSummary]
-"""Writes one input (first path) to a temporary file (second) for its output (third)."""
-
-
-def convert_one(write: Writer, source: str, target: str, payload: Any) -> _Done:
-    """One file (in a worker process): ``write`` it to a temporary file, renamed to
-    ``target`` once complete. Never raises for the file's own problems."""
-    output = Path(target)
-    started = time.perf_counter()
-    destination: Destination | None = None
-    try:
-        with quiet_stderr(True):  # native decoders' chatter; the error is reported instead
-            output.parent.mkdir(parents=True, exist_ok=True)
-            _remove_leftovers(output)
-            destination = Destination(output, overwrite=True, beside=True)
-            summary = write(Path(source), destination.write_to, output, payload)
-            destination.commit()
-    except Exception as exc:
-        return _Done(source, target, error=" ".join(f"{type(exc).__name__}: {exc}".split()))
-    finally:
-        if destination is not None:
-            destination.discard()  # nothing left once committed
-    return _Done(source, target, summary.duration, time.perf_counter() - started)
+def convert_one(write: Writer, source: str, target: str, payload: Any) -> FileResult:
+    """One file (in a worker process), the native decoders' chatter kept off the terminal
+    (the error is reported instead)."""
+    with quiet_stderr(True):
+        return run_file(write, source, target, payload)
 
 
 def write_converted(source: Path, temp: Path, output: Path, flags: dict[str, Any]) -> lk.RunSummary:
     """``convert``'s stages for ``source``, as its flags say."""
     args = argparse.Namespace(**flags, input=source, output=output)
     info = lk.file_info(source)
-    container, subtype = output_encoding(output, args.subtype, args.dtype, info)
+    container, subtype = output_encoding(
+        output, args.subtype, args.dtype, info, subtype_name="--subtype"
+    )
     stream = _convert_stream(args, _flag_stages(args))
     _check_rate(output, subtype, stream)
     summary: lk.RunSummary = lk.run_sync(stream.to_file(temp, subtype=subtype, format=container))
     return summary
-
-
-def _remove_leftovers(output: Path) -> None:
-    """The temporary files a killed run left for ``output``."""
-    for stale in output.parent.glob(f".{glob.escape(output.name)}{TEMP_MARK}*.tmp"):
-        stale.unlink(missing_ok=True)
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -186,7 +95,9 @@ def batch_convert(args: argparse.Namespace, paths: list[Path]) -> int:
     ext = "." + args.ext.lstrip(".").lower()
     try:
         _flag_stages(args)
-        output_encoding(paths[-1] / f"check{ext}", args.subtype, args.dtype, None)
+        output_encoding(
+            paths[-1] / f"check{ext}", args.subtype, args.dtype, None, subtype_name="--subtype"
+        )
     except lk.ParameterError as exc:
         _usage(args, str(exc).replace("check" + ext + ": ", f"--ext {args.ext}: "))
     return run_batch(args, paths, ext, write_converted, _flags(args))
@@ -208,7 +119,7 @@ def run_batch(
             f"end it with / to make a folder of that name",
         )
     try:
-        plan = _plan(inputs, out_dir, ext)
+        plan = [(Path(j["input"]), Path(j["output"])) for j in plan_files(inputs, out_dir, ext=ext)]
     except lk.ParameterError as exc:
         _usage(args, str(exc))
     todo = [(s, t) for s, t in plan if args.overwrite or not t.exists()]
@@ -217,7 +128,7 @@ def run_batch(
     done = _run(todo, write, payload, jobs, args)
     wall = time.perf_counter() - started
     _summary(args, done, len(plan) - len(todo), jobs, wall)
-    return 1 if any(d.error for d in done) else 0
+    return 1 if any(d["error"] for d in done) else 0
 
 
 def _run(
@@ -226,8 +137,8 @@ def _run(
     payload: Any,
     jobs: int,
     args: argparse.Namespace,
-) -> list[_Done]:
-    done: list[_Done] = []
+) -> list[FileResult]:
+    done: list[FileResult] = []
     if jobs == 1:
         for source, target in todo:
             done.append(convert_one(write, str(source), str(target), payload))
@@ -249,7 +160,7 @@ def _run(
     return done
 
 
-def _convert_task(task: tuple[Writer, str, str, Any]) -> _Done:
+def _convert_task(task: tuple[Writer, str, str, Any]) -> FileResult:
     return convert_one(*task)
 
 
@@ -269,27 +180,29 @@ def _start_method() -> str:
     return "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
 
 
-def _line(args: argparse.Namespace, result: _Done) -> None:
-    if result.error is not None:
+def _line(args: argparse.Namespace, result: FileResult) -> None:
+    if result["error"] is not None:
         print(
-            f"lkframes {args.command}: {result.input}: {result.error}", file=sys.stderr, flush=True
+            f"lkframes {args.command}: {result['input']}: {result['error']}",
+            file=sys.stderr,
+            flush=True,
         )
     elif not (args.quiet or args.json):
-        print(f"{result.input} -> {result.output} ({result.duration_s:.3f} s)", flush=True)
+        print(f"{result['input']} -> {result['output']} ({result['duration_s']:.3f} s)", flush=True)
 
 
 def _summary(
-    args: argparse.Namespace, done: list[_Done], skipped: int, jobs: int, wall: float
+    args: argparse.Namespace, done: list[FileResult], skipped: int, jobs: int, wall: float
 ) -> None:
-    failed = [d for d in done if d.error]
+    failed = [d for d in done if d["error"]]
     converted = len(done) - len(failed)
-    audio = sum(d.duration_s for d in done)
+    audio = sum(d["duration_s"] for d in done)
     speed = audio / wall if wall > 0 else math.inf
     if args.json:
         fields: dict[str, float] = {"converted": converted, "skipped": skipped}
         fields["failed"] = len(failed)
         fields |= {"duration_s": audio, "wall_s": wall, "x_realtime": speed, "jobs": jobs}
-        report = {"command": args.command, **fields, "files": [asdict(d) for d in done]}
+        report = {"command": args.command, **fields, "files": done}
         print(json.dumps(report, indent=2))
         return
     if args.quiet and not failed:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 import lkframes as lk
 
+from ..batch._process import last_dtype, write_pipeline
+from ..io._choose import output_encoding
 from ..io._encodings import rate_problem
 from ._batch import run_batch
-from ._convert import output_encoding
 from ._report import (
     LevelMeter,
     Outcome,
@@ -126,7 +126,7 @@ def run_command(args: argparse.Namespace) -> int:
         source = lk.file_info(spec.input)
         built = spec.build()
         if output is not None and built.format is not None:
-            subtype = output_encoding(output, None, _last_dtype(spec), source)[1]
+            subtype = output_encoding(output, None, last_dtype(spec), source)[1]
             problem = rate_problem(subtype, built.format.sample_rate)
             if problem is not None:
                 raise lk.PipelineError(
@@ -139,7 +139,7 @@ def run_command(args: argparse.Namespace) -> int:
             if output is None:
                 summary, wall = timed(lambda: lk.run_sync(stream.run()))
             else:
-                encoding = output_encoding(output, None, _last_dtype(spec), source)
+                encoding = output_encoding(output, None, last_dtype(spec), source)
                 summary, wall = timed(
                     lambda: lk.run_sync(
                         stream.to_file(
@@ -167,28 +167,7 @@ def _run_many(args: argparse.Namespace) -> int:
     if spec.overwrite:
         args.overwrite = True
     data = spec.model_dump(mode="json")  # the stage models are made at run time: unpicklable
-    return run_batch(args, list(args.paths), ext.lower() or ".wav", write_run, data)
-
-
-def write_run(source: Path, temp: Path, output: Path, data: dict[str, Any]) -> lk.RunSummary:
-    """One file of ``lkframes run PIPELINE IN... OUT`` (in a worker process)."""
-    info = lk.file_info(source)
-    spec = lk.PipelineSpec.parse({**data, "input": str(source)})
-    built = spec.build()
-    container, subtype = output_encoding(output, None, _last_dtype(spec), info)
-    if built.format is not None:
-        problem = rate_problem(subtype, built.format.sample_rate)
-        if problem is not None:
-            raise lk.PipelineError(f"{output.name}: {problem[0]}")
-    summary: lk.RunSummary = lk.run_sync(built.to_file(temp, subtype=subtype, format=container))
-    return summary
-
-
-def _last_dtype(spec: lk.PipelineSpec) -> str | None:
-    """The sample type the last ``to_dtype`` stage asks for: as convert's ``--dtype``, the
-    type OUT is written as."""
-    to_dtype = next((s for s in reversed(spec.stages) if s.stage == "to_dtype"), None)
-    return getattr(to_dtype, "dtype", None)
+    return run_batch(args, list(args.paths), ext.lower() or ".wav", write_pipeline, data)
 
 
 def _chunk_ms(chunk: object, source: lk.AudioFileInfo) -> float:

@@ -10,81 +10,19 @@ from typing import Any, NoReturn
 import lkframes as lk
 
 from ..dsp._run import SUPPORTED_RATES
+from ..io._choose import output_encoding
 from ..io._encodings import rate_problem
-from ..io._write import container_for, default_subtype
 from ._report import Outcome, progress, quiet_stderr, report, timed
 from ._stage_flags import CONVERT_ORDER, build_stage, flag_values
 
-__all__ = ("READABLE_ONLY", "WRITABLE", "convert_command", "output_encoding")
+__all__ = ("convert_command",)
 
-WRITABLE = ".wav, .flac, .ogg, .opus or .mp3"
-READABLE_ONLY = {
-    ".m4a": "m4a (AAC)",
-    ".mp4": "MP4",
-    ".aac": "AAC",
-    ".webm": "WebM",
-    ".mkv": "Matroska",
-    ".mov": "QuickTime",
-}
-"""Extensions lkframes reads (with FFmpeg) but cannot write."""
-
-_DEEP = ("PCM_32", "FLOAT", "DOUBLE")
-"""Input encodings deeper than 24 bits, which FLAC (24 bits at most) holds as PCM_24."""
-_PCM_CONTAINERS = {"WAV", "FLAC", "AIFF", "W64", "RF64", "CAF", "AU"}
-_FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
 _APM_FLAGS = {"denoise": "--denoise", "high_pass": "--high-pass", "auto_gain": "--auto-gain"}
 
 
 def _usage(args: argparse.Namespace, message: str) -> NoReturn:
     args.parser.error(message)  # the usage line and the message on stderr, exit status 2
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def output_encoding(
-    output: Path, subtype: str | None, dtype: str | None, source: lk.AudioFileInfo | None
-) -> tuple[str, str]:
-    """OUT's container and subtype: ``--subtype`` if given, else the input's lossless
-    encoding where OUT can hold it (24-bit PCM in FLAC for a deeper one), else 16-bit PCM
-    for WAV/FLAC-like files (float with ``--dtype float32``), else the codec's own default.
-
-    Raises:
-        ParameterError: OUT's extension cannot be written, or ``subtype`` does not fit it;
-            the message names OUT or the flag.
-    """
-    import soundfile
-
-    suffix = output.suffix.lower()
-    if suffix in READABLE_ONLY:
-        raise lk.ParameterError(
-            f"{output.name}: {READABLE_ONLY[suffix]} files can be read but not written; "
-            f"write {WRITABLE}"
-        )
-    try:
-        container = container_for(output, None)
-    except lk.ParameterError:
-        raise lk.ParameterError(
-            f"{output.name}: cannot write files ending in {repr(suffix) if suffix else 'nothing'}; "
-            f"write {WRITABLE} (or another type libsndfile writes, such as .aiff)"
-        ) from None
-    if subtype is not None:
-        if not soundfile.check_format(container, subtype.upper()):
-            choices = ", ".join(soundfile.available_subtypes(container))
-            raise lk.ParameterError(
-                f"--subtype {subtype} cannot be written to {_article(container)} {container} "
-                f"file; choose one of {choices}"
-            )
-        return container, subtype.upper()
-    codec = source.codec if source is not None and dtype is None else ""
-    lossless = codec.startswith("PCM_") or codec in ("FLOAT", "DOUBLE")
-    if lossless and soundfile.check_format(container, codec):
-        return container, codec  # a 24-bit WAV stays 24-bit in FLAC, a float WAV float
-    if codec in _DEEP and soundfile.check_format(container, "PCM_24"):
-        return container, "PCM_24"  # as deep as OUT holds: 32-bit or float WAV to FLAC
-    if container in _PCM_CONTAINERS:
-        if dtype == "float32":
-            return container, default_subtype(output, container, "float32")
-        return container, "PCM_16"
-    return container, default_subtype(output, container, dtype or "float32")
 
 
 def _flag_stages(args: argparse.Namespace) -> dict[str, Any]:
@@ -182,7 +120,9 @@ def convert_command(args: argparse.Namespace) -> int:
         raise lk.AudioFileError(f"OUT {str(output)!r} is a directory; give a file name")
     try:
         stages = _flag_stages(args)
-        output_encoding(output, args.subtype, args.dtype, None)  # the extension, now
+        output_encoding(
+            output, args.subtype, args.dtype, None, subtype_name="--subtype"
+        )  # the extension, now
     except lk.ParameterError as exc:
         _usage(args, str(exc))
     if output.exists() and not args.overwrite:
@@ -190,7 +130,9 @@ def convert_command(args: argparse.Namespace) -> int:
     refused = None
     with quiet_stderr(args.quiet or args.json):  # native decoders' chatter; errors come after
         source = lk.file_info(args.input)
-        container, subtype = output_encoding(output, args.subtype, args.dtype, source)
+        container, subtype = output_encoding(
+            output, args.subtype, args.dtype, source, subtype_name="--subtype"
+        )
         try:
             stream = _convert_stream(args, stages)
             _check_rate(output, subtype, stream)
@@ -203,8 +145,3 @@ def convert_command(args: argparse.Namespace) -> int:
     outcome = Outcome("convert", source, output, (container, subtype), summary, wall, args.chunk_ms)
     report(outcome, as_json=args.json, quiet=args.quiet)
     return 0
-
-
-def _article(word: str) -> str:
-    """``an`` before MP3, OGG, AIFF, ``a`` before WAV, FLAC (said as letters or a word)."""
-    return "an" if word[:1] in "AEFHILMNORSX" and word != "FLAC" else "a"

@@ -30,7 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import lkframes
+
 ROOT = Path(__file__).resolve().parents[1]
+TESTED_PACKAGE_ROOT = Path(lkframes.__file__).resolve().parents[1]
+"""Where the lkframes under test is: ``src`` here, or an installed wheel's site-packages."""
 BUILD_SCRIPT = ROOT / "scripts" / "livekit-server.sh"
 SCENARIOS = ROOT / "tests" / "room_scenarios"
 BUILD_TIMEOUT_S = 30 * 60
@@ -215,10 +219,12 @@ class LiveKitServer:
         return ["ip", "netns", "exec", self.namespace, python, *[os.fspath(a) for a in args]]
 
     def env(self) -> dict[str, str]:
-        """The environment for clients: lkframes from ``src``, LIVEKIT_* set to this server."""
+        """The environment for clients: the lkframes these tests import (``src``, or the
+        installed wheel CI tests), LIVEKIT_* set to this server."""
         env = dict(os.environ)
-        src = str(ROOT / "src")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+        if TESTED_PACKAGE_ROOT == ROOT / "src":  # a source tree: the clients import it too
+            src = str(ROOT / "src")
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
         env["PYTHONUNBUFFERED"] = "1"
         env["LIVEKIT_URL"] = self.url
         env["LIVEKIT_API_KEY"] = self.api_key

@@ -18,7 +18,7 @@ from lkframes.batch import BatchSummary, FileProcessor, plan_files, process_file
 from lkframes.cli import _main
 from lkframes.io._replace import TEMP_MARK
 
-ROOT = Path(lk.__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]
 TO_16K_MONO = {
     "stages": [
         {"stage": "remix", "num_channels": 1},

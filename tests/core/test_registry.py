@@ -300,7 +300,7 @@ async def test_convert_equals_the_same_stages_in_python(anyio_backend: str, tmp_
 
 
 def test_the_command_line_page_documents_every_file_stage_and_convert_option() -> None:
-    page = (Path(lk.__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
     for name in _spec_names():
         assert f"| `{name}` |" in page, f"docs/cli.md has no row for pipeline stage {name}"
     for name in _cli_names():

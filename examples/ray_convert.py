@@ -28,6 +28,7 @@ from pathlib import Path
 
 import ray
 
+from lkframes import LkFramesError
 from lkframes.batch import BatchSummary, FileProcessor, plan_files
 
 
@@ -46,8 +47,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    convert = FileProcessor(args.pipeline, overwrite=args.overwrite)  # checked here, first
-    jobs = plan_files(args.inputs, args.out, ext=args.ext)
+    try:  # a bad pipeline or input is said before Ray starts
+        convert = FileProcessor(args.pipeline, overwrite=args.overwrite)
+        jobs = plan_files(args.inputs, args.out, ext=args.ext)
+    except LkFramesError as exc:
+        print(f"ray_convert.py: {exc}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     if args.address:
         ray.init(address=args.address, log_to_driver=False, logging_level=logging.WARNING)

@@ -62,6 +62,8 @@ def test_plan_files_mirrors_the_tree_and_names_clashes(corpus: Path, tmp_path: P
         plan_files([str(corpus / "*.ogg")], out)
     with pytest.raises(lk.AudioFileError, match="no such file or folder"):
         plan_files([corpus / "nope"], out)
+    with pytest.raises(lk.ParameterError, match="is inside the output folder"):
+        plan_files([corpus], corpus)
     with pytest.raises(lk.ParameterError, match="over itself"):
         plan_files([corpus / "a.flac"], corpus, ext=".flac")
 
@@ -177,6 +179,11 @@ def test_ray_data_writes_what_the_cli_writes_and_resumes(corpus: Path, tmp_path:
     assert "converted 3 files (4.5 s of audio); 0 skipped (already done); 1 failed" in (
         first.stderr
     )
+
+    missing = [*command[:2], str(tmp_path / "nope.yaml"), *command[3:]]
+    refused = subprocess.run(missing, capture_output=True, text=True, timeout=180)
+    assert refused.returncode == 2  # before Ray starts, in one line
+    assert refused.stderr.strip().endswith("nope.yaml': No such file or directory")
 
     again = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert [r["status"] for r in json.loads(again.stdout)] == [

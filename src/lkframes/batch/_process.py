@@ -54,16 +54,17 @@ Writer = Callable[[Path, Path, Path, Any], RunSummary]
 
 
 def _result(
-    source: str, target: str, status: Status, summary: RunSummary | None = None, **more: Any
+    source: str,
+    target: str,
+    status: Status,
+    summary: RunSummary | None = None,
+    *,
+    wall_s: float = 0.0,
+    error: str | None = None,
 ) -> FileResult:
     duration = summary.duration if summary is not None else 0.0
     return FileResult(
-        input=source,
-        output=target,
-        status=status,
-        duration_s=duration,
-        wall_s=more.get("wall_s", 0.0),
-        error=more.get("error"),
+        input=source, output=target, status=status, duration_s=duration, wall_s=wall_s, error=error
     )
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import lkframes as lk
 
-from ..batch._plan import AUDIO_SUFFIXES, has_magic, plan_files
-from ..batch._process import FileResult, Writer, run_file
+from ..batch._plan import AUDIO_SUFFIXES, FileJob, has_magic, plan_files
+from ..batch._process import BatchSummary, FileResult, Writer, run_file
 from ..io._choose import output_encoding
 from ._convert import (
     _check_rate,
@@ -119,10 +119,10 @@ def run_batch(
             f"end it with / to make a folder of that name",
         )
     try:
-        plan = [(Path(j["input"]), Path(j["output"])) for j in plan_files(inputs, out_dir, ext=ext)]
+        plan = plan_files(inputs, out_dir, ext=ext)
     except lk.ParameterError as exc:
         _usage(args, str(exc))
-    todo = [(s, t) for s, t in plan if args.overwrite or not t.exists()]
+    todo = [job for job in plan if args.overwrite or not Path(job["output"]).exists()]
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
     started = time.perf_counter()
     done = _run(todo, write, payload, jobs, args)
@@ -132,7 +132,7 @@ def run_batch(
 
 
 def _run(
-    todo: list[tuple[Path, Path]],
+    todo: list[FileJob],
     write: Writer,
     payload: Any,
     jobs: int,
@@ -140,11 +140,11 @@ def _run(
 ) -> list[FileResult]:
     done: list[FileResult] = []
     if jobs == 1:
-        for source, target in todo:
-            done.append(convert_one(write, str(source), str(target), payload))
+        for job in todo:
+            done.append(convert_one(write, job["input"], job["output"], payload))
             _line(args, done[-1])
         return done
-    tasks = [(write, str(s), str(t), payload) for s, t in todo]
+    tasks = [(write, job["input"], job["output"], payload) for job in todo]
     pool = get_context(_start_method()).Pool(jobs, initializer=_leave_ctrl_c_to_the_parent)
     try:
         for result in pool.imap_unordered(_convert_task, tasks):
@@ -194,9 +194,8 @@ def _line(args: argparse.Namespace, result: FileResult) -> None:
 def _summary(
     args: argparse.Namespace, done: list[FileResult], skipped: int, jobs: int, wall: float
 ) -> None:
-    failed = [d for d in done if d["error"]]
-    converted = len(done) - len(failed)
-    audio = sum(d["duration_s"] for d in done)
+    counts = BatchSummary.of(done)  # no skipped file among them: those never ran
+    converted, failed, audio = counts.converted, counts.failures, counts.duration_s
     speed = audio / wall if wall > 0 else math.inf
     if args.json:
         fields: dict[str, float] = {"converted": converted, "skipped": skipped}

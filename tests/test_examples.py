@@ -31,6 +31,11 @@ pytestmark = pytest.mark.livekit
 EXAMPLES = ROOT / "examples"
 SENT_DBFS = -9.03
 """RMS of a half-scale tone."""
+needs_agents = pytest.mark.skipif(
+    not os.environ.get("LKFRAMES_AGENTS_PYTHON"),
+    reason="LKFRAMES_AGENTS_PYTHON (a Python with livekit-agents) is not set",
+)
+"""The LiveKit Agents worker tests run under the Python that variable names."""
 
 
 def _tone_file(path: Path, hz: float, seconds: float, sample_rate: int) -> None:
@@ -172,10 +177,7 @@ def agents_worker(server: LiveKitServer) -> Iterator[None]:
             worker.communicate()
 
 
-@pytest.mark.skipif(
-    not os.environ.get("LKFRAMES_AGENTS_PYTHON"),
-    reason="LKFRAMES_AGENTS_PYTHON (a Python with livekit-agents) is not set",
-)
+@needs_agents
 def test_echo_agent_runs_as_a_livekit_agents_worker(
     livekit_server: LiveKitServer, tmp_path: Path
 ) -> None:
@@ -192,10 +194,7 @@ def test_echo_agent_runs_as_a_livekit_agents_worker(
     assert rms_dbfs(steady) == pytest.approx(SENT_DBFS - 6.0, abs=3.0)  # ECHO_GAIN_DB
 
 
-@pytest.mark.skipif(
-    not os.environ.get("LKFRAMES_AGENTS_PYTHON"),
-    reason="LKFRAMES_AGENTS_PYTHON (a Python with livekit-agents) is not set",
-)
+@needs_agents
 def test_one_agents_worker_serves_several_rooms_at_once(
     livekit_server: LiveKitServer, tmp_path: Path
 ) -> None:

@@ -19,6 +19,7 @@ import typing as _typing
 from ._core.buffer import FrameBuffer as FrameBuffer
 from ._core.checks import FormatGuard as FormatGuard
 from ._core.errors import AudioFileError as AudioFileError
+from ._core.errors import DamagedAudioError as DamagedAudioError
 from ._core.errors import DeviceError as DeviceError
 from ._core.errors import FormatError as FormatError
 from ._core.errors import InvalidAudioError as InvalidAudioError
@@ -34,7 +35,6 @@ from ._core.errors import ParameterError as ParameterError
 from ._core.errors import PipelineError as PipelineError
 from ._core.errors import StreamTimeoutError as StreamTimeoutError
 from ._core.errors import TruncatedAudioError as TruncatedAudioError
-from ._core.errors import TruncatedAudioWarning as TruncatedAudioWarning
 from ._core.errors import TruncatedMediaError as TruncatedMediaError
 from ._core.errors import UnsupportedAudioError as UnsupportedAudioError
 from ._core.errors import UnsupportedMediaError as UnsupportedMediaError
@@ -58,6 +58,9 @@ from ._core.stream import current_task_group as current_task_group
 from ._core.sync import run_sync as run_sync
 from ._core.video import PixelFormat as PixelFormat
 from ._core.video import VideoFrame as VideoFrame
+from ._core.warnings import AssumedFormatWarning as AssumedFormatWarning
+from ._core.warnings import DamagedAudioWarning as DamagedAudioWarning
+from ._core.warnings import TruncatedAudioWarning as TruncatedAudioWarning
 from .devices import from_microphone as from_microphone
 from .devices import play as play
 from .devices import to_speaker as to_speaker
@@ -70,7 +73,9 @@ from .io import AudioFileInfo as AudioFileInfo
 from .io import MediaFile as MediaFile
 from .io import MediaInfo as MediaInfo
 from .io import MediaSummary as MediaSummary
+from .io import OnDamaged as OnDamaged
 from .io import OnTruncated as OnTruncated
+from .io import RawEncoding as RawEncoding
 from .io import VideoInfo as VideoInfo
 from .io import file_info as file_info
 from .io import from_file as from_file
@@ -144,11 +149,14 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a sour
     __version__ = "0.0.0+unknown"
 
 __all__ = (
+    "AssumedFormatWarning",
     "AudioFileError",
     "AudioFileInfo",
     "AudioFormat",
     "AudioFrame",
     "DType",
+    "DamagedAudioError",
+    "DamagedAudioWarning",
     "DeviceError",
     "FormatError",
     "FormatGuard",
@@ -167,6 +175,7 @@ __all__ = (
     "MissingExtraError",
     "NeedsOpenError",
     "NotConnectedError",
+    "OnDamaged",
     "OnMute",
     "OnTruncated",
     "OutputExistsError",
@@ -177,6 +186,7 @@ __all__ = (
     "PipelineSpec",
     "PixelFormat",
     "Quality",
+    "RawEncoding",
     "RoomRecording",
     "RoomStats",
     "RunSummary",

@@ -86,7 +86,7 @@ async def test_a_cut_compressed_file_is_truncated_after_all_it_holds(
             async for frame in stream:
                 frames.append(frame)  # noqa: PERF401 - keeps what came before the error
 
-    with pytest.raises(lk.TruncatedAudioError, match=r"truncated or corrupt after \d+ samples"):
+    with pytest.raises(lk.TruncatedAudioError, match=r"truncated after \d+ samples"):
         await read()
     got = sum(f.samples_per_channel for f in frames)
     assert 0.3 * complete.shape[0] < got < complete.shape[0]  # everything decodable came out
@@ -122,7 +122,7 @@ async def test_a_cut_m4a_is_truncated(anyio_backend: str, tmp_path: Path) -> Non
     with pytest.raises(lk.TruncatedAudioError, match="without its index"):
         lk.file_info(_cut(index_last))
     index_first = _encode(tmp_path, "fast.m4a", "-c:a", "aac", "-movflags", "+faststart")
-    with pytest.raises(lk.TruncatedAudioError, match="truncated or corrupt after"):
+    with pytest.raises(lk.TruncatedAudioError, match="truncated after"):
         await lk.from_file(_cut(index_first)).run()
 
 

@@ -505,7 +505,7 @@ async def test_truncated_wav_yields_everything_then_raises(
     got: list[lk.AudioFrame] = []
     with pytest.raises(
         lk.TruncatedAudioError,
-        match=r"truncated or corrupt after 20000 samples: "
+        match=r"truncated after 20000 samples: "
         r"data chunk declares 128000 bytes, file holds 80002",
     ):
         await _drain(lk.from_file(path, block_ms=100), got)
@@ -516,7 +516,7 @@ async def test_truncated_wav_warn_policy(
     anyio_backend: str, truncated_wav: tuple[Path, NDArray[np.int16]]
 ) -> None:
     path, x = truncated_wav
-    with pytest.warns(lk.TruncatedAudioWarning, match="truncated or corrupt after 20000 samples"):
+    with pytest.warns(lk.TruncatedAudioWarning, match="truncated after 20000 samples"):
         y = await lk.from_file(path, on_truncated="warn").to_array()
     np.testing.assert_array_equal(y, x[:20_000])
 
@@ -548,29 +548,40 @@ async def test_truncated_flac_yields_every_complete_block_then_raises(
     decodable = complete_blocks * block
     with pytest.raises(
         lk.TruncatedAudioError,
-        match=rf"truncated or corrupt after {decodable} samples: decoding failed",
+        match=rf"truncated after {decodable} samples: the file ended after {decodable} of "
+        rf"the {8 * block} samples its header declares",
     ):
         await _drain(lk.from_file(path), got)
     np.testing.assert_array_equal(_join(got, 2, "int16"), x[:decodable])
 
 
-async def test_corrupt_flac_yields_the_blocks_before_the_damage(
+async def test_corrupt_flac_is_read_past_the_damage(
     anyio_backend: str,
     tmp_path: Path,
     flac_of_8_blocks: tuple[bytes, int, int, NDArray[np.int16]],
 ) -> None:
+    # 500 zero bytes inside the fifth block: libsndfile stops there; FFmpeg takes over,
+    # drops the block (its checksum fails) and decodes the other three. The damaged block
+    # becomes silence of its length, so every other sample stays where it was.
     raw, start, block, x = flac_of_8_blocks
     damaged = bytearray(raw)
     at = start + int((len(raw) - start) * 4.5 / 8)  # inside the fifth block
     damaged[at : at + 500] = bytes(500)
     path = tmp_path / "corrupt.flac"
     path.write_bytes(bytes(damaged))
-    with pytest.warns(
-        lk.TruncatedAudioWarning, match=f"after {4 * block} samples: decoding failed"
-    ):
-        y = await lk.from_file(path, block_ms=100, on_truncated="warn").to_array()
-    assert len(y) == 4 * block
-    np.testing.assert_array_equal(y, x[: 4 * block])
+    seconds = 4 * block / 16_000
+    with pytest.warns(lk.DamagedAudioWarning, match=f"skipped at {seconds:.3f} s") as w:
+        y = await lk.from_file(path, block_ms=100).to_array()
+    report = w[0].message
+    assert isinstance(report, lk.DamagedAudioWarning)
+    lost = round(report.lost_s * 16_000)
+    assert lost in (block, 2 * block)  # the fifth block, and the sixth if the zeros reach it
+    assert len(y) == 8 * block
+    np.testing.assert_array_equal(y[: 4 * block], x[: 4 * block])
+    assert not y[4 * block : 4 * block + lost].any()
+    np.testing.assert_array_equal(y[4 * block + lost :], x[4 * block + lost :])
+    with pytest.raises(lk.DamagedAudioError, match=f"damaged data at {seconds:.3f} s"):
+        await lk.from_file(path, on_damaged="error").to_array()
 
 
 # -- to_file: destinations ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -70,7 +71,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _read(path: Path) -> str:
-    """Read ``path`` as lkframes does; "read" or "refused" (a typed error), else raise."""
+    """Read ``path`` as lkframes does; "read", "damaged" (read, damage skipped and reported
+    by a `DamagedAudioWarning`) or "refused" (a typed error), else raise: any other warning
+    is an error here too."""
 
     async def run() -> None:
         with anyio.fail_after(TIMEOUT_S):
@@ -78,10 +81,13 @@ def _read(path: Path) -> str:
             await lk.from_file(path).run()
 
     try:
-        anyio.run(run)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", lk.DamagedAudioWarning)
+            anyio.run(run)
     except lk.LkFramesError:
         return "refused"
-    return "read"
+    assert all(w.category is lk.DamagedAudioWarning for w in caught), caught
+    return "damaged" if caught else "read"
 
 
 def _report(
@@ -90,8 +96,12 @@ def _report(
     total = sum(outcomes.values())
     record_property("inputs", total)
     record_property("read", outcomes["read"])
+    record_property("damaged", outcomes["damaged"])
     record_property("refused", outcomes["refused"])
-    print(f"\nFUZZ {name}: {total} inputs, {outcomes['read']} read, {outcomes['refused']} refused")
+    print(
+        f"\nFUZZ {name}: {total} inputs, {outcomes['read']} read, {outcomes['damaged']} read "
+        f"past damage, {outcomes['refused']} refused"
+    )
     assert total > 0
 
 

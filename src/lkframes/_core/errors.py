@@ -17,7 +17,8 @@ LkFramesError
 ├── MediaFileError (OSError)             a file cannot be read or written
 │   ├── AudioFileError                   missing, empty, a directory, not audio
 │   │   ├── UnsupportedAudioError        no decoder for it
-│   │   └── TruncatedAudioError          ends early or is corrupt mid-way
+│   │   ├── TruncatedAudioError          ends before its declared length (cut)
+│   │   └── DamagedAudioError            undecodable data mid-way (on_damaged="error")
 │   ├── UnsupportedMediaError            not media FFmpeg reads, or no such stream
 │   ├── TruncatedMediaError              media data cut or corrupt
 │   └── OutputExistsError (FileExistsError)
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 __all__ = (
     "AudioFileError",
+    "DamagedAudioError",
     "DemoCheckError",
     "DeviceError",
     "FormatError",
@@ -51,7 +53,6 @@ __all__ = (
     "PipelineError",
     "StreamTimeoutError",
     "TruncatedAudioError",
-    "TruncatedAudioWarning",
     "TruncatedMediaError",
     "UnsupportedAudioError",
     "UnsupportedMediaError",
@@ -222,7 +223,7 @@ class UnsupportedAudioError(AudioFileError):
 
 
 class TruncatedAudioError(AudioFileError):
-    """The file ends before its header says it should, or its data is corrupt mid-way.
+    """The file ends before the length its header really declares: it was cut.
 
     Raised after every decodable sample has been yielded (policy ``on_truncated="raise"``).
 
@@ -240,14 +241,13 @@ class TruncatedAudioError(AudioFileError):
     """
 
 
-class TruncatedAudioWarning(UserWarning):
-    """Like `TruncatedAudioError`, as a warning (policy ``on_truncated="warn"``).
+class DamagedAudioError(AudioFileError):
+    """Undecodable data mid-file (``on_damaged="error"``), raised after every sample
+    before it; ``position_s`` is where the damage starts, in seconds of audio."""
 
-    Examples:
-        >>> import lkframes as lk  # from_file(path, on_truncated="warn") warns with it
-        >>> issubclass(lk.TruncatedAudioWarning, UserWarning)
-        True
-    """
+    def __init__(self, message: str, *, position_s: float) -> None:
+        self.position_s = position_s
+        super().__init__(message)
 
 
 class UnsupportedMediaError(MediaFileError):

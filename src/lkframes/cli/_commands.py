@@ -34,7 +34,7 @@ def info_command(args: argparse.Namespace) -> int:
     with quiet_stderr(args.quiet or args.json):
         info = lk.file_info(args.file)
         stream, close_bar = progress(
-            lk.from_file(info.path).tap(meter), info.duration, not (args.quiet or args.json), "info"
+            lk.from_file(args.file).tap(meter), info.duration, not (args.quiet or args.json), "info"
         )
         try:
             summary = lk.run_sync(stream.run())
@@ -86,7 +86,7 @@ def _video_of(info: lk.AudioFileInfo) -> lk.VideoInfo | None:
     if info.backend != "pyav":
         return None
     try:
-        return lk.open_media(info.path).info.video
+        return None if info.path is None else lk.open_media(info.path).info.video
     except lk.MediaFileError:
         return None
 

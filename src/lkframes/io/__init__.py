@@ -4,8 +4,8 @@ written incrementally) and media files with video (`open_media`, `from_video_fil
 
 from __future__ import annotations
 
+from ._damage import OnDamaged as OnDamaged
 from ._info import AudioFileInfo as AudioFileInfo
-from ._info import file_info as file_info
 from ._media import MediaFile as MediaFile
 from ._media import MediaInfo as MediaInfo
 from ._media import VideoInfo as VideoInfo
@@ -13,7 +13,9 @@ from ._media import from_video_file as from_video_file
 from ._media import open_media as open_media
 from ._media_write import MediaSummary as MediaSummary
 from ._media_write import to_media_file as to_media_file
+from ._raw import RawEncoding as RawEncoding
 from ._read import OnTruncated as OnTruncated
+from ._read import file_info as file_info
 from ._read import from_file as from_file
 from ._write import to_file as to_file
 
@@ -22,7 +24,9 @@ __all__ = (
     "MediaFile",
     "MediaInfo",
     "MediaSummary",
+    "OnDamaged",
     "OnTruncated",
+    "RawEncoding",
     "VideoInfo",
     "file_info",
     "from_file",

@@ -23,8 +23,8 @@ from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.video import PixelFormat, VideoFrame
 from .._core.video_av import from_av
-from ._decoders import _opus_skip_left
 from ._info import ffmpeg_reason
+from ._opus import opus_skip_left
 
 __all__ = ("Demux", "Hub", "Kind")
 
@@ -193,7 +193,7 @@ class Demux:
         assert self._audio is not None
         decoded = packet.decode()
         if self._opus_skip is None and packet.size and decoded:
-            self._opus_skip = _opus_skip_left(self._audio, packet, decoded[0])
+            self._opus_skip = opus_skip_left(self._audio, packet, decoded[0])
         for frame in decoded:
             start = None if frame.pts is None else Fraction(frame.pts) * frame.time_base
             data = self._samples(frame)

@@ -1,8 +1,9 @@
-"""`file_info` and `AudioFileInfo`: what a file's header says, read with libsndfile or FFmpeg."""
+"""`file_info` and `AudioFileInfo`: what an input's header says, read with libsndfile or
+FFmpeg; `probe` adds what the readers need (a length the file really declares, the
+layout of headerless audio, a pipe's opened container)."""
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,23 +11,31 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .._core.errors import (
     AudioFileError,
-    MediaFileError,
     ParameterError,
     TruncatedAudioError,
     UnsupportedAudioError,
 )
 from .._core.format import MAX_CHANNELS, MAX_SAMPLE_RATE, AudioFormat, DType
+from .._core.warnings import AssumedFormatWarning
+from ._lengths import TRUSTED_CONTAINERS, XingTag, xing_tag
+from ._raw import HEADERLESS_SUFFIXES, RAW_DEMUXERS, RawLayout, encoding_of_demuxer, raw_layout
+from ._source import Source, check_path
 
 if TYPE_CHECKING:
     import soundfile
 
 __all__ = (
     "AudioFileInfo",
+    "Probe",
+    "RawRequest",
     "check_path",
-    "file_info",
+    "ffmpeg_reason",
     "header_format",
-    "known_frames",
+    "is_mp4",
     "open_soundfile",
+    "probe",
+    "pyav_dtype",
+    "quoted",
 )
 
 _INT_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "ULAW", "ALAW", "GSM610", "IMA_ADPCM", "MS_ADPCM"}
@@ -45,12 +54,15 @@ class AudioFileInfo:
         ('WAV', 'soundfile', 0.5)
     """
 
-    path: Path
-    """The file."""
+    path: Path | None
+    """The file; None for bytes or a file object without a name."""
     format: AudioFormat
     """Rate, channels and the dtype lkframes reads it as."""
     samples_per_channel: int | None
-    """How many samples each channel holds, if the container says (None for some streams).
+    """How many samples each channel holds, where the file really says (a WAV or FLAC
+    header, an MP4 index, an MP3's frame count) or, with ``file_info(..., exact=True)``,
+    counted by decoding; None where only an estimate exists (an ADTS AAC stream, an MP3
+    without a frame count, a pipe).
 
     The same word as :attr:`AudioFrame.samples_per_channel`: in lkframes a *frame* is
     always a block of samples with a timestamp, never one sample per channel."""
@@ -60,6 +72,10 @@ class AudioFileInfo:
     """Sample encoding, e.g. ``"PCM_16"``, ``"VORBIS"``, ``"aac"``."""
     backend: Literal["soundfile", "pyav"]
     """Which library decodes it."""
+    name: str = ""
+    """The input as messages name it: its path, ``<stdin>``, ``<1234 bytes>``."""
+    counted: bool = False
+    """Whether ``samples_per_channel`` was counted by decoding (``exact=True``)."""
 
     @property
     def duration(self) -> float | None:
@@ -84,47 +100,64 @@ class AudioFileInfo:
         return self.samples_per_channel
 
 
-def check_path(path: Path, error: type[MediaFileError] = AudioFileError) -> None:
-    """Refuse a missing, empty or directory ``path`` with ``error`` (default: audio's)."""
-    what = "an audio file" if issubclass(error, AudioFileError) else "a media file"
-    if not path.exists():
-        raise error(f"no such file: {str(path)!r}")
-    if path.is_dir():
-        raise error(f"is a directory, not {what}: {str(path)!r}")
-    if path.stat().st_size == 0:
-        raise error(f"empty file (0 bytes): {str(path)!r}")
+@dataclass(frozen=True, slots=True)
+class RawRequest:
+    """What the caller said about a headerless input (all None: nothing)."""
+
+    sample_rate: int | None = None
+    num_channels: int | None = None
+    encoding: str | None = None
+    dtype: DType | None = None
+
+    @property
+    def given(self) -> bool:
+        return (self.sample_rate, self.num_channels, self.encoding) != (None, None, None)
 
 
-# -- libsndfile ------------------------------------------------------------------------
+@dataclass(slots=True)
+class Probe:
+    """An opened-and-closed look at an input: its info and what its readers need."""
 
-SF_COUNT_MAX = 2**63 - 1
-"""What libsndfile reports as the length of a stream whose length it does not know."""
+    source: Source
+    info: AudioFileInfo
+    declared: int | None
+    """A length the file really declares (never an estimate), in samples per channel."""
+    raw: RawLayout | None = None
+    xing: XingTag | None = None
+    expected: int | None = None
+    """A length to judge a cut by where none is declared (Matroska's duration, to the
+    millisecond, counting the codec delay: judged with `expected_slack`)."""
+    expected_slack: int = 0
+    pending: Any = None
+    """A pipe's FFmpeg container, opened to read its header, for the one read it allows."""
 
 
-def known_frames(handle: soundfile.SoundFile) -> int | None:
-    frames = int(handle.frames)
-    return frames if 0 <= frames < SF_COUNT_MAX else None
+def open_soundfile(source: Source, raw: RawLayout | None = None) -> soundfile.SoundFile | None:
+    """libsndfile's handle on ``source`` (None if it cannot read it); headerless with ``raw``.
 
-
-def open_soundfile(path: Path) -> soundfile.SoundFile | None:
+    Raises:
+        TypeError: python-soundfile wants the layout of a ``.raw`` file (headerless).
+    """
     import soundfile
 
+    target = source.for_libraries()
     try:
-        return soundfile.SoundFile(str(path))
+        if raw is None:
+            return soundfile.SoundFile(target)
+        return soundfile.SoundFile(
+            target,
+            samplerate=raw.sample_rate,
+            channels=raw.num_channels,
+            subtype=raw.subtype,
+            endian=raw.endian,
+            format="RAW",
+        )
     except soundfile.LibsndfileError:
         return None
-    except TypeError:  # python-soundfile wants the rate etc. of a .raw file from the caller
-        raise UnsupportedAudioError(
-            f"{str(path)!r} is headerless raw audio: its rate, channels and sample type are "
-            "not in the file, and lkframes reads files that say them (WAV, FLAC, ...)"
-        ) from None
 
 
 def soundfile_dtype(subtype: str) -> DType:
     return "int16" if subtype in _INT_SUBTYPES else "float32"
-
-
-# -- PyAV (FFmpeg) -----------------------------------------------------------------------
 
 
 def pyav_dtype(stream: Any) -> DType:
@@ -134,98 +167,208 @@ def pyav_dtype(stream: Any) -> DType:
     return "int16" if sample_format.startswith(("s16", "u8")) else "float32"
 
 
-def pyav_info(path: Path) -> AudioFileInfo:
-    try:
-        import av
-    except ImportError:  # pragma: no cover - av is a declared dependency
-        raise UnsupportedAudioError(
-            f"libsndfile cannot read {str(path)!r} and PyAV is not installed"
-        ) from None
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise UnsupportedAudioError(f"no audio stream in {str(path)!r}")
-            stream = container.streams.audio[0]
-            if stream.codec_context is None or stream.rate is None or not stream.channels:
-                raise UnsupportedAudioError(f"audio stream without rate/channels in {str(path)!r}")
-            frames = None
-            if stream.duration is not None and stream.time_base is not None:
-                frames = round(stream.duration * stream.time_base * stream.rate)
-            dtype = pyav_dtype(stream)
-            return AudioFileInfo(
-                path=path,
-                format=header_format(path, int(stream.rate), int(stream.channels), dtype),
-                samples_per_channel=frames,
-                container=container.format.name,
-                codec=stream.codec_context.name,
-                backend="pyav",
-            )
-    except UnsupportedAudioError:
-        raise
-    except (av.FFmpegError, IndexError, ValueError) as exc:
-        if is_mp4(path):
-            raise TruncatedAudioError(
-                f"{str(path)!r} is an MP4/m4a file without its index (no moov box): it was "
-                "cut or never finished"
-            ) from None
-        raise UnsupportedAudioError(
-            f"not an audio file libsndfile or FFmpeg can read: {str(path)!r} ({ffmpeg_reason(exc)})"
-        ) from None
-
-
 def is_mp4(path: Path) -> bool:
     with open(path, "rb") as file:
         return file.read(8)[4:8] == b"ftyp"
 
 
-def header_format(path: Path, sample_rate: int, num_channels: int, dtype: DType) -> AudioFormat:
+def header_format(path: object, sample_rate: int, num_channels: int, dtype: DType) -> AudioFormat:
     """The format a header declares; one lkframes cannot carry makes the file unsupported."""
     try:
         return AudioFormat(sample_rate, num_channels, dtype)
     except ParameterError:
+        name = repr(str(path)) if isinstance(path, Path) else str(path)
         raise UnsupportedAudioError(
-            f"{str(path)!r} declares {sample_rate} Hz with {num_channels} channels (lkframes "
+            f"{name} declares {sample_rate} Hz with {num_channels} channels (lkframes "
             f"carries 1 to {MAX_SAMPLE_RATE} Hz and 1 to {MAX_CHANNELS} channels)"
         ) from None
-
-
-# -- public API ---------------------------------------------------------------------------
-
-
-def file_info(path: str | os.PathLike[str]) -> AudioFileInfo:
-    """Read a file's header: rate, channels, length, container and codec.
-
-    Raises:
-        AudioFileError: Missing, a directory, or empty.
-        UnsupportedAudioError: Neither libsndfile nor FFmpeg can read it.
-
-    Examples:
-        >>> import lkframes as lk, numpy as np, tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
-        >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
-        >>> info = lk.file_info(path)
-        >>> info.format, info.samples_per_channel, info.codec
-        (AudioFormat(sample_rate=16000, num_channels=1, dtype='int16'), 8000, 'PCM_16')
-    """
-    file = Path(path)
-    check_path(file)
-    handle = open_soundfile(file)
-    if handle is None:
-        return pyav_info(file)
-    with handle:
-        return AudioFileInfo(
-            path=file,
-            format=header_format(
-                file, handle.samplerate, handle.channels, soundfile_dtype(handle.subtype)
-            ),
-            samples_per_channel=known_frames(handle),
-            container=handle.format,
-            codec=handle.subtype,
-            backend="soundfile",
-        )
 
 
 def ffmpeg_reason(exc: BaseException) -> str:
     """FFmpeg's message without PyAV's ``[Errno 1094995529]`` and the file name it adds."""
     reason = getattr(exc, "strerror", None)
     return str(reason) if reason else str(exc)
+
+
+def quoted(source: Source) -> str:
+    """The input as messages name it: a quoted path, or ``<stdin>`` and the like."""
+    return repr(source.name) if source.kind in ("path", "file") else source.name
+
+
+# -- probing ------------------------------------------------------------------------------
+
+
+def probe(source: Source, request: RawRequest = RawRequest()) -> Probe:
+    """Read ``source``'s header: libsndfile first, FFmpeg for what it cannot read.
+
+    Raises:
+        UnsupportedAudioError: Neither can read it.
+        ParameterError: Headerless input without the layout it needs, or a layout given
+            for a file whose header says another.
+        TruncatedAudioError: An MP4 without its index.
+    """
+    implied = HEADERLESS_SUFFIXES.get(source.suffix)
+    if source.suffix in HEADERLESS_SUFFIXES or (request.given and source.kind == "pipe"):
+        return _headerless(source, request, implied)
+    if source.kind != "pipe":
+        try:
+            handle = open_soundfile(source)
+        except TypeError:
+            return _headerless(source, request, implied)
+        if handle is not None:
+            with handle:
+                return _check_request(_soundfile_probe(source, handle), request)
+    return _pyav_probe(source, request)
+
+
+def _soundfile_probe(
+    source: Source, handle: soundfile.SoundFile, raw: RawLayout | None = None
+) -> Probe:
+    frames = int(handle.frames)
+    declared = frames if 0 <= frames < 2**63 - 1 else None
+    xing = None
+    if handle.format == "MP3":
+        xing = xing_tag(source)
+        if xing is None or xing.frames is None:
+            declared = None  # libsndfile's length of an MP3 without a frame count is a guess
+    info = AudioFileInfo(
+        path=source.path,
+        format=header_format(
+            quoted(source), handle.samplerate, handle.channels, soundfile_dtype(handle.subtype)
+        ),
+        samples_per_channel=declared,
+        container="RAW" if raw is not None else handle.format,
+        codec=handle.subtype,
+        backend="soundfile",
+        name=source.name,
+    )
+    return Probe(source, info, declared, raw=raw, xing=xing)
+
+
+def _headerless(source: Source, request: RawRequest, implied: Any) -> Probe:
+    layout = raw_layout(
+        quoted(source),
+        implied,
+        request.sample_rate,
+        request.num_channels,
+        request.encoding,
+        request.dtype,
+    )
+    if layout.assumed:
+        warnings.warn(
+            AssumedFormatWarning(
+                f"{quoted(source)} is headerless {layout.describe().split()[-1]}: read as "
+                f"{layout.describe()}, the format's standard; give sample_rate= and "
+                "num_channels= (CLI: --input-rate, --input-channels) if it is another"
+            ),
+            stacklevel=4,
+        )
+    if source.kind == "pipe":
+        return _pyav_probe(source, request, layout)
+    handle = open_soundfile(source, layout)
+    if handle is None:
+        raise UnsupportedAudioError(
+            f"libsndfile cannot read {quoted(source)} as {layout.describe()}"
+        )
+    with handle:
+        probed = _soundfile_probe(source, handle, layout)
+    size = source.size
+    if size is not None and size % layout.frame_bytes:
+        probed.declared = None  # a partial last sample: read what is whole, judge nothing
+    return probed
+
+
+def _check_request(probed: Probe, request: RawRequest) -> Probe:
+    """Refuse a layout given for a file whose header declares another."""
+    if not request.given:
+        return probed
+    fmt = probed.info.format
+    said = {"sample_rate": fmt.sample_rate, "num_channels": fmt.num_channels}
+    for what, value in (
+        ("sample_rate", request.sample_rate),
+        ("num_channels", request.num_channels),
+    ):
+        if value is not None and value != said[what]:
+            raise ParameterError(
+                f"{quoted(probed.source)} has a header that says {said[what]} for {what} "
+                f"(got {what}={value}); sample_rate=, num_channels= and encoding= are for "
+                "headerless files"
+            )
+    if request.encoding is not None:
+        raise ParameterError(
+            f"{quoted(probed.source)} has a header ({probed.info.container} "
+            f"{probed.info.codec}); encoding= is for headerless files"
+        )
+    return probed
+
+
+def _pyav_probe(source: Source, request: RawRequest, layout: RawLayout | None = None) -> Probe:
+    import av
+
+    options = {}
+    demuxer = None
+    if layout is not None:
+        demuxer = layout.encoding
+        options = {"sample_rate": str(layout.sample_rate), "ch_layout": f"{layout.num_channels}c"}
+    try:
+        container = av.open(source.for_libraries(), format=demuxer, options=options)
+    except (av.FFmpegError, IndexError, ValueError) as exc:
+        raise _unreadable(source, exc) from None
+    keep = False
+    try:
+        name = container.format.name
+        if layout is None and name in RAW_DEMUXERS:
+            container.close()
+            implied = encoding_of_demuxer(name)
+            return _headerless(source, request, implied)
+        probed = _pyav_container_probe(source, container, layout)
+        if source.kind == "pipe":
+            probed.pending, keep = container, True
+        return probed if layout is not None else _check_request(probed, request)
+    finally:
+        if not keep:
+            container.close()
+
+
+def _pyav_container_probe(source: Source, container: Any, layout: RawLayout | None) -> Probe:
+    if not container.streams.audio:
+        raise UnsupportedAudioError(f"no audio stream in {quoted(source)}")
+    stream = container.streams.audio[0]
+    if stream.codec_context is None or stream.rate is None or not stream.channels:
+        raise UnsupportedAudioError(f"audio stream without rate/channels in {quoted(source)}")
+    name = container.format.name
+    xing = xing_tag(source) if name == "mp3" else None
+    trusted = name in TRUSTED_CONTAINERS or (xing is not None and xing.frames is not None)
+    declared = None
+    if trusted and stream.duration is not None and stream.time_base is not None:
+        declared = round(stream.duration * stream.time_base * stream.rate)
+    if source.kind == "pipe":
+        declared = None  # a pipe's length is only ever FFmpeg's guess
+    info = AudioFileInfo(
+        path=source.path,
+        format=header_format(
+            quoted(source), int(stream.rate), int(stream.channels), pyav_dtype(stream)
+        ),
+        samples_per_channel=declared,
+        container="RAW" if layout is not None else name,
+        codec=stream.codec_context.name,
+        backend="pyav",
+        name=source.name,
+    )
+    probed = Probe(source, info, declared, raw=layout, xing=xing)
+    duration = container.duration  # of the longest stream: the audio, if it is the only one
+    if declared is None and trusted and duration and len(container.streams) == 1:
+        probed.expected = round(duration * int(stream.rate) / 1_000_000)
+        probed.expected_slack = round(0.025 * int(stream.rate))
+    return probed
+
+
+def _unreadable(source: Source, exc: BaseException) -> AudioFileError:
+    if source.path is not None and is_mp4(source.path):
+        return TruncatedAudioError(
+            f"{quoted(source)} is an MP4/m4a file without its index (no moov box): it was "
+            "cut or never finished"
+        )
+    return UnsupportedAudioError(
+        f"not an audio file libsndfile or FFmpeg can read: {quoted(source)} ({ffmpeg_reason(exc)})"
+    )

@@ -1,56 +1,94 @@
-"""What a compressed file's container says about its length, so that a file that decodes
-to less (cut, damaged) is reported as truncated, as a WAV or FLAC file is.
+"""What a compressed file's container really says about its length, so that a file that
+decodes to less is judged cut or damaged only on a length the file declares, never on an
+estimate.
 
 - MP3: a Xing/Info tag (LAME, FFmpeg) counts the frames, and libsndfile (mpg123) then
-  reports the exact length; without one, libsndfile only estimates it from the bit rate.
+  reports the exact length; without one, libsndfile and FFmpeg only estimate it from the
+  bit rate. The tag usually counts the stream's bytes too: a file holding them all was
+  not cut, so audio it lacks was lost to damage.
 - Ogg (Vorbis, Opus): a finished stream ends with a page marked end-of-stream; a cut file
   ends without it, or in the middle of a page.
+- FFmpeg's elementary-stream and raw demuxers (ADTS AAC, AC-3, ...) estimate durations
+  from the bit rate; containers with an index or timestamps (MP4, Matroska, Ogg, WAV,
+  FLAC, ...) declare them.
 """
 
 from __future__ import annotations
 
 import struct
-from pathlib import Path
+from dataclasses import dataclass
 
-__all__ = ("mp3_has_frame_count", "ogg_problem")
+from ._source import Source
+
+__all__ = ("TRUSTED_CONTAINERS", "XingTag", "ogg_problem", "xing_tag")
 
 _OGG_EOS = 0x04
 
+TRUSTED_CONTAINERS = frozenset(
+    {
+        "mov,mp4,m4a,3gp,3g2,mj2",
+        "matroska,webm",
+        "ogg",
+        "wav",
+        "w64",
+        "aiff",
+        "caf",
+        "flac",
+        "asf",
+        "avi",
+    }
+)
+"""FFmpeg demuxers whose stream durations come from the file (an index, timestamps, a
+header that counts samples), not from a bit rate: only theirs judge a file cut."""
 
-def mp3_has_frame_count(path: Path) -> bool:
-    """Whether the MP3 file starts with a Xing/Info tag that counts its frames."""
-    with open(path, "rb") as file:
-        data = file.read(64 * 1024)
-        start = 0
-        if data[:3] == b"ID3" and len(data) >= 10:  # skip an ID3v2 tag
-            size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
-            start = 10 + size + (10 if data[5] & 0x10 else 0)
-            file.seek(start)
-            data = file.read(64 * 1024)
-            start = 0
+
+@dataclass(frozen=True, slots=True)
+class XingTag:
+    """An MP3's Xing/Info tag: frames and bytes it counts (None for a field it lacks)."""
+
+    frames: int | None
+    stream_bytes: int | None
+    offset: int
+    """Where the tag's frame starts in the file: its byte count starts there."""
+
+
+def xing_tag(source: Source) -> XingTag | None:
+    """The Xing/Info tag at the start of an MP3 input, if it has one."""
+    data = source.head(64 * 1024)
+    start = 0
+    if data[:3] == b"ID3" and len(data) >= 10:  # skip an ID3v2 tag
+        size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
+        start = 10 + size + (10 if data[5] & 0x10 else 0)
+        data = source.head(start + 64 * 1024)
     sync = next(
         (i for i in range(start, len(data) - 4) if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0),
         None,
     )
     if sync is None:
-        return False
+        return None
     mpeg1 = (data[sync + 1] >> 3) & 3 == 3
     mono = (data[sync + 3] >> 6) & 3 == 3
     side_info = (17 if mono else 32) if mpeg1 else (9 if mono else 17)
     tag = sync + 4 + side_info
     if data[tag : tag + 4] not in (b"Xing", b"Info") or len(data) < tag + 8:
-        return False
+        return None
     (flags,) = struct.unpack(">I", data[tag + 4 : tag + 8])
-    return bool(flags & 1)
+    fields = []
+    at = tag + 8
+    for bit in (1, 2):
+        if flags & bit and len(data) >= at + 4:
+            fields.append(struct.unpack(">I", data[at : at + 4])[0])
+            at += 4
+        else:
+            fields.append(None)
+    return XingTag(frames=fields[0], stream_bytes=fields[1], offset=sync)
 
 
-def ogg_problem(path: Path) -> str | None:
-    """Why an Ogg file looks cut (None when its last page ends the stream, at the file's end)."""
-    size = path.stat().st_size
-    with open(path, "rb") as file:
-        file.seek(max(0, size - 128 * 1024))
-        tail_start = file.tell()
-        tail = file.read()
+def ogg_problem(source: Source) -> str | None:
+    """Why an Ogg input looks cut (None when its last page ends the stream, at its end, or
+    when its end cannot be looked at: a pipe)."""
+    tail_start, tail = source.tail(128 * 1024)
+    size = tail_start + len(tail)
     at = tail.rfind(b"OggS")
     while at >= 0:
         header = tail[at : at + 27]

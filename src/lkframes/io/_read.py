@@ -1,33 +1,33 @@
-"""`from_file`: stream an audio file block by block in a worker thread."""
+"""`from_file`: stream an audio input block by block in a worker thread, to its real end."""
 
 from __future__ import annotations
 
 import math
-import os
 import warnings
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import replace
 from typing import Literal, get_args
 
 import anyio
 
 from .._core.checks import check_choice
-from .._core.errors import (
-    AudioFileError,
-    ParameterError,
-    TruncatedAudioError,
-    TruncatedAudioWarning,
-)
-from .._core.format import SUPPORTED_DTYPES, DType
+from .._core.errors import ParameterError, TruncatedAudioError
+from .._core.format import SUPPORTED_DTYPES, AudioFormat, DType
 from .._core.frame import AudioFrame
 from .._core.resources import held
 from .._core.stream import Stream
-from ._decoders import Decoder, PyAVDecoder, SoundFileDecoder
-from ._info import ffmpeg_reason, file_info, open_soundfile
+from .._core.sync import run_sync
+from .._core.warnings import DamagedAudioWarning, TruncatedAudioWarning
+from ._damage import OnDamaged
+from ._info import AudioFileInfo, Probe, RawRequest, probe, quoted
+from ._raw import RawEncoding
+from ._reader import FileReader
+from ._source import AudioInput, Source
 
-__all__ = ("OnTruncated", "from_file")
+__all__ = ("OnTruncated", "file_info", "from_file", "sample_range")
 
 OnTruncated = Literal["raise", "warn"]
-"""What `from_file` does with a file that ends early or is corrupt mid-way.
+"""What `from_file` does with a file that ends before the length it declares (cut).
 
 Examples:
     >>> import typing, lkframes as lk
@@ -37,37 +37,59 @@ Examples:
 
 
 def from_file(
-    path: str | os.PathLike[str],
+    path: AudioInput,
     *,
     block_ms: float = 500,
     dtype: DType | None = None,
     on_truncated: OnTruncated = "raise",
+    on_damaged: OnDamaged = "skip",
+    start: float | None = None,
+    end: float | None = None,
+    sample_rate: int | None = None,
+    num_channels: int | None = None,
+    encoding: RawEncoding | None = None,
 ) -> Stream[AudioFrame]:
     """Stream an audio file block by block; memory stays flat for any length.
 
     The header is read now (so a missing or unreadable file fails here, and the stream's
-    format is known); each iteration opens the file anew and reads in a worker thread.
+    format is known); each iteration opens the file anew and reads in a worker thread,
+    to the file's real end: a length is never taken from an estimate.
 
     Args:
-        path: Any file libsndfile reads (WAV 8/16/24/32-bit int and float, FLAC,
-            OGG/Vorbis, Opus, MP3, AIFF, ...) or, failing that, FFmpeg (m4a/AAC, webm,
-            the first audio track of a video).
+        path: A path, the file's bytes, or a readable binary file object (an open file,
+            `io.BytesIO`, ``sys.stdin.buffer``: a pipe is read once, through FFmpeg). Any
+            file libsndfile reads (WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF, ...) or,
+            failing that, FFmpeg (m4a/AAC, ADTS, webm, the first audio track of a video).
         block_ms: Size of the frames emitted; `Stream.chunk` cuts exact frame sizes.
         dtype: Sample type to read as. By default int16 for 8/16-bit integer files and
             float32 for everything else (24/32-bit, float, lossy codecs), so no precision
-            is lost.
-        on_truncated: For a file that ends early or has corrupt data: ``"raise"`` a
-            `TruncatedAudioError` after yielding all decodable audio (default), or
-            ``"warn"`` with `TruncatedAudioWarning` and end the stream normally.
+            is lost. For a headerless file without ``encoding``, also its sample type.
+        on_truncated: For a file that ends before the length it declares (cut):
+            ``"raise"`` a `TruncatedAudioError` after yielding all it holds (default),
+            or ``"warn"`` with `TruncatedAudioWarning` and end normally.
+        on_damaged: For undecodable data mid-file: ``"skip"`` it and decode on, as
+            ffmpeg does, then warn once with `DamagedAudioWarning` (where, how much lost;
+            a lost stretch the file's timestamps place becomes silence of its length), or
+            ``"error"``: raise `DamagedAudioError` after yielding everything before it.
+        start: Seconds into the file to start at: sought, sample-exact (compressed
+            formats are decoded from a little before it). The first frame's ``pts`` is
+            the sample it starts at.
+        end: Seconds into the file to stop at (exclusive).
+        sample_rate: For headerless files (raw PCM; μ-law and A-law default to their
+            standard, 8000 Hz mono, with an `AssumedFormatWarning`): the rate.
+        num_channels: For headerless files: the channel count.
+        encoding: For headerless files: the sample encoding (`RawEncoding`), e.g.
+            ``"s16le"``, ``"mulaw"``; implied by ``.ul``/``.al`` and the like.
 
     Returns:
-        A re-iterable stream with the file's format; ``pts`` from 0.
+        A stream with the file's format; re-iterable, except over a pipe.
 
     Raises:
         AudioFileError: Missing, a directory, or empty.
         UnsupportedAudioError: Not audio, or a codec neither library decodes.
-        ParameterError: A bad ``block_ms``, ``dtype`` or ``on_truncated``.
+        ParameterError: A bad parameter; headerless input without its layout.
         TruncatedAudioError: (while running) see ``on_truncated``.
+        DamagedAudioError: (while running) see ``on_damaged``.
 
     Examples:
         >>> import lkframes as lk, tempfile, os
@@ -76,6 +98,9 @@ def from_file(
         >>> frames = lk.run_sync(lk.from_file(path).resample(16_000).chunk(ms=20).collect())
         >>> len(frames), frames[0].samples_per_channel
         (50, 320)
+        >>> last = lk.run_sync(lk.from_file(path, start=0.75).collect())
+        >>> last[0].pts, sum(f.samples_per_channel for f in last)
+        (33075, 11025)
     """
     if isinstance(block_ms, bool) or not isinstance(block_ms, int | float):
         raise ParameterError(f"block_ms must be a number (got {type(block_ms).__name__})")
@@ -84,54 +109,153 @@ def from_file(
     if dtype is not None:
         check_choice(dtype, SUPPORTED_DTYPES, "dtype")
     check_choice(on_truncated, get_args(OnTruncated), "on_truncated")
-    info = file_info(path)
+    check_choice(on_damaged, get_args(OnDamaged), "on_damaged")
+    source = Source(path)
+    probed = probe(source, RawRequest(sample_rate, num_channels, encoding, dtype))
+    info = probed.info
     fmt = info.format if dtype is None else info.format.with_(dtype=dtype)
+    first, last = sample_range(
+        start, end, fmt.sample_rate, info.samples_per_channel, quoted(source)
+    )
     block = max(1, round(fmt.sample_rate * block_ms / 1000))
-    file = info.path
+    label = source.name if source.path is None else source.path.name
+    return Stream(
+        _reading(probed, fmt, block, on_truncated, on_damaged, first, last),
+        format=fmt,
+        name=f"from_file({label!r})",
+    )
 
-    def open_decoder() -> Decoder:
-        # Each iteration opens the file anew: it may have been replaced or removed since
-        # the header was read, and frames must never be labelled with a format they lack.
-        changed = f"{str(file)!r} changed since it was opened"
-        decoder: Decoder
-        if info.backend == "soundfile":
-            handle = open_soundfile(file)
-            if handle is None:
-                raise AudioFileError(changed)
-            rate, channels = handle.samplerate, handle.channels
-            decoder = SoundFileDecoder(handle, fmt.dtype, file)
-        else:
-            try:
-                pyav = PyAVDecoder(file, fmt.dtype)
-            except (OSError, IndexError, ValueError) as exc:  # av.FFmpegError is both
-                raise AudioFileError(f"{changed} ({ffmpeg_reason(exc)})") from None
-            rate, channels, decoder = pyav._rate, pyav._channels, pyav
-        if (rate, channels) != (fmt.sample_rate, fmt.num_channels):
-            decoder.close()
-            raise AudioFileError(
-                f"{changed} (expected {fmt.sample_rate} Hz {fmt.num_channels} ch, "
-                f"got {rate} Hz {channels} ch)"
-            )
-        return decoder
+
+def sample_range(
+    start: float | None, end: float | None, rate: int, length: int | None, name: str
+) -> tuple[int, int | None]:
+    """``start`` and ``end`` (seconds) as samples at ``rate``, checked against each
+    other and the input's ``length`` (if known).
+
+    Raises:
+        ParameterError: Not a number, negative, ``end`` not after ``start``, or a
+            ``start`` at or after the input's end.
+
+    Examples:
+        >>> sample_range(0.5, 1.0, 16_000, None, "x.wav")
+        (8000, 16000)
+    """
+    first = 0 if start is None else round(_seconds(start, "start") * rate)
+    last = None if end is None else round(_seconds(end, "end") * rate)
+    if last is not None and last <= first:
+        raise ParameterError(f"end must be after start (got start={start}, end={end})")
+    if length is not None and first and first >= length:
+        raise ParameterError(
+            f"start={start} is at or after the end of {name} ({length / rate:.3f} s)"
+        )
+    return first, last
+
+
+def _seconds(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParameterError(f"{what} must be a number of seconds (got {type(value).__name__})")
+    if not math.isfinite(value) or value < 0:
+        raise ParameterError(f"{what} must be 0 or more seconds (got {value})")
+    return float(value)
+
+
+def _reading(
+    probed: Probe,
+    fmt: AudioFormat,
+    block: int,
+    on_truncated: OnTruncated,
+    on_damaged: OnDamaged,
+    start: int,
+    end: int | None,
+) -> Callable[[], AsyncGenerator[AudioFrame, None]]:
+    """The stream's opener: each call reads the input anew (a pipe: once)."""
+    opened = [0]
 
     async def run() -> AsyncGenerator[AudioFrame, None]:
-        decoder = await anyio.to_thread.run_sync(open_decoder)
+        if probed.source.kind == "pipe" and opened[0]:
+            raise anyio.ClosedResourceError(f"{probed.source.name} is a pipe: it can be read once")
+        opened[0] += 1
+        reader = await anyio.to_thread.run_sync(FileReader, probed, fmt, on_damaged, start, end)
         with held("file"):
             try:
-                pts = 0
                 while True:
-                    data = await anyio.to_thread.run_sync(decoder.read, block)
+                    data = await anyio.to_thread.run_sync(reader.read, block)
                     if not data.shape[0]:
                         break
-                    yield AudioFrame.of(data, fmt, pts)
-                    pts += data.shape[0]
-                problem = decoder.problem
+                    yield AudioFrame.of(data, fmt, reader.position - data.shape[0])
             finally:
-                decoder.close()
-        if problem is not None:
-            message = f"{str(file)!r} is truncated or corrupt after {pts} samples: {problem}"
-            if on_truncated == "raise":
-                raise TruncatedAudioError(message)
-            warnings.warn(message, TruncatedAudioWarning, stacklevel=2)
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(reader.close)
+        _verdict(reader, on_truncated)
 
-    return Stream(run, format=fmt, name=f"from_file({file.name!r})")
+    return run
+
+
+def _verdict(reader: FileReader, on_truncated: OnTruncated) -> None:
+    """Say what the input lacked, once every sample it holds has been yielded."""
+    if reader.error is not None:
+        raise reader.error
+    if reader.damage:
+        warnings.warn(reader.damage.warning(reader.name), stacklevel=3)
+    if reader.problem is not None:
+        message = f"{reader.name} is truncated after {reader.position} samples: {reader.problem}"
+        if on_truncated == "raise":
+            raise TruncatedAudioError(message)
+        warnings.warn(TruncatedAudioWarning(message), stacklevel=3)
+
+
+def file_info(
+    path: AudioInput,
+    *,
+    exact: bool = False,
+    sample_rate: int | None = None,
+    num_channels: int | None = None,
+    encoding: RawEncoding | None = None,
+) -> AudioFileInfo:
+    """Read a file's header: rate, channels, length, container and codec.
+
+    Only the header is read, so this is instant for any length. The length is given only
+    where the file really declares it (None for an ADTS AAC stream or an MP3 without a
+    frame count, whose headers only allow an estimate); ``exact=True`` decodes the whole
+    file and counts, as `from_file` reads it (damage skipped, a cut file counted to its
+    cut).
+
+    Args:
+        path: A path, the file's bytes, or a seekable binary file object (rewound after).
+        exact: Count the samples by decoding instead of trusting the header.
+        sample_rate: For headerless files (raw PCM, μ-law, A-law): the rate.
+        num_channels: For headerless files: the channel count.
+        encoding: For headerless files: the sample encoding (`RawEncoding`).
+
+    Raises:
+        AudioFileError: Missing, a directory, or empty.
+        UnsupportedAudioError: Neither libsndfile nor FFmpeg can read it.
+        ParameterError: A pipe (it cannot be read twice), headerless input without its
+            layout, or a layout given for a file whose header says another.
+
+    Examples:
+        >>> import lkframes as lk, numpy as np, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+        >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
+        >>> info = lk.file_info(path)
+        >>> info.format, info.samples_per_channel, info.codec
+        (AudioFormat(sample_rate=16000, num_channels=1, dtype='int16'), 8000, 'PCM_16')
+    """
+    source = Source(path)
+    if source.kind == "pipe":
+        raise ParameterError(
+            f"file_info cannot read {source.name}: it is a pipe, which can be read only "
+            "once; read it with from_file"
+        )
+    probed = probe(source, RawRequest(sample_rate, num_channels, encoding))
+    if not exact:
+        return probed.info
+    stream = Stream(
+        _reading(probed, probed.info.format, 1 << 16, "warn", "skip", 0, None),
+        format=probed.info.format,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncatedAudioWarning)
+        warnings.simplefilter("ignore", DamagedAudioWarning)
+        counted = run_sync(stream.run()).samples_per_channel
+    return replace(probed.info, samples_per_channel=counted, counted=True)

@@ -1,0 +1,64 @@
+"""The warnings lkframes gives on purpose: audio read with a caveat the caller should see.
+
+Each carries what it reports as attributes, so a program (the CLI's ``--json``) can use
+the facts instead of parsing the message.
+"""
+
+from __future__ import annotations
+
+__all__ = ("AssumedFormatWarning", "DamagedAudioWarning", "TruncatedAudioWarning")
+
+
+class TruncatedAudioWarning(UserWarning):
+    """Like `TruncatedAudioError`, as a warning (policy ``on_truncated="warn"``).
+
+    Examples:
+        >>> import lkframes as lk  # from_file(path, on_truncated="warn") warns with it
+        >>> issubclass(lk.TruncatedAudioWarning, UserWarning)
+        True
+    """
+
+
+class DamagedAudioWarning(UserWarning):
+    """Undecodable data was skipped while reading a file (policy ``on_damaged="skip"``).
+
+    Given once, when the file has been read to its end.
+
+    Args:
+        message: What was skipped, where, and how much audio was lost.
+        positions_s: Where each damaged stretch starts, in seconds of audio.
+        lost_s: Seconds of audio lost in all (replaced by silence where the file's
+            timestamps say where it belongs).
+        at_least: More may be lost: a stretch's length is unknown and the file declares
+            no length that would tell.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> warning = lk.DamagedAudioWarning("damaged", positions_s=(1.5,), lost_s=0.02)
+        >>> warning.positions_s, warning.lost_s, warning.at_least
+        ((1.5,), 0.02, False)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        positions_s: tuple[float, ...],
+        lost_s: float,
+        at_least: bool = False,
+    ) -> None:
+        self.positions_s = positions_s
+        self.lost_s = lost_s
+        self.at_least = at_least
+        super().__init__(message)
+
+
+class AssumedFormatWarning(UserWarning):
+    """A headerless file was read in its format's standard layout (μ-law and A-law:
+    8000 Hz mono), because the caller did not give one.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> issubclass(lk.AssumedFormatWarning, UserWarning)
+        True
+    """

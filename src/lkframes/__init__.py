@@ -45,6 +45,7 @@ from ._core.format import DType as DType
 from ._core.frame import AudioFrame as AudioFrame
 from ._core.framelist import FrameList as FrameList
 from ._core.params import Interpolation as Interpolation
+from ._core.params import Partial as Partial
 from ._core.params import Quality as Quality
 from ._core.params import Tail as Tail
 from ._core.samples import resampled_length as resampled_length
@@ -182,6 +183,7 @@ __all__ = (
     "OutputFormat",
     "Overflow",
     "ParameterError",
+    "Partial",
     "PipelineError",
     "PipelineSpec",
     "PixelFormat",

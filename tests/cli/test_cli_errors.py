@@ -162,8 +162,8 @@ CASES: dict[str, tuple[Setup, int, str]] = {
     ),
     "info: headerless raw audio": (
         lambda d: ["info", str(_write(d / "x.raw", b"\x00\x01" * 4_000))],
-        1,
-        "headerless",
+        2,
+        "give --input-rate, --input-channels, --input-encoding",
     ),
     # run
     "run: opus output at 44.1 kHz": (

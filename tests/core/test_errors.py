@@ -10,18 +10,20 @@ import pytest
 
 import lkframes as lk
 from lkframes._core import errors
+from lkframes._core import warnings as lk_warnings
 
 pytestmark = pytest.mark.anyio
 
 
 def test_every_lkframes_exception_is_defined_in_the_one_module() -> None:
-    raised = [
-        obj
-        for name in lk.__all__
-        if inspect.isclass(obj := getattr(lk, name)) and issubclass(obj, Exception | Warning)
-    ]
+    # Exceptions in errors, the warnings lkframes gives in warnings: one module each.
+    public = [obj for name in lk.__all__ if inspect.isclass(obj := getattr(lk, name))]
+    raised = [cls for cls in public if issubclass(cls, Exception) and not issubclass(cls, Warning)]
+    warned = [cls for cls in public if issubclass(cls, Warning)]
     assert raised
+    assert warned
     assert {cls.__module__ for cls in raised} == {errors.__name__}
+    assert {cls.__module__ for cls in warned} == {lk_warnings.__name__}
 
 
 @pytest.mark.parametrize(

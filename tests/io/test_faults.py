@@ -95,7 +95,7 @@ async def test_disk_filling_up_mid_write(anyio_backend: str, tmp_path: Path, nam
         file_size_limit(20_000),
         pytest.raises(lk.AudioFileError, match=rf"writing '.*{name}' failed: .*File too large"),
     ):
-        await (probe.source(None) | probe.stage("before")).to_file(path)
+        await (probe.source(None) | probe.stage("before")).to_file(path, partial="keep")
     assert sorted(probe.closed) == ["before", "source"]
     assert open_resources() == {}
     assert path.stat().st_size == 20_000

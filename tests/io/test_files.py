@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+import time
 import tracemalloc
 from collections.abc import AsyncGenerator
 from pathlib import Path
@@ -680,12 +681,16 @@ async def test_to_file_writes_while_the_stream_runs(anyio_backend: str, tmp_path
     sizes: list[int] = []
 
     def note_size(_frame: lk.AudioFrame) -> None:
-        sizes.append(path.stat().st_size if path.exists() else 0)
+        # The audio goes to a hidden file beside ``path``, renamed into place at the end.
+        sizes.append(sum(p.stat().st_size for p in tmp_path.iterdir() if p.suffix == ".tmp"))
 
     await lk.sine(440, 3.0, RATE, block_ms=20).tap(note_size).to_file(path)
     # Before frame 100 reaches to_file, 99 arrived and were flushed in 0.5 s blocks (25).
     assert sizes[99] >= 44 + 75 * FRAME * 2
     assert _wav_data_frames(path) == 3 * RATE
+    assert await anyio.to_thread.run_sync(lambda: [p.name for p in tmp_path.iterdir()]) == [
+        "growing.wav"
+    ]
 
 
 # -- to_file: runs that end early ----------------------------------------------------------------
@@ -709,7 +714,7 @@ async def test_format_change_mid_stream_leaves_a_valid_file(
         match=r"to_file: frame format changed mid-stream "
         r"\(expected 16000 Hz mono int16, got 8000 Hz mono int16\)",
     ):
-        await lk.Stream(two_rates).to_file(path)
+        await lk.Stream(two_rates).to_file(path, partial="keep")
     assert _wav_data_frames(path) == 30 * FRAME
     data = _one_shot_read(path, "int16")[:, 0]
     np.testing.assert_array_equal(data, np.repeat(np.arange(30, dtype=np.int16), FRAME))
@@ -723,7 +728,11 @@ async def test_exception_in_map_leaves_a_valid_file(anyio_backend: str, tmp_path
 
     path = tmp_path / "crashed.wav"
     with pytest.raises(RuntimeError, match="effect crashed"):
-        await lk.sine(440, None, RATE, block_ms=20).map(fail_at_frame_60).to_file(path)
+        await (
+            lk.sine(440, None, RATE, block_ms=20)
+            .map(fail_at_frame_60)
+            .to_file(path, partial="keep")
+        )
     assert _wav_data_frames(path) == 59 * FRAME
     np.testing.assert_array_equal(
         _one_shot_read(path, "int16")[:, 0], await _sine_reference(59 * FRAME)
@@ -743,7 +752,7 @@ async def test_cancel_after_n_frames_keeps_every_frame_that_arrived(
             if len(passed) == cancel_at:
                 scope.cancel()
 
-        await lk.sine(440, None, RATE, block_ms=20).tap(count).to_file(path)
+        await lk.sine(440, None, RATE, block_ms=20).tap(count).to_file(path, partial="keep")
     assert scope.cancelled_caught
     # The cancellation lands at the next checkpoint, at the latest the next 0.5 s write.
     assert cancel_at <= len(passed) <= cancel_at + 25
@@ -763,7 +772,7 @@ async def test_timeout_mid_write_leaves_a_valid_file(anyio_backend: str, tmp_pat
         passed.append(frame.pts)
 
     with anyio.move_on_after(0.3) as scope:
-        await lk.sine(440, None, RATE, block_ms=20).tap(slow).to_file(path)
+        await lk.sine(440, None, RATE, block_ms=20).tap(slow).to_file(path, partial="keep")
     assert scope.cancelled_caught
     assert passed
     frames = _wav_data_frames(path)
@@ -771,6 +780,52 @@ async def test_timeout_mid_write_leaves_a_valid_file(anyio_backend: str, tmp_pat
     np.testing.assert_array_equal(
         _one_shot_read(path, "int16")[:, 0], await _sine_reference(frames)
     )
+
+
+async def _fails_after(seconds: float) -> AsyncGenerator[lk.AudioFrame, None]:
+    async for frame in lk.sine(440, seconds, RATE, block_ms=20):
+        yield frame
+    raise RuntimeError("the source broke")
+
+
+@pytest.mark.parametrize("existing", [False, True])
+@pytest.mark.parametrize("ending", ["error", "cancel"])
+async def test_a_run_that_does_not_finish_leaves_no_file_that_looks_complete(
+    anyio_backend: str, tmp_path: Path, existing: bool, ending: str
+) -> None:
+    # By default (partial="discard"), to_file writes beside and renames on success: a run
+    # that fails or is cancelled leaves nothing new at the path, and no temporary file.
+    path = tmp_path / "out.wav"
+    if existing:
+        path.write_bytes(b"the old file")
+    stream = lk.Stream(lambda: _fails_after(2.0), format=lk.AudioFormat(RATE, 1, "int16"))
+    if ending == "error":
+        with pytest.raises(RuntimeError, match="the source broke"):
+            await stream.to_file(path, overwrite=True)
+    else:
+        with anyio.move_on_after(0.05):
+            await (
+                lk.sine(440, None, RATE, block_ms=20)
+                .tap(lambda _: time.sleep(0.001))
+                .to_file(path, overwrite=True)
+            )
+    left = await anyio.to_thread.run_sync(lambda: sorted(p.name for p in tmp_path.iterdir()))
+    assert left == (["out.wav"] if existing else [])
+    if existing:
+        assert path.read_bytes() == b"the old file"
+
+
+async def test_a_live_recording_keeps_what_it_received(anyio_backend: str, tmp_path: Path) -> None:
+    # A live stream (a track, a room, a microphone) is recorded in place: stopping it (or
+    # its failing) keeps a valid file with every frame that arrived.
+    path = tmp_path / "recording.wav"
+    live = lk.Stream(lambda: _fails_after(1.0), format=lk.AudioFormat(RATE, 1, "int16"), live=True)
+    with pytest.raises(RuntimeError, match="the source broke"):
+        await live.to_file(path)
+    assert _wav_data_frames(path) == RATE
+    with pytest.raises(RuntimeError, match="the source broke"):
+        await live.to_file(tmp_path / "discarded.wav", partial="discard")
+    assert not (tmp_path / "discarded.wav").exists()
 
 
 # -- memory --------------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ WRITER = """
 import sys, time
 import anyio, numpy as np, lkframes as lk
 
-path, overwrite = sys.argv[1], sys.argv[2] == "overwrite"
+path, overwrite, live = sys.argv[1], sys.argv[2] == "overwrite", sys.argv[3] == "live"
 
 async def paced():
     rng = np.random.default_rng(0)
@@ -136,15 +136,28 @@ async def paced():
         data = (rng.standard_normal(160) * 3_000).astype(np.int16)
         yield lk.AudioFrame(data, 16_000, pts=160 * k)
 
-stream = lk.Stream(paced, format=lk.AudioFormat(16_000, 1))
+stream = lk.Stream(paced, format=lk.AudioFormat(16_000, 1), live=live)
 lk.run_sync(stream.to_file(path, overwrite=overwrite))
 """
 
 
-def _kill_while_writing(path: Path, overwrite: bool, frames: int) -> int:
-    """Run a paced writer in a child process, SIGKILL it after ``frames`` 10 ms frames,
-    and return how many frames it had produced."""
-    return kill_after(WRITER, str(path), "overwrite" if overwrite else "new", count=frames)
+def _kill_while_writing(path: Path, overwrite: bool, frames: int, live: bool = True) -> int:
+    """Run a paced writer (a live recording, or not) in a child process, SIGKILL it after
+    ``frames`` 10 ms frames, and return how many frames it had produced."""
+    mode = "overwrite" if overwrite else "new"
+    return kill_after(WRITER, str(path), mode, "live" if live else "file", count=frames)
+
+
+def test_sigkill_during_a_new_file_leaves_nothing_that_looks_complete(tmp_path: Path) -> None:
+    # Not a live stream: written beside and renamed only when complete, so a kill leaves
+    # no file under the final name, only a hidden temporary one (a rerun of the CLI's
+    # batch removes those).
+    path = tmp_path / "converted.wav"
+    _kill_while_writing(path, overwrite=False, frames=150, live=False)
+    assert not path.exists()
+    left = _temporaries(tmp_path)
+    assert len(left) == 1
+    assert left[0].startswith(".converted.wav.lkframes-")
 
 
 def test_sigkill_during_an_overwrite_leaves_the_original_byte_for_byte(tmp_path: Path) -> None:

@@ -242,8 +242,12 @@ class TruncatedAudioError(AudioFileError):
 
 
 class DamagedAudioError(AudioFileError):
-    """Undecodable data mid-file (``on_damaged="error"``), raised after every sample
-    before it; ``position_s`` is where the damage starts, in seconds of audio."""
+    """Undecodable data mid-file, with ``on_damaged="error"`` (``position_s``: where).
+
+    Examples:
+        >>> DamagedAudioError("damaged at 1.5 s", position_s=1.5).position_s
+        1.5
+    """
 
     def __init__(self, message: str, *, position_s: float) -> None:
         self.position_s = position_s

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal, TypeAlias, get_args
 
-__all__ = ("QUALITIES", "TAILS", "Interpolation", "Quality", "Tail")
+__all__ = ("QUALITIES", "TAILS", "Interpolation", "Partial", "Quality", "Tail")
 
 Quality: TypeAlias = Literal["QQ", "LQ", "MQ", "HQ", "VHQ"]
 """soxr quality recipes, lowest to highest; ``"HQ"`` is the default (sox ``rate -h``).
@@ -41,4 +41,16 @@ Examples:
     >>> import lkframes as lk
     >>> typing.get_args(lk.Interpolation)[:2]
     ('fast_bilinear', 'bilinear')
+"""
+
+Partial: TypeAlias = Literal["discard", "keep"]
+"""What `to_file` leaves at its path when a run does not finish.
+
+Nothing (``"discard"``, the default for files and arrays), or a valid file with what was
+written (``"keep"``, the default for live streams).
+
+Examples:
+    >>> import typing, lkframes as lk
+    >>> typing.get_args(lk.Partial)
+    ('discard', 'keep')
 """

@@ -68,7 +68,7 @@ class StreamBase(Generic[T_co]):
         True
     """
 
-    __slots__ = ("_flat", "_name", "_open", "_tasks", "format")
+    __slots__ = ("_flat", "_live", "_name", "_open", "_tasks", "format")
 
     def __init__(
         self,
@@ -78,6 +78,7 @@ class StreamBase(Generic[T_co]):
         name: str = "stream",
         flat: bool = False,
         tasks: bool = False,
+        live: bool = False,
     ) -> None:
         self._open = open
         self.format = format
@@ -85,6 +86,7 @@ class StreamBase(Generic[T_co]):
         self._name = name
         self._flat = flat
         self._tasks = tasks
+        self._live = live
 
     @property
     def name(self) -> str:
@@ -95,6 +97,12 @@ class StreamBase(Generic[T_co]):
     def flat(self) -> bool:
         """Whether the source was 1-D, so `to_array` gives mono output as 1-D."""
         return self._flat
+
+    @property
+    def live(self) -> bool:
+        """Whether frames come as they happen (a track, a room, a microphone), so the
+        stream is read once and a file sink keeps what arrived if the run ends early."""
+        return self._live
 
     @property
     def runs_tasks(self) -> bool:

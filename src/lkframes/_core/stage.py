@@ -134,6 +134,7 @@ class Stage(Generic[A_contra, B_co]):
             name=f"{stream.name} | {self.name}",
             flat=stream.flat,
             tasks=stream.runs_tasks or self._tasks,
+            live=stream.live,
         )
 
     def __or__(self, after: Stage[B_co, C]) -> Stage[A_contra, C]:

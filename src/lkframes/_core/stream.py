@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 
 from . import registry
 from .format import AudioFormat, DType
 from .frame import AudioFrame
 from .opening import close_upstream, consume, current_task_group
-from .params import Interpolation, Quality, Tail
+from .params import Interpolation, Partial, Quality, Tail
 from .run import RunSummary, StreamBase
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ class Stream(StreamBase[T_co]):
         name: A label shown in reprs.
         flat: The source was 1-D, so `to_array` returns 1-D for mono output.
         tasks: Some stage starts tasks (see `current_task_group`).
+        live: The source gives frames as they happen (see `live`).
 
     Examples:
         >>> import lkframes as lk, numpy as np
@@ -229,15 +230,16 @@ class Stream(StreamBase[T_co]):
 
     async def to_file(
         self: Stream[AudioFrame],
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | IO[bytes],
         *,
         subtype: str | None = None,
         format: str | None = None,
         overwrite: bool = False,
+        partial: Partial | None = None,
     ) -> RunSummary:
         """Write the audio to ``path`` incrementally. See `lkframes.to_file`."""
         summary: RunSummary = await registry.method("to_file")(
-            self, path, subtype=subtype, format=format, overwrite=overwrite
+            self, path, subtype=subtype, format=format, overwrite=overwrite, partial=partial
         )
         return summary
 

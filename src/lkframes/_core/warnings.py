@@ -54,8 +54,10 @@ class DamagedAudioWarning(UserWarning):
 
 
 class AssumedFormatWarning(UserWarning):
-    """A headerless file was read in its format's standard layout (μ-law and A-law:
-    8000 Hz mono), because the caller did not give one.
+    """A headerless file was read in its format's standard layout: the caller gave none.
+
+    μ-law and A-law files (``.ul``, ``.al``) are 8000 Hz mono by their standard (ITU-T
+    G.711); `from_file` reads them so, with this warning, when no layout is given.
 
     Examples:
         >>> import lkframes as lk

@@ -117,7 +117,9 @@ def write_pipeline(source: Path, temp: Path, output: Path, data: dict[str, Any])
         problem = rate_problem(subtype, built.format.sample_rate)
         if problem is not None:
             raise PipelineError(f"{output.name}: {problem[0]}")
-    summary: RunSummary = run_sync(built.to_file(temp, subtype=subtype, format=container))
+    summary: RunSummary = run_sync(  # ``temp`` is renamed into place by the caller
+        built.to_file(temp, subtype=subtype, format=container, partial="keep")
+    )
     return summary
 
 

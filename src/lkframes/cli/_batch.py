@@ -27,13 +27,15 @@ import lkframes as lk
 from ..batch._plan import AUDIO_SUFFIXES, FileJob, has_magic, plan_files
 from ..batch._process import BatchSummary, FileResult, Writer, run_file
 from ..io._choose import output_encoding
+from ..io._read import read_with_info
 from ._convert import (
     _check_rate,
-    _convert_stream,
     _flag_stages,
     _usage,
     convert_command,
+    convert_stream,
 )
+from ._input import read_options
 from ._report import quiet_stderr
 
 __all__ = ("batch_convert", "convert_entry", "is_batch", "run_batch")
@@ -44,8 +46,12 @@ def convert_entry(args: argparse.Namespace) -> int:
     paths: list[Path] = [*args.inputs, args.target]
     if is_batch(paths):
         return batch_convert(args, paths)
-    if args.ext != "wav":
-        _usage(args, "--ext applies when OUT is a folder; give OUT a file name with its extension")
+    if args.ext != "wav" and str(args.target) != "-":
+        _usage(
+            args,
+            "--ext applies when OUT is a folder or - (stdout); give OUT a file name with its "
+            "extension",
+        )
     args.input, args.output = paths
     return convert_command(args)
 
@@ -74,13 +80,17 @@ def convert_one(write: Writer, source: str, target: str, payload: Any) -> FileRe
 def write_converted(source: Path, temp: Path, output: Path, flags: dict[str, Any]) -> lk.RunSummary:
     """``convert``'s stages for ``source``, as its flags say."""
     args = argparse.Namespace(**flags, input=source, output=output)
-    info = lk.file_info(source)
+    info, stream = read_with_info(source, **read_options(args))
     container, subtype = output_encoding(
         output, args.subtype, args.dtype, info, subtype_name="--subtype"
     )
-    stream = _convert_stream(args, _flag_stages(args))
+    stream = convert_stream(args, _flag_stages(args), stream)
     _check_rate(output, subtype, stream)
-    summary: lk.RunSummary = lk.run_sync(stream.to_file(temp, subtype=subtype, format=container))
+    # ``temp`` is the batch's own file beside the output, renamed when complete: written
+    # in place (partial="keep"), not beside it again.
+    summary: lk.RunSummary = lk.run_sync(
+        stream.to_file(temp, subtype=subtype, format=container, partial="keep")
+    )
     return summary
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import lkframes as lk
@@ -11,14 +12,22 @@ import lkframes as lk
 from ..batch._process import last_dtype, write_pipeline
 from ..io._choose import output_encoding
 from ..io._encodings import rate_problem
+from ..io._read import read_with_info
 from ._batch import run_batch
+from ._input import (
+    Caveats,
+    decoder_output,
+    in_flags,
+    input_of,
+    read_options,
+    saying_what_became_of,
+)
 from ._report import (
     LevelMeter,
     Outcome,
     decibels,
     format_json,
     progress,
-    quiet_stderr,
     report,
     timed,
 )
@@ -27,31 +36,64 @@ __all__ = ("info_command", "run_command")
 
 PIPELINE_SUFFIXES = (".json", ".yaml", ".yml")
 
+_LAYOUT = ("sample_rate", "num_channels", "encoding")
+
 
 def info_command(args: argparse.Namespace) -> int:
-    """``lkframes info FILE``: decode the whole file, measure it, and say what it is."""
-    meter = LevelMeter()
-    with quiet_stderr(args.quiet or args.json):
-        info = lk.file_info(args.file)
-        stream, close_bar = progress(
-            lk.from_file(args.file).tap(meter), info.duration, not (args.quiet or args.json), "info"
-        )
+    """``lkframes info FILE``: what the header says; the file decoded (length counted,
+    level measured, damage reported) with ``--exact`` or where the header cannot say."""
+    caveats = Caveats("info")
+    source = input_of(args.file)
+    options = read_options(args)
+    with decoder_output(args.verbose, explain=not args.quiet), caveats.watching():
         try:
-            summary = lk.run_sync(stream.run())
-        finally:
-            close_bar()
-    peak, rms = decibels(meter.peak), decibels(meter.rms)
+            info, stream = read_with_info(source, **options)
+        except lk.ParameterError as exc:
+            args.parser.error(in_flags(str(exc)))
+        decode = args.exact or info.samples_per_channel is None
+        if not decode:  # the header's word, unless the header itself shows a cut
+            lk.file_info(source, **{k: options[k] for k in _LAYOUT})
+        meter = LevelMeter()
+        if decode:
+            stream, close_bar = progress(
+                stream.tap(meter),
+                info.duration,
+                not (args.quiet or args.json),
+                "info",
+            )
+            try:
+                info = replace(
+                    info, samples_per_channel=lk.run_sync(stream.run()).samples_per_channel
+                )
+            finally:
+                close_bar()
+    _show_info(args, info, decode, meter, caveats)
+    return 0
+
+
+def _show_info(
+    args: argparse.Namespace,
+    info: lk.AudioFileInfo,
+    decoded: bool,
+    meter: LevelMeter,
+    caveats: Caveats,
+) -> None:
+    peak, rms = (decibels(meter.peak), decibels(meter.rms)) if decoded else (None, None)
     video = _video_of(info)
+    length = "counted by decoding" if decoded else "from the header"
+    if info.container == "RAW" and not decoded:
+        length = "from its size"
     if args.json:
         result = {
             "command": "info",
-            "path": str(info.path),
+            "path": info.name,
             "container": info.container,
             "codec": info.codec,
             "backend": info.backend,
             "format": format_json(info.format),
-            "samples_per_channel": summary.samples_per_channel,
-            "duration_s": summary.duration,
+            "samples_per_channel": info.samples_per_channel,
+            "duration_s": info.duration,
+            "length": "decoded" if decoded else "header",
             "peak_dbfs": peak,
             "rms_dbfs": rms,
             "video": None
@@ -62,23 +104,27 @@ def info_command(args: argparse.Namespace) -> int:
                 "fps": video.fps,
                 "codec": video.codec,
             },
+            **caveats.to_json(),
         }
         print(json.dumps(result, indent=2))
-    elif not args.quiet:
+        return
+    if args.quiet:
+        return
+    lines = [
+        info.name,
+        f"  file      {info.container} / {info.codec} (read with {info.backend})",
+        f"  format    {info.format}",
+        f"  duration  {info.duration or 0:.3f} s ({info.samples_per_channel} samples, {length})",
+    ]
+    if decoded:
         level = (
             "silent" if peak is None or rms is None else f"peak {peak:.1f} dBFS, RMS {rms:.1f} dBFS"
         )
-        print(
-            f"{info.path}\n"
-            f"  file      {info.container} / {info.codec} (read with {info.backend})\n"
-            f"  format    {info.format}\n"
-            f"  duration  {summary.duration:.3f} s ({summary.samples_per_channel} samples)\n"
-            f"  level     {level}"
-        )
-        if video is not None:
-            fps = f", {video.fps:g} fps" if video.fps else ""
-            print(f"  video     {video.width}x{video.height}{fps}, {video.codec} (not measured)")
-    return 0
+        lines.append(f"  level     {level}")
+    if video is not None:
+        fps = f", {video.fps:g} fps" if video.fps else ""
+        lines.append(f"  video     {video.width}x{video.height}{fps}, {video.codec} (not measured)")
+    print("\n".join(lines))
 
 
 def _video_of(info: lk.AudioFileInfo) -> lk.VideoInfo | None:
@@ -122,41 +168,56 @@ def run_command(args: argparse.Namespace) -> int:
         raise lk.OutputExistsError(
             f'{str(output)!r} exists; pass --overwrite (or set "overwrite": true) to replace it'
         )
-    with quiet_stderr(args.quiet or args.json):
-        source = lk.file_info(spec.input)
-        built = spec.build()
-        if output is not None and built.format is not None:
-            subtype = output_encoding(output, None, last_dtype(spec), source)[1]
-            problem = rate_problem(subtype, built.format.sample_rate)
-            if problem is not None:
-                raise lk.PipelineError(
-                    f"{output.name}: {problem[0]}; end the pipeline with "
-                    f'{{"stage": "resample", "sample_rate": {problem[1]}}}'
-                )
-        stream, close_bar = progress(built, source.duration, not (args.quiet or args.json), "run")
-        encoding = None
-        try:
-            if output is None:
-                summary, wall = timed(lambda: lk.run_sync(stream.run()))
-            else:
-                encoding = output_encoding(output, None, last_dtype(spec), source)
-                summary, wall = timed(
-                    lambda: lk.run_sync(
-                        stream.to_file(
-                            output, subtype=encoding[1], format=encoding[0], overwrite=overwrite
-                        )
-                    )
-                )
-        finally:
-            close_bar()
+    caveats = Caveats("run")
+    with decoder_output(args.verbose, explain=not args.quiet), caveats.watching():
+        summary, wall, source, encoding = _run_one(args, spec, output, overwrite)
     chunk = next((s for s in reversed(spec.stages) if s.stage == "chunk"), None)
     chunk_ms = None if chunk is None else _chunk_ms(chunk, source)
     report(
         Outcome("run", source, output, encoding, summary, wall, chunk_ms),
         as_json=args.json,
         quiet=args.quiet,
+        caveats=caveats,
     )
     return 0
+
+
+def _run_one(
+    args: argparse.Namespace, spec: lk.PipelineSpec, output: Path | None, overwrite: bool
+) -> tuple[lk.RunSummary, float, lk.AudioFileInfo, tuple[str, str] | None]:
+    """Run ``spec``, writing ``output`` (if any) beside and renaming it when complete."""
+    source = lk.file_info(spec.input)
+    built = spec.build(on_damaged="error" if args.strict else "skip")
+    if output is not None and built.format is not None:
+        subtype = output_encoding(output, None, last_dtype(spec), source)[1]
+        problem = rate_problem(subtype, built.format.sample_rate)
+        if problem is not None:
+            raise lk.PipelineError(
+                f"{output.name}: {problem[0]}; end the pipeline with "
+                f'{{"stage": "resample", "sample_rate": {problem[1]}}}'
+            )
+    stream, close_bar = progress(built, source.duration, not (args.quiet or args.json), "run")
+    encoding = None
+    try:
+        if output is None:
+            summary, wall = timed(lambda: lk.run_sync(stream.run()))
+        else:
+            encoding = output_encoding(output, None, last_dtype(spec), source)
+            with saying_what_became_of("run", output):
+                summary, wall = timed(
+                    lambda: lk.run_sync(
+                        stream.to_file(
+                            output,
+                            subtype=encoding[1],
+                            format=encoding[0],
+                            overwrite=overwrite,
+                            partial="discard",
+                        )
+                    )
+                )
+    finally:
+        close_bar()
+    return summary, wall, source, encoding
 
 
 def _run_many(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ problem said in flags and file names."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -12,7 +13,17 @@ import lkframes as lk
 from ..dsp._run import SUPPORTED_RATES
 from ..io._choose import output_encoding
 from ..io._encodings import rate_problem
-from ._report import Outcome, progress, quiet_stderr, report, timed
+from ..io._read import read_with_info
+from ._input import (
+    STDIO,
+    Caveats,
+    decoder_output,
+    in_flags,
+    input_of,
+    read_options,
+    saying_what_became_of,
+)
+from ._report import Outcome, progress, report, timed
 from ._stage_flags import CONVERT_ORDER, build_stage, flag_values
 
 __all__ = ("convert_command",)
@@ -68,9 +79,19 @@ def _refused(name: str, args: argparse.Namespace, exc: lk.LkFramesError) -> str:
     return f"{flags}: {message}"
 
 
-def _convert_stream(args: argparse.Namespace, stages: dict[str, Any]) -> lk.Stream[lk.AudioFrame]:
-    """IN through ``stages`` in `CONVERT_ORDER`; an up-mix goes after resampling instead."""
-    stream = lk.from_file(args.input)
+def open_input(args: argparse.Namespace) -> tuple[lk.AudioFileInfo, lk.Stream[lk.AudioFrame]]:
+    """IN's header and its stream, as the input flags say (usage errors in flags)."""
+    try:
+        return read_with_info(input_of(args.input), **read_options(args))
+    except lk.ParameterError as exc:
+        _usage(args, in_flags(str(exc)))
+
+
+def convert_stream(
+    args: argparse.Namespace, stages: dict[str, Any], stream: lk.Stream[lk.AudioFrame]
+) -> lk.Stream[lk.AudioFrame]:
+    """IN's ``stream`` through ``stages`` in `CONVERT_ORDER`; an up-mix goes after
+    resampling instead."""
     assert stream.format is not None
     up_mix = "remix" in stages and args.channels > stream.format.num_channels
     order = [n for n in stages if not (n == "remix" and up_mix)]
@@ -88,15 +109,21 @@ def _write(
     args: argparse.Namespace,
     stream: lk.Stream[lk.AudioFrame],
     source: lk.AudioFileInfo,
-    container: str,
-    subtype: str,
+    encoding: tuple[str, str],
 ) -> tuple[lk.RunSummary, float]:
+    """Write OUT (stdout for ``-``): beside it, renamed into place when complete."""
+    to_stdout = str(args.output) == STDIO
+    target: Any = sys.stdout.buffer if to_stdout else args.output
     stream, close_bar = progress(stream, source.duration, not (args.quiet or args.json), "convert")
     try:
         result: tuple[lk.RunSummary, float] = timed(
             lambda: lk.run_sync(
                 stream.to_file(
-                    args.output, subtype=subtype, format=container, overwrite=args.overwrite
+                    target,
+                    subtype=encoding[1],
+                    format=encoding[0],
+                    overwrite=args.overwrite,
+                    partial="discard",
                 )
             )
         )
@@ -114,34 +141,34 @@ def _check_rate(output: Path, subtype: str, stream: lk.Stream[lk.AudioFrame]) ->
 
 
 def convert_command(args: argparse.Namespace) -> int:
-    """``lkframes convert IN OUT [stage flags]``: one file (``args.input``, ``args.output``)."""
+    """``lkframes convert IN OUT [stage flags]``: one file (``args.input``, ``args.output``;
+    ``-`` for stdin or stdout)."""
     output: Path = args.output
-    if output.is_dir():
+    to_stdout = str(output) == STDIO
+    named = output.with_name(f"stdout.{args.ext.lstrip('.')}") if to_stdout else output
+    if output.is_dir() and not to_stdout:
         raise lk.AudioFileError(f"OUT {str(output)!r} is a directory; give a file name")
     try:
         stages = _flag_stages(args)
-        output_encoding(
-            output, args.subtype, args.dtype, None, subtype_name="--subtype"
-        )  # the extension, now
+        output_encoding(named, args.subtype, args.dtype, None, subtype_name="--subtype")
     except lk.ParameterError as exc:
-        _usage(args, str(exc))
-    if output.exists() and not args.overwrite:
+        _usage(args, str(exc).replace("stdout.", "--ext ") if to_stdout else str(exc))
+    if output.exists() and not args.overwrite and not to_stdout:
         raise lk.OutputExistsError(f"{str(output)!r} exists; pass --overwrite to replace it")
-    refused = None
-    with quiet_stderr(args.quiet or args.json):  # native decoders' chatter; errors come after
-        source = lk.file_info(args.input)
-        container, subtype = output_encoding(
-            output, args.subtype, args.dtype, source, subtype_name="--subtype"
+    caveats = Caveats("convert")
+    told = None if to_stdout else output
+    with decoder_output(args.verbose, explain=not args.quiet), caveats.watching():
+        source, stream = open_input(args)
+        encoding = output_encoding(
+            named, args.subtype, args.dtype, source, subtype_name="--subtype"
         )
         try:
-            stream = _convert_stream(args, stages)
-            _check_rate(output, subtype, stream)
+            stream = convert_stream(args, stages, stream)
+            _check_rate(named, encoding[1], stream)
         except lk.ParameterError as exc:
-            refused = str(exc)
-        else:
-            summary, wall = _write(args, stream, source, container, subtype)
-    if refused is not None:
-        _usage(args, refused)
-    outcome = Outcome("convert", source, output, (container, subtype), summary, wall, args.chunk_ms)
-    report(outcome, as_json=args.json, quiet=args.quiet)
+            _usage(args, str(exc))
+        with saying_what_became_of("convert", told):
+            summary, wall = _write(args, stream, source, encoding)
+    outcome = Outcome("convert", source, output, encoding, summary, wall, args.chunk_ms)
+    report(outcome, as_json=args.json, quiet=args.quiet, caveats=caveats, to_stderr=to_stdout)
     return 0

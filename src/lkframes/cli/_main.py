@@ -29,6 +29,7 @@ import lkframes as lk
 from ._batch import convert_entry
 from ._commands import info_command, run_command
 from ._demo import DEMO_INPUT_RATE, DEMO_SECONDS, MAX_SECONDS, PIPELINE_TEXT, run_demo
+from ._input import DECODER_NOTE, OUTCOME_NOTE, add_input_flags, add_reading_flags, in_flags
 from ._stage_flags import add_stage_flags
 
 __all__ = ("EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main")
@@ -45,6 +46,16 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 < value <= MAX_SECONDS:
         raise argparse.ArgumentTypeError(f"must be > 0 and <= {MAX_SECONDS:g} (got {text})")
+    return value
+
+
+def _position(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds (got {text})")
     return value
 
 
@@ -107,13 +118,21 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
 def _add_file_commands(commands: Any) -> None:
     info = commands.add_parser(
         "info",
-        help="show an audio file's format, duration and level",
-        description="Show an audio file's container, codec, format, duration, and its peak "
-        "and RMS level in dBFS (measured by streaming the whole file).",
+        help="show an audio file's format and duration (and level, with --exact)",
+        description="Show an audio file's container, codec, format and duration, from its "
+        "header where the header says the length (instant, as soxi); a file whose header "
+        "only allows an estimate (an ADTS .aac, an MP3 without a frame count, stdin) is "
+        "decoded to count. --exact decodes any file: the exact length, its peak and RMS "
+        "level in dBFS, and any damage skipped.",
     )
-    info.add_argument("file", type=Path, help="audio file")
+    info.add_argument("file", type=Path, help="audio file, or - for stdin")
+    info.add_argument(
+        "--exact", action="store_true", help="decode the whole file: exact length and level"
+    )
+    add_input_flags(info)
+    add_reading_flags(info)
     _output_flags(info)
-    info.set_defaults(handler=info_command)
+    info.set_defaults(handler=info_command, parser=info)
 
     _add_convert(commands)
 
@@ -134,6 +153,7 @@ def _add_file_commands(commands: Any) -> None:
         "into; the pipeline's input is ignored and its output's extension is kept",
     )
     run.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
+    add_reading_flags(run)
     run.add_argument(
         "--jobs", "-j", type=_jobs, default=None, metavar="N",
         help="with many files: files run at once (default: the CPU count)",
@@ -160,12 +180,21 @@ def _add_convert(commands: Any) -> None:
         type=Path,
         nargs="+",
         metavar="IN",
-        help="audio file to read; or several, folders, or quoted glob patterns",
+        help="audio file to read (- for stdin); or several, folders, or quoted glob patterns",
     )
     convert.add_argument(
-        "target", type=Path, metavar="OUT", help="audio file to write; or a folder, for many"
+        "target",
+        type=Path,
+        metavar="OUT",
+        help="audio file to write (- for stdout, in the format --ext names); or a folder",
     )
+    convert.add_argument(
+        "--start", type=_position, metavar="S", help="start S seconds into IN (sought)"
+    )
+    convert.add_argument("--end", type=_position, metavar="S", help="stop S seconds into IN")
     add_stage_flags(convert)
+    add_input_flags(convert)
+    add_reading_flags(convert)
     convert.add_argument(
         "--jobs",
         "-j",
@@ -178,7 +207,7 @@ def _add_convert(commands: Any) -> None:
         "--ext",
         default="wav",
         metavar="EXT",
-        help="the format of the files written into a folder OUT (default wav)",
+        help="the format of the files written into a folder OUT, or to stdout (default wav)",
     )
     convert.add_argument("--subtype", help="libsndfile subtype of OUT, e.g. PCM_16, PCM_24, FLOAT")
     convert.add_argument(
@@ -192,6 +221,11 @@ def _add_convert(commands: Any) -> None:
 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
+    if isinstance(exc, lk.MediaFileError):  # a file's problem, said in flags, not Python
+        text = in_flags(text)
+    for note in getattr(exc, "__notes__", ()):
+        if note.startswith(OUTCOME_NOTE):
+            text += "; " + note.removeprefix(OUTCOME_NOTE)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -230,6 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 128 + signal.SIGTERM if terminated else 130
         except Exception as exc:  # the command line's last resort: one line, no traceback
             print(f"lkframes {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+            for note in getattr(exc, "__notes__", ()):
+                if note.startswith(DECODER_NOTE):  # what a decoder said, where it explains
+                    print(note.replace("\n", "\n  "), file=sys.stderr)
             return EXIT_FAILURE
 
 

@@ -18,6 +18,8 @@ import numpy as np
 
 import lkframes as lk
 
+from ._input import Caveats
+
 __all__ = ("LevelMeter", "Outcome", "decibels", "format_json", "progress", "quiet_stderr", "report")
 
 
@@ -107,8 +109,17 @@ class Outcome:
     chunk_ms: float | None  # frames are reported only when the run cut them
 
 
-def report(outcome: Outcome, *, as_json: bool, quiet: bool) -> None:
-    """Print ``outcome`` as one line, as JSON, or not at all."""
+def report(
+    outcome: Outcome,
+    *,
+    as_json: bool,
+    quiet: bool,
+    caveats: Caveats | None = None,
+    to_stderr: bool = False,
+) -> None:
+    """Print ``outcome`` as one line, as JSON, or not at all; on stderr when stdout is
+    the output itself. ``caveats``: the read's damage and warnings, for the JSON."""
+    out = sys.stderr if to_stderr else sys.stdout
     summary = outcome.summary
     x_realtime = summary.duration / outcome.wall_s if outcome.wall_s > 0 else math.inf
     frames = summary.frames if outcome.chunk_ms is not None else None
@@ -118,7 +129,7 @@ def report(outcome: Outcome, *, as_json: bool, quiet: bool) -> None:
             json.dumps(
                 {
                     "command": outcome.command,
-                    "input": str(outcome.source.path),
+                    "input": outcome.source.name,
                     "input_format": format_json(outcome.source.format),
                     "output": None if outcome.output is None else str(outcome.output),
                     "output_format": None
@@ -132,9 +143,11 @@ def report(outcome: Outcome, *, as_json: bool, quiet: bool) -> None:
                     "duration_s": summary.duration,
                     "wall_s": outcome.wall_s,
                     "x_realtime": x_realtime,
+                    **(caveats.to_json() if caveats is not None else {}),
                 },
                 indent=2,
-            )
+            ),
+            file=out,
         )
         return
     if quiet:
@@ -149,8 +162,9 @@ def report(outcome: Outcome, *, as_json: bool, quiet: bool) -> None:
     cut = _frames_text(summary, outcome.chunk_ms) if frames is not None else ""
     speed = f"{x_realtime:,.0f}" if x_realtime >= 10 else f"{x_realtime:.2g}"
     print(
-        f"{outcome.source.path} ({outcome.source.format}) -> {target}: {cut}"
-        f"{summary.duration:.3f} s in {outcome.wall_s:.2f} s ({speed}x realtime)"
+        f"{outcome.source.name} ({outcome.source.format}) -> {target}: {cut}"
+        f"{summary.duration:.3f} s in {outcome.wall_s:.2f} s ({speed}x realtime)",
+        file=out,
     )
 
 

@@ -164,4 +164,5 @@ def from_microphone(
         lambda: _frames(device, fmt, block, stall),
         format=fmt,
         name=f"from_microphone({device!r})",
+        live=True,
     )

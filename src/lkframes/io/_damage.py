@@ -11,9 +11,10 @@ from .._core.warnings import DamagedAudioWarning
 __all__ = ("DamageLog", "OnDamaged")
 
 OnDamaged = Literal["skip", "error"]
-"""What `from_file` does with undecodable data mid-file: ``"skip"`` it and decode on, as
-ffmpeg does, with a `DamagedAudioWarning` at the end (default), or raise
-`DamagedAudioError` at it.
+"""What `from_file` does with undecodable data mid-file: skip it, or raise at it.
+
+``"skip"`` (the default) decodes on past it, as ffmpeg does, with one
+`DamagedAudioWarning` at the end; ``"error"`` raises `DamagedAudioError` at it.
 
 Examples:
     >>> import typing, lkframes as lk

@@ -17,7 +17,8 @@ from .._core.errors import (
 )
 from .._core.format import MAX_CHANNELS, MAX_SAMPLE_RATE, AudioFormat, DType
 from .._core.warnings import AssumedFormatWarning
-from ._lengths import TRUSTED_CONTAINERS, XingTag, xing_tag
+from ._decoders import declared_truncation
+from ._lengths import MP3_SLACK_BYTES, TRUSTED_CONTAINERS, XingTag, ogg_problem, xing_tag
 from ._raw import HEADERLESS_SUFFIXES, RAW_DEMUXERS, RawLayout, encoding_of_demuxer, raw_layout
 from ._source import Source, check_path
 
@@ -128,6 +129,10 @@ class Probe:
     """A length to judge a cut by where none is declared (Matroska's duration, to the
     millisecond, counting the codec delay: judged with `expected_slack`)."""
     expected_slack: int = 0
+    cut: str | None = None
+    """Why the header alone shows the input was cut (a WAV data chunk longer than the
+    file, an Ogg stream without its last page, an MP3 short of the bytes its Xing tag
+    counts), found without decoding; None if it does not show."""
     pending: Any = None
     """A pipe's FFmpeg container, opened to read its header, for the one read it allows."""
 
@@ -242,7 +247,24 @@ def _soundfile_probe(
         backend="soundfile",
         name=source.name,
     )
-    return Probe(source, info, declared, raw=raw, xing=xing)
+    probed = Probe(source, info, declared, raw=raw, xing=xing)
+    probed.cut = _cut(source, handle.format, handle.extra_info, xing)
+    return probed
+
+
+def _cut(source: Source, container: str, extra_info: str, xing: XingTag | None) -> str | None:
+    """What the header and the file's size alone say about a cut (see `Probe.cut`)."""
+    if container == "WAV":
+        return declared_truncation(extra_info)
+    if container == "OGG":
+        return ogg_problem(source)
+    size = source.size
+    if xing is None or not xing.stream_bytes or size is None:
+        return None
+    if size + MP3_SLACK_BYTES >= xing.offset + xing.stream_bytes:
+        return None
+    held = size - xing.offset
+    return f"the file holds {held} of the {xing.stream_bytes} bytes its MP3 header counts"
 
 
 def _headerless(source: Source, request: RawRequest, implied: Any) -> Probe:
@@ -259,7 +281,7 @@ def _headerless(source: Source, request: RawRequest, implied: Any) -> Probe:
             AssumedFormatWarning(
                 f"{quoted(source)} is headerless {layout.describe().split()[-1]}: read as "
                 f"{layout.describe()}, the format's standard; give sample_rate= and "
-                "num_channels= (CLI: --input-rate, --input-channels) if it is another"
+                "num_channels= if it is another"
             ),
             stacklevel=4,
         )

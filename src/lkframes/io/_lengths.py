@@ -20,7 +20,10 @@ from dataclasses import dataclass
 
 from ._source import Source
 
-__all__ = ("TRUSTED_CONTAINERS", "XingTag", "ogg_problem", "xing_tag")
+__all__ = ("MP3_SLACK_BYTES", "TRUSTED_CONTAINERS", "XingTag", "ogg_problem", "xing_tag")
+
+MP3_SLACK_BYTES = 4096
+"""An MP3 this close to the byte count its Xing tag declares holds the whole stream."""
 
 _OGG_EOS = 0x04
 

@@ -20,8 +20,7 @@ from .._core.stream import RunSummary, Stream
 from .._core.tasks import one_error
 from .._core.video import VideoFrame
 from ._encode import MediaEncoder, codecs_for
-from ._replace import Destination
-from ._write import _check_output
+from ._replace import Destination, check_output
 
 __all__ = ("MediaSummary", "to_media_file", "write_media")
 
@@ -260,7 +259,7 @@ async def write_media(
         raise ParameterError("to_media_file needs audio=, video= or both")
     file = Path(path)
     codecs = codecs_for(file, video_codec, audio_codec)
-    _check_output(file, overwrite)
+    check_output(file, overwrite)
     destination = Destination(file, overwrite)
     encoder = await anyio.to_thread.run_sync(
         lambda: MediaEncoder(

@@ -75,6 +75,7 @@ class PyAVDecoder:
         )
         base = self._stream.time_base or Fraction(1, self._rate)
         self._base = (int(base.numerator), int(base.denominator))
+        self._fine_pts = self._base[0] * self._rate <= self._base[1]
         self.damage = damage
         self.damaged_at: tuple[int, str] | None = None
         """With ``stop_at_damage``: where decoding stopped at damage, and why."""
@@ -84,11 +85,13 @@ class PyAVDecoder:
         """Samples in one codec frame (at least 1024): how far a complete stream may fall
         short of its declared length."""
         self._container_name = self._container.format.name
+        self._pipe = probe.source.kind == "pipe"
         self._start = start
         self._origin: int | None = None  # the first frame's pts
         self._next: int | None = None  # where the next sample goes (None: take the frame's)
         self._skip: int | None = None  # an Opus pre-skip FFmpeg left in, once known
         self._sought = not seek  # (never, when told not to: damage ahead can mislead a seek)
+        self._resync = False  # after a seek or a skip: take the next frame's timestamp
         self._pending: list[NDArray[Any]] = []
         self._pending_samples = 0
         self._suspect: int | None = None  # a packet failed here; the next frame says how much
@@ -168,6 +171,15 @@ class PyAVDecoder:
                     self._damaged(max(position, self._start, 0), ffmpeg_reason(exc))
                 if self._done:
                     return
+        if self._next is None:  # nothing was ever read: not damage, an unreadable stream
+            self.damage.spots.clear()
+            self.problem = "FFmpeg could not read any of its audio"
+            if self._container_name.startswith("mov,mp4") and self._pipe:
+                self.problem += (
+                    " (an MP4 read from a pipe needs its index before its audio, as "
+                    "ffmpeg -movflags +faststart writes it; give the file's path instead)"
+                )
+            return
         self.problem = "reading failed: FFmpeg could not get past damaged data"
 
     def _damaged(self, position: int, reason: str) -> None:
@@ -228,7 +240,9 @@ class PyAVDecoder:
         timeline: fill a gap the timestamps show with silence, drop an overlap."""
         known = start is not None and self._origin is not None
         at = self._position(start) if known else (self._next or 0)  # type: ignore[arg-type]
-        if self._next is not None and start is not None:
+        if self._resync:  # the first output after a jump: where its timestamp says
+            self._resync = False
+        elif self._next is not None and start is not None:
             gap = at - self._next
             if gap > _GAP_S * self._rate:
                 self._fill(self._next, gap)
@@ -275,8 +289,13 @@ class PyAVDecoder:
     # -- starting late ----------------------------------------------------------------------------
 
     def _skip_packet(self, packet: Any) -> bool:
-        """Whether ``packet`` lies wholly before the start's pre-roll: not decoded then."""
-        if self._start == 0 or self._origin is None:
+        """Whether ``packet`` lies wholly before the start's pre-roll: not decoded then.
+
+        Only where timestamps count single samples (a time base at least as fine as the
+        rate): Matroska's milliseconds would place the start up to 24 samples off, so
+        there every packet is decoded and the samples are counted instead.
+        """
+        if self._start == 0 or self._origin is None or not self._fine_pts:
             return False
         if not self._sought:
             self._sought = True
@@ -285,7 +304,9 @@ class PyAVDecoder:
         first = self._start + self._skip_total
         end = self._position(packet.pts + (packet.duration or 0))
         if end < first - _PREROLL_S * self._rate:
-            self._next = end  # skipped on purpose: already played, no gap
+            # Skipped on purpose: the next frame with a timestamp says where it goes (a
+            # decoder gives nothing for the first packets after a jump), not a gap.
+            self._next, self._resync = end, True
             return True
         return False
 
@@ -303,7 +324,7 @@ class PyAVDecoder:
         except Exception:
             return False  # demux on from here, skipping without decoding
         self._packets = self._tolerant_packets()
-        self._next = None
+        self._next, self._resync = None, True
         return True
 
 

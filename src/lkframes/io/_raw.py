@@ -148,8 +148,7 @@ def raw_layout(
         raise ParameterError(
             f"{name} is headerless audio: its rate, channels and sample encoding are not in "
             f"the file; give {given} (e.g. from_file(..., sample_rate=16000, "
-            "num_channels=1, encoding='s16le'); CLI: --input-rate, --input-channels, "
-            "--input-encoding)"
+            "num_channels=1, encoding='s16le'))"
         )
     _check_layout(sample_rate, num_channels)
     return RawLayout(sample_rate, num_channels, chosen)  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ from ._raw import RawEncoding
 from ._reader import FileReader
 from ._source import AudioInput, Source
 
-__all__ = ("OnTruncated", "file_info", "from_file", "sample_range")
+__all__ = ("OnTruncated", "file_info", "from_file", "read_with_info", "sample_range")
 
 OnTruncated = Literal["raise", "warn"]
 """What `from_file` does with a file that ends before the length it declares (cut).
@@ -102,6 +102,38 @@ def from_file(
         >>> last[0].pts, sum(f.samples_per_channel for f in last)
         (33075, 11025)
     """
+    return read_with_info(
+        path,
+        block_ms=block_ms,
+        dtype=dtype,
+        on_truncated=on_truncated,
+        on_damaged=on_damaged,
+        start=start,
+        end=end,
+        sample_rate=sample_rate,
+        num_channels=num_channels,
+        encoding=encoding,
+    )[1]
+
+
+def read_with_info(
+    path: AudioInput,
+    *,
+    block_ms: float = 500,
+    dtype: DType | None = None,
+    on_truncated: OnTruncated = "raise",
+    on_damaged: OnDamaged = "skip",
+    start: float | None = None,
+    end: float | None = None,
+    sample_rate: int | None = None,
+    num_channels: int | None = None,
+    encoding: RawEncoding | None = None,
+) -> tuple[AudioFileInfo, Stream[AudioFrame]]:
+    """`from_file`'s stream and the header it read (one look at a pipe, which allows one).
+
+    Raises:
+        Those of `from_file`.
+    """
     if isinstance(block_ms, bool) or not isinstance(block_ms, int | float):
         raise ParameterError(f"block_ms must be a number (got {type(block_ms).__name__})")
     if not math.isfinite(block_ms) or block_ms <= 0:
@@ -119,7 +151,7 @@ def from_file(
     )
     block = max(1, round(fmt.sample_rate * block_ms / 1000))
     label = source.name if source.path is None else source.path.name
-    return Stream(
+    return info, Stream(
         _reading(probed, fmt, block, on_truncated, on_damaged, first, last),
         format=fmt,
         name=f"from_file({label!r})",
@@ -218,7 +250,9 @@ def file_info(
     where the file really declares it (None for an ADTS AAC stream or an MP3 without a
     frame count, whose headers only allow an estimate); ``exact=True`` decodes the whole
     file and counts, as `from_file` reads it (damage skipped, a cut file counted to its
-    cut).
+    cut). A file whose header and size alone show it was cut (a WAV's data chunk, an Ogg
+    stream's last page, the bytes an MP3's Xing tag counts) raises `TruncatedAudioError`
+    unless ``exact``; a cut FLAC or AAC file shows only when decoded.
 
     Args:
         path: A path, the file's bytes, or a seekable binary file object (rewound after).
@@ -230,6 +264,7 @@ def file_info(
     Raises:
         AudioFileError: Missing, a directory, or empty.
         UnsupportedAudioError: Neither libsndfile nor FFmpeg can read it.
+        TruncatedAudioError: The header shows the file was cut (not with ``exact``).
         ParameterError: A pipe (it cannot be read twice), headerless input without its
             layout, or a layout given for a file whose header says another.
 
@@ -249,6 +284,8 @@ def file_info(
         )
     probed = probe(source, RawRequest(sample_rate, num_channels, encoding))
     if not exact:
+        if probed.cut is not None:
+            raise TruncatedAudioError(f"{quoted(source)} is truncated: {probed.cut}")
         return probed.info
     stream = Stream(
         _reading(probed, probed.info.format, 1 << 16, "warn", "skip", 0, None),

@@ -14,21 +14,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .._core.errors import AudioFileError, DamagedAudioError
+from .._core.errors import AudioFileError, UnsupportedAudioError
 from .._core.format import AudioFormat
 from ._damage import DamageLog, OnDamaged
 from ._decoders import Decoder, SoundFileDecoder, declared_truncation
 from ._info import Probe, ffmpeg_reason, open_soundfile, quoted
-from ._lengths import ogg_problem
+from ._lengths import MP3_SLACK_BYTES, ogg_problem
 from ._pyav_decode import PyAVDecoder
 
 __all__ = ("FileReader",)
 
 _HANDED_OVER = frozenset({"FLAC", "MP3"})
 """Formats libsndfile stops reading at damage, where FFmpeg takes over."""
-
-_XING_SLACK_BYTES = 4096
-"""An MP3 this close to the byte count its Xing tag declares holds the whole stream."""
 
 
 class FileReader:
@@ -57,8 +54,9 @@ class FileReader:
         self.damage = DamageLog(fmt.sample_rate)
         self.problem: str | None = None
         """Why the input looks cut, once it has been read to its end."""
-        self.error: DamagedAudioError | None = None
-        """With ``on_damaged="error"``: the damage the read stopped at."""
+        self.error: AudioFileError | None = None
+        """The error the read ends with: the damage it stopped at (``on_damaged="error"``),
+        or an input of which nothing could be read."""
         self._truncation: str | None = None
         self._handed_over = False
         self._lock = threading.Lock()
@@ -158,6 +156,9 @@ class FileReader:
             if decoder.damaged_at is not None:
                 self.error = self.damage.error(self.name, *decoder.damaged_at)
                 return
+            if decoder.problem is not None and self.position == self._start == 0:
+                self.error = UnsupportedAudioError(f"{self.name}: {decoder.problem}")
+                return
             if decoder.problem is not None:
                 self.problem = decoder.problem
                 return
@@ -210,7 +211,7 @@ class FileReader:
         size = self._probe.source.size
         if xing is None or xing.stream_bytes is None or size is None:
             return False
-        return size + _XING_SLACK_BYTES >= xing.offset + xing.stream_bytes
+        return size + MP3_SLACK_BYTES >= xing.offset + xing.stream_bytes
 
     def _slack(self, decoder: Decoder) -> int:
         """Samples a complete file may fall short of its declared length: none for PCM

@@ -11,13 +11,20 @@ while writing it (an edit in place) reads the original to its end.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import stat
 from contextlib import suppress
 from pathlib import Path
+from typing import IO, get_args
 
-__all__ = ("Destination",)
+from .._core.checks import check_choice
+from .._core.errors import AudioFileError, OutputExistsError, ParameterError
+from .._core.params import Partial
+from ._target import seekable
+
+__all__ = ("Destination", "ObjectDestination", "Partial", "check_output", "destination_of")
 
 TEMP_MARK = ".lkframes-"
 """Part of every temporary file's name: ``.<name>.lkframes-<random>.tmp``."""
@@ -37,7 +44,11 @@ class Destination:
 
     def __init__(self, path: Path, overwrite: bool, *, beside: bool = False) -> None:
         self.final = path.resolve() if path.is_symlink() else path
-        self.replacing = beside or (overwrite and self.final.is_file())
+        regular = self.final.is_file()
+        # Only a regular file (or a new one) is written beside: a device (/dev/full, a
+        # terminal) or a FIFO is written in place, never renamed over.
+        beside = beside and (regular or not self.final.exists())
+        self.replacing = beside or (overwrite and regular)
         """Whether the file is written beside, then renamed into place (an existing
         regular file replaced, or ``beside``)."""
         self.write_to = self._temporary() if self.replacing else self.final
@@ -62,7 +73,7 @@ class Destination:
     def discard(self) -> None:
         """Remove the temporary file of a replacement that did not complete."""
         if self.replacing:
-            with suppress(FileNotFoundError):
+            with suppress(FileNotFoundError, NotADirectoryError):
                 self.write_to.unlink()
 
 
@@ -72,3 +83,75 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class ObjectDestination:
+    """A caller's file object as a destination: written as it comes, nothing to rename."""
+
+    __slots__ = ("final", "write_to")
+    replacing = False
+
+    def __init__(self, file: IO[bytes], name: Path) -> None:
+        self.final = name
+        self.write_to = file
+
+    def commit(self) -> None:
+        """Nothing to put in place."""
+
+    def discard(self) -> None:
+        """Nothing to remove: the caller owns the object."""
+
+
+def destination_of(
+    path: object, overwrite: bool, partial: Partial | None, live: bool
+) -> tuple[Destination | ObjectDestination, Path]:
+    """Where `to_file` writes, and the name its messages and extension come from.
+
+    Raises:
+        ParameterError: ``path`` is neither a path nor a writable binary file object,
+            or ``partial`` is not a `Partial`.
+        AudioFileError: ``path`` is a folder.
+        OutputExistsError: ``path`` exists and ``overwrite`` is false.
+    """
+    if partial is not None:
+        check_choice(partial, get_args(Partial), "partial")
+    if isinstance(path, str | os.PathLike):
+        file = Path(path)
+        check_output(file, overwrite)
+        keep = partial == "keep" or (partial is None and live)
+        return Destination(file, overwrite, beside=not keep), file
+    write = getattr(path, "write", None)
+    if not callable(write) or isinstance(path, io.TextIOBase):
+        raise ParameterError(
+            "to_file writes to a path or a binary file object opened for writing "
+            f"(got {type(path).__name__})"
+        )
+    if not seekable(path) and not _has_fileno(path):
+        raise ParameterError(
+            "to_file needs a file object that can seek (a file, io.BytesIO) or a pipe "
+            f"with a file descriptor (sys.stdout.buffer); got {type(path).__name__}"
+        )
+    name = getattr(path, "name", None)
+    shown = Path(name) if isinstance(name, str) and name else Path(f"<{type(path).__name__}>")
+    return ObjectDestination(path, shown), shown  # type: ignore[arg-type]
+
+
+def _has_fileno(file: object) -> bool:
+    try:
+        file.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+def check_output(file: Path, overwrite: bool) -> None:
+    """Refuse a folder, or an existing file without ``overwrite``.
+
+    Raises:
+        AudioFileError: ``file`` is a folder.
+        OutputExistsError: ``file`` exists and ``overwrite`` is false.
+    """
+    if file.is_dir():
+        raise AudioFileError(f"is a directory: {str(file)!r}")
+    if file.exists() and not overwrite:
+        raise OutputExistsError(f"{str(file)!r} exists; pass overwrite=True to replace it")

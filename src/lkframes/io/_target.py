@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-__all__ = ("WriteTarget",)
+__all__ = ("WriteTarget", "pipe_wav_header", "seekable")
 
 
 class WriteTarget:
@@ -24,16 +25,22 @@ class WriteTarget:
     own handling of pipes.
     """
 
-    __slots__ = ("_file", "error", "seekable")
+    __slots__ = ("_file", "_own", "error", "seekable")
 
-    def __init__(self, path: Path, *, exclusive: bool = False) -> None:
-        # Unbuffered, as libsndfile expects; a temporary file never clobbers another.
-        self._file = io.FileIO(path, "x" if exclusive else "w")
-        self.seekable = self._file.seekable()
+    def __init__(self, path: Path | IO[bytes], *, exclusive: bool = False) -> None:
+        self._own = isinstance(path, Path)
+        self._file: Any
+        if isinstance(path, Path):
+            # Unbuffered, as libsndfile expects; a temporary file never clobbers another.
+            self._file = io.FileIO(path, "x" if exclusive else "w")
+        else:  # the caller's file object: written, flushed, never closed here
+            self._file = path
+            path.flush()  # what Python buffered goes first, if libsndfile writes the fd
+        self.seekable = seekable(self._file)
         self.error: OSError | None = None
 
     def fileno(self) -> int:
-        return self._file.fileno()
+        return int(self._file.fileno())
 
     def _failed(self, exc: OSError) -> None:
         if self.error is None:
@@ -62,20 +69,66 @@ class WriteTarget:
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         try:
-            return self._file.seek(offset, whence)
+            return int(self._file.seek(offset, whence))
         except OSError as exc:
             self._failed(exc)
             return -1
 
     def tell(self) -> int:
         try:
-            return self._file.tell()
+            return int(self._file.tell())
         except OSError as exc:
             self._failed(exc)
             return -1
 
     def close(self) -> None:
         try:
-            self._file.close()
+            if self._own:
+                self._file.close()
+            else:
+                self._file.flush()
         except OSError as exc:
             self._failed(exc)
+
+
+_WAV_CODES = {
+    "PCM_U8": (1, 8),
+    "PCM_16": (1, 16),
+    "PCM_24": (1, 24),
+    "PCM_32": (1, 32),
+    "FLOAT": (3, 32),
+    "DOUBLE": (3, 64),
+    "ALAW": (6, 8),
+    "ULAW": (7, 8),
+}
+"""WAV's format tag and bits per sample for each libsndfile subtype."""
+
+
+def pipe_wav_header(sample_rate: int, num_channels: int, subtype: str) -> bytes:
+    """A WAV header for a stream of unknown length (a pipe): the RIFF and data sizes are
+    0xFFFFFFFF, as ffmpeg writes them, and readers take the data to the stream's end.
+
+    Raises:
+        ValueError: A subtype WAV cannot hold as plain samples.
+    """
+    if subtype not in _WAV_CODES:
+        raise ValueError(f"{subtype} cannot be written to a pipe as WAV")
+    tag, bits = _WAV_CODES[subtype]
+    align = num_channels * bits // 8
+    fmt = struct.pack("<HHIIHH", tag, num_channels, sample_rate, sample_rate * align, align, bits)
+    unknown = 0xFFFFFFFF
+    return (
+        b"RIFF"
+        + struct.pack("<I", unknown)
+        + b"WAVEfmt "
+        + struct.pack("<I", len(fmt))
+        + (fmt + b"data" + struct.pack("<I", unknown))
+    )
+
+
+def seekable(file: Any) -> bool:
+    """Whether ``file`` can seek (a regular file, `io.BytesIO`; not a pipe)."""
+    try:
+        return bool(file.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False

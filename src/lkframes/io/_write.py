@@ -7,22 +7,23 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import anyio
 import numpy as np
 from numpy.typing import NDArray
 
 from .._core.checks import FormatGuard
-from .._core.errors import AudioFileError, FormatError, OutputExistsError, ParameterError
+from .._core.errors import AudioFileError, FormatError, ParameterError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
+from .._core.params import Partial
 from .._core.registry import method_entry
 from .._core.resources import held
 from .._core.stream import RunSummary, Stream
 from ._encodings import rate_problem
-from ._replace import Destination
-from ._target import WriteTarget
+from ._replace import Destination, ObjectDestination, destination_of
+from ._target import WriteTarget, pipe_wav_header
 
 if TYPE_CHECKING:
     import soundfile
@@ -104,7 +105,12 @@ class _Encoder:
     """
 
     def __init__(
-        self, file: Path, write_to: Path, container: str, subtype: str | None, fmt: AudioFormat
+        self,
+        file: Path,
+        write_to: Path | IO[bytes],
+        container: str,
+        subtype: str | None,
+        fmt: AudioFormat,
     ) -> None:
         import soundfile
 
@@ -124,18 +130,23 @@ class _Encoder:
             raise AudioFileError(
                 f"{cannot}: {problem[0]}; resample first, e.g. .resample({problem[1]})"
             )
-        replacing = write_to != file
+        replacing = isinstance(write_to, Path) and write_to != file
         try:
             self.target = WriteTarget(write_to, exclusive=replacing)
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            if replacing:
+            if replacing and file.exists():
                 raise AudioFileError(
                     f"cannot replace {str(file)!r} safely: a temporary file cannot be created "
-                    f"beside it in {str(write_to.parent)!r} ({reason}); the file is unchanged"
+                    f"beside it in {str(file.parent)!r} ({reason}); the file is unchanged"
                 ) from None
             raise AudioFileError(f"{cannot}: {reason}") from None
         output: Any = self.target if self.target.seekable else self.target.fileno()
+        if not self.target.seekable and container == "WAV":
+            # libsndfile writes no WAV to a pipe (it would seek back to its header): the
+            # header goes first, saying "length unknown" as ffmpeg's does, then raw samples.
+            self.target.write(pipe_wav_header(fmt.sample_rate, fmt.num_channels, chosen))
+            container = "RAW"
         try:
             self.handle: soundfile.SoundFile = soundfile.SoundFile(
                 output,
@@ -148,7 +159,7 @@ class _Encoder:
             )
         except (soundfile.LibsndfileError, OSError, ValueError, TypeError) as exc:
             self.target.close()
-            if not replacing and write_to.is_file():
+            if not replacing and isinstance(write_to, Path) and write_to.is_file():
                 write_to.unlink(missing_ok=True)  # created just now, and empty: not left behind
             why = str(self.target.error) if self.target.error else _libsndfile_reason(exc)
             raise AudioFileError(f"{cannot}: {why}") from None
@@ -199,7 +210,9 @@ class _Encoder:
 class _Writer:
     """Gathers frames into blocks of `WRITE_BLOCK_MS` and writes them from a worker thread."""
 
-    def __init__(self, destination: Destination, container: str, subtype: str | None) -> None:
+    def __init__(
+        self, destination: Destination | ObjectDestination, container: str, subtype: str | None
+    ) -> None:
         self._destination = destination
         self._container = container
         self._subtype = subtype
@@ -259,7 +272,7 @@ class _Writer:
                 self.encoder.close()
 
 
-def _check_empty(destination: Destination, encoder: _Encoder) -> None:
+def _check_empty(destination: Destination | ObjectDestination, encoder: _Encoder) -> None:
     """Refuse an empty file that nothing can read back, and remove it.
 
     libsndfile writes FLAC, MP3 and Opus headers with the first audio, so a stream without
@@ -267,54 +280,62 @@ def _check_empty(destination: Destination, encoder: _Encoder) -> None:
     """
     import soundfile
 
+    if isinstance(destination, ObjectDestination):
+        if not encoder.kind.startswith(("WAV/", "OGG/VORBIS")):
+            raise _empty_error(destination.final, encoder)
+        return
     try:
         soundfile.info(str(destination.write_to))
     except (soundfile.LibsndfileError, RuntimeError, TypeError):
         if not destination.replacing and destination.write_to.is_file():
             destination.write_to.unlink(missing_ok=True)
-        raise AudioFileError(
-            f"cannot write {str(destination.final)!r} as {encoder.kind}: the stream has no "
-            "samples, and libsndfile writes this format only with audio (WAV and OGG/Vorbis "
-            "can be empty)"
-        ) from None
+        raise _empty_error(destination.final, encoder) from None
 
 
-def _check_output(file: Path, overwrite: bool) -> None:
-    if file.is_dir():
-        raise AudioFileError(f"is a directory: {str(file)!r}")
-    if file.exists() and not overwrite:
-        raise OutputExistsError(f"{str(file)!r} exists; pass overwrite=True to replace it")
+def _empty_error(name: Path, encoder: _Encoder) -> AudioFileError:
+    return AudioFileError(
+        f"cannot write {str(name)!r} as {encoder.kind}: the stream has no samples, and "
+        "libsndfile writes this format only with audio (WAV and OGG/Vorbis can be empty)"
+    )
 
 
 @method_entry
 async def to_file(
     stream: Stream[AudioFrame],
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | IO[bytes],
     *,
     subtype: str | None = None,
     format: str | None = None,
     overwrite: bool = False,
+    partial: Partial | None = None,
 ) -> RunSummary:
     """Run ``stream`` and write its audio to ``path`` incrementally.
 
-    Writes in blocks of about 0.5 s from a worker thread. A new file is written in place and
-    closed (its header finalised) however the pipeline ends, so a cancelled or failed run
-    leaves a valid file holding everything written so far. An existing file (with
-    ``overwrite=True``) is replaced atomically: the audio goes to a hidden temporary file
-    beside it, renamed over it only when the run succeeds, so a failure, a cancellation, a
-    kill or a full disk leaves the original intact, and ``path`` may be the file the
-    stream reads (an edit in place).
+    Writes in blocks of about 0.5 s from a worker thread, to a hidden temporary file
+    beside ``path`` that is renamed into place only when the run succeeds: a failure, a
+    cancellation or a kill leaves no file that looks complete, and an existing file (with
+    ``overwrite=True``) is left intact, so ``path`` may be the file the stream reads (an
+    edit in place). A live stream (a track, a room, a microphone) is recorded in place
+    instead, its header finalised however the run ends, so a recording that is stopped
+    keeps everything it received (``partial="keep"``; a kill loses the last half second).
 
     Args:
         stream: The audio to write.
         path: Output file; the format follows the extension (``.wav``, ``.flac``,
-            ``.ogg``, ``.opus``, ``.mp3``, ...).
+            ``.ogg``, ``.opus``, ``.mp3``, ...). Or a writable binary file object
+            (`io.BytesIO`, ``sys.stdout.buffer``) with ``format=``, written as the
+            frames come (a pipe, too: libsndfile writes WAV and FLAC headers that say
+            "length unknown" there).
         subtype: libsndfile subtype, e.g. ``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``.
             By default PCM_16 for int16 streams and FLOAT (WAV) / PCM_24 (FLAC) for
             float32 streams, VORBIS for .ogg and OPUS for .opus.
         format: Container name (``"WAV"``, ``"FLAC"``, ...) when the extension does
             not say.
         overwrite: Replace an existing file (otherwise `OutputExistsError`).
+        partial: What a run that does not finish leaves at ``path``: ``"discard"``
+            (nothing; the default for files and arrays) or ``"keep"`` (a valid file with
+            what was written; the default for live streams). An existing file is never
+            half-replaced either way.
 
     Returns:
         A `RunSummary` of what was written.
@@ -331,10 +352,8 @@ async def to_file(
         >>> lk.run_sync(lk.to_file(lk.sine(440, 2.0, 48_000).chunk(ms=20), path)).frames
         100
     """
-    file = Path(path)
-    _check_output(file, overwrite)
-    destination = Destination(file, overwrite)
-    writer = _Writer(destination, container_for(file, format), subtype)
+    destination, name = destination_of(path, overwrite, partial, stream.live)
+    writer = _Writer(destination, container_for(name, format), subtype)
     guard = FormatGuard("to_file", stream.format)
     count = 0
     done = False

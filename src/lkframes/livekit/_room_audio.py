@@ -349,6 +349,7 @@ def from_room(
         format=fmt if mix else None,
         name="from_room(mixed)" if mix else "from_room(apart)",
         tasks=True,
+        live=True,
     )
     return stream
 

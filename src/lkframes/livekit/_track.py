@@ -250,6 +250,7 @@ def from_track(
         lambda: frames_of(track, fmt, frame_size_ms, 0, live),
         format=fmt,
         name=f"from_track({track.name or track.sid!r})",
+        live=True,
     )
 
 
@@ -337,4 +338,4 @@ def from_participant(
             stop_after_track=lambda: live.stats is not None and live.stats.stalled,
         )
 
-    return Stream(run, format=fmt, name=f"from_participant({identity!r})")
+    return Stream(run, format=fmt, name=f"from_participant({identity!r})", live=True)

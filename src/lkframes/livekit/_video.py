@@ -192,7 +192,7 @@ def from_video_track(
     check_pixel_format(pixel_format)
     live = VideoLive.make(overflow, max_queue_frames, stats)
     name = f"from_track({track.name or track.sid!r}, video)"
-    return Stream(lambda: video_frames_of(track, pixel_format, live), name=name)
+    return Stream(lambda: video_frames_of(track, pixel_format, live), name=name, live=True)
 
 
 def from_participant_video(
@@ -256,7 +256,7 @@ def from_participant_video(
             "from_participant_video",
         )
 
-    return Stream(run, name=f"from_participant_video({identity!r})")
+    return Stream(run, name=f"from_participant_video({identity!r})", live=True)
 
 
 @method_entry

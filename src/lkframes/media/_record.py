@@ -22,7 +22,7 @@ from .._core.video import VideoFrame
 from ..io import MediaSummary
 from ..io._encode import codecs_for
 from ..io._media_write import write_media
-from ..io._write import _check_output
+from ..io._replace import check_output
 from ..livekit import LiveStats, from_participant, from_participant_video
 from ..livekit._events import require_asyncio
 
@@ -280,7 +280,7 @@ async def record_participant(
         raise ParameterError("record_participant needs audio=True, video=True or both")
     file = Path(path)
     codecs_for(file, video_codec, audio_codec)
-    _check_output(file, overwrite)  # refused before anything starts
+    check_output(file, overwrite)  # refused before anything starts
     zero = _Zero()
     stalled = anyio.Event()
     streams: dict[str, Any] = {}

@@ -116,7 +116,8 @@ async def _write(
             async for frame in frames:
                 yield frame
 
-    await to_file(Stream(received, format=fmt, name="record_room"), path, overwrite=overwrite)
+    recording = Stream(received, format=fmt, name="record_room", live=True)
+    await to_file(recording, path, overwrite=overwrite)
 
 
 def _silence(fmt: AudioFormat, start: int, end: int) -> list[AudioFrame]:

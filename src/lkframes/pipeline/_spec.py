@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .._core.errors import FormatError, ParameterError, PipelineError
 from .._core.frame import AudioFrame
 from .._core.stream import Stream
-from ..io import from_file
+from ..io import OnDamaged, from_file
 from ._stages import StageSpec
 
 __all__ = ("PipelineSpec",)
@@ -157,15 +157,18 @@ class PipelineSpec(BaseModel):
         updates["stages"] = [stage.relative_to(base) for stage in spec.stages]
         return spec.model_copy(update=updates)
 
-    def build(self) -> Stream[AudioFrame]:
+    def build(self, *, on_damaged: OnDamaged = "skip") -> Stream[AudioFrame]:
         """The stream this pipeline describes, from its input through every stage.
+
+        Args:
+            on_damaged: What reading the input does with damaged data (see `from_file`).
 
         Raises:
             AudioFileError: The input cannot be read.
             ParameterError: A stage does not fit the stream (e.g. a chunk size that is not
                 a whole number of samples at the input's rate).
         """
-        stream: Stream[Any] = from_file(self.input, block_ms=self.block_ms)
+        stream: Stream[Any] = from_file(self.input, block_ms=self.block_ms, on_damaged=on_damaged)
         for index, spec in enumerate(self.stages):
             try:
                 stream = spec.build()(stream)

@@ -88,6 +88,7 @@ def concat(*streams: Stream[AudioFrame]) -> Stream[AudioFrame]:
         name=f"concat({len(streams)} streams)",
         flat=all(s.flat for s in streams),
         tasks=any(s.runs_tasks for s in streams),
+        live=any(s.live for s in streams),
     )
 
 
@@ -174,6 +175,7 @@ def merge(*streams: Stream[T]) -> Stream[T]:
         name=f"merge({len(streams)} streams)",
         flat=all(s.flat for s in streams),
         tasks=True,
+        live=any(s.live for s in streams),
     )
 
 
@@ -222,7 +224,10 @@ def zip(*streams: Stream[Any]) -> Stream[tuple[Any, ...]]:
                 yield tuple(items)
 
     return Stream(
-        run, name=f"zip({len(streams)} streams)", tasks=any(s.runs_tasks for s in streams)
+        run,
+        name=f"zip({len(streams)} streams)",
+        tasks=any(s.runs_tasks for s in streams),
+        live=any(s.live for s in streams),
     )
 
 
@@ -278,6 +283,7 @@ def mix(*streams: Stream[AudioFrame], gains: Sequence[float] | None = None) -> S
         name=f"mix({len(streams)} streams)",
         flat=all(s.flat for s in streams),
         tasks=any(s.runs_tasks for s in streams),
+        live=any(s.live for s in streams),
     )
 
 

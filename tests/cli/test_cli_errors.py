@@ -106,7 +106,22 @@ CASES: dict[str, tuple[Setup, int, str]] = {
             "2",
         ],
         2,
-        "--channels 2",
+        "--channels 2: no default mix from 3 to 2 channels (defaults exist to mono, from mono, "
+        "and from 5.1 or 7.1 (6 or 8 channels) to stereo); for this mix, give a remix stage a "
+        '"matrix" of 3 rows of 2 gains in a pipeline file (lkframes run)',
+    ),
+    "convert: 6 channels to 4": (
+        lambda d: [
+            "convert",
+            str(_wav(d / "in.wav", channels=6)),
+            str(d / "out.wav"),
+            "--channels",
+            "4",
+        ],
+        2,
+        "--channels 4: no default mix from 6 to 4 channels (defaults exist to mono, from mono, "
+        "and from 5.1 or 7.1 (6 or 8 channels) to stereo); for this mix, give a remix stage a "
+        '"matrix" of 6 rows of 4 gains',
     ),
     "convert: bad subtype": (
         lambda d: [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -135,7 +136,8 @@ async def test_remix_stereo_to_mono_float32(anyio_backend: str) -> None:
 def test_remix_three_to_two_needs_a_matrix_at_build_time() -> None:
     stream = lk.from_array(np.zeros((10, 3), np.int16), 8_000)
     with pytest.raises(
-        lk.ParameterError, match=r"no default mix from 3 to 2 channels; pass matrix="
+        lk.ParameterError,
+        match=r"no default mix from 3 to 2 channels \(.*\); pass matrix= with 3 rows of 2 gains",
     ):
         stream.remix(2)
 
@@ -210,6 +212,25 @@ def test_default_mix_matrices() -> None:
     np.testing.assert_array_equal(down, np.full((4, 1), 0.25, np.float32))
     np.testing.assert_array_equal(up, np.ones((1, 3), np.float32))
     assert _dsp.mix_matrix(3, 2) is None
+
+
+def test_surround_down_mix_matrices_in_closed_form() -> None:
+    """libswresample's gains (-3 dB is h), divided by their largest sum over an output."""
+    h = math.sqrt(0.5)
+    five_one = [[1, 0], [0, 1], [h, h], [0, 0], [h, 0], [0, h]]  # FL FR FC LFE BL BR
+    cases = {
+        (6, 2): (five_one, 1 + 2 * h),
+        (6, 1): ([[h], [h], [1], [0], [0.5], [0.5]], 2 + 2 * h),
+        (8, 2): ([*five_one, [h, 0], [0, h]], 1 + 3 * h),  # then SL SR
+        (8, 1): ([[h], [h], [1], [0], [0.5], [0.5], [0.5], [0.5]], 3 + 2 * h),
+    }
+    for (in_channels, out_channels), (gains, largest_sum) in cases.items():
+        matrix = _dsp.mix_matrix(in_channels, out_channels)
+        assert matrix is not None
+        assert matrix.dtype == np.float32
+        np.testing.assert_allclose(matrix, np.array(gains) / largest_sum, rtol=1e-7, atol=0)
+    assert _dsp.surround_downmix(6, 3) is None
+    assert _dsp.surround_downmix(5, 2) is None
 
 
 def test_apply_matrix_clips_int16() -> None:

@@ -28,6 +28,7 @@ __all__ = (
     "resampled_length",
     "samples_for",
     "scale",
+    "surround_downmix",
 )
 
 _INT16_SCALE = np.float32(32768.0)
@@ -149,14 +150,55 @@ def scale(data: NDArray[Any], factor: float) -> NDArray[Any]:
     return round_to_int16(scaled)
 
 
+_MINUS_3_DB = math.sqrt(0.5)
+
+_FIVE_ONE_TO_STEREO = (
+    (1, 0),  # FL
+    (0, 1),  # FR
+    (_MINUS_3_DB, _MINUS_3_DB),  # FC
+    (0, 0),  # LFE
+    (_MINUS_3_DB, 0),  # BL (or SL: the same gains)
+    (0, _MINUS_3_DB),  # BR (or SR)
+)
+_SURROUND_TO_STEREO = {
+    6: _FIVE_ONE_TO_STEREO,  # 5.1 in WAV/FFmpeg order
+    8: (*_FIVE_ONE_TO_STEREO, (_MINUS_3_DB, 0), (0, _MINUS_3_DB)),  # 7.1: then SL SR
+}
+"""Left and right gains of each 5.1 / 7.1 channel before scaling: libswresample's default
+(ITU-R BS.775): centre and surrounds at -3 dB, LFE dropped."""
+
+
+def surround_downmix(in_channels: int, out_channels: int) -> NDArray[np.float32] | None:
+    """FFmpeg's ``-ac 2`` / ``-ac 1`` matrix for 5.1 (6) or 7.1 (8) channels, else None.
+
+    Mono is -3 dB of left plus right (so FL, FR at -3 dB, FC at 0 dB, surrounds at -6 dB,
+    as libswresample folds them). The gains are then divided by the largest sum of their
+    absolute values over an output channel, so no output can exceed full scale: what
+    libswresample does for integer output (measured with FFmpeg 5.1; it skips this for
+    float output unless ``rematrix_maxval=1``).
+    """
+    to_stereo = _SURROUND_TO_STEREO.get(in_channels)
+    if to_stereo is None or out_channels not in (1, 2):
+        return None
+    gains = np.array(to_stereo, np.float64)
+    if out_channels == 1:
+        gains = gains.sum(axis=1, keepdims=True) * _MINUS_3_DB
+    scaled: NDArray[np.float32] = (gains / np.abs(gains).sum(axis=0).max()).astype(np.float32)
+    return scaled
+
+
 def mix_matrix(in_channels: int, out_channels: int) -> NDArray[np.float32] | None:
     """The default ``(in_channels, out_channels)`` mixing matrix, or None if there is none.
 
-    Down-mix to mono averages the channels; up-mix from mono copies the channel to every
-    output; otherwise there is no obvious default and the caller must give a matrix.
+    5.1 and 7.1 to stereo or mono use `surround_downmix`; any other down-mix to mono
+    averages the channels; up-mix from mono copies the channel to every output; otherwise
+    there is no obvious default and the caller must give a matrix.
     """
     if in_channels == out_channels:
         return np.eye(in_channels, dtype=np.float32)
+    surround = surround_downmix(in_channels, out_channels)
+    if surround is not None:
+        return surround
     if out_channels == 1:
         return np.full((in_channels, 1), 1.0 / in_channels, dtype=np.float32)
     if in_channels == 1:

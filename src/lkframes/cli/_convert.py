@@ -60,8 +60,10 @@ def _flags_of(name: str, args: argparse.Namespace) -> str:
     return words.get(name, name)
 
 
-def _refused(name: str, args: argparse.Namespace, exc: lk.LkFramesError) -> str:
-    """A stage's refusal of the input's format, in the command line's words."""
+def _refused(
+    name: str, args: argparse.Namespace, exc: lk.LkFramesError, source: lk.AudioFormat
+) -> str:
+    """A stage's refusal of ``source`` (the format reaching it), in the command line's words."""
     flags = _flags_of(name, args)
     if isinstance(exc, lk.FormatError) and name in _APM_FLAGS:
         rate = int(str(exc.got).split()[0])
@@ -72,8 +74,9 @@ def _refused(name: str, args: argparse.Namespace, exc: lk.LkFramesError) -> str:
         )
     if isinstance(exc, lk.ParameterError) and name == "remix":
         return (
-            f"{flags}: {exc.message}; to mix other channel counts, use a remix stage with a "
-            '"matrix" in a pipeline file (lkframes run)'
+            f'{flags}: {exc.message}; for this mix, give a remix stage a "matrix" of '
+            f"{source.num_channels} rows of {args.channels} gains in a pipeline file "
+            "(lkframes run)"
         )
     message = exc.message if isinstance(exc, lk.ParameterError) else str(exc)
     return f"{flags}: {message}"
@@ -101,7 +104,8 @@ def convert_stream(
         try:
             stream = stream.pipe(stages[name])
         except (lk.ParameterError, lk.FormatError) as exc:
-            raise lk.ParameterError(_refused(name, args, exc)) from None
+            assert stream.format is not None  # a file's format is known, and each stage's
+            raise lk.ParameterError(_refused(name, args, exc, stream.format)) from None
     return stream
 
 

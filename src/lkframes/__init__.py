@@ -34,6 +34,7 @@ from ._core.errors import OutputExistsError as OutputExistsError
 from ._core.errors import ParameterError as ParameterError
 from ._core.errors import PipelineError as PipelineError
 from ._core.errors import StreamTimeoutError as StreamTimeoutError
+from ._core.errors import TimestampError as TimestampError
 from ._core.errors import TruncatedAudioError as TruncatedAudioError
 from ._core.errors import TruncatedMediaError as TruncatedMediaError
 from ._core.errors import UnsupportedAudioError as UnsupportedAudioError
@@ -196,6 +197,7 @@ __all__ = (
     "Stream",
     "StreamTimeoutError",
     "Tail",
+    "TimestampError",
     "TruncatedAudioError",
     "TruncatedAudioWarning",
     "TruncatedMediaError",

@@ -32,6 +32,7 @@ def test_every_lkframes_exception_is_defined_in_the_one_module() -> None:
         (lk.ParameterError, (lk.LkFramesError, ValueError)),
         (lk.PipelineError, (lk.ParameterError,)),
         (lk.FormatError, (lk.LkFramesError, ValueError)),
+        (lk.TimestampError, (lk.LkFramesError, ValueError)),
         (lk.InvalidAudioError, (lk.InvalidMediaError, ValueError)),
         (lk.InvalidVideoError, (lk.InvalidMediaError, ValueError)),
         (lk.AudioFileError, (lk.MediaFileError, OSError)),

@@ -1,16 +1,17 @@
 """Every exception lkframes raises on purpose, in one module, one meaning per class.
 
-One root (`LkFramesError`) so callers can catch everything lkframes raises on purpose.
-Each class also derives from the builtin a caller would expect (`ValueError`, `OSError`,
-`ImportError`, `TimeoutError`, ...), so code that does not know lkframes still catches it.
-Closing semantics reuse anyio's exceptions (`anyio.ClosedResourceError`: read again after
-it was consumed; `anyio.BrokenResourceError`: the room went away) instead of inventing twins.
+One root (`LkFramesError`) so callers can catch everything lkframes raises on purpose. Each
+class also derives from the builtin a caller would expect (`ValueError`, `OSError`, `ImportError`,
+`TimeoutError`, ...), so code that does not know lkframes still catches it. Closing semantics
+reuse anyio's exceptions (`anyio.ClosedResourceError`: read again after it was consumed;
+`anyio.BrokenResourceError`: the room went away) instead of inventing twins.
 
 ```
 LkFramesError
 ├── ParameterError (ValueError)          a parameter lkframes cannot work with
 │   └── PipelineError                    a pipeline file (JSON/YAML) is invalid
 ├── FormatError (ValueError)             frames of one format where another was expected
+├── TimestampError (ValueError)          a sink got frames that overlap or go back in time
 ├── InvalidMediaError (ValueError)       data that cannot be a frame as given
 │   ├── InvalidAudioError
 │   └── InvalidVideoError
@@ -52,6 +53,7 @@ __all__ = (
     "ParameterError",
     "PipelineError",
     "StreamTimeoutError",
+    "TimestampError",
     "TruncatedAudioError",
     "TruncatedMediaError",
     "UnsupportedAudioError",
@@ -142,6 +144,17 @@ class FormatError(LkFramesError, ValueError):
         super().__init__(message)
 
 
+class TimestampError(LkFramesError, ValueError):
+    """A sink got a frame that starts before the previous one ends (overlapping or backwards pts).
+
+    Examples:
+        >>> import lkframes as lk  # two 1 s streams merged overlap in time: mix them instead
+        >>> lk.run_sync(lk.merge(lk.silence(1.0), lk.silence(1.0)).to_array())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        lkframes._core.errors.TimestampError: to_array: a frame at pts 0 starts before ...
+    """
+
+
 class InvalidMediaError(LkFramesError, ValueError):
     """Data that cannot be a frame as given: the base of audio and video data errors.
 
@@ -162,11 +175,9 @@ class InvalidAudioError(InvalidMediaError):
 
     Examples:
         >>> import lkframes as lk, numpy as np
-        >>> try:
-        ...     lk.AudioFrame(np.zeros((2, 2, 2), np.int16), 16_000)
-        ... except lk.InvalidAudioError:
-        ...     print("rejected")
-        rejected
+        >>> lk.AudioFrame(np.zeros((2, 2, 2), np.int16), 16_000)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        lkframes._core.errors.InvalidAudioError: audio data has invalid shape (2, 2, 2) ...
     """
 
 
@@ -175,11 +186,9 @@ class InvalidVideoError(InvalidMediaError):
 
     Examples:
         >>> import lkframes as lk, numpy as np
-        >>> try:
-        ...     lk.VideoFrame(np.zeros((2, 2, 4), np.float32))
-        ... except lk.InvalidVideoError:
-        ...     print("rejected")
-        rejected
+        >>> lk.VideoFrame(np.zeros((2, 2, 4), np.float32))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        lkframes._core.errors.InvalidVideoError: ...
     """
 
 
@@ -198,11 +207,9 @@ class AudioFileError(MediaFileError):
 
     Examples:
         >>> import lkframes as lk, os, tempfile
-        >>> try:
-        ...     lk.file_info(os.path.join(tempfile.mkdtemp(), "missing.wav"))
-        ... except lk.AudioFileError as exc:
-        ...     print(isinstance(exc, OSError))
-        True
+        >>> lk.file_info(os.path.join(tempfile.mkdtemp(), "missing.wav"))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        lkframes._core.errors.AudioFileError: ...
     """
 
 
@@ -214,11 +221,9 @@ class UnsupportedAudioError(AudioFileError):
         >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
         >>> with open(path, "w") as file:
         ...     _ = file.write("not audio " * 50)
-        >>> try:
-        ...     lk.file_info(path)
-        ... except lk.UnsupportedAudioError:
-        ...     print("not audio")
-        not audio
+        >>> lk.file_info(path)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        lkframes._core.errors.UnsupportedAudioError: ...
     """
 
 
@@ -233,11 +238,9 @@ class TruncatedAudioError(AudioFileError):
         >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
         >>> with open(path, "r+b") as file:
         ...     _ = file.truncate(4_000)  # cut the data chunk short
-        >>> try:
-        ...     lk.run_sync(lk.from_file(path).collect())
-        ... except lk.TruncatedAudioError:
-        ...     print("truncated")
-        truncated
+        >>> lk.run_sync(lk.from_file(path).collect())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        lkframes._core.errors.TruncatedAudioError: ...
     """
 
 
@@ -281,11 +284,9 @@ class OutputExistsError(MediaFileError, FileExistsError):
         >>> import lkframes as lk, os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
         >>> _ = lk.run_sync(lk.sine(440, 0.1, 16_000).to_file(path))
-        >>> try:
-        ...     lk.run_sync(lk.sine(440, 0.1, 16_000).to_file(path))
-        ... except lk.OutputExistsError as exc:
-        ...     print(isinstance(exc, FileExistsError))
-        True
+        >>> lk.run_sync(lk.sine(440, 0.1, 16_000).to_file(path))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        lkframes._core.errors.OutputExistsError: '...tone.wav' exists; pass overwrite=True ...
     """
 
 

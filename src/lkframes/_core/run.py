@@ -16,7 +16,7 @@ import anyio
 import numpy as np
 from numpy.typing import NDArray
 
-from .checks import FormatGuard
+from .checks import FormatGuard, PtsGuard
 from .errors import FormatError, NeedsOpenError
 from .format import AudioFormat
 from .frame import AudioFrame
@@ -191,7 +191,13 @@ class StreamBase(Generic[T_co]):
     async def to_array(
         self: StreamBase[AudioFrame], *, squeeze: bool | None = None
     ) -> NDArray[Any]:
-        """Run the pipeline and return all samples as one array.
+        """Run the pipeline and return all samples as one array, laid out by their pts.
+
+        The array starts at the first frame's pts (no silence before it). A frame that starts
+        after the previous one ends leaves a gap, which becomes silence (zeros) of exactly
+        that length, as `filter` leaves; a frame that starts before the previous one ends
+        (the overlapping frames of `merge`, ``map(ordered=False)``, or a `flat_map` that
+        repeats pts) is refused: mix such streams, or `chunk` them, which re-stamps pts.
 
         Args:
             squeeze: Return 1-D for mono. By default, 1-D when the stream is mono and its
@@ -199,11 +205,12 @@ class StreamBase(Generic[T_co]):
                 ``(samples, channels)``.
 
         Returns:
-            The samples, concatenated in order.
+            The samples, concatenated in order, gaps filled with zeros.
 
         Raises:
             FormatError: The frames' format changed mid-stream, or the stream yielded no
                 frame and has no declared format (so the shape is unknown).
+            TimestampError: A frame starts before the previous frame ends.
 
         Examples:
             >>> import lkframes as lk
@@ -212,9 +219,13 @@ class StreamBase(Generic[T_co]):
         """
         blocks: list[NDArray[Any]] = []
         guard = FormatGuard("to_array", self.format)
+        timeline = PtsGuard("to_array")
         async with self.open() as frames:
             async for frame in frames:
                 guard(frame)
+                gap = timeline(frame)
+                if gap:
+                    blocks.append(np.zeros((gap, frame.num_channels), frame.data.dtype))
                 blocks.append(frame.data)
         fmt = guard.format
         if fmt is None:

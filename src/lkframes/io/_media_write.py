@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import numpy as np
 
-from .._core.checks import FormatGuard
+from .._core.checks import FormatGuard, PtsGuard, check_finite
 from .._core.errors import InvalidVideoError, MediaFileError, ParameterError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
@@ -114,6 +115,7 @@ async def _write_audio(
     stream: Stream[AudioFrame], encoder: MediaEncoder, step: _Lockstep
 ) -> RunSummary:
     guard = FormatGuard("to_media_file (audio)", stream.format)
+    timeline = PtsGuard("to_media_file (audio)")
     count = samples = 0
     fmt: AudioFormat | None = None
     writing = True
@@ -121,6 +123,7 @@ async def _write_audio(
         async with stream.open() as frames:
             async for frame in frames:
                 fmt = guard(frame)
+                gap = timeline(frame)
                 if count == 0 and writing:
                     writing = step.join("audio")
                     if writing:
@@ -129,12 +132,23 @@ async def _write_audio(
                 if not writing:
                     continue  # given up on: read, so that a live source does not queue
                 await step.advance("audio", frame.pts / fmt.sample_rate)
+                check_finite(frame.data, "to_media_file: the audio", frame.pts)
+                if gap:
+                    await _write_silence(encoder, fmt, frame.pts - gap, gap)
                 await anyio.to_thread.run_sync(encoder.write_audio, frame)
                 count += 1
-                samples += frame.samples_per_channel
+                samples += gap + frame.samples_per_channel
     finally:
         step.finish("audio")
     return RunSummary(count, samples, fmt or guard.format)
+
+
+async def _write_silence(encoder: MediaEncoder, fmt: AudioFormat, pts: int, samples: int) -> None:
+    """Encode ``samples`` of silence from ``pts`` (a gap in the audio), a second at a time."""
+    block = np.zeros((min(samples, fmt.sample_rate), fmt.num_channels), fmt.numpy_dtype)
+    for at in range(0, samples, block.shape[0]):
+        silence = AudioFrame.of(block[: samples - at], fmt, pts + at)
+        await anyio.to_thread.run_sync(encoder.write_audio, silence)
 
 
 async def _write_video(
@@ -188,6 +202,9 @@ async def to_media_file(
     an audio frame at ``pts / sample_rate`` seconds, a video frame at ``timestamp_us``. The
     video is sized by its first frame (rounded down to even; later frames are scaled to
     it) and encoded as yuv420p with its own timestamps (variable frame rate is kept).
+    Audio starts at its first frame's pts; a gap between audio frames is encoded as
+    silence of exactly its length, and a frame that starts before the previous one ends
+    (`merge`'s overlapping frames, ``map(ordered=False)``) raises `TimestampError`.
 
     A new file is written in place, so a run that fails or is cancelled leaves a playable
     file with what was written (an MKV or WebM file also survives a kill; an MP4 does not:
@@ -214,6 +231,8 @@ async def to_media_file(
             cannot hold.
         OutputExistsError: ``path`` exists and ``overwrite`` is false.
         MediaFileError: The file cannot be written, or the streams held no frame.
+        TimestampError: An audio frame starts before the previous one ends.
+        InvalidAudioError: NaN or infinity in float audio samples.
 
     Examples:
         >>> import lkframes as lk, numpy as np, os, tempfile

@@ -13,8 +13,8 @@ import anyio
 import numpy as np
 from numpy.typing import NDArray
 
-from .._core.checks import FormatGuard
-from .._core.errors import AudioFileError, FormatError, ParameterError
+from .._core.checks import FormatGuard, PtsGuard, all_finite, check_finite
+from .._core.errors import AudioFileError, FormatError, InvalidAudioError, ParameterError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.params import Partial
@@ -32,6 +32,7 @@ __all__ = ("container_for", "default_subtype", "to_file")
 
 WRITE_BLOCK_MS = 500
 """Audio gathered before each write from the worker thread."""
+NOT_FINITE = "a file cannot hold them (frames made with AudioFrame.of are not scanned)"
 
 _DEFAULT_SUBTYPES = {
     ("WAV", "int16"): "PCM_16",
@@ -86,7 +87,7 @@ def default_subtype(path: Path, container: str, dtype: str) -> str:
     return chosen
 
 
-def _report(failure: AudioFileError, in_flight: BaseException | None) -> None:
+def _report(failure: Exception, in_flight: BaseException | None) -> None:
     """Raise ``failure``, unless the run is failing already: then it is noted on that error.
 
     A pipeline's own error (a failing ``map``, a format change) says more than the write
@@ -222,7 +223,7 @@ class _Writer:
         self._pending_samples = 0
         self._flush_at = 0
 
-    async def open(self, fmt: AudioFormat) -> None:
+    async def open(self, fmt: AudioFormat, start: int = 0) -> None:
         """Create the file (shielded: once a frame has arrived, a cancelled run leaves one)."""
         with anyio.CancelScope(shield=True):
             self.encoder = await anyio.to_thread.run_sync(
@@ -234,9 +235,15 @@ class _Writer:
                 fmt,
             )
         self._flush_at = max(1, fmt.sample_rate * WRITE_BLOCK_MS // 1000)
+        self.start = start  # the pts of the file's first sample
 
-    async def add(self, data: NDArray[Any]) -> None:
-        """Queue ``data``; write the queue once it holds a block."""
+    async def add(self, data: NDArray[Any], gap: int = 0) -> None:
+        """Queue ``gap`` samples of silence (a gap in pts), then ``data``; write the queue
+        once it holds a block. Silence goes a block at a time, however long the gap."""
+        if gap:
+            zeros = np.zeros((min(gap, self._flush_at), data.shape[1]), data.dtype)
+            for at in range(0, gap, zeros.shape[0]):
+                await self.add(zeros[: gap - at])
         if data.shape[0]:
             self._pending.append(data)
             self._pending_samples += data.shape[0]
@@ -248,6 +255,9 @@ class _Writer:
         if not self._pending or self.encoder is None:
             return
         data = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
+        if not all_finite(data):  # 0.5 s at a time: about 0.1 µs per 20 ms frame
+            self._pending, self._pending_samples = [], 0  # not written, not retried on close
+            check_finite(data, "to_file: the audio", self.start + self.written, hint=NOT_FINITE)
         # Kept until written: a cancellation that lands before the worker thread starts
         # leaves it for the shielded flush in `finish` instead of dropping it.
         self._pending = [data]
@@ -266,7 +276,7 @@ class _Writer:
         with anyio.CancelScope(shield=True):
             try:
                 await self.flush()
-            except AudioFileError as exc:
+            except (AudioFileError, InvalidAudioError) as exc:
                 _report(exc, in_flight)
             finally:
                 self.encoder.close()
@@ -319,6 +329,12 @@ async def to_file(
     instead, its header finalised however the run ends, so a recording that is stopped
     keeps everything it received (``partial="keep"``; a kill loses the last half second).
 
+    The file holds what the pts say, from the first frame's pts (no silence before it). A
+    gap after a frame's end (as `filter` leaves) is written as silence of exactly its
+    length, a block at a time however long. A frame that starts before the previous one
+    ends raises `TimestampError`: `merge`'s frames overlap in time (`mix` them, or `chunk`
+    them to write one after the other); ``map(ordered=False)`` yields out of order.
+
     Args:
         stream: The audio to write.
         path: Output file; the format follows the extension (``.wav``, ``.flac``,
@@ -345,6 +361,8 @@ async def to_file(
         AudioFileError: The file cannot be created or written (permissions, disk full).
         ParameterError: The extension names no known format and ``format`` is unset.
         FormatError: The frames' format changes mid-stream.
+        TimestampError: A frame starts before the previous frame ends.
+        InvalidAudioError: NaN or infinity in float samples.
 
     Examples:
         >>> import lkframes as lk, tempfile, os
@@ -355,6 +373,7 @@ async def to_file(
     destination, name = destination_of(path, overwrite, partial, stream.live)
     writer = _Writer(destination, container_for(name, format), subtype)
     guard = FormatGuard("to_file", stream.format)
+    timeline = PtsGuard("to_file")
     count = 0
     done = False
     with held("file"):
@@ -362,10 +381,11 @@ async def to_file(
             async with stream.open() as frames:
                 async for frame in frames:
                     fmt = guard(frame)
+                    gap = timeline(frame)
                     if writer.encoder is None:
-                        await writer.open(fmt)
+                        await writer.open(fmt, frame.pts)
                     count += 1
-                    await writer.add(frame.data)
+                    await writer.add(frame.data, gap)
             if writer.encoder is None and guard.format is not None:
                 await writer.open(guard.format)
             with anyio.CancelScope(shield=True):

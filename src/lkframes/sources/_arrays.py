@@ -84,7 +84,9 @@ def from_frames(
     """A stream over lkframes or LiveKit frames from a (sync or async) iterable.
 
     LiveKit frames are wrapped without copying and numbered with continuous ``pts``;
-    lkframes frames keep theirs. Every frame must have the same format.
+    lkframes frames keep theirs, so give them their ``pts``: a sink lays frames out by
+    pts, and frames that all start at 0 overlap (or re-stamp them with `chunk`). Every
+    frame must have the same format.
 
     Args:
         frames: A list, generator, async generator, ... of `AudioFrame` or
@@ -104,7 +106,8 @@ def from_frames(
     Examples:
         >>> import numpy as np, lkframes as lk
         >>> a = lk.AudioFrame(np.ones(160, np.int16), 16_000)
-        >>> lk.run_sync(lk.from_frames([a, a]).to_array()).shape
+        >>> b = lk.AudioFrame(np.ones(160, np.int16), 16_000, pts=160)
+        >>> lk.run_sync(lk.from_frames([a, b]).to_array()).shape
         (320, 1)
     """
     items_of = replayable(frames, "from_frames")

@@ -100,8 +100,11 @@ def merge(*streams: Stream[T]) -> Stream[T]:
     so nothing queues without bound. The result ends when every stream has ended. An error
     in any stream ends the merge with that error, after closing the other streams.
 
-    Items keep their own timestamps: merging audio streams interleaves their frames (pts
-    are not made continuous). To add audio together, use `mix`.
+    Items keep their own timestamps: merging audio streams interleaves their frames, whose
+    pts overlap in time, so a sink that writes one timeline (`to_file`, `to_array`,
+    `to_media_file`) refuses them with `TimestampError`. To add audio together, use `mix`;
+    to write the frames one after another in arrival order, `chunk` them first (it
+    re-stamps pts continuously); `collect` takes them as they are.
 
     Args:
         *streams: Streams of any items.

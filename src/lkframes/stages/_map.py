@@ -19,7 +19,7 @@ from .._core.frame import AudioFrame
 from .._core.registry import stage_entry
 from .._core.stage import OutputFormat, Stage
 from .._core.stream import current_task_group
-from ._results import PLAIN_RESULTS, annotate, call, is_async, label, to_frame
+from ._results import PLAIN_RESULTS, annotate, call, finite, is_async, label, to_frame
 
 __all__ = ("flat_map", "map")
 
@@ -48,8 +48,9 @@ def map(
     with the input frame's pts. The output must keep the input format unless ``format``
     declares another, so a function that changes the channel count by mistake is caught at
     the first frame instead of producing wrong-speed or garbled audio downstream. The checks
-    are O(1) per frame (type, dtype, shape, contiguity). Other items (video frames, tuples)
-    are replaced by whatever ``fn`` returns.
+    are O(1) per frame (type, dtype, shape, contiguity), plus one vectorised pass over float
+    results for NaN and infinity (which a file would hold as 0 or full scale). Other items
+    (video frames, tuples) are replaced by whatever ``fn`` returns.
 
     Args:
         fn: ``item -> result`` or an async function of the same shape.
@@ -59,7 +60,8 @@ def map(
             yet yielded, and a new call starts as soon as one of them is yielded.
         ordered: With ``concurrency > 1``, yield results in input order, each as soon as
             it and everything before it are done (default); or, if false, as each call
-            finishes.
+            finishes: out of pts order, so for `collect` or side effects, not for
+            `to_file` or `to_array`, which refuse frames that go back in time.
         format: The output format when ``fn`` changes it (rate, channels or dtype).
 
     Returns:
@@ -70,7 +72,8 @@ def map(
         ParameterError: ``concurrency`` < 1, ``fn`` not callable, or ``format`` not an
             `AudioFormat`.
         FormatError: (while running) ``fn`` returned a frame of another format.
-        InvalidAudioError: (while running) ``fn`` returned something that is not audio.
+        InvalidAudioError: (while running) ``fn`` returned something that is not audio, or
+            float samples with NaN or infinity (a note names the stage and pts).
         Exception: whatever ``fn`` raises, unchanged, with a note naming the stage and pts.
 
     Examples:
@@ -113,6 +116,8 @@ def map(
                     frame = make(out, format or item.format, item.pts)
                 except InvalidAudioError:
                     frame = result(out, item)  # raises the error that explains the problem
+                if out.dtype.kind == "f":
+                    finite(frame, item, name)
                 yield frame
             else:
                 yield result(out, item)
@@ -232,8 +237,11 @@ def flat_map(fn: Callable[[Any], Any], *, format: AudioFormat | None = None) -> 
     ``fn`` returns a list, a generator, an async iterable, or an awaitable of one of those.
     For audio, each returned element is an `AudioFrame` or a numpy array; arrays become
     frames whose pts continue from the input frame's pts, so splitting a frame in two
-    keeps pts continuous. Every frame must have the input format unless ``format``
-    declares another.
+    keeps pts continuous. Returned frames keep their own pts: keep them consistent (one
+    after another) for a sink, which refuses frames that overlap (returning ``[f, f]``
+    repeats a frame's time), or follow with `chunk`, which re-stamps pts continuously from
+    the first frame. Every frame must have the input format unless ``format`` declares
+    another.
 
     Args:
         fn: ``item -> iterable of items`` (sync or async).
@@ -245,7 +253,8 @@ def flat_map(fn: Callable[[Any], Any], *, format: AudioFormat | None = None) -> 
     Raises:
         ParameterError: ``fn`` not callable, or ``format`` not an `AudioFormat`.
         FormatError: (while running) an element of another format.
-        InvalidAudioError: (while running) an element that is not audio.
+        InvalidAudioError: (while running) an element that is not audio, or float samples
+            with NaN or infinity.
         Exception: whatever ``fn`` raises, with a note naming the stage and pts.
 
     Examples:
@@ -276,9 +285,7 @@ def flat_map(fn: Callable[[Any], Any], *, format: AudioFormat | None = None) -> 
                     if expected is None:
                         yield out
                         continue
-                    frame = to_frame(out, item, expected, name, "flat_map")
-                    if not isinstance(out, AudioFrame):
-                        frame = AudioFrame.of(frame.data, expected, pts)
+                    frame = to_frame(out, item, expected, name, "flat_map", pts)
                     pts = frame.end_pts
                     yield frame
 

@@ -1,4 +1,5 @@
-"""What encoders accept: the rates of Opus and MP3, which libsndfile refuses otherwise."""
+"""What encoders accept: the rates of Opus and MP3, which libsndfile refuses otherwise, and
+of AAC (FFmpeg's encoder)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ _CODEC_RATES = {
         "MP3",
         (8_000, 11_025, 12_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000),
     ),
+    "AAC": (
+        "AAC",
+        (7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000),
+    ),
 }
-"""The only rates some encoders take (libsndfile refuses the others when the file opens)."""
+"""The only rates some encoders take (libsndfile refuses the others when the file opens,
+FFmpeg's AAC encoder when it starts)."""
 
 
 def rate_problem(subtype: str, sample_rate: int) -> tuple[str, int] | None:

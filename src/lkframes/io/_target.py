@@ -1,4 +1,5 @@
-"""`WriteTarget`: the output file as libsndfile's virtual I/O, keeping the first OS error."""
+"""`WriteTarget`: the output file as libsndfile's (or FFmpeg's) virtual I/O, keeping the
+first OS error; `report_failure`: how an encoder raises a write error it finds on close."""
 
 from __future__ import annotations
 
@@ -7,7 +8,23 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ("WriteTarget",)
+import anyio
+
+from .._core.errors import AudioFileError
+
+__all__ = ("WriteTarget", "report_failure")
+
+
+def report_failure(failure: AudioFileError, in_flight: BaseException | None) -> None:
+    """Raise ``failure``, unless the run is failing already: then it is noted on that error.
+
+    A pipeline's own error (a failing ``map``, a format change) says more than the write
+    error that closing the file on a full disk adds to it; a cancellation does not, so the
+    write error replaces it.
+    """
+    if in_flight is None or isinstance(in_flight, anyio.get_cancelled_exc_class()):
+        raise failure
+    in_flight.add_note(f"and then {failure}")
 
 
 class WriteTarget:

@@ -22,7 +22,8 @@ from .._core.resources import held
 from .._core.stream import RunSummary, Stream
 from ._encodings import rate_problem
 from ._replace import Destination
-from ._target import WriteTarget
+from ._target import WriteTarget, report_failure
+from ._write_aac import AAC_CONTAINERS, AAC_SUFFIXES, AacEncoder
 
 if TYPE_CHECKING:
     import soundfile
@@ -43,7 +44,8 @@ _DEFAULT_SUBTYPES = {
 
 
 def container_for(path: Path, container: str | None) -> str:
-    """libsndfile's container name for ``path`` (from its extension) or ``container``.
+    """The container name for ``path`` (from its extension) or ``container``: libsndfile's,
+    or ``M4A``/``MP4`` for AAC (`AacEncoder`).
 
     Raises:
         ParameterError: The extension names no container libsndfile writes.
@@ -56,11 +58,13 @@ def container_for(path: Path, container: str | None) -> str:
     known = {name.lower(): name for name in soundfile.available_formats()}
     if suffix == "opus":
         return "OGG"
+    if f".{suffix}" in AAC_SUFFIXES:
+        return AAC_SUFFIXES[f".{suffix}"]
     if suffix in known:
         return str(known[suffix])
     raise ParameterError(
         f"cannot tell the file format from the extension {path.suffix!r} (expected one of "
-        f".wav, .flac, .ogg, .opus, .mp3, ...); pass format="
+        f".wav, .flac, .ogg, .opus, .mp3, .m4a, ...); pass format="
     )
 
 
@@ -83,18 +87,6 @@ def default_subtype(path: Path, container: str, dtype: str) -> str:
     if chosen is None:
         chosen = soundfile.default_subtype(container) or "PCM_16"
     return chosen
-
-
-def _report(failure: AudioFileError, in_flight: BaseException | None) -> None:
-    """Raise ``failure``, unless the run is failing already: then it is noted on that error.
-
-    A pipeline's own error (a failing ``map``, a format change) says more than the write
-    error that closing the file on a full disk adds to it; a cancellation does not, so the
-    write error replaces it.
-    """
-    if in_flight is None or isinstance(in_flight, anyio.get_cancelled_exc_class()):
-        raise failure
-    in_flight.add_note(f"and then {failure}")
 
 
 class _Encoder:
@@ -193,7 +185,7 @@ class _Encoder:
                 self.target.close()
         if self.target.error is not None and not self.reported:
             failure = AudioFileError(f"writing {str(self.file)!r} failed: {self.target.error}")
-            _report(failure, sys.exception())
+            report_failure(failure, sys.exception())
 
 
 class _Writer:
@@ -203,7 +195,7 @@ class _Writer:
         self._destination = destination
         self._container = container
         self._subtype = subtype
-        self.encoder: _Encoder | None = None
+        self.encoder: _Encoder | AacEncoder | None = None
         self.written = 0
         self._pending: list[NDArray[Any]] = []
         self._pending_samples = 0
@@ -213,7 +205,7 @@ class _Writer:
         """Create the file (shielded: once a frame has arrived, a cancelled run leaves one)."""
         with anyio.CancelScope(shield=True):
             self.encoder = await anyio.to_thread.run_sync(
-                _Encoder,
+                AacEncoder if self._container in AAC_CONTAINERS else _Encoder,
                 self._destination.final,
                 self._destination.write_to,
                 self._container,
@@ -254,12 +246,12 @@ class _Writer:
             try:
                 await self.flush()
             except AudioFileError as exc:
-                _report(exc, in_flight)
+                report_failure(exc, in_flight)
             finally:
                 self.encoder.close()
 
 
-def _check_empty(destination: Destination, encoder: _Encoder) -> None:
+def _check_empty(destination: Destination, encoder: _Encoder | AacEncoder) -> None:
     """Refuse an empty file that nothing can read back, and remove it.
 
     libsndfile writes FLAC, MP3 and Opus headers with the first audio, so a stream without

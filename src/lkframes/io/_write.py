@@ -297,15 +297,24 @@ async def to_file(
     kill or a full disk leaves the original intact, and ``path`` may be the file the
     stream reads (an edit in place).
 
+    ``.m4a`` and ``.mp4`` are AAC (FFmpeg's encoder, through PyAV) at FFmpeg's default
+    bit rate, as ``ffmpeg -i x.wav -c:a aac y.m4a`` writes them (about 69 kb/s mono,
+    128 kb/s stereo), with exactly the samples written as the file's length (the encoder's
+    priming and padding are in its edit list). AAC takes 7350 to 96000 Hz (44100 and
+    48000, not 50000: resample first) and 1 to 8 channels (6 to 8 as 5.1, 6.1 and 7.1,
+    whose 4th channel is the LFE). Its index is written last, so a killed run leaves no
+    readable new MP4 (a failed or cancelled one does), and a pipe cannot take it.
+
     Args:
         stream: The audio to write.
         path: Output file; the format follows the extension (``.wav``, ``.flac``,
-            ``.ogg``, ``.opus``, ``.mp3``, ...).
+            ``.ogg``, ``.opus``, ``.mp3``, ``.m4a``, ``.mp4``, ...).
         subtype: libsndfile subtype, e.g. ``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``.
             By default PCM_16 for int16 streams and FLOAT (WAV) / PCM_24 (FLAC) for
-            float32 streams, VORBIS for .ogg and OPUS for .opus.
-        format: Container name (``"WAV"``, ``"FLAC"``, ...) when the extension does
-            not say.
+            float32 streams, VORBIS for .ogg and OPUS for .opus; ``"AAC"`` (the only
+            one) for .m4a and .mp4.
+        format: Container name (``"WAV"``, ``"FLAC"``, ``"M4A"``, ``"MP4"``, ...) when
+            the extension does not say.
         overwrite: Replace an existing file (otherwise `OutputExistsError`).
 
     Returns:
@@ -313,7 +322,9 @@ async def to_file(
 
     Raises:
         OutputExistsError: ``path`` exists and ``overwrite`` is false.
-        AudioFileError: The file cannot be created or written (permissions, disk full).
+        AudioFileError: The file cannot be created or written (permissions, disk full),
+            its encoder cannot take the stream's rate or channels, or the stream has no
+            samples and the format cannot be empty (FLAC, MP3, Opus, AAC).
         ParameterError: The extension names no known format and ``format`` is unset.
         FormatError: The frames' format changes mid-stream.
 

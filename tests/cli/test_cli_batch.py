@@ -228,6 +228,37 @@ def test_run_takes_many_files_through_a_pipeline(tree: Path, tmp_path: Path) -> 
         assert np.array_equal(ran, alone), name
 
 
+def test_a_batch_to_m4a(tree: Path, tmp_path: Path) -> None:
+    # --ext m4a: each file is AAC of its input's exact length, as a single convert makes it.
+    out = tmp_path / "out"
+    assert cli(str(tree), str(out), "--ext", "m4a", "-j", "2", "-q") == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["a.m4a", "talks/b.m4a", "talks/deep/c.m4a"]
+    for name, source in (
+        ("a", "a.flac"),
+        ("talks/b", "talks/b.wav"),
+        ("talks/deep/c", "talks/deep/c.mp3"),
+    ):
+        info = lk.file_info(out / f"{name}.m4a")
+        assert info.codec == "aac"
+        assert info.samples_per_channel == lk.file_info(tree / source).samples_per_channel
+        single = tmp_path / f"single-{name.replace('/', '-')}.m4a"
+        assert cli(str(tree / source), str(single), "-q") == 0
+        batch = lk.run_sync(lk.from_file(out / f"{name}.m4a").to_array())
+        alone = lk.run_sync(lk.from_file(single).to_array())
+        np.testing.assert_array_equal(batch, alone)  # the same encoder, the same input
+    # The pipeline form writes the same files.
+    spec = tmp_path / "copy.yaml"
+    spec.write_text("output: anything.m4a\nstages: []\n")
+    ran = tmp_path / "ran"
+    assert _main.main(["run", str(spec), str(tree), str(ran), "--quiet"]) == 0
+    for name in written:
+        assert (
+            lk.file_info(ran / name).samples_per_channel
+            == lk.file_info(out / name).samples_per_channel
+        )
+
+
 def test_run_jobs_without_files_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -61,10 +61,33 @@ CASES: dict[str, tuple[Setup, int, str]] = {
         2,
         ".xyz",
     ),
-    "convert: m4a output": (
-        lambda d: ["convert", str(_wav(d / "in.wav")), str(d / "out.m4a")],
+    "convert: webm output": (
+        lambda d: ["convert", str(_wav(d / "in.wav")), str(d / "out.webm")],
         2,
-        "can be read but not written",
+        "WebM files can be read but not written; write .wav, .flac, .ogg, .opus, .mp3, .m4a "
+        "or .mp4",
+    ),
+    "convert: m4a at 50 kHz": (
+        lambda d: ["convert", str(_wav(d / "in.wav", rate=50_000)), str(d / "out.m4a")],
+        2,
+        "out.m4a: AAC files hold 7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, "
+        "48000, 64000, 88200 or 96000 Hz, not 50000 Hz; add --rate 64000",
+    ),
+    "convert: m4a with 9 channels": (
+        lambda d: ["convert", str(_wav(d / "in.wav", channels=9)), str(d / "out.m4a")],
+        2,
+        "out.m4a: AAC files hold 1 to 8 channels, not 9; add --channels 1",
+    ),
+    "convert: a PCM subtype for an mp4": (
+        lambda d: [
+            "convert",
+            str(_wav(d / "in.wav")),
+            str(d / "out.mp4"),
+            "--subtype",
+            "PCM_16",
+        ],
+        2,
+        "--subtype PCM_16 cannot be written to an MP4 file; it holds AAC only",
     ),
     "convert: output is the input's own folder": (
         lambda d: ["convert", str(_wav(d / "in.wav")), str(d)],
@@ -192,6 +215,15 @@ CASES: dict[str, tuple[Setup, int, str]] = {
         ),
         1,
         '{"stage": "resample", "sample_rate": 48000}',
+    ),
+    "run: m4a output at 50 kHz": (
+        lambda d: (
+            ["run", str(_write(d / "p.json", '{"input": "in.wav", "output": "out.m4a"}'))]
+            if _wav(d / "in.wav", rate=50_000)
+            else []
+        ),
+        1,
+        '{"stage": "resample", "sample_rate": 64000}',
     ),
     "run: a misspelled stage": (
         lambda d: [

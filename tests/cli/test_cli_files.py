@@ -125,6 +125,46 @@ def test_convert_gain_and_float_output(
     assert np.abs(y).max() == pytest.approx(0.25, abs=1e-3)
 
 
+def test_convert_to_m4a_writes_aac_of_the_exact_length(
+    stereo_flac: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.m4a"
+    argv = ["convert", str(stereo_flac), str(out), "--rate", "16000", "--json"]
+    assert _main.main(argv) == 0
+    summary = _json(capsys)
+    assert (summary["output_container"], summary["output_subtype"]) == ("M4A", "AAC")
+    assert summary["samples_per_channel"] == 32_000
+    # lkframes info (and ffprobe, in tests/io/test_write_aac.py) reads what was written.
+    assert _main.main(["info", str(out), "--json"]) == 0
+    info = _json(capsys)
+    assert (info["codec"], info["backend"], info["samples_per_channel"]) == ("aac", "pyav", 32_000)
+    assert info["format"] == {"sample_rate": 16_000, "num_channels": 2, "dtype": "float32"}
+    assert info["rms_dbfs"] == pytest.approx(-6.02 - 3.01, abs=0.3)  # peaks overshoot a little
+    expected = lk.run_sync(lk.from_file(stereo_flac).resample(16_000).to_array())
+    got = lk.run_sync(lk.from_file(out).to_array())
+    error = np.sum((expected / 32_768 - got) ** 2)
+    assert 10 * np.log10(np.sum((expected / 32_768) ** 2) / error) > 15
+    # ... and back to FLAC: 16-bit PCM, as from any lossy input.
+    assert _main.main(["convert", str(out), str(tmp_path / "back.flac"), "--quiet"]) == 0
+    back = sf.info(str(tmp_path / "back.flac"))
+    assert (back.frames, back.subtype) == (32_000, "PCM_16")
+
+
+def test_run_writes_m4a(
+    tmp_path: Path, stereo_flac: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = {
+        "input": stereo_flac.name,
+        "output": "out.mp4",
+        "stages": [{"stage": "remix", "num_channels": 1}],
+    }
+    assert _main.main(["run", str(_pipeline(tmp_path, spec)), "--json"]) == 0
+    summary = _json(capsys)
+    assert (summary["output_container"], summary["output_subtype"]) == ("MP4", "AAC")
+    info = lk.file_info(tmp_path / "out.mp4")
+    assert (info.codec, info.samples_per_channel, info.format.num_channels) == ("aac", 88_200, 1)
+
+
 def test_convert_refuses_to_overwrite(
     stereo_flac: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -318,6 +358,32 @@ def test_a_failing_convert_leaves_no_output(tmp_path: Path) -> None:
     assert run.stderr.startswith("lkframes convert: error: TruncatedAudioError: ")
     assert run.stderr.rstrip().endswith(f"; {target} was not written")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.flac"]
+
+
+def test_ctrl_c_during_a_convert_to_m4a_leaves_a_playable_file(tmp_path: Path) -> None:
+    # An MP4's index is written on close: Ctrl-C must still close the file, so that what
+    # was encoded is readable, and as long as the file says.
+    source = tmp_path / "long.wav"
+    t = np.arange(48_000 * 120) / 48_000
+    sf.write(source, 0.3 * np.sin(2 * np.pi * 440 * t), 48_000, subtype="PCM_16")
+    target = tmp_path / "out.m4a"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lkframes", "convert", str(source), str(target), "--quiet"],
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(lk.__file__).resolve().parents[1])},
+    )
+    deadline = time.monotonic() + 20
+    while not target.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    time.sleep(0.3)  # a few blocks into the 120 s (about 2 s of encoding)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err.decode()
+    written = lk.file_info(target).samples_per_channel
+    assert written is not None
+    assert 0 < written < 48_000 * 120
+    got = lk.run_sync(lk.from_file(target).to_array())
+    assert got.shape == (written, 1)
 
 
 def test_run_pipeline_with_livekit_audio_processing(

@@ -308,6 +308,25 @@ async def test_bad_arguments_are_refused_before_anything_is_written(
     assert sorted([p.name async for p in anyio.Path(tmp_path).iterdir()]) == ["exists.mp4"]
 
 
+@pytest.mark.parametrize(
+    ("name", "channels"), [("a.mp4", 3), ("a.mp4", 4), ("a.mkv", 3), ("a.mkv", 4)]
+)
+async def test_three_and_four_channels_keep_every_channel(
+    anyio_backend: str, tmp_path: Path, name: str, channels: int
+) -> None:
+    # FFmpeg's own layout for 3 channels (2.1) made the third the LFE: AAC low-passed a
+    # 700 Hz tone there to nothing, and libopus refused it (as it refused 4.0 for 4).
+    rate, tones = 48_000, [300, 500, 700, 900][:channels]
+    t = np.arange(rate) / rate
+    x = np.stack([0.3 * np.sin(2 * np.pi * hz * t) for hz in tones], axis=1).astype(np.float32)
+    path = tmp_path / name
+    await lk.to_media_file(path, audio=lk.from_array(x, rate))
+    got = (await lk.from_file(path).to_array())[4_800:43_200]
+    phase = np.exp(-2j * np.pi * np.outer(np.arange(len(got)) / rate, tones))
+    amplitude = 2 * np.abs(got.T @ phase) / len(got)  # channel x tone
+    np.testing.assert_allclose(amplitude, 0.3 * np.eye(channels), atol=0.04)
+
+
 async def test_streams_without_a_frame_leave_no_file(anyio_backend: str, tmp_path: Path) -> None:
     with pytest.raises(lk.MediaFileError, match="the streams held no frame"):
         await lk.to_media_file(tmp_path / "empty.mkv", video=lk.from_video_frames([]))

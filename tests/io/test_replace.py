@@ -205,3 +205,13 @@ def test_sigkill_during_a_new_compressed_recording_keeps_all_but_the_encoders_bu
         assert lk.file_info(path).samples_per_channel is None  # no length in STREAMINFO yet
         kept = lk.run_sync(lk.from_file(path).run())
     assert produced - bound_s * RATE <= kept.samples_per_channel < produced
+
+
+def test_sigkill_during_a_new_m4a_recording_loses_it(tmp_path: Path) -> None:
+    # An MP4's index (moov) is written when the file is closed: a killed process never
+    # writes it, so the audio is there but nothing can find it. Said as truncated.
+    path = tmp_path / "recording.m4a"
+    _kill_while_writing(path, overwrite=False, frames=200)
+    assert path.stat().st_size > 0  # the audio is in the file...
+    with pytest.raises(lk.TruncatedAudioError, match=r"without its index \(no moov box\)"):
+        lk.file_info(path)  # ...but without an index

@@ -1,10 +1,9 @@
 """Every exception lkframes raises on purpose, in one module, one meaning per class.
 
-One root (`LkFramesError`) so callers can catch everything lkframes raises on purpose. Each
-class also derives from the builtin a caller would expect (`ValueError`, `OSError`, `ImportError`,
-`TimeoutError`, ...), so code that does not know lkframes still catches it. Closing semantics
-reuse anyio's exceptions (`anyio.ClosedResourceError`: read again after it was consumed;
-`anyio.BrokenResourceError`: the room went away) instead of inventing twins.
+One root (`LkFramesError`); each class also derives from the builtin a caller would expect
+(`ValueError`, `OSError`, ...), so code that does not know lkframes still catches it. Closing
+reuses anyio's exceptions (`anyio.ClosedResourceError`, `anyio.BrokenResourceError`). The
+warnings lkframes gives are in `lkframes._core.warnings`.
 
 ```
 LkFramesError
@@ -233,12 +232,10 @@ class TruncatedAudioError(AudioFileError):
     Raised after every decodable sample has been yielded (policy ``on_truncated="raise"``).
 
     Examples:
-        >>> import lkframes as lk, os, tempfile
-        >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
-        >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(path))
-        >>> with open(path, "r+b") as file:
-        ...     _ = file.truncate(4_000)  # cut the data chunk short
-        >>> lk.run_sync(lk.from_file(path).collect())  # doctest: +ELLIPSIS
+        >>> import io, lkframes as lk
+        >>> wav = io.BytesIO()
+        >>> _ = lk.run_sync(lk.sine(440, 0.5, 16_000).to_file(wav, format="WAV"))
+        >>> lk.run_sync(lk.from_file(wav.getvalue()[:4_000]).run())  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         lkframes._core.errors.TruncatedAudioError: ...
     """
@@ -248,13 +245,12 @@ class DamagedAudioError(AudioFileError):
     """Undecodable data mid-file, with ``on_damaged="error"`` (``position_s``: where).
 
     Examples:
-        >>> DamagedAudioError("damaged at 1.5 s", position_s=1.5).position_s
-        1.5
+        >>> import lkframes as lk  # from_file(path, on_damaged="error") raises it
+        >>> issubclass(lk.DamagedAudioError, lk.AudioFileError), lk.DamagedAudioError.position_s
+        (True, 0.0)
     """
 
-    def __init__(self, message: str, *, position_s: float) -> None:
-        self.position_s = position_s
-        super().__init__(message)
+    position_s: float = 0.0
 
 
 class UnsupportedMediaError(MediaFileError):

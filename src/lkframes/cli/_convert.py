@@ -14,6 +14,7 @@ from ..dsp._run import SUPPORTED_RATES
 from ..io._choose import output_encoding
 from ..io._encodings import rate_problem
 from ..io._read import read_with_info
+from ..io._write_aac import MAX_AAC_CHANNELS
 from ._input import (
     STDIO,
     Caveats,
@@ -137,11 +138,18 @@ def _write(
 
 
 def _check_rate(output: Path, subtype: str, stream: lk.Stream[lk.AudioFrame]) -> None:
-    """Refuse, before anything is written, a rate OUT's encoder cannot take (Opus, MP3)."""
+    """Refuse, before anything is written, a rate OUT's encoder cannot take (Opus, MP3,
+    AAC), or more channels than AAC holds."""
     assert stream.format is not None
     problem = rate_problem(subtype, stream.format.sample_rate)
     if problem is not None:
         raise lk.ParameterError(f"{output.name}: {problem[0]}; add --rate {problem[1]}")
+    channels = stream.format.num_channels
+    if subtype == "AAC" and channels > MAX_AAC_CHANNELS:
+        raise lk.ParameterError(
+            f"{output.name}: AAC files hold 1 to {MAX_AAC_CHANNELS} channels, not {channels}; "
+            "add --channels 1"
+        )
 
 
 def convert_command(args: argparse.Namespace) -> int:

@@ -1,22 +1,20 @@
 """The encoding a converted file is written with: the input's own lossless encoding where
 the output can hold it, else 16-bit PCM (or float) for PCM containers, else the codec's
-default. The CLI and `lkframes.batch` choose by these same rules."""
+default (AAC for .m4a and .mp4). The CLI and `lkframes.batch` choose by these same rules."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from .._core.errors import ParameterError
+from ._encodings import AAC_SUFFIXES, container_for, default_subtype
 from ._info import AudioFileInfo
-from ._write import container_for, default_subtype
 
 __all__ = ("READABLE_ONLY", "WRITABLE", "output_encoding")
 
-WRITABLE = ".wav, .flac, .ogg, .opus or .mp3"
+WRITABLE = ".wav, .flac, .ogg, .opus, .mp3, .m4a or .mp4"
 READABLE_ONLY = {
-    ".m4a": "m4a (AAC)",
-    ".mp4": "MP4",
-    ".aac": "AAC",
+    ".aac": "AAC (ADTS)",
     ".webm": "WebM",
     ".mkv": "Matroska",
     ".mov": "QuickTime",
@@ -39,7 +37,7 @@ def output_encoding(
     """``output``'s container and subtype: ``subtype`` if given, else the input's lossless
     encoding (``source.codec``) where ``output`` can hold it (24-bit PCM in FLAC for a
     deeper one), else 16-bit PCM for WAV/FLAC-like files (float for ``dtype="float32"``),
-    else the codec's own default.
+    else the codec's own default; AAC for .m4a and .mp4 (``subtype`` AAC or None).
 
     Raises:
         ParameterError: ``output``'s extension cannot be written, or ``subtype`` does not
@@ -54,6 +52,14 @@ def output_encoding(
             f"{output.name}: {READABLE_ONLY[suffix]} files can be read but not written; "
             f"write {WRITABLE}"
         )
+    if suffix in AAC_SUFFIXES:
+        container = AAC_SUFFIXES[suffix]
+        if subtype is not None and subtype.upper() != "AAC":
+            raise ParameterError(
+                f"{subtype_name} {subtype} cannot be written to an {container} file; "
+                "it holds AAC only"
+            )
+        return container, "AAC"
     try:
         container = container_for(output, None)
     except ParameterError:

@@ -98,8 +98,9 @@ class DamageLog:
     def error(self, name: str, position: int, reason: str) -> DamagedAudioError:
         """The error of ``on_damaged="error"``, at ``position``."""
         seconds = position / self.sample_rate
-        return DamagedAudioError(
+        error = DamagedAudioError(
             f"{name} has damaged data at {seconds:.3f} s ({reason}); everything before it "
-            'was read (on_damaged="skip" reads past it, as ffmpeg does)',
-            position_s=seconds,
+            'was read (on_damaged="skip" reads past it, as ffmpeg does)'
         )
+        error.position_s = seconds
+        return error

@@ -21,6 +21,7 @@ from .._core.video import VideoFrame
 from .._core.video_av import AV_FORMATS, to_av
 from ._encodings import rate_problem
 from ._info import ffmpeg_reason
+from ._target import WriteTarget
 
 __all__ = ("CONTAINERS", "Codecs", "MediaEncoder", "codecs_for")
 
@@ -90,19 +91,32 @@ def codecs_for(path: Path, video: str | None, audio: str | None) -> Codecs:
     return codecs
 
 
+class _PyAVFile:
+    """A `WriteTarget` as the file object PyAV writes through (its ``seekable`` is a flag,
+    where PyAV calls a method)."""
+
+    __slots__ = ("seek", "tell", "write")
+
+    def __init__(self, target: WriteTarget) -> None:
+        self.write, self.seek, self.tell = target.write, target.seek, target.tell
+
+
 class MediaEncoder:
     """One output file: its muxer and, created at their first frame, an audio and a video
     encoder."""
 
     def __init__(
         self,
-        path: Path,
+        path: Path | WriteTarget,
         codecs: Codecs,
         *,
-        video_bitrate: int | None,
-        video_options: dict[str, str] | None,
-        fps_hint: float,
+        video_bitrate: int | None = None,
+        video_options: dict[str, str] | None = None,
+        fps_hint: float = 30.0,
+        muxer_options: dict[str, str] | None = None,
     ) -> None:
+        """``path`` is a file name (FFmpeg creates the file with the first packet) or an
+        open `WriteTarget`; ``muxer_options`` are added to the muxer's own."""
         import av
 
         self._lock = threading.Lock()
@@ -113,8 +127,10 @@ class MediaEncoder:
         options = {"flush_packets": "1"}  # a killed MKV/WebM keeps what was written...
         if codecs.container in ("matroska", "webm"):
             options["cluster_time_limit"] = "1000"  # ...up to the last 1 s cluster
+        options.update(muxer_options or {})
+        output: Any = str(path) if isinstance(path, Path) else _PyAVFile(path)
         try:
-            self._out = av.open(str(path), "w", format=codecs.container, options=options)
+            self._out = av.open(output, "w", format=codecs.container, options=options)
         except (av.FFmpegError, OSError, ValueError) as exc:
             raise MediaFileError(f"cannot write {str(path)!r}: {ffmpeg_reason(exc)}") from None
         self._video: Any = None
@@ -203,6 +219,13 @@ class MediaEncoder:
                 self._out.close()
 
 
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "quad"}
+"""FFmpeg's layouts for 1 to 4 channels, each kept by AAC and by Opus (measured). FFmpeg's
+own choice for 3 channels, ``2.1``, makes the third the LFE: AAC low-passes it (a 700 Hz
+tone comes out silent), and libopus refuses it, as it refuses ``4.0``."""
+
+
 def _layout(fmt: AudioFormat) -> str:
-    """FFmpeg's name for the channel layout: ``mono``, ``stereo``, ``3c``, ..."""
-    return {1: "mono", 2: "stereo"}.get(fmt.num_channels, f"{fmt.num_channels}c")
+    """FFmpeg's name for the channel layout: ``mono``, ``stereo``, ``3.0``, ``quad``, and
+    ``5c`` etc. beyond (FFmpeg's default layout for the count)."""
+    return _LAYOUTS.get(fmt.num_channels, f"{fmt.num_channels}c")

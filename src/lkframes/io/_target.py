@@ -1,4 +1,5 @@
-"""`WriteTarget`: the output file as libsndfile's virtual I/O, keeping the first OS error."""
+"""`WriteTarget`: the output file as libsndfile's (or FFmpeg's) virtual I/O, keeping the
+first OS error; `report_failure`: how an encoder raises a write error it finds on close."""
 
 from __future__ import annotations
 
@@ -8,7 +9,30 @@ import struct
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ("WriteTarget", "pipe_wav_header", "seekable")
+import anyio
+
+from .._core.errors import AudioFileError
+
+__all__ = (
+    "WriteTarget",
+    "open_target",
+    "pipe_wav_header",
+    "remove_made",
+    "report_failure",
+    "seekable",
+)
+
+
+def report_failure(failure: Exception, in_flight: BaseException | None) -> None:
+    """Raise ``failure``, unless the run is failing already: then it is noted on that error.
+
+    A pipeline's own error (a failing ``map``, a format change) says more than the write
+    error that closing the file on a full disk adds to it; a cancellation does not, so the
+    write error replaces it.
+    """
+    if in_flight is None or isinstance(in_flight, anyio.get_cancelled_exc_class()):
+        raise failure
+    in_flight.add_note(f"and then {failure}")
 
 
 class WriteTarget:
@@ -132,3 +156,31 @@ def seekable(file: Any) -> bool:
         return bool(file.seekable())
     except (AttributeError, OSError, ValueError):
         return False
+
+
+def open_target(file: Path, write_to: Path | IO[bytes], cannot: str) -> WriteTarget:
+    """The file an encoder writes: ``write_to`` (a new file, a temporary one beside
+    ``file``, created afresh, never over another, or the caller's file object).
+
+    Raises:
+        AudioFileError: It cannot be created; ``cannot`` starts the message, or, when an
+            existing ``file`` was to be replaced, the message says it is unchanged.
+    """
+    beside = isinstance(write_to, Path) and write_to != file
+    try:
+        return WriteTarget(write_to, exclusive=beside)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if beside and file.exists():
+            raise AudioFileError(
+                f"cannot replace {str(file)!r} safely: a temporary file cannot be created "
+                f"beside it in {str(file.parent)!r} ({reason}); the file is unchanged"
+            ) from None
+        raise AudioFileError(f"{cannot}: {reason}") from None
+
+
+def remove_made(write_to: Path | IO[bytes]) -> None:
+    """Remove a file an encoder created and could not fill (a regular file only: never a
+    device such as /dev/full, never the caller's file object)."""
+    if isinstance(write_to, Path) and write_to.is_file():
+        write_to.unlink(missing_ok=True)

@@ -14,56 +14,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._core.checks import FormatGuard, PtsGuard, all_finite, check_finite
-from .._core.errors import AudioFileError, FormatError, InvalidAudioError, ParameterError
+from .._core.errors import AudioFileError, FormatError, InvalidAudioError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.params import Partial
 from .._core.registry import method_entry
 from .._core.resources import held
 from .._core.stream import RunSummary, Stream
-from ._encodings import rate_problem
+from ._encodings import AAC_CONTAINERS, container_for, default_subtype, rate_problem
 from ._replace import Destination, ObjectDestination, destination_of
-from ._target import WriteTarget, pipe_wav_header
+from ._target import open_target, pipe_wav_header, remove_made, report_failure
+from ._write_aac import AacEncoder
 
 if TYPE_CHECKING:
     import soundfile
 
-__all__ = ("container_for", "default_subtype", "to_file")
+__all__ = ("to_file",)
 
 WRITE_BLOCK_MS = 500
 """Audio gathered before each write from the worker thread."""
 NOT_FINITE = "a file cannot hold them (frames made with AudioFrame.of are not scanned)"
-
-_DEFAULT_SUBTYPES = {
-    ("WAV", "int16"): "PCM_16",
-    ("WAV", "float32"): "FLOAT",
-    ("FLAC", "int16"): "PCM_16",
-    ("FLAC", "float32"): "PCM_24",
-    ("OGG", "int16"): "VORBIS",
-    ("OGG", "float32"): "VORBIS",
-}
-
-
-def container_for(path: Path, container: str | None) -> str:
-    """libsndfile's container name for ``path`` (from its extension) or ``container``.
-
-    Raises:
-        ParameterError: The extension names no container libsndfile writes.
-    """
-    import soundfile
-
-    if container is not None:
-        return container.upper()
-    suffix = path.suffix.lower().lstrip(".")
-    known = {name.lower(): name for name in soundfile.available_formats()}
-    if suffix == "opus":
-        return "OGG"
-    if suffix in known:
-        return str(known[suffix])
-    raise ParameterError(
-        f"cannot tell the file format from the extension {path.suffix!r} (expected one of "
-        f".wav, .flac, .ogg, .opus, .mp3, ...); pass format="
-    )
 
 
 def _libsndfile_reason(exc: BaseException) -> str:
@@ -71,32 +41,6 @@ def _libsndfile_reason(exc: BaseException) -> str:
     text = str(exc)
     text = re.sub(r"^Error opening .*?: (Error : )?", "", text)
     return text.strip()
-
-
-def default_subtype(path: Path, container: str, dtype: str) -> str:
-    """The libsndfile subtype `to_file` writes when none is given: PCM_16 for int16 audio,
-    FLOAT (WAV) or PCM_24 (FLAC) for float32, VORBIS for .ogg, OPUS for .opus, and the
-    container's first subtype otherwise (MPEG layer III for .mp3)."""
-    import soundfile
-
-    if path.suffix.lower() == ".opus":
-        return "OPUS"
-    chosen = _DEFAULT_SUBTYPES.get((container, dtype))
-    if chosen is None:
-        chosen = soundfile.default_subtype(container) or "PCM_16"
-    return chosen
-
-
-def _report(failure: Exception, in_flight: BaseException | None) -> None:
-    """Raise ``failure``, unless the run is failing already: then it is noted on that error.
-
-    A pipeline's own error (a failing ``map``, a format change) says more than the write
-    error that closing the file on a full disk adds to it; a cancellation does not, so the
-    write error replaces it.
-    """
-    if in_flight is None or isinstance(in_flight, anyio.get_cancelled_exc_class()):
-        raise failure
-    in_flight.add_note(f"and then {failure}")
 
 
 class _Encoder:
@@ -131,17 +75,7 @@ class _Encoder:
             raise AudioFileError(
                 f"{cannot}: {problem[0]}; resample first, e.g. .resample({problem[1]})"
             )
-        replacing = isinstance(write_to, Path) and write_to != file
-        try:
-            self.target = WriteTarget(write_to, exclusive=replacing)
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            if replacing and file.exists():
-                raise AudioFileError(
-                    f"cannot replace {str(file)!r} safely: a temporary file cannot be created "
-                    f"beside it in {str(file.parent)!r} ({reason}); the file is unchanged"
-                ) from None
-            raise AudioFileError(f"{cannot}: {reason}") from None
+        self.target = open_target(file, write_to, cannot)
         output: Any = self.target if self.target.seekable else self.target.fileno()
         if not self.target.seekable and container == "WAV":
             # libsndfile writes no WAV to a pipe (it would seek back to its header): the
@@ -160,8 +94,7 @@ class _Encoder:
             )
         except (soundfile.LibsndfileError, OSError, ValueError, TypeError) as exc:
             self.target.close()
-            if not replacing and isinstance(write_to, Path) and write_to.is_file():
-                write_to.unlink(missing_ok=True)  # created just now, and empty: not left behind
+            remove_made(write_to)  # created just now, and empty: not left behind
             why = str(self.target.error) if self.target.error else _libsndfile_reason(exc)
             raise AudioFileError(f"{cannot}: {why}") from None
 
@@ -205,7 +138,7 @@ class _Encoder:
                 self.target.close()
         if self.target.error is not None and not self.reported:
             failure = AudioFileError(f"writing {str(self.file)!r} failed: {self.target.error}")
-            _report(failure, sys.exception())
+            report_failure(failure, sys.exception())
 
 
 class _Writer:
@@ -217,7 +150,7 @@ class _Writer:
         self._destination = destination
         self._container = container
         self._subtype = subtype
-        self.encoder: _Encoder | None = None
+        self.encoder: _Encoder | AacEncoder | None = None
         self.written = 0
         self._pending: list[NDArray[Any]] = []
         self._pending_samples = 0
@@ -227,7 +160,7 @@ class _Writer:
         """Create the file (shielded: once a frame has arrived, a cancelled run leaves one)."""
         with anyio.CancelScope(shield=True):
             self.encoder = await anyio.to_thread.run_sync(
-                _Encoder,
+                AacEncoder if self._container in AAC_CONTAINERS else _Encoder,
                 self._destination.final,
                 self._destination.write_to,
                 self._container,
@@ -277,12 +210,14 @@ class _Writer:
             try:
                 await self.flush()
             except (AudioFileError, InvalidAudioError) as exc:
-                _report(exc, in_flight)
+                report_failure(exc, in_flight)
             finally:
                 self.encoder.close()
 
 
-def _check_empty(destination: Destination | ObjectDestination, encoder: _Encoder) -> None:
+def _check_empty(
+    destination: Destination | ObjectDestination, encoder: _Encoder | AacEncoder
+) -> None:
     """Refuse an empty file that nothing can read back, and remove it.
 
     libsndfile writes FLAC, MP3 and Opus headers with the first audio, so a stream without
@@ -302,7 +237,7 @@ def _check_empty(destination: Destination | ObjectDestination, encoder: _Encoder
         raise _empty_error(destination.final, encoder) from None
 
 
-def _empty_error(name: Path, encoder: _Encoder) -> AudioFileError:
+def _empty_error(name: Path, encoder: _Encoder | AacEncoder) -> AudioFileError:
     return AudioFileError(
         f"cannot write {str(name)!r} as {encoder.kind}: the stream has no samples, and "
         "libsndfile writes this format only with audio (WAV and OGG/Vorbis can be empty)"
@@ -335,18 +270,27 @@ async def to_file(
     ends raises `TimestampError`: `merge`'s frames overlap in time (`mix` them, or `chunk`
     them to write one after the other); ``map(ordered=False)`` yields out of order.
 
+    ``.m4a`` and ``.mp4`` are AAC (FFmpeg's encoder, through PyAV) at FFmpeg's default
+    bit rate, as ``ffmpeg -i x.wav -c:a aac y.m4a`` writes them (about 69 kb/s mono,
+    128 kb/s stereo), with exactly the samples written as the file's length (the encoder's
+    priming and padding are in its edit list). AAC takes 7350 to 96000 Hz (44100 and
+    48000, not 50000: resample first) and 1 to 8 channels (6 to 8 as 5.1, 6.1 and 7.1,
+    whose 4th channel is the LFE). Its index is written last, so a killed run leaves no
+    readable new MP4 (a failed or cancelled one does), and a pipe cannot take it.
+
     Args:
         stream: The audio to write.
         path: Output file; the format follows the extension (``.wav``, ``.flac``,
-            ``.ogg``, ``.opus``, ``.mp3``, ...). Or a writable binary file object
-            (`io.BytesIO`, ``sys.stdout.buffer``) with ``format=``, written as the
-            frames come (a pipe, too: libsndfile writes WAV and FLAC headers that say
-            "length unknown" there).
+            ``.ogg``, ``.opus``, ``.mp3``, ``.m4a``, ``.mp4``, ...). Or a writable binary
+            file object (`io.BytesIO`, ``sys.stdout.buffer``) with ``format=``, written as
+            the frames come (a pipe, too: libsndfile writes WAV and FLAC headers that say
+            "length unknown" there; an MP4 needs a file that can seek).
         subtype: libsndfile subtype, e.g. ``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``.
             By default PCM_16 for int16 streams and FLOAT (WAV) / PCM_24 (FLAC) for
-            float32 streams, VORBIS for .ogg and OPUS for .opus.
-        format: Container name (``"WAV"``, ``"FLAC"``, ...) when the extension does
-            not say.
+            float32 streams, VORBIS for .ogg and OPUS for .opus; ``"AAC"`` (the only
+            one) for .m4a and .mp4.
+        format: Container name (``"WAV"``, ``"FLAC"``, ``"M4A"``, ``"MP4"``, ...) when
+            the extension does not say.
         overwrite: Replace an existing file (otherwise `OutputExistsError`).
         partial: What a run that does not finish leaves at ``path``: ``"discard"``
             (nothing; the default for files and arrays) or ``"keep"`` (a valid file with
@@ -358,7 +302,9 @@ async def to_file(
 
     Raises:
         OutputExistsError: ``path`` exists and ``overwrite`` is false.
-        AudioFileError: The file cannot be created or written (permissions, disk full).
+        AudioFileError: The file cannot be created or written (permissions, disk full),
+            its encoder cannot take the stream's rate or channels, or the stream has no
+            samples and the format cannot be empty (FLAC, MP3, Opus, AAC).
         ParameterError: The extension names no known format and ``format`` is unset.
         FormatError: The frames' format changes mid-stream.
         TimestampError: A frame starts before the previous frame ends.

@@ -135,7 +135,7 @@ def test_convert_to_m4a_writes_aac_of_the_exact_length(
     assert (summary["output_container"], summary["output_subtype"]) == ("M4A", "AAC")
     assert summary["samples_per_channel"] == 32_000
     # lkframes info (and ffprobe, in tests/io/test_write_aac.py) reads what was written.
-    assert _main.main(["info", str(out), "--json"]) == 0
+    assert _main.main(["info", str(out), "--json", "--exact"]) == 0
     info = _json(capsys)
     assert (info["codec"], info["backend"], info["samples_per_channel"]) == ("aac", "pyav", 32_000)
     assert info["format"] == {"sample_rate": 16_000, "num_channels": 2, "dtype": "float32"}

@@ -31,6 +31,8 @@ class DamagedAudioWarning(UserWarning):
             timestamps say where it belongs).
         at_least: More may be lost: a stretch's length is unknown and the file declares
             no length that would tell.
+        filled_s: Seconds of silence put in for the stretches the timestamps place (the
+            rest of ``lost_s`` is missing from the stream).
 
     Examples:
         >>> import lkframes as lk
@@ -46,10 +48,12 @@ class DamagedAudioWarning(UserWarning):
         positions_s: tuple[float, ...],
         lost_s: float,
         at_least: bool = False,
+        filled_s: float = 0.0,
     ) -> None:
         self.positions_s = positions_s
         self.lost_s = lost_s
         self.at_least = at_least
+        self.filled_s = filled_s
         super().__init__(message)
 
 

@@ -70,9 +70,9 @@ class DamageLog:
 
     @property
     def at_least(self) -> bool:
-        """Whether more than `lost_samples` may be lost (a stretch of unknown length, and
-        no declared length to settle it)."""
-        return not self.total_known and any(lost is None for _, lost in self.spots)
+        """Whether more than `lost_samples` may be lost: no declared length settles it (an
+        ADTS AAC stream's parser skips damaged frames without a trace)."""
+        return not self.total_known
 
     def message(self, name: str) -> str:
         """One line: where, how many places, how much audio was lost."""
@@ -93,6 +93,7 @@ class DamageLog:
             positions_s=self.positions_s,
             lost_s=self.lost_samples / self.sample_rate,
             at_least=self.at_least,
+            filled_s=sum(lost or 0 for _, lost in self.spots) / self.sample_rate,
         )
 
     def error(self, name: str, position: int, reason: str) -> DamagedAudioError:

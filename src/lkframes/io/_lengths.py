@@ -16,11 +16,19 @@ estimate.
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass
 
 from ._source import Source
 
-__all__ = ("MP3_SLACK_BYTES", "TRUSTED_CONTAINERS", "XingTag", "ogg_problem", "xing_tag")
+__all__ = (
+    "MP3_SLACK_BYTES",
+    "TRUSTED_CONTAINERS",
+    "XingTag",
+    "ogg_damaged",
+    "ogg_problem",
+    "xing_tag",
+)
 
 MP3_SLACK_BYTES = 4096
 """An MP3 this close to the byte count its Xing tag declares holds the whole stream."""
@@ -107,3 +115,43 @@ def ogg_problem(source: Source) -> str | None:
                 return "the last Ogg page is incomplete (the file was cut)"
         at = tail.rfind(b"OggS", 0, at)
     return None  # no page structure found near the end: leave the verdict to the decoder
+
+
+_BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def _ogg_crc(page: bytes) -> int:
+    """Ogg's page checksum (CRC-32, polynomial 0x04C11DB7, not reflected, no inversion),
+    computed by zlib's reflected CRC-32 on the bit-reversed bytes."""
+    reflected = zlib.crc32(page.translate(_BIT_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{reflected:032b}"[::-1], 2)
+
+
+def ogg_damaged(source: Source) -> bool:
+    """Whether an Ogg input has a damaged page before its end: one whose checksum fails,
+    or bytes that are not a page where one should start. libvorbis drops such pages
+    without a word and the audio after them moves earlier; FFmpeg places what follows by
+    its timestamps. A cut last page is not damage (`ogg_problem` says it was cut)."""
+    if source.kind == "pipe":
+        return False
+    own = source.path is not None
+    file = open(source.path, "rb") if source.path is not None else source.file()  # noqa: SIM115
+    try:
+        while True:
+            header = file.read(27)
+            if len(header) < 27:
+                return False  # the end (or a cut: not damage)
+            table = file.read(header[26])
+            body = file.read(sum(table))
+            if len(table) < header[26] or len(body) < sum(table):
+                return False  # a cut last page
+            if header[:4] != b"OggS":
+                return True
+            stored = int.from_bytes(header[22:26], "little")
+            if _ogg_crc(header[:22] + b"\0\0\0\0" + header[26:] + table + body) != stored:
+                return True
+    finally:
+        if own:
+            file.close()
+        else:
+            source.file()  # the caller's object, rewound

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from .._core.format import DType
 from ._damage import DamageLog
 from ._info import Probe, ffmpeg_reason
+from ._lengths import TRUSTED_CONTAINERS
 from ._opus import opus_skip_left
 
 __all__ = ("EXACT_SEEK", "PyAVDecoder")
@@ -80,7 +81,7 @@ class PyAVDecoder:
         self.damaged_at: tuple[int, str] | None = None
         """With ``stop_at_damage``: where decoding stopped at damage, and why."""
         self._stop_at_damage = stop_at_damage
-        self._declared = probe.declared
+        self._declared = _declared(probe, self._stream, self._rate)
         self.frame_size = max(int(getattr(self._stream.codec_context, "frame_size", 0) or 0), 1024)
         """Samples in one codec frame (at least 1024): how far a complete stream may fall
         short of its declared length."""
@@ -92,6 +93,14 @@ class PyAVDecoder:
         self._skip: int | None = None  # an Opus pre-skip FFmpeg left in, once known
         self._sought = not seek  # (never, when told not to: damage ahead can mislead a seek)
         self._resync = False  # after a seek or a skip: take the next frame's timestamp
+        self._elementary = self._container_name in ("mp3", "aac", "ac3", "eac3")
+        self._last_packet: tuple[int, int, int | None] | None = None  # pos, size, duration
+        self._shift = 0  # samples of skipped frames, not in the timestamps after them
+        self._frame_samples = 0  # the last frame's length
+        # Vorbis frames' timestamps swing by up to a block (448 samples, measured) where
+        # long and short blocks meet; only a jump beyond two long blocks is a lost stretch.
+        vorbis = self._stream.codec_context.name == "vorbis"
+        self._tolerance = 4096 if vorbis else round(_GAP_S * self._rate)
         self._pending: list[NDArray[Any]] = []
         self._pending_samples = 0
         self._suspect: int | None = None  # a packet failed here; the next frame says how much
@@ -132,6 +141,7 @@ class PyAVDecoder:
             self._place(self._resampled(None), None)
             self._done = True
             return
+        self._skipped_bytes(packet)
         if packet.pts is not None and self._skip_packet(packet):
             return
         try:
@@ -151,9 +161,29 @@ class PyAVDecoder:
                 self._skip = opus_skip_left(self._stream, packet, frame)
             if frame.pts is not None and self._origin is None:
                 self._origin = frame.pts
+            self._frame_samples = frame.samples
             self._place(self._samples(frame), frame.pts)
             if self._done:
                 return
+
+    def _skipped_bytes(self, packet: Any) -> None:
+        """In a bare MP3 or ADTS AAC stream, bytes between two packets are damage the
+        parser skipped to find the next frame, and the timestamps (counted packet by
+        packet) do not show it: that many frames (by the previous one's size) are lost
+        there, so silence of their length goes in and later timestamps move on by it."""
+        if not self._elementary or packet.pos is None or packet.pos < 0 or not packet.size:
+            return
+        last, self._last_packet = self._last_packet, (packet.pos, packet.size, packet.duration)
+        if last is None or not last[1] or not last[2]:
+            return
+        skipped = packet.pos - (last[0] + last[1])
+        frames = round(skipped / last[1]) if skipped > 0 else 0
+        if frames and self._origin is not None:
+            num, den = self._base
+            lost = round(frames * last[2] * num * self._rate / den)
+            if self._next is not None:
+                self._fill(self._next, lost)
+            self._shift += lost
 
     def _tolerant_packets(self) -> Iterator[Any]:
         """The stream's packets; a read error is logged and reading goes on after it."""
@@ -202,7 +232,8 @@ class PyAVDecoder:
             return np.frombuffer(plane, self._numpy_dtype, count * self._channels).reshape(
                 count, self._channels
             )
-        if name == self._packed + "p":
+        if name == self._packed + "p" and self._channels < 8:
+            # (PyAV 18 lists a ninth, bogus plane for 8 channels: reading it crashes)
             planes = [np.frombuffer(p, self._numpy_dtype, count) for p in frame.planes]
             return np.stack(planes, axis=1)
         return self._resampled(frame)
@@ -221,7 +252,7 @@ class PyAVDecoder:
         assert self._origin is not None
         num, den = self._base
         ticks = (pts - self._origin) * num * self._rate
-        return (2 * ticks + den) // (2 * den)
+        return (2 * ticks + den) // (2 * den) + self._shift
 
     @property
     def _skip_total(self) -> int:
@@ -243,16 +274,25 @@ class PyAVDecoder:
         if self._resync:  # the first output after a jump: where its timestamp says
             self._resync = False
         elif self._next is not None and start is not None:
-            gap = at - self._next
-            if gap > _GAP_S * self._rate:
+            gap = self._whole_frames(at - self._next)
+            if gap > self._tolerance:
                 self._fill(self._next, gap)
-            elif gap < -_GAP_S * self._rate:
+            elif gap < -self._tolerance:
                 data = data[min(-gap, data.shape[0]) :]  # already played: an overlap
             at = self._next
         if self._suspect is not None:  # a packet failed, and the timestamps show no gap
             self.damage.add(self._suspect, None)
             self._suspect = None
         self._emit(data, at)
+
+    def _whole_frames(self, gap: int) -> int:
+        """``gap``, in whole frames where the timestamps are coarser than a sample
+        (Matroska's milliseconds put a lost 20 ms Opus frame 0-24 samples off)."""
+        size = self._frame_samples
+        if self._fine_pts or size <= 0 or gap <= 0:
+            return gap
+        whole = round(gap / size) * size
+        return whole if abs(whole - gap) * 1000 <= self._rate else gap
 
     def _fill(self, at: int, gap: int) -> None:
         """Silence for ``gap`` samples lost at ``at`` (a damaged stretch)."""
@@ -261,7 +301,8 @@ class PyAVDecoder:
             self.damaged_at = (out, "a stretch of the stream is missing")
             self._done = True
             return
-        self.damage.add(out, gap)
+        if at + gap > self._start + self._skip_total:  # not before the start asked for
+            self.damage.add(out, gap)
         self._suspect = None
         if self._declared is not None:
             gap = min(gap, max(0, self._declared - at))
@@ -336,3 +377,15 @@ def _open(probe: Probe) -> Any:
         return av.open(probe.source.for_libraries())
     options = {"sample_rate": str(raw.sample_rate), "ch_layout": f"{raw.num_channels}c"}
     return av.open(probe.source.for_libraries(), format=raw.encoding, options=options)
+
+
+def _declared(probe: Probe, stream: Any, rate: int) -> int | None:
+    """The length the container really declares, on the decoded timeline (an Opus
+    stream's counts its pre-skip), where its samples end: the encoder's padding after it
+    is dropped. None for a pipe, or a container whose lengths are only estimates."""
+    name = stream.container.format.name
+    xing = probe.xing is not None and probe.xing.frames is not None
+    trusted = name in TRUSTED_CONTAINERS or (name == "mp3" and xing)
+    if probe.source.kind == "pipe" or not trusted or stream.duration is None:
+        return None
+    return int(round(stream.duration * stream.time_base * rate))

@@ -19,7 +19,7 @@ from .._core.format import AudioFormat
 from ._damage import DamageLog, OnDamaged
 from ._decoders import Decoder, SoundFileDecoder, declared_truncation
 from ._info import Probe, ffmpeg_reason, open_soundfile, quoted
-from ._lengths import MP3_SLACK_BYTES, ogg_problem
+from ._lengths import MP3_SLACK_BYTES, ogg_damaged, ogg_problem
 from ._pyav_decode import PyAVDecoder
 
 __all__ = ("FileReader",)
@@ -72,7 +72,9 @@ class FileReader:
     def _open(self) -> Decoder:
         info = self._probe.info
         mp3_late = info.container == "MP3" and self._start > 0  # libsndfile's MP3 seek is broken
-        if info.backend == "soundfile" and not mp3_late:
+        # libvorbis drops damaged Ogg pages without a word; FFmpeg places what follows
+        damaged_ogg = info.container == "OGG" and ogg_damaged(self._probe.source)
+        if info.backend == "soundfile" and not mp3_late and not damaged_ogg:
             handle = open_soundfile(self._probe.source, self._probe.raw)
             if handle is None:
                 raise self._changed("libsndfile cannot read it now")

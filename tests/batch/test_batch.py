@@ -97,6 +97,28 @@ def test_process_file_converts_skips_and_reports_failures(corpus: Path, tmp_path
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["deep"]  # no temporary left
 
 
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("missing.wav", "AudioFileError: no such file: "),
+        ("bad.wav", "UnsupportedAudioError: "),
+        ("sub", "AudioFileError: is a directory, not an audio file: "),
+    ],
+)
+def test_an_input_that_cannot_be_read_makes_no_folder(
+    name: str, error: str, corpus: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out" / "deep" / "x.wav"
+    result = process_file(corpus / name, output, TO_16K_MONO)
+    assert result["status"] == "failed"
+    assert result["error"] is not None
+    assert result["error"].startswith(error)
+    assert not (tmp_path / "out").exists()
+    row = FileProcessor(TO_16K_MONO)({"input": str(corpus / name), "output": str(output)})
+    assert row["status"] == "failed"
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_leftover_of_a_killed_run_is_removed_and_the_file_written(
     corpus: Path, tmp_path: Path
 ) -> None:

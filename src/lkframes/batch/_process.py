@@ -72,13 +72,15 @@ def run_file(
     write: Writer, source: str, target: str, payload: Any, *, overwrite: bool = True
 ) -> FileResult:
     """``write`` one file to a temporary file, renamed to ``target`` once complete. Never
-    raises for the file's own problems; an existing ``target`` is kept unless ``overwrite``."""
+    raises for the file's own problems; an existing ``target`` is kept unless ``overwrite``.
+    Nothing is made (folder or file) for an input that cannot be read."""
     output = Path(target)
     if not overwrite and output.exists():
         return _result(source, target, "skipped")
     started = time.perf_counter()
     destination: Destination | None = None
     try:
+        file_info(source)  # an input that cannot be read fails before a folder is made for it
         output.parent.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(output)
         destination = Destination(output, overwrite=True, beside=True)
@@ -149,7 +151,8 @@ def process_file(
 
     Args:
         input: The file to read.
-        output: The file to write (its folder is made if needed).
+        output: The file to write (its folder is made if needed, once ``input`` is found
+            readable).
         pipeline: A `PipelineSpec`, a pipeline file (``.json``/``.yaml``), or pipeline data
             such as ``{"stages": [{"stage": "resample", "sample_rate": 16000}]}``; its
             ``input`` and ``output`` are not used.

@@ -131,6 +131,20 @@ def test_bad_batches_are_refused_before_anything_is_written(
     assert not (tmp_path / "out").exists()
 
 
+def test_a_trailing_slash_makes_out_a_folder(tree: Path, tmp_path: Path) -> None:
+    # argparse's Path would drop it: Path("out/") is Path("out")
+    one = tree / "a.flac"
+    assert cli(str(one), f"{tmp_path / 'single'}/", "--quiet") == 0
+    assert sorted(p.name for p in (tmp_path / "single").iterdir()) == ["a.wav"]
+    two = [str(one), str(tree / "talks" / "b.wav")]
+    assert cli(*two, f"{tmp_path / 'named.wav'}/", "--quiet") == 0  # a folder named so
+    assert sorted(p.name for p in (tmp_path / "named.wav").iterdir()) == ["a.wav", "b.wav"]
+    spec = tmp_path / "p.json"
+    spec.write_text(json.dumps({"stages": []}))
+    assert _main.main(["run", str(spec), str(one), f"{tmp_path / 'ran'}/", "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "ran").iterdir()) == ["a.wav"]
+
+
 def test_two_inputs_for_one_output_are_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -131,7 +131,7 @@ def _add_file_commands(commands: Any) -> None:
     run.add_argument("pipeline", type=Path, metavar="PIPELINE", help=".json, .yaml or .yml file")
     run.add_argument(
         "paths",
-        type=Path,
+        type=str,  # not Path, which drops the trailing / that makes OUT a folder
         nargs="*",
         metavar="IN... OUT",
         help="many files: inputs (files, folders, quoted patterns), then the folder to write "
@@ -167,8 +167,8 @@ def _add_convert(commands: Any) -> None:
         help="audio file to read; or several, folders, or quoted glob patterns",
     )
     convert.add_argument(
-        "target", type=Path, metavar="OUT", help="audio file to write; or a folder, for many"
-    )
+        "target", type=str, metavar="OUT", help="audio file to write; or a folder, for many"
+    )  # str, not Path, which drops the trailing / that makes OUT a folder
     add_stage_flags(convert)
     convert.add_argument(
         "--jobs",

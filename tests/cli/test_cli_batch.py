@@ -251,3 +251,37 @@ def test_run_jobs_without_files_is_refused(
     assert "--jobs applies to many files" in capsys.readouterr().err
     assert _main.main(["run", str(spec), str(tmp_path)]) == 2
     assert "then a folder OUT" in capsys.readouterr().err
+
+
+def test_run_takes_one_file_into_another_as_convert_does(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stages = [
+        {"stage": "remix", "num_channels": 1},
+        {"stage": "resample", "sample_rate": 16_000},
+        {"stage": "gain", "db": -3},
+    ]
+    pipes = tmp_path / "pipes"
+    pipes.mkdir()
+    (pipes / "p.json").write_text(
+        json.dumps({"input": "x.wav", "output": "y.wav", "stages": stages})
+    )
+    own = {"input": str(tree / "a.flac"), "output": str(tmp_path / "own.flac"), "stages": stages}
+    (pipes / "own.json").write_text(json.dumps(own))
+    monkeypatch.chdir(tmp_path)  # IN and OUT are the command line's: from here, not pipes/
+    assert _main.main(["run", "pipes/p.json", "in/a.flac", "one.flac", "--quiet"]) == 0
+    assert _main.main(["run", "pipes/own.json", "--quiet"]) == 0
+    ran, rate = sf.read("one.flac", dtype="int32")
+    expected, _ = sf.read("own.flac", dtype="int32")
+    assert (rate, ran.shape) == (16_000, (24_000,))
+    assert np.array_equal(ran, expected)
+    assert sf.info("one.flac").subtype == sf.info("own.flac").subtype  # OUT's type: FLAC
+    assert sorted(p.name for p in pipes.iterdir()) == ["own.json", "p.json"]  # no y.wav
+
+    assert _main.main(["run", "pipes/p.json", "in/a.flac", "one.flac"]) == 1
+    assert "'one.flac' exists; pass --overwrite" in capsys.readouterr().err
+    assert _main.main(["run", "pipes/p.json", "in/a.flac", "one.flac", "--overwrite", "-q"]) == 0
+    assert _main.main(["run", "pipes/p.json", "in/a.flac", "one"]) == 2  # no type: usage
+    assert "one: cannot write files ending in nothing" in capsys.readouterr().err
+    assert _main.main(["run", "pipes/p.json", "in/a.flac", "folder/", "-q"]) == 0  # many
+    assert np.array_equal(sf.read("folder/a.wav", dtype="int32")[0], ran)  # p.json's .wav

@@ -11,7 +11,7 @@ import lkframes as lk
 from ..batch._process import last_dtype, write_pipeline
 from ..io._choose import output_encoding
 from ..io._encodings import rate_problem
-from ._batch import run_batch
+from ._batch import is_batch, run_batch
 from ._report import (
     LevelMeter,
     Outcome,
@@ -110,12 +110,13 @@ def _load(path: Path, input: str | None = None) -> lk.PipelineSpec:
 
 def run_command(args: argparse.Namespace) -> int:
     """``lkframes run PIPELINE``: read the pipeline, run it, write its output if it has one;
-    with ``IN... OUT`` after it, every file through it into the folder OUT."""
-    if args.paths:
+    with ``IN OUT`` after it, the file IN into the file OUT; with ``IN... OUT``, every file
+    through it into the folder OUT (as ``convert`` tells one file from many)."""
+    if args.paths and is_batch(args.paths):
         return _run_many(args)
     if args.jobs is not None:
         raise lk.ParameterError("--jobs applies to many files: lkframes run PIPELINE IN... OUT")
-    spec = _load(args.pipeline)
+    spec = _one_file(args) if args.paths else _load(args.pipeline)
     output = None if spec.output is None else Path(spec.output)
     overwrite = spec.overwrite or args.overwrite
     if output is not None and output.exists() and not overwrite:
@@ -157,6 +158,18 @@ def run_command(args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     return 0
+
+
+def _one_file(args: argparse.Namespace) -> lk.PipelineSpec:
+    """The pipeline from IN into OUT (``run PIPELINE IN OUT``), both as given on the command
+    line (not relative to the pipeline file); OUT's extension chooses its format."""
+    source, target = args.paths
+    try:
+        output_encoding(Path(target), None, None, None)  # OUT's type, before any reading
+    except lk.ParameterError as exc:
+        args.parser.error(str(exc))  # the usage and the problem, exit status 2 (as convert)
+    spec = _load(args.pipeline, input=source)
+    return spec.model_copy(update={"input": source, "output": target})
 
 
 def _run_many(args: argparse.Namespace) -> int:

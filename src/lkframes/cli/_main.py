@@ -134,8 +134,10 @@ def _add_file_commands(commands: Any) -> None:
         type=str,  # not Path, which drops the trailing / that makes OUT a folder
         nargs="*",
         metavar="IN... OUT",
-        help="many files: inputs (files, folders, quoted patterns), then the folder to write "
-        "into; the pipeline's input is ignored and its output's extension is kept",
+        help="instead of the pipeline's input and output: one file IN and the file OUT to "
+        "write (its extension chooses the format), as convert takes them; or many files: "
+        "inputs (files, folders, quoted patterns), then the folder to write into, in the "
+        "format of the pipeline's output",
     )
     run.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     run.add_argument(

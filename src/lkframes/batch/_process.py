@@ -21,7 +21,14 @@ from ..io._encodings import rate_problem
 from ..io._replace import TEMP_MARK, Destination
 from ..pipeline import PipelineSpec
 
-__all__ = ("BatchSummary", "FileProcessor", "FileResult", "process_file", "run_file")
+__all__ = (
+    "BatchSummary",
+    "FileProcessor",
+    "FileResult",
+    "output_ext",
+    "process_file",
+    "run_file",
+)
 
 Status = Literal["converted", "skipped", "failed"]
 
@@ -133,6 +140,31 @@ def pipeline_data(pipeline: PipelineSpec | str | Path | Mapping[str, Any]) -> di
     else:
         spec = PipelineSpec.parse({"input": "(each file)", **pipeline})
     return spec.model_dump(mode="json")
+
+
+def output_ext(pipeline: PipelineSpec | str | Path | Mapping[str, Any]) -> str:
+    """The extension of the files ``pipeline`` writes for many inputs.
+
+    It is the extension of the pipeline's ``output``, in lower case, or ``.wav`` if it has
+    none: what ``lkframes run PIPELINE IN... OUT`` writes.
+
+    Args:
+        pipeline: As `process_file` takes it.
+
+    Returns:
+        The extension with its dot, such as ``".flac"``.
+
+    Raises:
+        PipelineError: ``pipeline`` is invalid.
+
+    Examples:
+        >>> output_ext({"output": "anything.FLAC", "stages": []})
+        '.flac'
+        >>> output_ext({"stages": [{"stage": "resample", "sample_rate": 16_000}]})
+        '.wav'
+    """
+    output = pipeline_data(pipeline)["output"]
+    return (Path(output).suffix.lower() if output else "") or ".wav"
 
 
 def process_file(

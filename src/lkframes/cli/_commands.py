@@ -8,7 +8,7 @@ from pathlib import Path
 
 import lkframes as lk
 
-from ..batch._process import last_dtype, write_pipeline
+from ..batch._process import last_dtype, output_ext, write_pipeline
 from ..io._choose import output_encoding
 from ..io._encodings import rate_problem
 from ._batch import is_batch, run_batch
@@ -176,11 +176,10 @@ def _run_many(args: argparse.Namespace) -> int:
     if len(args.paths) < 2:
         args.parser.error("give the files to run (IN...) and then a folder OUT to write into")
     spec = _load(args.pipeline, input="(each IN)")
-    ext = Path(spec.output).suffix if spec.output else ".wav"
     if spec.overwrite:
         args.overwrite = True
     data = spec.model_dump(mode="json")  # the stage models are made at run time: unpicklable
-    return run_batch(args, list(args.paths), ext.lower() or ".wav", write_pipeline, data)
+    return run_batch(args, list(args.paths), output_ext(spec), write_pipeline, data)
 
 
 def _chunk_ms(chunk: object, source: lk.AudioFileInfo) -> float:

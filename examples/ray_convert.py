@@ -31,7 +31,7 @@ from typing import Any
 import ray
 
 from lkframes import LkFramesError
-from lkframes.batch import BatchSummary, FileJob, FileProcessor, plan_files
+from lkframes.batch import BatchSummary, FileJob, FileProcessor, output_ext, plan_files
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -39,7 +39,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("pipeline", type=Path, help="pipeline file (.json, .yaml)")
     parser.add_argument("inputs", nargs="+", help="files, folders and glob patterns")
     parser.add_argument("out", type=Path, help="folder to write into (the tree is mirrored)")
-    parser.add_argument("--ext", default=".wav", help="the outputs' extension (default .wav)")
+    parser.add_argument(
+        "--ext",
+        help="the outputs' extension (default: the pipeline's output's, else .wav, as "
+        "lkframes run PIPELINE IN... OUT writes)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace finished outputs")
     parser.add_argument("--address", help="a Ray cluster to join (default: start one here)")
     parser.add_argument("--num-cpus", type=int, help="CPUs of the Ray started here")
@@ -80,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Absolute paths: Ray's workers need not run in this directory (on a cluster, they
         # do not), and they read and write the files themselves.
         inputs = [os.path.abspath(name) for name in args.inputs]
-        jobs = plan_files(inputs, args.out.absolute(), ext=args.ext)
+        ext = args.ext or output_ext(convert.pipeline)
+        jobs = plan_files(inputs, args.out.absolute(), ext=ext)
     except LkFramesError as exc:
         print(f"ray_convert.py: {exc}", file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 import lkframes as lk
-from lkframes.batch import BatchSummary, FileProcessor, plan_files, process_file
+from lkframes.batch import BatchSummary, FileProcessor, output_ext, plan_files, process_file
 from lkframes.cli import _main
 from lkframes.io._replace import TEMP_MARK
 
@@ -97,6 +97,28 @@ def test_process_file_converts_skips_and_reports_failures(corpus: Path, tmp_path
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["deep"]  # no temporary left
 
 
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("missing.wav", "AudioFileError: no such file: "),
+        ("bad.wav", "UnsupportedAudioError: "),
+        ("sub", "AudioFileError: is a directory, not an audio file: "),
+    ],
+)
+def test_an_input_that_cannot_be_read_makes_no_folder(
+    name: str, error: str, corpus: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out" / "deep" / "x.wav"
+    result = process_file(corpus / name, output, TO_16K_MONO)
+    assert result["status"] == "failed"
+    assert result["error"] is not None
+    assert result["error"].startswith(error)
+    assert not (tmp_path / "out").exists()
+    row = FileProcessor(TO_16K_MONO)({"input": str(corpus / name), "output": str(output)})
+    assert row["status"] == "failed"
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_leftover_of_a_killed_run_is_removed_and_the_file_written(
     corpus: Path, tmp_path: Path
 ) -> None:
@@ -144,6 +166,18 @@ def test_batch_summary_adds_up_results(corpus: Path, tmp_path: Path) -> None:
     assert (rerun.converted, rerun.skipped, len(rerun.failures)) == (0, 3, 1)
 
 
+def test_output_ext_is_the_pipelines_output_extension_or_wav(tmp_path: Path) -> None:
+    yaml = tmp_path / "p.yaml"
+    yaml.write_text("output: any.FLAC\nstages: []\n")
+    assert output_ext(yaml) == ".flac"
+    assert output_ext(lk.PipelineSpec.parse({"input": "a.mp3", "output": "b.ogg"})) == ".ogg"
+    assert output_ext({"output": "out/x.opus"}) == ".opus"
+    assert output_ext(TO_16K_MONO) == ".wav"  # no output
+    assert output_ext({"output": "no_extension"}) == ".wav"
+    with pytest.raises(lk.PipelineError, match="unknown stage 'resampel'"):
+        output_ext({"stages": [{"stage": "resampel"}]})
+
+
 def _ray_available() -> bool:
     try:
         import ray.data  # noqa: F401
@@ -159,7 +193,7 @@ def _ray_available() -> bool:
 )
 def test_ray_data_writes_what_the_cli_writes_and_resumes(corpus: Path, tmp_path: Path) -> None:
     pipeline = tmp_path / "to16k.json"
-    pipeline.write_text(json.dumps(TO_16K_MONO))
+    pipeline.write_text(json.dumps({**TO_16K_MONO, "output": "any.flac"}))  # writes .flac
     cli_out, ray_out = tmp_path / "cli", tmp_path / "ray"
     assert _main.main(["run", str(pipeline), str(corpus), str(cli_out), "-j", "2", "-q"]) == 1
     command = [sys.executable, str(ROOT / "examples" / "ray_convert.py"), str(pipeline)]
@@ -175,7 +209,7 @@ def test_ray_data_writes_what_the_cli_writes_and_resumes(corpus: Path, tmp_path:
     ]
     written = sorted(p.relative_to(ray_out) for p in ray_out.rglob("*") if p.is_file())
     assert written == sorted(p.relative_to(cli_out) for p in cli_out.rglob("*") if p.is_file())
-    assert len(written) == 3
+    assert [p.suffix for p in written] == [".flac"] * 3
     for relative in written:
         assert (ray_out / relative).read_bytes() == (cli_out / relative).read_bytes(), relative
     assert "converted 3 files (4.5 s of audio); 0 skipped (already done); 1 failed" in (

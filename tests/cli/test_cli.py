@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 import lkframes as lk
 from lkframes.cli import _demo, _main
@@ -27,14 +29,20 @@ def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def _run(*args: str, executable: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the command in a fresh interpreter that imports this lkframes."""
-    env = {
+def _env() -> dict[str, str]:
+    """The environment of a fresh interpreter that imports this lkframes."""
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
     }
+
+
+def _run(*args: str, executable: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the command in a fresh interpreter that imports this lkframes."""
     command = [executable, *args] if executable else [sys.executable, "-m", "lkframes", *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    return subprocess.run(
+        command, capture_output=True, text=True, env=_env(), timeout=60, check=False
+    )
 
 
 def _expected_layout(seconds: float) -> tuple[int, int, int, int]:
@@ -184,6 +192,49 @@ def test_python_m_lkframes_usage_error_exits_2() -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert "usage: lkframes" in done.stderr
+
+
+def _into_a_closed_pipe(*args: str) -> tuple[int, str]:
+    """Run the command with stdout a pipe whose reader left at once (``| head -0``); its exit
+    status and stderr."""
+    command = [sys.executable, "-m", "lkframes", *args]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()
+    ) as child:
+        assert child.stdout is not None
+        assert child.stderr is not None
+        child.stdout.close()  # before the child has printed anything: it imports for ~0.5 s
+        err = child.stderr.read().decode()
+        return child.wait(timeout=60), err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["info", "in.wav"],
+        ["info", "in.wav", "--json"],
+        ["convert", "in.wav", "out.flac", "--rate", "16000"],
+        ["run", "pipeline.json", "--json"],
+        ["convert", "in.wav", "in2.wav", "folder/", "--jobs", "2"],
+        ["demo", "--seconds", "0.5"],
+    ],
+)
+def test_a_reader_that_left_ends_the_command_quietly_with_141(argv: list[str]) -> None:
+    rng = np.random.default_rng(0)
+    for name in ("in.wav", "in2.wav"):
+        sf.write(name, rng.uniform(-0.5, 0.5, 44_100), 44_100, subtype="PCM_16")
+    Path("pipeline.json").write_text(json.dumps({"input": "in.wav", "output": "p.wav"}))
+    status, err = _into_a_closed_pipe(*argv)
+    assert (status, err) == (128 + 13, "")  # 13 is SIGPIPE: as `seq 99999 | head -1` exits
+
+
+def test_a_reader_that_leaves_before_stdout_is_flushed(monkeypatch: pytest.MonkeyPatch) -> None:
+    class LeftReader(io.StringIO):  # the print fitted in the buffer; the flush finds no reader
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", LeftReader())
+    assert _main.main(["demo", "--seconds", "0.5"]) == 141
 
 
 def test_console_script_is_declared() -> None:

@@ -131,6 +131,20 @@ def test_bad_batches_are_refused_before_anything_is_written(
     assert not (tmp_path / "out").exists()
 
 
+def test_a_trailing_slash_makes_out_a_folder(tree: Path, tmp_path: Path) -> None:
+    # argparse's Path would drop it: Path("out/") is Path("out")
+    one = tree / "a.flac"
+    assert cli(str(one), f"{tmp_path / 'single'}/", "--quiet") == 0
+    assert sorted(p.name for p in (tmp_path / "single").iterdir()) == ["a.wav"]
+    two = [str(one), str(tree / "talks" / "b.wav")]
+    assert cli(*two, f"{tmp_path / 'named.wav'}/", "--quiet") == 0  # a folder named so
+    assert sorted(p.name for p in (tmp_path / "named.wav").iterdir()) == ["a.wav", "b.wav"]
+    spec = tmp_path / "p.json"
+    spec.write_text(json.dumps({"stages": []}))
+    assert _main.main(["run", str(spec), str(one), f"{tmp_path / 'ran'}/", "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "ran").iterdir()) == ["a.wav"]
+
+
 def test_two_inputs_for_one_output_are_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -268,3 +282,37 @@ def test_run_jobs_without_files_is_refused(
     assert "--jobs applies to many files" in capsys.readouterr().err
     assert _main.main(["run", str(spec), str(tmp_path)]) == 2
     assert "then a folder OUT" in capsys.readouterr().err
+
+
+def test_run_takes_one_file_into_another_as_convert_does(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stages = [
+        {"stage": "remix", "num_channels": 1},
+        {"stage": "resample", "sample_rate": 16_000},
+        {"stage": "gain", "db": -3},
+    ]
+    pipes = tmp_path / "pipes"
+    pipes.mkdir()
+    (pipes / "p.json").write_text(
+        json.dumps({"input": "x.wav", "output": "y.wav", "stages": stages})
+    )
+    own = {"input": str(tree / "a.flac"), "output": str(tmp_path / "own.flac"), "stages": stages}
+    (pipes / "own.json").write_text(json.dumps(own))
+    monkeypatch.chdir(tmp_path)  # IN and OUT are the command line's: from here, not pipes/
+    assert _main.main(["run", "pipes/p.json", "in/a.flac", "one.flac", "--quiet"]) == 0
+    assert _main.main(["run", "pipes/own.json", "--quiet"]) == 0
+    ran, rate = sf.read("one.flac", dtype="int32")
+    expected, _ = sf.read("own.flac", dtype="int32")
+    assert (rate, ran.shape) == (16_000, (24_000,))
+    assert np.array_equal(ran, expected)
+    assert sf.info("one.flac").subtype == sf.info("own.flac").subtype  # OUT's type: FLAC
+    assert sorted(p.name for p in pipes.iterdir()) == ["own.json", "p.json"]  # no y.wav
+
+    assert _main.main(["run", "pipes/p.json", "in/a.flac", "one.flac"]) == 1
+    assert "'one.flac' exists; pass --overwrite" in capsys.readouterr().err
+    assert _main.main(["run", "pipes/p.json", "in/a.flac", "one.flac", "--overwrite", "-q"]) == 0
+    assert _main.main(["run", "pipes/p.json", "in/a.flac", "one"]) == 2  # no type: usage
+    assert "one: cannot write files ending in nothing" in capsys.readouterr().err
+    assert _main.main(["run", "pipes/p.json", "in/a.flac", "folder/", "-q"]) == 0  # many
+    assert np.array_equal(sf.read("folder/a.wav", dtype="int32")[0], ran)  # p.json's .wav

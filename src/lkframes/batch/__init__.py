@@ -23,6 +23,7 @@ from ._plan import plan_files as plan_files
 from ._process import BatchSummary as BatchSummary
 from ._process import FileProcessor as FileProcessor
 from ._process import FileResult as FileResult
+from ._process import output_ext as output_ext
 from ._process import process_file as process_file
 
 __all__ = (
@@ -31,6 +32,7 @@ __all__ = (
     "FileJob",
     "FileProcessor",
     "FileResult",
+    "output_ext",
     "plan_files",
     "process_file",
 )

@@ -21,7 +21,14 @@ from ..io._encodings import rate_problem
 from ..io._replace import TEMP_MARK, Destination
 from ..pipeline import PipelineSpec
 
-__all__ = ("BatchSummary", "FileProcessor", "FileResult", "process_file", "run_file")
+__all__ = (
+    "BatchSummary",
+    "FileProcessor",
+    "FileResult",
+    "output_ext",
+    "process_file",
+    "run_file",
+)
 
 Status = Literal["converted", "skipped", "failed"]
 
@@ -72,13 +79,15 @@ def run_file(
     write: Writer, source: str, target: str, payload: Any, *, overwrite: bool = True
 ) -> FileResult:
     """``write`` one file to a temporary file, renamed to ``target`` once complete. Never
-    raises for the file's own problems; an existing ``target`` is kept unless ``overwrite``."""
+    raises for the file's own problems; an existing ``target`` is kept unless ``overwrite``.
+    Nothing is made (folder or file) for an input that cannot be read."""
     output = Path(target)
     if not overwrite and output.exists():
         return _result(source, target, "skipped")
     started = time.perf_counter()
     destination: Destination | None = None
     try:
+        file_info(source)  # an input that cannot be read fails before a folder is made for it
         output.parent.mkdir(parents=True, exist_ok=True)
         _remove_leftovers(output)
         destination = Destination(output, overwrite=True, beside=True)
@@ -135,6 +144,31 @@ def pipeline_data(pipeline: PipelineSpec | str | Path | Mapping[str, Any]) -> di
     return spec.model_dump(mode="json")
 
 
+def output_ext(pipeline: PipelineSpec | str | Path | Mapping[str, Any]) -> str:
+    """The extension of the files ``pipeline`` writes for many inputs.
+
+    It is the extension of the pipeline's ``output``, in lower case, or ``.wav`` if it has
+    none: what ``lkframes run PIPELINE IN... OUT`` writes.
+
+    Args:
+        pipeline: As `process_file` takes it.
+
+    Returns:
+        The extension with its dot, such as ``".flac"``.
+
+    Raises:
+        PipelineError: ``pipeline`` is invalid.
+
+    Examples:
+        >>> output_ext({"output": "anything.FLAC", "stages": []})
+        '.flac'
+        >>> output_ext({"stages": [{"stage": "resample", "sample_rate": 16_000}]})
+        '.wav'
+    """
+    output = pipeline_data(pipeline)["output"]
+    return (Path(output).suffix.lower() if output else "") or ".wav"
+
+
 def process_file(
     input: str | Path,
     output: str | Path,
@@ -151,7 +185,8 @@ def process_file(
 
     Args:
         input: The file to read.
-        output: The file to write (its folder is made if needed).
+        output: The file to write (its folder is made if needed, once ``input`` is found
+            readable).
         pipeline: A `PipelineSpec`, a pipeline file (``.json``/``.yaml``), or pipeline data
             such as ``{"stages": [{"stage": "resample", "sample_rate": 16000}]}``; its
             ``input`` and ``output`` are not used.

@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ __all__ = ("batch_convert", "convert_entry", "is_batch", "run_batch")
 
 def convert_entry(args: argparse.Namespace) -> int:
     """``lkframes convert``: one file into another, or many files into a folder."""
-    paths: list[Path] = [*args.inputs, args.target]
+    paths: list[str | Path] = [*args.inputs, args.target]
     if is_batch(paths):
         return batch_convert(args, paths)
     if args.ext != "wav" and str(args.target) != "-":
@@ -52,20 +53,22 @@ def convert_entry(args: argparse.Namespace) -> int:
             "--ext applies when OUT is a folder or - (stdout); give OUT a file name with its "
             "extension",
         )
-    args.input, args.output = paths
+    args.input, args.output = Path(paths[0]), Path(paths[1])
     return convert_command(args)
 
 
-def is_batch(paths: list[Path]) -> bool:
+def is_batch(paths: Sequence[str | Path]) -> bool:
     """Whether ``convert`` was given many files: more than one IN, a folder or a pattern as
-    IN, or a folder (existing, or written with a trailing slash) as OUT."""
+    IN, or a folder (existing, or written with a trailing slash) as OUT.
+
+    OUT's slash is seen only in a ``str``: ``Path("out/")`` is ``Path("out")``."""
     if len(paths) != 2:
         return True
     source, target = paths
     return (
         has_magic(str(source))
-        or source.is_dir()
-        or target.is_dir()
+        or Path(source).is_dir()
+        or Path(target).is_dir()
         or str(target).endswith(("/", os.sep))
     )
 
@@ -100,13 +103,17 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in vars(args).items() if k not in skip}
 
 
-def batch_convert(args: argparse.Namespace, paths: list[Path]) -> int:
+def batch_convert(args: argparse.Namespace, paths: Sequence[str | Path]) -> int:
     """``lkframes convert IN... OUTDIR``: every file, ``--jobs`` at a time."""
     ext = "." + args.ext.lstrip(".").lower()
     try:
         _flag_stages(args)
         output_encoding(
-            paths[-1] / f"check{ext}", args.subtype, args.dtype, None, subtype_name="--subtype"
+            Path(paths[-1]) / f"check{ext}",
+            args.subtype,
+            args.dtype,
+            None,
+            subtype_name="--subtype",
         )
     except lk.ParameterError as exc:
         _usage(args, str(exc).replace("check" + ext + ": ", f"--ext {args.ext}: "))
@@ -114,14 +121,15 @@ def batch_convert(args: argparse.Namespace, paths: list[Path]) -> int:
 
 
 def run_batch(
-    args: argparse.Namespace, paths: list[Path], ext: str, write: Writer, payload: Any
+    args: argparse.Namespace, paths: Sequence[str | Path], ext: str, write: Writer, payload: Any
 ) -> int:
-    """Every file of ``paths`` (inputs, then the folder) through ``write``, ``--jobs`` at a
-    time; the summary; exit status 1 if any file failed."""
-    *inputs, out_dir = paths
+    """Every file of ``paths`` (inputs, then the folder, a ``str`` if it may end in a slash)
+    through ``write``, ``--jobs`` at a time; the summary; exit status 1 if any file failed."""
+    *inputs, out = paths
+    out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         _usage(args, f"OUT {str(out_dir)!r} is a file; give a folder for many inputs")
-    named = str(out_dir).endswith(("/", os.sep))
+    named = str(out).endswith(("/", os.sep))
     if not out_dir.exists() and out_dir.suffix.lower() in AUDIO_SUFFIXES and not named:
         _usage(
             args,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import lkframes as lk
 
-from ..batch._process import last_dtype, write_pipeline
+from ..batch._process import last_dtype, output_ext, write_pipeline
 from ..io._choose import output_encoding
 from ..io._encodings import rate_problem
 from ..io._read import read_with_info
-from ._batch import run_batch
+from ._batch import is_batch, run_batch
 from ._input import (
     Caveats,
     decoder_output,
@@ -156,12 +156,13 @@ def _load(path: Path, input: str | None = None) -> lk.PipelineSpec:
 
 def run_command(args: argparse.Namespace) -> int:
     """``lkframes run PIPELINE``: read the pipeline, run it, write its output if it has one;
-    with ``IN... OUT`` after it, every file through it into the folder OUT."""
-    if args.paths:
+    with ``IN OUT`` after it, the file IN into the file OUT; with ``IN... OUT``, every file
+    through it into the folder OUT (as ``convert`` tells one file from many)."""
+    if args.paths and is_batch(args.paths):
         return _run_many(args)
     if args.jobs is not None:
         raise lk.ParameterError("--jobs applies to many files: lkframes run PIPELINE IN... OUT")
-    spec = _load(args.pipeline)
+    spec = _one_file(args) if args.paths else _load(args.pipeline)
     output = None if spec.output is None else Path(spec.output)
     overwrite = spec.overwrite or args.overwrite
     if output is not None and output.exists() and not overwrite:
@@ -220,15 +221,26 @@ def _run_one(
     return summary, wall, source, encoding
 
 
+def _one_file(args: argparse.Namespace) -> lk.PipelineSpec:
+    """The pipeline from IN into OUT (``run PIPELINE IN OUT``), both as given on the command
+    line (not relative to the pipeline file); OUT's extension chooses its format."""
+    source, target = args.paths
+    try:
+        output_encoding(Path(target), None, None, None)  # OUT's type, before any reading
+    except lk.ParameterError as exc:
+        args.parser.error(str(exc))  # the usage and the problem, exit status 2 (as convert)
+    spec = _load(args.pipeline, input=source)
+    return spec.model_copy(update={"input": source, "output": target})
+
+
 def _run_many(args: argparse.Namespace) -> int:
     if len(args.paths) < 2:
         args.parser.error("give the files to run (IN...) and then a folder OUT to write into")
     spec = _load(args.pipeline, input="(each IN)")
-    ext = Path(spec.output).suffix if spec.output else ".wav"
     if spec.overwrite:
         args.overwrite = True
     data = spec.model_dump(mode="json")  # the stage models are made at run time: unpicklable
-    return run_batch(args, list(args.paths), ext.lower() or ".wav", write_pipeline, data)
+    return run_batch(args, list(args.paths), output_ext(spec), write_pipeline, data)
 
 
 def _chunk_ms(chunk: object, source: lk.AudioFileInfo) -> float:

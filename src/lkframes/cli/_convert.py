@@ -132,6 +132,10 @@ def _write(
                 )
             )
         )
+    except lk.AudioFileError as exc:
+        if to_stdout and "Broken pipe" in str(exc):  # the reader of stdout left
+            raise BrokenPipeError(str(exc)) from exc
+        raise
     finally:
         close_bar()
     return result

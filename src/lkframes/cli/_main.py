@@ -9,13 +9,15 @@ Every command takes ``--json`` (a machine-readable summary) or ``--quiet``; work
 over a second shows a progress bar on stderr (not with ``--quiet``/``--json``).
 
 Exit status: 0 on success, 2 for a usage error, 1 for any other failure (with a one-line
-message on stderr), 130 when interrupted (Ctrl-C).
+message on stderr), 130 when interrupted (Ctrl-C), 141 when the reader of stdout left
+(``lkframes info x.flac | head -1``), silently, as for a Unix tool that SIGPIPE ended.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -32,11 +34,13 @@ from ._demo import DEMO_INPUT_RATE, DEMO_SECONDS, MAX_SECONDS, PIPELINE_TEXT, ru
 from ._input import DECODER_NOTE, OUTCOME_NOTE, add_input_flags, add_reading_flags, in_flags
 from ._stage_flags import add_stage_flags
 
-__all__ = ("EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main")
+__all__ = ("EXIT_CLOSED_OUTPUT", "EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "main")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_CLOSED_OUTPUT = 141
+"""128 + SIGPIPE (13): what ``seq 9999999 | head -1`` or ``git log | head -1`` give."""
 
 
 def _seconds(text: str) -> float:
@@ -146,11 +150,13 @@ def _add_file_commands(commands: Any) -> None:
     run.add_argument("pipeline", type=Path, metavar="PIPELINE", help=".json, .yaml or .yml file")
     run.add_argument(
         "paths",
-        type=Path,
+        type=str,  # not Path, which drops the trailing / that makes OUT a folder
         nargs="*",
         metavar="IN... OUT",
-        help="many files: inputs (files, folders, quoted patterns), then the folder to write "
-        "into; the pipeline's input is ignored and its output's extension is kept",
+        help="instead of the pipeline's input and output: one file IN and the file OUT to "
+        "write (its extension chooses the format), as convert takes them; or many files: "
+        "inputs (files, folders, quoted patterns), then the folder to write into, in the "
+        "format of the pipeline's output",
     )
     run.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
     add_reading_flags(run)
@@ -184,7 +190,7 @@ def _add_convert(commands: Any) -> None:
     )
     convert.add_argument(
         "target",
-        type=Path,
+        type=str,  # not Path, which drops the trailing / that makes OUT a folder
         metavar="OUT",
         help="audio file to write (- for stdout, in the format --ext names); or a folder",
     )
@@ -236,12 +242,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name; ``sys.argv[1:]`` by default.
 
     Returns:
-        0 on success, 2 for a usage error, 1 for any other failure.
+        0 on success, 2 for a usage error, 1 for any other failure, 141 when the reader of
+        stdout left before all was printed (nothing more is printed then).
 
     Examples:
         >>> main(["demo", "--quiet", "--seconds", "0.5"])
         0
     """
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a reader that left shows here, not as a message at exit
+    except BrokenPipeError:
+        return _closed_output()
+    return status
+
+
+def _closed_output() -> int:
+    """stdout's reader left (``| head -1``): end quietly, as Unix tools do.
+
+    What is still buffered for stdout goes to the null device instead, so that Python's
+    own flush at exit does not print a ``BrokenPipeError`` of its own.
+    """
+    try:
+        stdout = sys.stdout.fileno()
+    except (OSError, ValueError):  # a stdout that is no file (a test's capture)
+        return EXIT_CLOSED_OUTPUT
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stdout)
+    os.close(devnull)
+    return EXIT_CLOSED_OUTPUT
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         parser = _parser()
         args = parser.parse_args(argv)
@@ -262,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
         except KeyboardInterrupt:
             return 128 + signal.SIGTERM if terminated else 130
+        except BrokenPipeError:
+            raise  # stdout's reader left: main's to handle, with no message
         except Exception as exc:  # the command line's last resort: one line, no traceback
             print(f"lkframes {args.command}: error: {_one_line(exc)}", file=sys.stderr)
             for note in getattr(exc, "__notes__", ()):

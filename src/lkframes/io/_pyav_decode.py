@@ -388,4 +388,5 @@ def _declared(probe: Probe, stream: Any, rate: int) -> int | None:
     trusted = name in TRUSTED_CONTAINERS or (name == "mp3" and xing)
     if probe.source.kind == "pipe" or not trusted or stream.duration is None:
         return None
-    return int(round(stream.duration * stream.time_base * rate))
+    declared: int = round(stream.duration * stream.time_base * rate)
+    return declared

@@ -216,6 +216,7 @@ def test_ctrl_c_stops_the_batch_at_once(tmp_path: Path, stop: signal.Signals, st
     assert time.monotonic() - started < 5
     for path in out.glob("*.wav"):
         assert sf.info(str(path)).frames == 480_000  # what is there is whole
+    assert not [p.name for p in out.iterdir() if TEMP_MARK in p.name]  # nothing half-done
 
 
 def test_run_takes_many_files_through_a_pipeline(tree: Path, tmp_path: Path) -> None:

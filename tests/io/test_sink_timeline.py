@@ -245,12 +245,17 @@ async def test_a_custom_stage_s_non_finite_samples_are_refused_by_to_file(
     floats = lk.from_array(_noise(2.0).astype(np.float32) / 32_768, RATE).chunk(ms=20)
     path = tmp_path / "out.wav"
     with pytest.raises(lk.InvalidAudioError) as info:
-        await (floats | _poison_at(RATE + 7, value)).to_file(path, subtype=subtype)
+        await (floats | _poison_at(RATE + 7, value)).to_file(
+            path, subtype=subtype, partial="keep"
+        )
     assert str(info.value).startswith(
         f"to_file: the audio has NaN or infinity in float samples (expected finite samples, "
         f"got {np.float32(value)} at pts {RATE + 7}); a file cannot hold them"
     )
     assert sf.info(path).frames == RATE  # what came before the 0.5 s block that held it
+    with pytest.raises(lk.InvalidAudioError):
+        await (floats | _poison_at(RATE + 7, value)).to_file(tmp_path / "discarded.wav")
+    assert not (tmp_path / "discarded.wav").exists()  # by default: nothing left
 
 
 async def test_to_media_file_refuses_overlaps_and_fills_gaps(

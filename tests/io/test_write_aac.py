@@ -311,7 +311,7 @@ async def test_a_cancelled_new_file_holds_everything_written(
 ) -> None:
     path = tmp_path / "cancelled.m4a"
     with anyio.move_on_after(1.0) as scope:
-        await _endless(16_000, 12_345).to_file(path)
+        await _endless(16_000, 12_345).to_file(path, partial="keep")
     assert scope.cancelled_caught
     assert lk.file_info(path).samples_per_channel == 12_345
     got = await lk.from_file(path).to_array()
@@ -331,7 +331,7 @@ async def test_a_failed_run_keeps_a_new_file_and_leaves_a_replaced_one(
     failing = lk.sine(440, 3.0, 16_000, block_ms=20).tap(fail_late)
     new = tmp_path / "new.m4a"
     with pytest.raises(ZeroDivisionError):
-        await failing.to_file(new)
+        await failing.to_file(new, partial="keep")
     assert lk.file_info(new).samples_per_channel == 16_000  # a valid file: what came
     old = tmp_path / "old.mp4"
     await lk.sine(660, 1.0, 16_000).to_file(old)

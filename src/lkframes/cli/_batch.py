@@ -29,6 +29,7 @@ from ..batch._plan import AUDIO_SUFFIXES, FileJob, has_magic, plan_files
 from ..batch._process import BatchSummary, FileResult, Writer, run_file
 from ..io._choose import output_encoding
 from ..io._read import read_with_info
+from ..io._replace import TEMP_MARK
 from ._convert import (
     _check_rate,
     _flag_stages,
@@ -169,13 +170,26 @@ def _run(
             done.append(result)
             _line(args, result)
     except BaseException:
-        pool.terminate()  # Ctrl-C: stop now; a rerun removes what they left half-written
+        pool.terminate()  # Ctrl-C: stop now, then remove what they left half-written
+        pool.join()
+        _remove_temporaries(todo, done)
         raise
     else:
         pool.close()
     finally:
         pool.join()
     return done
+
+
+def _remove_temporaries(todo: list[FileJob], done: list[FileResult]) -> None:
+    """The hidden files of the jobs a stop cut short (``.NAME.lkframes-*.tmp`` beside each
+    output): nothing that was not finished stays behind."""
+    finished = {result["output"] for result in done}
+    for job in todo:
+        output = Path(job["output"])
+        if job["output"] not in finished and output.parent.is_dir():
+            for temporary in output.parent.glob(f".{output.name}{TEMP_MARK}*.tmp"):
+                temporary.unlink(missing_ok=True)
 
 
 def _convert_task(task: tuple[Writer, str, str, Any]) -> FileResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -52,7 +53,9 @@ def info_command(args: argparse.Namespace) -> int:
             args.parser.error(in_flags(str(exc)))
         decode = args.exact or info.samples_per_channel is None
         if not decode:  # the header's word, unless the header itself shows a cut
-            lk.file_info(source, **{k: options[k] for k in _LAYOUT})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", lk.AssumedFormatWarning)  # said once already
+                lk.file_info(source, **{k: options[k] for k in _LAYOUT})
         meter = LevelMeter()
         if decode:
             stream, close_bar = progress(

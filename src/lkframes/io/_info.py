@@ -18,7 +18,7 @@ from .._core.errors import (
 from .._core.format import MAX_CHANNELS, MAX_SAMPLE_RATE, AudioFormat, DType
 from .._core.warnings import AssumedFormatWarning
 from ._decoders import declared_truncation
-from ._lengths import MP3_SLACK_BYTES, TRUSTED_CONTAINERS, XingTag, ogg_problem, xing_tag
+from ._lengths import TRUSTED_CONTAINERS, XingTag, mp3_complete, ogg_problem, xing_tag
 from ._raw import HEADERLESS_SUFFIXES, RAW_DEMUXERS, RawLayout, encoding_of_demuxer, raw_layout
 from ._source import Source, check_path
 
@@ -261,7 +261,7 @@ def _cut(source: Source, container: str, extra_info: str, xing: XingTag | None) 
     size = source.size
     if xing is None or not xing.stream_bytes or size is None:
         return None
-    if size + MP3_SLACK_BYTES >= xing.offset + xing.stream_bytes:
+    if mp3_complete(xing, size):
         return None
     held = size - xing.offset
     return f"the file holds {held} of the {xing.stream_bytes} bytes its MP3 header counts"
@@ -335,6 +335,8 @@ def _pyav_probe(source: Source, request: RawRequest, layout: RawLayout | None = 
     try:
         container = av.open(source.for_libraries(), format=demuxer, options=options)
     except (av.FFmpegError, IndexError, ValueError) as exc:
+        if layout is None and request.given:  # no header anyone reads, and a layout given
+            return _headerless(source, request, None)
         raise _unreadable(source, exc) from None
     keep = False
     try:

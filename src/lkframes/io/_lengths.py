@@ -22,18 +22,14 @@ from dataclasses import dataclass
 from ._source import Source
 
 __all__ = (
-    "MP3_SLACK_BYTES",
     "TRUSTED_CONTAINERS",
     "XingTag",
+    "mp3_complete",
+    "mp3_damaged",
     "ogg_damaged",
     "ogg_problem",
     "xing_tag",
 )
-
-MP3_SLACK_BYTES = 4096
-"""An MP3 this close to the byte count its Xing tag declares holds the whole stream."""
-
-_OGG_EOS = 0x04
 
 TRUSTED_CONTAINERS = frozenset(
     {
@@ -61,6 +57,16 @@ class XingTag:
     stream_bytes: int | None
     offset: int
     """Where the tag's frame starts in the file: its byte count starts there."""
+
+
+def mp3_complete(xing: XingTag, size: int) -> bool:
+    """Whether an MP3 of ``size`` bytes holds the stream its Xing tag counts the bytes of
+    (to two frames: a tag may count, or not, frames of its own)."""
+    frame_bytes = (xing.stream_bytes or 0) // max(1, xing.frames or 1)
+    return size + 2 * frame_bytes >= xing.offset + (xing.stream_bytes or 0)
+
+
+_OGG_EOS = 0x04
 
 
 def xing_tag(source: Source) -> XingTag | None:
@@ -101,6 +107,8 @@ def ogg_problem(source: Source) -> str | None:
     tail_start, tail = source.tail(128 * 1024)
     size = tail_start + len(tail)
     at = tail.rfind(b"OggS")
+    if at >= 0 and len(tail) - at < 27:
+        return "the last Ogg page is incomplete (the file was cut)"  # cut in its header
     while at >= 0:
         header = tail[at : at + 27]
         if len(header) == 27 and header[4] == 0:  # stream structure version 0
@@ -150,6 +158,60 @@ def ogg_damaged(source: Source) -> bool:
             stored = int.from_bytes(header[22:26], "little")
             if _ogg_crc(header[:22] + b"\0\0\0\0" + header[26:] + table + body) != stored:
                 return True
+    finally:
+        if own:
+            file.close()
+        else:
+            source.file()  # the caller's object, rewound
+
+
+_MP3_KBPS = {  # (MPEG-1?, bitrate index) -> kb/s, Layer III
+    True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MP3_RATES = {3: (44_100, 48_000, 32_000), 2: (22_050, 24_000, 16_000), 0: (11_025, 12_000, 8_000)}
+_MP3_TRAILERS = (b"TAG", b"APETAGEX", b"LYRICS")
+
+
+def _mp3_frame_bytes(header: bytes) -> int:
+    """The length of the Layer III frame this 4-byte header starts (0: not a header)."""
+    if header[0] != 0xFF or header[1] & 0xE0 != 0xE0 or (header[1] >> 1) & 3 != 1:
+        return 0
+    version, bitrate, rate = (header[1] >> 3) & 3, header[2] >> 4, (header[2] >> 2) & 3
+    if version == 1 or bitrate in (0, 15) or rate == 3:
+        return 0
+    kbps = _MP3_KBPS[version == 3][bitrate]
+    per_second = 144 if version == 3 else 72
+    return per_second * kbps * 1000 // _MP3_RATES[version][rate] + ((header[2] >> 1) & 1)
+
+
+def mp3_damaged(source: Source) -> bool:
+    """Whether an MP3 input's frames stop following one another before its end: bytes
+    where a frame header should be. mpg123 resyncs past them without a word (the audio
+    after them moves earlier); FFmpeg's parser shows where, and how many frames they held.
+    Reads 4 bytes a frame (a 1-hour file: about 0.3 s)."""
+    if source.kind == "pipe":
+        return False
+    size = source.size or 0
+    own = source.path is not None
+    file = open(source.path, "rb") if source.path is not None else source.file()  # noqa: SIM115
+    try:
+        head = file.read(10)
+        at = 0
+        if head[:3] == b"ID3" and len(head) == 10:
+            at = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
+        file.seek(at)
+        first = file.read(4096)
+        skip = next((i for i, byte in enumerate(first) if byte == 0xFF), len(first))
+        at += skip  # padding before the first frame
+        while at + 4 <= size:
+            file.seek(at)
+            header = file.read(8)
+            frame = _mp3_frame_bytes(header[:4])
+            if not frame:
+                return not header.startswith(_MP3_TRAILERS) and size - at > 128
+            at += frame
+        return False
     finally:
         if own:
             file.close()

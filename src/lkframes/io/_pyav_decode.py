@@ -88,19 +88,8 @@ class PyAVDecoder:
         self._container_name = self._container.format.name
         self._pipe = probe.source.kind == "pipe"
         self._start = start
-        self._origin: int | None = None  # the first frame's pts
-        self._next: int | None = None  # where the next sample goes (None: take the frame's)
-        self._skip: int | None = None  # an Opus pre-skip FFmpeg left in, once known
         self._sought = not seek  # (never, when told not to: damage ahead can mislead a seek)
-        self._resync = False  # after a seek or a skip: take the next frame's timestamp
-        self._elementary = self._container_name in ("mp3", "aac", "ac3", "eac3")
-        self._last_packet: tuple[int, int, int | None] | None = None  # pos, size, duration
-        self._shift = 0  # samples of skipped frames, not in the timestamps after them
-        self._frame_samples = 0  # the last frame's length
-        # Vorbis frames' timestamps swing by up to a block (448 samples, measured) where
-        # long and short blocks meet; only a jump beyond two long blocks is a lost stretch.
-        vorbis = self._stream.codec_context.name == "vorbis"
-        self._tolerance = 4096 if vorbis else round(_GAP_S * self._rate)
+        self._timeline()
         self._pending: list[NDArray[Any]] = []
         self._pending_samples = 0
         self._suspect: int | None = None  # a packet failed here; the next frame says how much
@@ -110,6 +99,21 @@ class PyAVDecoder:
         self._packets = self._tolerant_packets()
         self._lock = threading.Lock()
         self._closed = False
+
+    def _timeline(self) -> None:
+        """Where decoded samples go: the state `_place` keeps."""
+        self._origin: int | None = None  # the first frame's pts
+        self._next: int | None = None  # where the next sample goes (None: take the frame's)
+        self._skip: int | None = None  # an Opus pre-skip FFmpeg left in, once known
+        self._resync = False  # after a seek or a skip: take the next frame's timestamp
+        self._elementary = self._container_name in ("mp3", "aac", "ac3", "eac3")
+        self._last_packet: tuple[int, int, int | None] | None = None  # pos, size, duration
+        self._shift = 0  # samples of skipped frames, not in the timestamps after them
+        self._frame_samples = 0  # the last frame's length
+        # Vorbis frames' timestamps swing by up to a block (448 samples, measured) where
+        # long and short blocks meet; only a jump beyond two long blocks is a lost stretch.
+        vorbis = self._stream.codec_context.name == "vorbis"
+        self._tolerance = 4096 if vorbis else round(_GAP_S * self._rate)
 
     # -- reading ------------------------------------------------------------------------------
 

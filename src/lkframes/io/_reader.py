@@ -19,7 +19,7 @@ from .._core.format import AudioFormat
 from ._damage import DamageLog, OnDamaged
 from ._decoders import Decoder, SoundFileDecoder, declared_truncation
 from ._info import Probe, ffmpeg_reason, open_soundfile, quoted
-from ._lengths import MP3_SLACK_BYTES, ogg_damaged, ogg_problem
+from ._lengths import mp3_complete, mp3_damaged, ogg_damaged, ogg_problem
 from ._pyav_decode import PyAVDecoder
 
 __all__ = ("FileReader",)
@@ -72,9 +72,12 @@ class FileReader:
     def _open(self) -> Decoder:
         info = self._probe.info
         mp3_late = info.container == "MP3" and self._start > 0  # libsndfile's MP3 seek is broken
-        # libvorbis drops damaged Ogg pages without a word; FFmpeg places what follows
-        damaged_ogg = info.container == "OGG" and ogg_damaged(self._probe.source)
-        if info.backend == "soundfile" and not mp3_late and not damaged_ogg:
+        # libvorbis drops damaged Ogg pages, mpg123 resyncs past damaged MP3 frames, both
+        # without a word: FFmpeg places what follows, and says where.
+        damaged = (info.container == "OGG" and ogg_damaged(self._probe.source)) or (
+            info.container == "MP3" and mp3_damaged(self._probe.source)
+        )
+        if info.backend == "soundfile" and not mp3_late and not damaged:
             handle = open_soundfile(self._probe.source, self._probe.raw)
             if handle is None:
                 raise self._changed("libsndfile cannot read it now")
@@ -213,7 +216,7 @@ class FileReader:
         size = self._probe.source.size
         if xing is None or xing.stream_bytes is None or size is None:
             return False
-        return size + MP3_SLACK_BYTES >= xing.offset + xing.stream_bytes
+        return mp3_complete(xing, size)
 
     def _slack(self, decoder: Decoder) -> int:
         """Samples a complete file may fall short of its declared length: none for PCM

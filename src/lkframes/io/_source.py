@@ -30,13 +30,14 @@ class Source:
         AudioFileError: A path that is missing, a directory or empty.
     """
 
-    __slots__ = ("_file", "_start", "_taken", "kind", "name", "path")
+    __slots__ = ("_file", "_head", "_start", "_taken", "kind", "name", "path")
 
     def __init__(self, value: object, error: type[MediaFileError] = AudioFileError) -> None:
         self.path: Path | None = None
         self._file: IO[bytes] | None = None
         self._start = 0
         self._taken = False
+        self._head = b""
         if isinstance(value, str | os.PathLike):
             self.path = Path(value)
             self.kind = "path"
@@ -65,6 +66,9 @@ class Source:
             self._start = value.tell()  # type: ignore[attr-defined]
         else:
             self.kind = "pipe"
+            # The first bytes are kept, so a header in them (an MP3's Xing tag) can be
+            # looked at; the one read replays them before the rest.
+            self._head = bytes(value.read(_PIPE_HEAD))  # type: ignore[attr-defined]
 
     @property
     def seekable(self) -> bool:
@@ -97,6 +101,7 @@ class Source:
                     f"{self.name} is a pipe and has been read already; it can be read once"
                 )
             self._taken = True
+            return io.BufferedReader(_Replay(self._head, self._file))
         else:
             self._file.seek(self._start)
         return self._file
@@ -107,9 +112,9 @@ class Source:
         return str(self.path) if self.path is not None else self.file()
 
     def head(self, count: int) -> bytes:
-        """The input's first ``count`` bytes (empty for a pipe: it cannot be read twice)."""
+        """The input's first ``count`` bytes (of a pipe, those kept: up to 64 KiB)."""
         if self.kind == "pipe":
-            return b""
+            return self._head[:count]
         if self.path is not None:
             with open(self.path, "rb") as file:
                 return file.read(count)
@@ -137,6 +142,30 @@ class Source:
     def suffix(self) -> str:
         """The file name's extension, lower case ("" when there is no name)."""
         return Path(self.name).suffix.lower() if self.kind in ("path", "file") else ""
+
+
+_PIPE_HEAD = 64 * 1024
+
+
+class _Replay(io.RawIOBase):
+    """A pipe whose first bytes were read already: those, then the rest of the pipe."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            count = min(len(buffer), len(self._head))
+            buffer[:count] = self._head[:count]
+            self._head = self._head[count:]
+            return count
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def check_path(path: Path, error: type[MediaFileError] = AudioFileError) -> None:

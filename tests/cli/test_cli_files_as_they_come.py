@@ -1,0 +1,126 @@
+"""The command line on the files people have: damaged, headerless, on a pipe, in part."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import lkframes as lk
+from lkframes.cli import _main
+
+ENV = {**os.environ, "PYTHONPATH": str(Path(lk.__file__).resolve().parents[1])}
+
+
+def _cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    command = [sys.executable, "-m", "lkframes", *args]
+    return subprocess.run(command, input=stdin, capture_output=True, env=ENV, check=False)
+
+
+@pytest.fixture
+def damaged_mp3(tmp_path: Path) -> Path:
+    """4 s of noise as MP3, with 1 000 random bytes in its middle."""
+    path = tmp_path / "damaged.mp3"
+    lk.run_sync(lk.noise(4.0, 22_050, amplitude=0.3, dtype="float32").to_file(path))
+    data = bytearray(path.read_bytes())
+    at = len(data) // 2
+    data[at : at + 1_000] = np.random.default_rng(7).integers(0, 256, 1_000, np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_damage_is_a_warning_line_and_counted_in_json(
+    damaged_mp3: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.wav"
+    assert _main.main(["convert", str(damaged_mp3), str(out), "--json"]) == 0
+    stdout, stderr = capfd.readouterr()
+    summary = json.loads(stdout)
+    assert summary["damage"]["places"] >= 1
+    assert 0 < summary["damage"]["lost_s"] < 1
+    (line,) = stderr.strip().splitlines()  # one line: mpg123's own notes are kept back
+    assert line.startswith(f"lkframes convert: warning: {str(damaged_mp3)!r} has damaged data")
+    assert sf.info(str(out)).frames == summary["samples_per_channel"]
+
+
+def test_strict_fails_at_damage_leaves_no_output_and_shows_what_the_decoder_said(
+    damaged_mp3: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.wav"
+    assert _main.main(["convert", str(damaged_mp3), str(out), "--strict"]) == 1
+    lines = capfd.readouterr().err.splitlines()
+    assert lines[0].startswith("lkframes convert: error: DamagedAudioError: ")
+    assert lines[0].endswith(f"; {out} was not written")
+    assert "on_damaged" not in lines[0]  # said in flags: "without --strict"
+    assert lines[1] == "decoder output:"  # mpg123's notes explain the error
+    assert any("Note:" in line or "error:" in line for line in lines[2:])
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.mp3"]
+    assert _main.main(["convert", str(damaged_mp3), str(out), "--strict", "--quiet"]) == 1
+    assert len(capfd.readouterr().err.splitlines()) == 1  # --quiet: the one line only
+
+
+def test_verbose_shows_the_decoders_notes_on_success(
+    damaged_mp3: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    assert _main.main(["info", str(damaged_mp3), "--exact", "--verbose"]) == 0
+    assert "Note:" in capfd.readouterr().err
+
+
+def test_info_reads_only_the_header_unless_it_cannot_say(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wav = tmp_path / "tone.wav"
+    lk.run_sync(lk.sine(440, 2.0, 16_000).to_file(wav))
+    assert _main.main(["info", str(wav)]) == 0
+    out = capsys.readouterr().out
+    assert "2.000 s (32000 samples, from the header)" in out
+    assert "level" not in out
+    raw = tmp_path / "tone.raw"
+    raw.write_bytes(lk.run_sync(lk.sine(440, 1.0, 8_000).to_array()).astype("<i2").tobytes())
+    argv = ["info", str(raw), "--input-rate", "8000", "--input-channels", "1"]
+    assert _main.main([*argv, "--input-encoding", "s16le"]) == 0
+    assert "1.000 s (8000 samples, from its size)" in capsys.readouterr().out
+
+
+def test_headerless_input_without_its_layout_is_a_usage_error_in_flags(tmp_path: Path) -> None:
+    raw = tmp_path / "call.raw"
+    raw.write_bytes(bytes(16_000))
+    run = _cli("convert", str(raw), str(tmp_path / "call.wav"))
+    assert run.returncode == 2
+    last = run.stderr.decode().strip().splitlines()[-1]
+    assert last.endswith("give --input-rate, --input-channels, --input-encoding")
+    run = _cli("convert", str(raw), str(tmp_path / "call.wav"), "--input-rate", "8000",
+               "--input-channels", "1", "--input-encoding", "s16le", "--quiet")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert sf.info(str(tmp_path / "call.wav")).frames == 8_000
+
+
+def test_stdin_to_stdout(tmp_path: Path) -> None:
+    flac = tmp_path / "tone.flac"
+    lk.run_sync(lk.sine(440, 3.0, 44_100, num_channels=2).to_file(flac))
+    run = _cli("convert", "-", "-", "--rate", "16000", "--channels", "1", "--ext", "flac",
+               stdin=flac.read_bytes())  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.decode().startswith("<stdin> (44100 Hz stereo int16) -> - (16000 Hz mono")
+    from_pipe = lk.run_sync(lk.from_file(run.stdout).to_array())
+    from_file = lk.run_sync(lk.from_file(flac).remix(1).resample(16_000).to_array())
+    np.testing.assert_array_equal(from_pipe, from_file)
+    info = _cli("info", "-", "--json", stdin=flac.read_bytes())
+    assert json.loads(info.stdout)["samples_per_channel"] == 3 * 44_100
+
+
+def test_start_and_end(tmp_path: Path) -> None:
+    flac = tmp_path / "tone.flac"
+    lk.run_sync(lk.sine(440, 3.0, 16_000).to_file(flac))
+    out = tmp_path / "part.wav"
+    assert _main.main(["convert", str(flac), str(out), "--start", "1", "--end", "2.5", "-q"]) == 0
+    got, _ = sf.read(str(out), dtype="int16")
+    whole = lk.run_sync(lk.from_file(flac).to_array())[:, 0]
+    np.testing.assert_array_equal(got, whole[16_000:40_000])

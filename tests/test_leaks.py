@@ -324,8 +324,12 @@ async def test_to_file(
     async def cycle(i: int) -> None:
         path = next(paths)
         source = lk.sine(440, None, RATE, block_ms=100)
-        write = (lambda s: s.to_file(path, overwrite=True, partial="keep")) if i % 2 else (
-            lambda s: s.to_file(path, overwrite=True)  # discarded: nothing new left behind
+        write = (
+            (lambda s: s.to_file(path, overwrite=True, partial="keep"))
+            if i % 2
+            else (
+                lambda s: s.to_file(path, overwrite=True)  # discarded: nothing new left behind
+            )
         )
         await _write_partially(write, source, i)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -49,28 +51,112 @@ def test_damage_is_a_warning_line_and_counted_in_json(
     assert sf.info(str(out)).frames == summary["samples_per_channel"]
 
 
-def test_strict_fails_at_damage_leaves_no_output_and_shows_what_the_decoder_said(
+def test_strict_fails_at_damage_and_leaves_no_output(
     damaged_mp3: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out.wav"
-    assert _main.main(["convert", str(damaged_mp3), str(out), "--strict"]) == 1
-    lines = capfd.readouterr().err.splitlines()
-    assert lines[0].startswith("lkframes convert: error: DamagedAudioError: ")
-    assert lines[0].endswith(f"; {out} was not written")
-    assert "on_damaged" not in lines[0]  # said in flags: "without --strict"
-    assert lines[1] == "decoder output:"  # mpg123's notes explain the error
-    assert any("Note:" in line or "error:" in line for line in lines[2:])
-    assert not out.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.mp3"]
     assert _main.main(["convert", str(damaged_mp3), str(out), "--strict", "--quiet"]) == 1
-    assert len(capfd.readouterr().err.splitlines()) == 1  # --quiet: the one line only
+    (line,) = capfd.readouterr().err.splitlines()  # --quiet: the one line
+    assert line.startswith("lkframes convert: error: DamagedAudioError: ")
+    assert line.endswith(f"; {out} was not written")
+    assert "on_damaged" not in line  # said in flags: "without --strict"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.mp3"]
 
 
-def test_verbose_shows_the_decoders_notes_on_success(
-    damaged_mp3: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+@pytest.fixture
+def cut_mp3(tmp_path: Path) -> Path:
+    """An MP3 with a Xing tag, cut in half: mpg123 says so on stderr."""
+    path = tmp_path / "cut.mp3"
+    lk.run_sync(lk.noise(20.0, 22_050, amplitude=0.3, dtype="float32").to_file(path))
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return path
+
+
+def test_a_cut_input_fails_with_what_the_decoder_said_or_is_kept_when_asked(
+    cut_mp3: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    assert _main.main(["info", str(damaged_mp3), "--exact", "--verbose"]) == 0
-    assert "Note:" in capfd.readouterr().err
+    out = tmp_path / "out.wav"
+    assert _main.main(["convert", str(cut_mp3), str(out)]) == 1
+    lines = capfd.readouterr().err.splitlines()
+    assert lines[0].startswith("lkframes convert: error: TruncatedAudioError: ")
+    assert lines[1] == "decoder output:"  # mpg123's own words explain the error
+    assert "Xing stream size" in lines[2]
+    assert not out.exists()
+    assert _main.main(["convert", str(cut_mp3), str(out), "--keep-cut", "--verbose"]) == 0
+    err = capfd.readouterr().err
+    assert "lkframes convert: warning: " in err
+    assert "is truncated after" in err
+    assert "Xing stream size" in err  # --verbose: shown though nothing failed
+    assert 9.0 < sf.info(str(out)).duration < 10.5
+
+
+def test_a_cut_adts_stream_is_cut_not_damaged(tmp_path: Path) -> None:
+    aac = tmp_path / "tone.aac"
+    wav = tmp_path / "tone.wav"
+    lk.run_sync(lk.sine(440, 4.0, 22_050).to_file(wav))
+    command = ["ffmpeg", "-v", "error", "-i", str(wav), "-c:a", "aac", "-f", "adts", str(aac)]
+    subprocess.run(command, check=True)
+    aac.write_bytes(aac.read_bytes()[: aac.stat().st_size // 2 + 7])  # mid-frame
+    run = _cli("info", str(aac), "--exact", "--quiet")
+    assert run.returncode == 1
+    assert b"TruncatedAudioError" in run.stderr
+    assert b"in the middle of a frame" in run.stderr
+
+
+def test_an_mp3_of_more_than_two_channels_is_a_usage_error(tmp_path: Path) -> None:
+    wav = tmp_path / "six.wav"
+    lk.run_sync(lk.sine(440, 0.5, 44_100, num_channels=6).to_file(wav))
+    target = tmp_path / "sub" / "six.mp3"
+    run = _cli("convert", str(wav), str(target))
+    assert run.returncode == 2
+    last = run.stderr.decode().strip().splitlines()[-1]
+    assert last.endswith(f"{target}: MP3 files hold 1 or 2 channels, not 6; add --channels 2")
+
+
+def test_sighup_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
+    source = tmp_path / "long.wav"
+    lk.run_sync(lk.noise(600.0, 44_100, num_channels=2).to_file(source))
+    target = tmp_path / "out.flac"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lkframes", "convert", str(source), str(target), "--quiet"],
+        stderr=subprocess.PIPE,
+        env=ENV,
+    )
+    deadline = time.monotonic() + 20
+    while process.poll() is None and time.monotonic() < deadline:
+        if any(p.name.startswith(".out.flac.") for p in tmp_path.iterdir()):
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGHUP)  # a closed terminal, a dropped ssh session
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGHUP, err
+    assert err.decode() == f"lkframes convert: stopped; {target} was not written\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav"]
+
+
+def test_mu_law_takes_its_standard_for_what_is_not_given(tmp_path: Path) -> None:
+    path = tmp_path / "wide.ul"
+    path.write_bytes(bytes(range(256)) * 64)
+    run = _cli("info", str(path), "--input-rate", "16000", "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["format"] == {
+        "sample_rate": 16_000,
+        "num_channels": 1,
+        "dtype": "int16",
+    }
+    assert b"the format's standard where not given" in run.stderr
+
+
+def test_headerless_bytes_on_stdin_get_the_hint(tmp_path: Path) -> None:
+    run = _cli("convert", "-", str(tmp_path / "out.wav"), stdin=bytes(range(256)) * 100)
+    assert run.returncode == 1
+    assert (
+        run.stderr.decode()
+        .rstrip()
+        .endswith(
+            "if it is headerless audio, give --input-rate, --input-channels, --input-encoding"
+        )
+    )
 
 
 def test_info_reads_only_the_header_unless_it_cannot_say(

@@ -245,9 +245,7 @@ async def test_a_custom_stage_s_non_finite_samples_are_refused_by_to_file(
     floats = lk.from_array(_noise(2.0).astype(np.float32) / 32_768, RATE).chunk(ms=20)
     path = tmp_path / "out.wav"
     with pytest.raises(lk.InvalidAudioError) as info:
-        await (floats | _poison_at(RATE + 7, value)).to_file(
-            path, subtype=subtype, partial="keep"
-        )
+        await (floats | _poison_at(RATE + 7, value)).to_file(path, subtype=subtype, partial="keep")
     assert str(info.value).startswith(
         f"to_file: the audio has NaN or infinity in float samples (expected finite samples, "
         f"got {np.float32(value)} at pts {RATE + 7}); a file cannot hold them"

@@ -144,7 +144,17 @@ def run_batch(
     todo = [job for job in plan if args.overwrite or not Path(job["output"]).exists()]
     jobs = max(1, min(args.jobs or os.cpu_count() or 1, len(todo) or 1))
     started = time.perf_counter()
-    done = _run(todo, write, payload, jobs, args)
+    done: list[FileResult] = []
+    try:
+        _run(todo, write, payload, jobs, args, done)
+    except KeyboardInterrupt:
+        finished = len(plan) - len(todo) + sum(1 for d in done if d["error"] is None)
+        print(
+            f"lkframes {args.command}: stopped; {finished} of {len(plan)} files are done, "
+            "nothing half-written is left; run it again to convert the rest",
+            file=sys.stderr,
+        )
+        raise
     wall = time.perf_counter() - started
     _summary(args, done, len(plan) - len(todo), jobs, wall)
     return 1 if any(d["error"] for d in done) else 0
@@ -156,13 +166,14 @@ def _run(
     payload: Any,
     jobs: int,
     args: argparse.Namespace,
-) -> list[FileResult]:
-    done: list[FileResult] = []
+    done: list[FileResult],
+) -> None:
+    """Every job of ``todo``, results appended to ``done`` as they come."""
     if jobs == 1:
         for job in todo:
             done.append(convert_one(write, job["input"], job["output"], payload))
             _line(args, done[-1])
-        return done
+        return
     tasks = [(write, job["input"], job["output"], payload) for job in todo]
     pool = get_context(_start_method()).Pool(jobs, initializer=_leave_ctrl_c_to_the_parent)
     try:
@@ -178,7 +189,6 @@ def _run(
         pool.close()
     finally:
         pool.join()
-    return done
 
 
 def _remove_temporaries(todo: list[FileJob], done: list[FileResult]) -> None:

@@ -191,7 +191,10 @@ def _run_one(
 ) -> tuple[lk.RunSummary, float, lk.AudioFileInfo, tuple[str, str] | None]:
     """Run ``spec``, writing ``output`` (if any) beside and renaming it when complete."""
     source = lk.file_info(spec.input)
-    built = spec.build(on_damaged="error" if args.strict else "skip")
+    built = spec.build(
+        on_damaged="error" if args.strict else "skip",
+        on_truncated="warn" if args.keep_cut else "raise",
+    )
     if output is not None and built.format is not None:
         subtype = output_encoding(output, None, last_dtype(spec), source)[1]
         problem = rate_problem(subtype, built.format.sample_rate)

@@ -12,7 +12,7 @@ import lkframes as lk
 
 from ..dsp._run import SUPPORTED_RATES
 from ..io._choose import output_encoding
-from ..io._encodings import rate_problem
+from ..io._encodings import channel_problem, rate_problem
 from ..io._read import read_with_info
 from ..io._write_aac import MAX_AAC_CHANNELS
 from ._input import (
@@ -147,13 +147,16 @@ def _check_rate(output: Path, subtype: str, stream: lk.Stream[lk.AudioFrame]) ->
     assert stream.format is not None
     problem = rate_problem(subtype, stream.format.sample_rate)
     if problem is not None:
-        raise lk.ParameterError(f"{output.name}: {problem[0]}; add --rate {problem[1]}")
+        raise lk.ParameterError(f"{output}: {problem[0]}; add --rate {problem[1]}")
     channels = stream.format.num_channels
     if subtype == "AAC" and channels > MAX_AAC_CHANNELS:
         raise lk.ParameterError(
-            f"{output.name}: AAC files hold 1 to {MAX_AAC_CHANNELS} channels, not {channels}; "
+            f"{output}: AAC files hold 1 to {MAX_AAC_CHANNELS} channels, not {channels}; "
             "add --channels 1"
         )
+    too_many = channel_problem(subtype, channels)
+    if too_many is not None:
+        raise lk.ParameterError(f"{output}: {too_many}; add --channels 2")
 
 
 def convert_command(args: argparse.Namespace) -> int:

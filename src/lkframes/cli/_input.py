@@ -17,6 +17,8 @@ from typing import IO, Any, get_args
 
 import lkframes as lk
 
+from ..io._replace import TEMP_MARK
+
 __all__ = (
     "DECODER_NOTE",
     "OUTCOME_NOTE",
@@ -60,11 +62,18 @@ def add_input_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def add_reading_flags(parser: argparse.ArgumentParser) -> None:
-    """``--strict`` and ``--verbose``: damage as an error; decoders' own messages shown."""
+    """``--strict``, ``--keep-cut`` and ``--verbose``: damage as an error; a cut input
+    kept; decoders' own messages shown."""
     parser.add_argument(
         "--strict",
         action="store_true",
         help="fail at damaged data instead of skipping it (as ffmpeg does) with a warning",
+    )
+    parser.add_argument(
+        "--keep-cut",
+        action="store_true",
+        help="a cut input (shorter than its header says) is read to where it was cut, with a "
+        "warning, as ffmpeg and sox do; without it, a cut input is an error",
     )
     parser.add_argument(
         "--verbose",
@@ -88,6 +97,8 @@ def read_options(args: argparse.Namespace) -> dict[str, Any]:
     }
     if getattr(args, "strict", False):
         options["on_damaged"] = "error"
+    if getattr(args, "keep_cut", False):
+        options["on_truncated"] = "warn"
     for flag in ("start", "end"):
         if getattr(args, flag, None) is not None:
             options[flag] = getattr(args, flag)
@@ -206,6 +217,9 @@ def saying_what_became_of(command: str, output: Path | None) -> Iterator[None]:
     """If the block does not finish, say what became of ``output`` (not written, or left
     as it was): a line on stderr for Ctrl-C or SIGTERM, a part of the error's line."""
     existed = output is not None and output.exists()
+    if output is not None:  # what a kill (SIGKILL, a power cut) left of an earlier run
+        for leftover in output.parent.glob(f".{output.name}{TEMP_MARK}*.tmp"):
+            leftover.unlink(missing_ok=True)
     try:
         yield
     except KeyboardInterrupt:

@@ -293,7 +293,7 @@ def _main(argv: Sequence[str] | None) -> int:
         except SystemExit as exit_:  # a usage error found by the command (argparse's error())
             return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
         except KeyboardInterrupt:
-            return 128 + signal.SIGTERM if terminated else 130
+            return 128 + terminated[0] if terminated else 130
         except BrokenPipeError:
             raise  # stdout's reader left: main's to handle, with no message
         except Exception as exc:  # the command line's last resort: one line, no traceback
@@ -306,12 +306,13 @@ def _main(argv: Sequence[str] | None) -> int:
 
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[list[int]]:
-    """Handle SIGTERM (``kill``, ``timeout``, systemd) as Ctrl-C, so that it cleans up too.
+    """Handle SIGTERM (``kill``, ``timeout``, systemd) and SIGHUP (a closed terminal, an ssh
+    session that drops) as Ctrl-C, so that they clean up too.
 
-    Python's default for SIGTERM ends the process at once: an overwrite then left its
-    hidden temporary file behind. Here SIGTERM raises SIGINT, which cancels the run and
-    runs every ``finally``; the exit status is still 143 (128 + SIGTERM). The list holds
-    the signal once it came.
+    Python's default for them ends the process at once: a convert then left its hidden
+    temporary file behind. Here they raise SIGINT, which cancels the run and runs every
+    ``finally``; the exit status is still 128 + the signal (143, 129). The list holds the
+    signal once it came.
     """
     terminated: list[int] = []
     if threading.current_thread() is not threading.main_thread():
@@ -322,11 +323,13 @@ def _terminate_as_interrupt() -> Iterator[list[int]]:
         terminated.append(signum)
         signal.raise_signal(signal.SIGINT)
 
-    previous = signal.signal(signal.SIGTERM, on_terminate)
+    stops = (signal.SIGTERM, signal.SIGHUP)
+    previous = {stop: signal.signal(stop, on_terminate) for stop in stops}
     try:
         yield terminated
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 def _demo_command(args: argparse.Namespace) -> int:

@@ -82,9 +82,15 @@ class DamageLog:
         if not self.spots:
             where = "places the file does not tell"
         lost = self.lost_samples / self.sample_rate
+        filled = sum(n or 0 for _, n in self.spots) / self.sample_rate
         how_much = f"{'at least ' if self.at_least else ''}{lost:.3f} s of audio lost"
-        filled = " (silence where its timestamps place it)" if any(n for _, n in self.spots) else ""
-        return f"{name} has damaged data, skipped at {where}; {how_much}{filled}"
+        if filled and filled >= lost:
+            how_much += ", silence in its place"
+        elif filled:
+            how_much += f" ({filled:.3f} s of it as silence in its place, the rest missing)"
+        elif lost:
+            how_much += " (missing: what follows comes that much earlier)"
+        return f"{name} has damaged data, skipped at {where}; {how_much}"
 
     def warning(self, name: str) -> DamagedAudioWarning:
         """The warning that reports this log."""

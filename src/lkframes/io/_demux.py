@@ -34,6 +34,9 @@ _CUT_SLACK_S = Fraction(1, 2)
 """A file this much shorter than its container declares is reported as cut: the last
 video frame starts a frame before the end, and containers round the duration."""
 
+_MAX_READ_FAILURES = 64
+"""Read errors in a row after which the file is given up on."""
+
 _GAP_TOLERANCE_S = 0.002
 """Audio timestamps this close to where the previous frame ended count as continuous."""
 
@@ -96,6 +99,10 @@ class Demux:
 
         self._container = av.open(str(path))
         self.problem: str | None = None
+        self.damaged: list[float] = []
+        """Where undecodable packets were skipped, in seconds on the timeline (as ffmpeg
+        skips them; the audio timeline fills what they held with silence)."""
+        self._failures = 0  # read errors in a row
         self.done = False
         self._pixel_format = pixel_format
         self._audio = self._container.streams.audio[0] if "audio" in wanted else None
@@ -136,19 +143,33 @@ class Demux:
                 audio.extend(self._flush_audio())
                 self._check_length()
                 break
-            except Exception as exc:  # FFmpeg reports corrupt data mid-stream
-                self.problem = f"reading failed: {ffmpeg_reason(exc)}"
-                self.done = True
-                break
+            except Exception as exc:  # FFmpeg cannot parse the data here: read on past it
+                self._failures += 1
+                if self._failures == 1:
+                    self.damaged.append(self._where())
+                if self._failures > _MAX_READ_FAILURES:
+                    self.problem = f"reading failed: {ffmpeg_reason(exc)}"
+                    self.done = True
+                    break
+                streams = [s for s in (self._audio, self._video) if s is not None]
+                self._packets = self._container.demux(*streams)
+                continue
+            self._failures = 0
             try:
                 if packet.stream is self._video and "video" in self.wanted:
                     video.extend(self._video_frames(packet))
                 elif packet.stream is self._audio and "audio" in self.wanted:
                     audio.extend(self._audio_frames(packet))
-            except Exception as exc:
-                self.problem = f"decoding failed: {ffmpeg_reason(exc)}"
-                self.done = True
+            except Exception:  # an undecodable packet: skipped, as ffmpeg skips it
+                self.damaged.append(self._where())
         return audio, video
+
+    def _where(self) -> float:
+        """How far the decoding has got, in seconds on the timeline."""
+        audio = 0.0
+        if self._timeline is not None:
+            audio = self._timeline.next / self._timeline.fmt.sample_rate
+        return round(max(float(self._reached), audio), 3)
 
     def _video_frames(self, packet: Any) -> Iterator[VideoFrame]:
         for frame in packet.decode():
@@ -293,6 +314,11 @@ class Hub:
                 if "video" in self._claims:
                     self._queues["video"].extend(video)
         return queue.popleft()
+
+    @property
+    def damaged(self) -> list[float]:
+        """Where damaged data was skipped, in seconds, once the end has been reached."""
+        return [] if self._demux is None else self._demux.damaged
 
     @property
     def problem(self) -> str | None:

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from .._core.errors import ParameterError
 
-__all__ = ("AAC_CONTAINERS", "AAC_SUFFIXES", "container_for", "default_subtype", "rate_problem")
+__all__ = (
+    "AAC_CONTAINERS",
+    "AAC_SUFFIXES",
+    "channel_problem",
+    "container_for",
+    "default_subtype",
+    "rate_problem",
+)
 
 AAC_CONTAINERS = {"M4A": "ipod", "MP4": "mp4"}
 """The containers `to_file` writes AAC in, and FFmpeg's muxer for each: ``ipod`` is the
@@ -97,3 +104,22 @@ def default_subtype(path: Path, container: str, dtype: str) -> str:
     if chosen is None:
         chosen = soundfile.default_subtype(container) or "PCM_16"
     return chosen
+
+
+_CODEC_CHANNELS = {"MPEG_LAYER_III": ("MP3", 2), "OPUS": ("Opus", 8)}
+"""The most channels some encoders take (libsndfile says only "Format not recognised")."""
+
+
+def channel_problem(subtype: str, num_channels: int) -> str | None:
+    """Why ``num_channels`` cannot be encoded as ``subtype`` (None if they can).
+
+    Examples:
+        >>> channel_problem("MPEG_LAYER_III", 6)
+        'MP3 files hold 1 or 2 channels, not 6'
+    """
+    if subtype not in _CODEC_CHANNELS:
+        return None
+    name, most = _CODEC_CHANNELS[subtype]
+    if num_channels <= most:
+        return None
+    return f"{name} files hold 1 {'or' if most == 2 else 'to'} {most} channels, not {num_channels}"

@@ -19,6 +19,7 @@ from .._core.format import MAX_CHANNELS, MAX_SAMPLE_RATE, AudioFormat, DType
 from .._core.warnings import AssumedFormatWarning
 from ._decoders import declared_truncation
 from ._lengths import TRUSTED_CONTAINERS, XingTag, mp3_complete, ogg_problem, xing_tag
+from ._opus import opus_pre_skip
 from ._raw import HEADERLESS_SUFFIXES, RAW_DEMUXERS, RawLayout, encoding_of_demuxer, raw_layout
 from ._source import Source, check_path
 
@@ -220,7 +221,12 @@ def probe(source: Source, request: RawRequest = RawRequest()) -> Probe:
             handle = open_soundfile(source)
         except TypeError:
             return _headerless(source, request, implied)
-        if handle is not None:
+        if handle is not None and handle.subtype == "OPUS":
+            # Opus is read by FFmpeg, at 48 kHz: as ffmpeg and a pipe read it (libsndfile
+            # picks the encoder's input rate, 24 kHz for 22.05), 2.5x faster than libopus
+            # here, and with what follows damage placed by its timestamps.
+            handle.close()
+        elif handle is not None:
             with handle:
                 return _check_request(_soundfile_probe(source, handle), request)
     return _pyav_probe(source, request)
@@ -280,8 +286,8 @@ def _headerless(source: Source, request: RawRequest, implied: Any) -> Probe:
         warnings.warn(
             AssumedFormatWarning(
                 f"{quoted(source)} is headerless {layout.describe().split()[-1]}: read as "
-                f"{layout.describe()}, the format's standard; give sample_rate= and "
-                "num_channels= if it is another"
+                f"{layout.describe()}, the format's standard where not given; give "
+                "sample_rate= and num_channels= if it is another"
             ),
             stacklevel=4,
         )
@@ -366,6 +372,8 @@ def _pyav_container_probe(source: Source, container: Any, layout: RawLayout | No
     declared = None
     if trusted and stream.duration is not None and stream.time_base is not None:
         declared = round(stream.duration * stream.time_base * stream.rate)
+        if name == "ogg" and stream.codec_context.name == "opus":
+            declared -= opus_pre_skip(stream)  # the granule counts the encoder's look-ahead
     if source.kind == "pipe":
         declared = None  # a pipe's length is only ever FFmpeg's guess
     info = AudioFileInfo(
@@ -380,6 +388,8 @@ def _pyav_container_probe(source: Source, container: Any, layout: RawLayout | No
         name=source.name,
     )
     probed = Probe(source, info, declared, raw=layout, xing=xing)
+    if name == "ogg":
+        probed.cut = ogg_problem(source)
     duration = container.duration  # of the longest stream: the audio, if it is the only one
     if declared is None and trusted and duration and len(container.streams) == 1:
         probed.expected = round(duration * int(stream.rate) / 1_000_000)
@@ -393,6 +403,10 @@ def _unreadable(source: Source, exc: BaseException) -> AudioFileError:
             f"{quoted(source)} is an MP4/m4a file without its index (no moov box): it was "
             "cut or never finished"
         )
+    hint = ""
+    if source.suffix == "":  # no name to tell: it may be headerless
+        hint = "; if it is headerless audio, give sample_rate=, num_channels=, encoding="
     return UnsupportedAudioError(
-        f"not an audio file libsndfile or FFmpeg can read: {quoted(source)} ({ffmpeg_reason(exc)})"
+        f"not an audio file libsndfile or FFmpeg can read: {quoted(source)} "
+        f"({ffmpeg_reason(exc)}){hint}"
     )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from .._core.frame import AudioFrame
 from .._core.resources import acquire, release
 from .._core.stream import Stream
 from .._core.video import PixelFormat, VideoFrame, check_pixel_format
+from .._core.warnings import DamagedAudioWarning
 from ._demux import Demux, Hub, Kind
 from ._info import check_path, ffmpeg_reason, header_format, is_mp4, pyav_dtype
 
@@ -87,8 +89,19 @@ class _Reader:
         item = await self._hub.next(self._kind)
         if item is not None:
             return item
-        problem = self._hub.problem
+        problem, damaged = self._hub.problem, list(self._hub.damaged)
         await self.aclose()
+        if damaged and not self._media._warned:
+            self._media._warned = True
+            places = ", ".join(f"{t:.3f} s" for t in sorted(set(damaged))[:5])
+            message = (
+                f"{str(self._media.info.path)!r} has damaged data, skipped at {places} "
+                "(as ffmpeg skips it; lost audio is silence on the timeline)"
+            )
+            warnings.warn(
+                DamagedAudioWarning(message, positions_s=tuple(damaged), lost_s=0.0, at_least=True),
+                stacklevel=2,
+            )
         if problem is not None:
             path = str(self._media.info.path)
             raise TruncatedMediaError(f"{path!r} is truncated or corrupt: {problem}")
@@ -130,6 +143,7 @@ class MediaFile:
             self._audio_fmt = info.audio if dtype is None else info.audio.with_(dtype=dtype)
         self._hub: Hub | None = None
         self._threads = "AUTO"
+        self._warned = False  # the damage of a pass is reported once, not by each stream
         """How FFmpeg threads the video decoder: ``AUTO`` (frames in parallel, the fastest
         read) or ``SLICE`` (less CPU over all, for reading at real-time pace)."""
 

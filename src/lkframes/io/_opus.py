@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ("opus_skip_left",)
+__all__ = ("opus_pre_skip", "opus_skip_left")
 
 _OPUS_FRAME_MS = (10, 20, 40, 60) * 3 + (10, 20) * 2 + (2.5, 5, 10, 20) * 4
 """The duration of one Opus frame by the TOC byte's configuration number (RFC 6716, 3.1)."""
@@ -41,3 +41,11 @@ def opus_skip_left(stream: Any, packet: Any, first: Any) -> int:
         return 0
     dropped = _opus_packet_samples(data) - int(first.samples)
     return max(0, pre_skip - max(0, dropped))
+
+
+def opus_pre_skip(stream: Any) -> int:
+    """The pre-skip an Opus stream's header declares (OpusHead bytes 10-11), 0 without one."""
+    head = bytes(stream.codec_context.extradata or b"")
+    if len(head) < 12 or not head.startswith(b"OpusHead"):
+        return 0
+    return int.from_bytes(head[10:12], "little")

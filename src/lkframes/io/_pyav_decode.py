@@ -95,6 +95,8 @@ class PyAVDecoder:
         self._suspect: int | None = None  # a packet failed here; the next frame says how much
         self._done = False
         self.ended_at: int | None = None  # where the last decoded sample ended
+        self.ended_mid_frame = False
+        """The last packet did not decode: the stream was cut in it."""
         self.problem: str | None = None
         self._packets = self._tolerant_packets()
         self._lock = threading.Lock()
@@ -142,6 +144,9 @@ class PyAVDecoder:
         try:
             packet = next(self._packets)
         except StopIteration:
+            if self._suspect is not None:  # the last frame failed: cut in it, not damage
+                self._suspect = None
+                self.ended_mid_frame = True
             self._place(self._resampled(None), None)
             self._done = True
             return

@@ -132,8 +132,11 @@ def raw_layout(
         chosen = "s16le" if dtype == "int16" else "f32le"
     if chosen is not None:
         check_choice(chosen, get_args(RawEncoding), "encoding")
-    if chosen in _STANDARD and sample_rate is None and num_channels is None:
-        return RawLayout(8_000, 1, chosen, assumed=True)  # type: ignore[arg-type]
+    if chosen in _STANDARD and (sample_rate is None or num_channels is None):
+        rate, channels = sample_rate or 8_000, num_channels or 1  # G.711's: 8 kHz mono
+        assumed = RawLayout(rate, channels, chosen, assumed=True)  # type: ignore[arg-type]
+        _check_layout(assumed.sample_rate, assumed.num_channels)
+        return assumed
     missing = [
         what
         for what, value in (

@@ -58,8 +58,8 @@ def from_file(
     Args:
         path: A path, the file's bytes, or a readable binary file object (an open file,
             `io.BytesIO`, ``sys.stdin.buffer``: a pipe is read once, through FFmpeg). Any
-            file libsndfile reads (WAV, FLAC, OGG/Vorbis, Opus, MP3, AIFF, ...) or,
-            failing that, FFmpeg (m4a/AAC, ADTS, webm, the first audio track of a video).
+            file libsndfile reads (WAV, FLAC, OGG/Vorbis, MP3, AIFF, ...) or,
+            failing that, FFmpeg (Opus, m4a/AAC, ADTS, webm, a video's first audio track).
         block_ms: Size of the frames emitted; `Stream.chunk` cuts exact frame sizes.
         dtype: Sample type to read as. By default int16 for 8/16-bit integer files and
             float32 for everything else (24/32-bit, float, lossy codecs), so no precision

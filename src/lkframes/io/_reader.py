@@ -59,6 +59,7 @@ class FileReader:
         or an input of which nothing could be read."""
         self._truncation: str | None = None
         self._handed_over = False
+        self._handed_over_failed: str | None = None
         self._lock = threading.Lock()
         self._decoder: Decoder = self._open()
 
@@ -87,6 +88,8 @@ class FileReader:
         return self._pyav(self._start)
 
     def _pyav(self, start: int, *, seek: bool = True) -> PyAVDecoder:
+        import av
+
         try:
             decoder = PyAVDecoder(
                 self._probe,
@@ -96,7 +99,7 @@ class FileReader:
                 stop_at_damage=self._strict,
                 seek=seek,
             )
-        except (OSError, IndexError, ValueError) as exc:  # av.FFmpegError is both
+        except (av.FFmpegError, OSError, IndexError, ValueError) as exc:
             raise self._changed(ffmpeg_reason(exc)) from None
         self._check_layout(decoder._rate, decoder._channels, decoder.close)
         return decoder
@@ -147,7 +150,11 @@ class FileReader:
         # From the start, not by seeking: damaged data right after ``at`` can mislead a
         # seek (FFmpeg's FLAC seek landed a second off); demuxing up to ``at`` without
         # decoding costs little and is exact.
-        self._decoder = self._pyav(at, seek=False)
+        try:
+            self._decoder = self._pyav(at, seek=False)
+        except AudioFileError:  # FFmpeg cannot read it at all: libsndfile's word stands
+            self._handed_over_failed = decoder.failed or "the file ended early"
+            return data
         self._handed_over = True
         more = self._decoder.read(samples - data.shape[0])
         return np.concatenate([data, more]) if more.shape[0] else data
@@ -169,10 +176,13 @@ class FileReader:
                 return
         if self._end is not None:
             return  # read to where asked, not to the end: nothing to judge
-        if self._truncation is not None:
-            self.problem = self._truncation
+        if self._truncation is not None or self._handed_over_failed is not None:
+            self.problem = self._truncation or self._handed_over_failed
             return
         self._judge_length(decoder)
+        undeclared = self._probe.declared is None and self._probe.expected is None
+        if undeclared and isinstance(decoder, PyAVDecoder) and decoder.ended_mid_frame:
+            self.problem = "the stream ends in the middle of a frame (the file was cut)"
 
     def _judge_length(self, decoder: Decoder) -> None:
         info = self._probe.info
@@ -180,7 +190,7 @@ class FileReader:
         slack = self._slack(decoder)
         if declared is None and self._probe.expected is not None:
             declared, slack = self._probe.expected, slack + self._probe.expected_slack
-        if info.container == "OGG" and info.backend == "soundfile":
+        if info.container.upper() == "OGG":
             cut = ogg_problem(self._probe.source)
             if cut is not None:
                 self.problem = cut

@@ -21,7 +21,13 @@ from .._core.params import Partial
 from .._core.registry import method_entry
 from .._core.resources import held
 from .._core.stream import RunSummary, Stream
-from ._encodings import AAC_CONTAINERS, container_for, default_subtype, rate_problem
+from ._encodings import (
+    AAC_CONTAINERS,
+    channel_problem,
+    container_for,
+    default_subtype,
+    rate_problem,
+)
 from ._replace import Destination, ObjectDestination, destination_of
 from ._target import open_target, pipe_wav_header, remove_made, report_failure
 from ._write_aac import AacEncoder
@@ -75,6 +81,9 @@ class _Encoder:
             raise AudioFileError(
                 f"{cannot}: {problem[0]}; resample first, e.g. .resample({problem[1]})"
             )
+        too_many = channel_problem(chosen, fmt.num_channels)
+        if too_many is not None:
+            raise AudioFileError(f"{cannot}: {too_many}; remix first, e.g. .remix(2)")
         self.target = open_target(file, write_to, cannot)
         output: Any = self.target if self.target.seekable else self.target.fileno()
         if not self.target.seekable and container == "WAV":

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .._core.errors import FormatError, ParameterError, PipelineError
 from .._core.frame import AudioFrame
 from .._core.stream import Stream
-from ..io import OnDamaged, from_file
+from ..io import OnDamaged, OnTruncated, from_file
 from ._stages import StageSpec
 
 __all__ = ("PipelineSpec",)
@@ -157,18 +157,23 @@ class PipelineSpec(BaseModel):
         updates["stages"] = [stage.relative_to(base) for stage in spec.stages]
         return spec.model_copy(update=updates)
 
-    def build(self, *, on_damaged: OnDamaged = "skip") -> Stream[AudioFrame]:
+    def build(
+        self, *, on_damaged: OnDamaged = "skip", on_truncated: OnTruncated = "raise"
+    ) -> Stream[AudioFrame]:
         """The stream this pipeline describes, from its input through every stage.
 
         Args:
             on_damaged: What reading the input does with damaged data (see `from_file`).
+            on_truncated: What it does with a cut input (see `from_file`).
 
         Raises:
             AudioFileError: The input cannot be read.
             ParameterError: A stage does not fit the stream (e.g. a chunk size that is not
                 a whole number of samples at the input's rate).
         """
-        stream: Stream[Any] = from_file(self.input, block_ms=self.block_ms, on_damaged=on_damaged)
+        stream: Stream[Any] = from_file(
+            self.input, block_ms=self.block_ms, on_damaged=on_damaged, on_truncated=on_truncated
+        )
         for index, spec in enumerate(self.stages):
             try:
                 stream = spec.build()(stream)

@@ -52,6 +52,10 @@ def test_an_adts_stream_is_read_to_its_real_end(tmp_path: Path, order: str) -> N
     whole = _ffmpeg_samples(path)
     assert lk.file_info(path, exact=True).samples_per_channel == whole
     assert len(lk.run_sync(lk.from_file(path).to_array())) == whole
+    media = lk.open_media(path)  # the same answer from every reader
+    assert media.info.duration is None
+    assert media.audio is not None
+    assert len(lk.run_sync(media.audio.to_array())) == whole
 
 
 @needs_ffmpeg

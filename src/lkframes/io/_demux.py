@@ -24,6 +24,7 @@ from .._core.frame import AudioFrame
 from .._core.video import PixelFormat, VideoFrame
 from .._core.video_av import from_av
 from ._info import ffmpeg_reason
+from ._lengths import TRUSTED_CONTAINERS
 from ._opus import opus_skip_left
 
 __all__ = ("Demux", "Hub", "Kind")
@@ -247,8 +248,11 @@ class Demux:
 
 
 def _declared_end(stream: Any) -> Fraction | None:
-    """When the container says the stream ends, in seconds, if it says (Matroska says it
-    in a ``DURATION`` tag, as ``HH:MM:SS.nnnnnnnnn``)."""
+    """When the container says the stream ends, in seconds, if it really says (Matroska
+    says it in a ``DURATION`` tag, as ``HH:MM:SS.nnnnnnnnn``); never a bit-rate guess
+    (an ADTS or a bare MP3 stream's)."""
+    if stream.container.format.name not in TRUSTED_CONTAINERS:
+        return None
     if stream.duration is None or stream.time_base is None:
         tag = str(stream.metadata.get("DURATION", ""))
         hours, _, rest = tag.partition(":")

@@ -20,6 +20,7 @@ from .._core.video import PixelFormat, VideoFrame, check_pixel_format
 from .._core.warnings import DamagedAudioWarning
 from ._demux import Demux, Hub, Kind
 from ._info import check_path, ffmpeg_reason, header_format, is_mp4, pyav_dtype
+from ._lengths import TRUSTED_CONTAINERS
 
 __all__ = ("MediaFile", "MediaInfo", "VideoInfo", "from_video_file", "open_media")
 
@@ -222,6 +223,8 @@ def _probe(path: Path) -> MediaInfo:
         if audio is None and video is None:
             raise UnsupportedMediaError(f"no audio or video stream in {str(path)!r}")
         duration = None if container.duration is None else container.duration / 1_000_000
+        if container.format.name not in TRUSTED_CONTAINERS:
+            duration = None  # only a guess from the bit rate (an ADTS or a bare MP3 stream)
         return MediaInfo(path, container.format.name, duration, audio, audio_codec, video)
 
 

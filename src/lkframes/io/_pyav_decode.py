@@ -95,8 +95,7 @@ class PyAVDecoder:
         self._suspect: int | None = None  # a packet failed here; the next frame says how much
         self._done = False
         self.ended_at: int | None = None  # where the last decoded sample ended
-        self.ended_mid_frame = False
-        """The last packet did not decode: the stream was cut in it."""
+        self.ended_mid_frame = False  # the last packet did not decode: cut in it
         self.problem: str | None = None
         self._packets = self._tolerant_packets()
         self._lock = threading.Lock()
@@ -295,8 +294,7 @@ class PyAVDecoder:
         self._emit(data, at)
 
     def _whole_frames(self, gap: int) -> int:
-        """``gap``, in whole frames where the timestamps are coarser than a sample
-        (Matroska's milliseconds put a lost 20 ms Opus frame 0-24 samples off)."""
+        """``gap`` in whole frames where timestamps are coarse (Matroska's milliseconds)."""
         size = self._frame_samples
         if self._fine_pts or size <= 0 or gap <= 0:
             return gap

@@ -19,7 +19,8 @@ from .._core.stream import Stream
 from .._core.sync import run_sync
 from .._core.warnings import DamagedAudioWarning, TruncatedAudioWarning
 from ._damage import OnDamaged
-from ._info import AudioFileInfo, Probe, RawRequest, probe, quoted
+from ._info import AudioFileInfo, Probe, RawRequest, quoted
+from ._probe import probe
 from ._raw import RawEncoding
 from ._reader import FileReader
 from ._source import AudioInput, Source

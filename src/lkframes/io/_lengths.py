@@ -142,9 +142,7 @@ def ogg_damaged(source: Source) -> bool:
     its timestamps. A cut last page is not damage (`ogg_problem` says it was cut)."""
     if source.kind == "pipe":
         return False
-    own = source.path is not None
-    file = open(source.path, "rb") if source.path is not None else source.file()  # noqa: SIM115
-    try:
+    with source.reading() as (file, _):
         while True:
             header = file.read(27)
             if len(header) < 27:
@@ -158,11 +156,6 @@ def ogg_damaged(source: Source) -> bool:
             stored = int.from_bytes(header[22:26], "little")
             if _ogg_crc(header[:22] + b"\0\0\0\0" + header[26:] + table + body) != stored:
                 return True
-    finally:
-        if own:
-            file.close()
-        else:
-            source.file()  # the caller's object, rewound
 
 
 _MP3_KBPS = {  # (MPEG-1?, bitrate index) -> kb/s, Layer III
@@ -193,27 +186,20 @@ def mp3_damaged(source: Source) -> bool:
     if source.kind == "pipe":
         return False
     size = source.size or 0
-    own = source.path is not None
-    file = open(source.path, "rb") if source.path is not None else source.file()  # noqa: SIM115
-    try:
+    with source.reading() as (file, base):
         head = file.read(10)
         at = 0
         if head[:3] == b"ID3" and len(head) == 10:
             at = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
-        file.seek(at)
+        file.seek(base + at)
         first = file.read(4096)
         skip = next((i for i, byte in enumerate(first) if byte == 0xFF), len(first))
         at += skip  # padding before the first frame
         while at + 4 <= size:
-            file.seek(at)
+            file.seek(base + at)
             header = file.read(8)
             frame = _mp3_frame_bytes(header[:4])
             if not frame:
                 return not header.startswith(_MP3_TRAILERS) and size - at > 128
             at += frame
         return False
-    finally:
-        if own:
-            file.close()
-        else:
-            source.file()  # the caller's object, rewound

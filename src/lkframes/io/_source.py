@@ -3,8 +3,10 @@ such as stdin included), opened for libsndfile or FFmpeg alike."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, TypeAlias
 
@@ -111,16 +113,26 @@ class Source:
         access), else the file object at its start."""
         return str(self.path) if self.path is not None else self.file()
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[tuple[IO[bytes], int]]:
+        """The input (not a pipe) open to read at will, at its start, and where its start
+        is in the file object: a path's file is closed after, the caller's rewound."""
+        if self.path is not None:
+            with open(self.path, "rb") as opened:
+                yield opened, 0
+            return
+        given = self.file()
+        try:
+            yield given, self._start
+        finally:
+            self.file()
+
     def head(self, count: int) -> bytes:
         """The input's first ``count`` bytes (of a pipe, those kept: up to 64 KiB)."""
         if self.kind == "pipe":
             return self._head[:count]
-        if self.path is not None:
-            with open(self.path, "rb") as file:
-                return file.read(count)
-        data = self.file().read(count)
-        self.file()  # rewound
-        return bytes(data)
+        with self.reading() as (file, _):
+            return bytes(file.read(count))
 
     def tail(self, count: int) -> tuple[int, bytes]:
         """Where the last ``count`` bytes start, and they (``(0, b"")`` for a pipe)."""
@@ -128,15 +140,9 @@ class Source:
         if size is None:
             return 0, b""
         start = max(0, size - count)
-        if self.path is not None:
-            with open(self.path, "rb") as file:
-                file.seek(start)
-                return start, file.read()
-        own = self.file()
-        own.seek(self._start + start)
-        data = own.read()
-        self.file()
-        return start, bytes(data)
+        with self.reading() as (file, base):
+            file.seek(base + start)
+            return start, bytes(file.read())
 
     @property
     def suffix(self) -> str:

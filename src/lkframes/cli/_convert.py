@@ -14,7 +14,6 @@ from ..dsp._run import SUPPORTED_RATES
 from ..io._choose import output_encoding
 from ..io._encodings import channel_problem, rate_problem
 from ..io._read import read_with_info
-from ..io._write_aac import MAX_AAC_CHANNELS
 from ._input import (
     STDIO,
     Caveats,
@@ -148,15 +147,9 @@ def _check_rate(output: Path, subtype: str, stream: lk.Stream[lk.AudioFrame]) ->
     problem = rate_problem(subtype, stream.format.sample_rate)
     if problem is not None:
         raise lk.ParameterError(f"{output}: {problem[0]}; add --rate {problem[1]}")
-    channels = stream.format.num_channels
-    if subtype == "AAC" and channels > MAX_AAC_CHANNELS:
-        raise lk.ParameterError(
-            f"{output}: AAC files hold 1 to {MAX_AAC_CHANNELS} channels, not {channels}; "
-            "add --channels 1"
-        )
-    too_many = channel_problem(subtype, channels)
+    too_many = channel_problem(subtype, stream.format.num_channels)
     if too_many is not None:
-        raise lk.ParameterError(f"{output}: {too_many}; add --channels 2")
+        raise lk.ParameterError(f"{output}: {too_many[0]}; add --channels {too_many[1]}")
 
 
 def convert_command(args: argparse.Namespace) -> int:

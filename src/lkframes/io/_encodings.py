@@ -106,20 +106,23 @@ def default_subtype(path: Path, container: str, dtype: str) -> str:
     return chosen
 
 
-_CODEC_CHANNELS = {"MPEG_LAYER_III": ("MP3", 2), "OPUS": ("Opus", 8)}
-"""The most channels some encoders take (libsndfile says only "Format not recognised")."""
+_CODEC_CHANNELS = {"MPEG_LAYER_III": ("MP3", 2, 2), "OPUS": ("Opus", 8, 2), "AAC": ("AAC", 8, 1)}
+"""The most channels some encoders take (libsndfile says only "Format not recognised";
+FFmpeg's AAC encoder takes 8), and the count the command line suggests instead."""
 
 
-def channel_problem(subtype: str, num_channels: int) -> str | None:
-    """Why ``num_channels`` cannot be encoded as ``subtype`` (None if they can).
+def channel_problem(subtype: str, num_channels: int) -> tuple[str, int] | None:
+    """Why ``num_channels`` cannot be encoded as ``subtype``, and a count to remix to;
+    None if they can.
 
     Examples:
         >>> channel_problem("MPEG_LAYER_III", 6)
-        'MP3 files hold 1 or 2 channels, not 6'
+        ('MP3 files hold 1 or 2 channels, not 6', 2)
     """
     if subtype not in _CODEC_CHANNELS:
         return None
-    name, most = _CODEC_CHANNELS[subtype]
+    name, most, suggested = _CODEC_CHANNELS[subtype]
     if num_channels <= most:
         return None
-    return f"{name} files hold 1 {'or' if most == 2 else 'to'} {most} channels, not {num_channels}"
+    held = f"1 {'or' if most == 2 else 'to'} {most}"
+    return f"{name} files hold {held} channels, not {num_channels}", suggested

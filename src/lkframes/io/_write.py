@@ -83,7 +83,7 @@ class _Encoder:
             )
         too_many = channel_problem(chosen, fmt.num_channels)
         if too_many is not None:
-            raise AudioFileError(f"{cannot}: {too_many}; remix first, e.g. .remix(2)")
+            raise AudioFileError(f"{cannot}: {too_many[0]}; remix first, e.g. .remix(2)")
         self.target = open_target(file, write_to, cannot)
         output: Any = self.target if self.target.seekable else self.target.fileno()
         if not self.target.seekable and container == "WAV":

@@ -19,14 +19,11 @@ from .._core.errors import AudioFileError, MediaFileError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from ._encode import Codecs, MediaEncoder
-from ._encodings import AAC_CONTAINERS, rate_problem
+from ._encodings import AAC_CONTAINERS, channel_problem, rate_problem
 from ._info import ffmpeg_reason
 from ._target import open_target, remove_made, report_failure
 
-__all__ = ("MAX_AAC_CHANNELS", "AacEncoder")
-
-MAX_AAC_CHANNELS = 8
-"""What FFmpeg's AAC encoder takes (6 to 8 channels as 5.1, 6.1 and 7.1: the 4th is the LFE)."""
+__all__ = ("AacEncoder",)
 
 
 class AacEncoder:
@@ -129,9 +126,7 @@ def _problem(container: str, subtype: str | None, fmt: AudioFormat) -> str | Non
     problem = rate_problem("AAC", fmt.sample_rate)
     if problem is not None:
         return f"{problem[0]}; resample first, e.g. .resample({problem[1]})"
-    if fmt.num_channels > MAX_AAC_CHANNELS:
-        return (
-            f"AAC files hold 1 to {MAX_AAC_CHANNELS} channels, not {fmt.num_channels}; "
-            "remix first, e.g. .remix(2)"
-        )
+    too_many = channel_problem("AAC", fmt.num_channels)
+    if too_many is not None:
+        return f"{too_many[0]}; remix first, e.g. .remix(2)"
     return None

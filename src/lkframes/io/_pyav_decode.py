@@ -94,7 +94,6 @@ class PyAVDecoder:
         self._pending_samples = 0
         self._suspect: int | None = None  # a packet failed here; the next frame says how much
         self._done = False
-        self.ended_at: int | None = None  # where the last decoded sample ended
         self.ended_mid_frame = False  # the last packet did not decode: cut in it
         self.problem: str | None = None
         self._packets = self._tolerant_packets()
@@ -329,7 +328,6 @@ class PyAVDecoder:
         if at < first:
             data = data[min(first - at, data.shape[0]) :]
         self._next = end
-        self.ended_at = end - self._skip_total
         if data.shape[0]:
             self._pending.append(data)
             self._pending_samples += data.shape[0]

@@ -232,7 +232,7 @@ class FileReader:
         """Samples a complete file may fall short of its declared length: none for PCM
         and FLAC; a codec frame for FFmpeg (containers round the encoder's padding)."""
         if isinstance(decoder, PyAVDecoder) and not self._handed_over:
-            return max(decoder.frame_size, 1024)
+            return decoder.frame_size
         if self._probe.info.container in ("MP3", "OGG"):
             return 1152
         return 0

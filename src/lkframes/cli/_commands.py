@@ -7,6 +7,7 @@ import json
 import warnings
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import lkframes as lk
 
@@ -16,6 +17,7 @@ from ..io._encodings import rate_problem
 from ..io._read import read_with_info
 from ._batch import is_batch, run_batch
 from ._input import (
+    STDIO,
     Caveats,
     decoder_output,
     in_flags,
@@ -48,16 +50,12 @@ def info_command(args: argparse.Namespace) -> int:
     options = read_options(args)
     with decoder_output(args.verbose, explain=not args.quiet), caveats.watching():
         try:
-            info, stream = read_with_info(source, **options)
+            info, stream = _header_or_stream(args, source, options)
         except lk.ParameterError as exc:
             args.parser.error(in_flags(str(exc)))
-        decode = args.exact or info.samples_per_channel is None
-        if not decode:  # the header's word, unless the header itself shows a cut
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", lk.AssumedFormatWarning)  # said once already
-                lk.file_info(source, **{k: options[k] for k in _LAYOUT})
+        decode = stream is not None
         meter = LevelMeter()
-        if decode:
+        if stream is not None:
             stream, close_bar = progress(
                 stream.tap(meter),
                 info.duration,
@@ -72,6 +70,21 @@ def info_command(args: argparse.Namespace) -> int:
                 close_bar()
     _show_info(args, info, decode, meter, caveats)
     return 0
+
+
+def _header_or_stream(
+    args: argparse.Namespace, source: Any, options: dict[str, Any]
+) -> tuple[lk.AudioFileInfo, lk.Stream[lk.AudioFrame] | None]:
+    """FILE's header (it raises for a cut the header shows), and a stream to decode where
+    ``--exact`` asks or the header cannot say the length (stdin, an ADTS stream)."""
+    if args.exact or str(args.file) == STDIO:
+        return read_with_info(source, **options)
+    info = lk.file_info(source, **{k: options[k] for k in _LAYOUT})
+    if info.samples_per_channel is not None:
+        return info, None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lk.AssumedFormatWarning)  # said once already
+        return read_with_info(source, **options)
 
 
 def _show_info(

@@ -91,7 +91,10 @@ class LiveStats:
     skipped: int = 0
     """Frames of muted silence left out by ``on_mute="skip"``."""
     stalled: bool = False
-    """Whether the stream ended because no audio packet arrived for ``stall_timeout``."""
+    """Whether the stream ended because the publisher's connection died: the server
+    reported it LOST and no packet came for ``stall_timeout``, or the server removed the
+    participant for it (``CONNECTION_TIMEOUT``). The end of such a stream is silence
+    LiveKit made up after the last packet."""
 
     @property
     def queued(self) -> int:

@@ -268,7 +268,8 @@ def test_stall_timeout_ends_a_dead_connection_but_never_a_silent_participant(
     assert dominant_hz(tone, 48_000) == pytest.approx(440, abs=5)
     # Without stall_timeout only the server's removal ends the stream.
     assert result["unbounded_end_after_killed"] is not None
-    assert result["unbounded_seconds"] >= result["killed"]["seconds"] - 0.1
+    assert result["unbounded_end_after_killed"] >= result["killed"]["end"] - 0.5
+    assert result["unbounded_end_after_killed"] >= 15.0
     # A participant who publishes and captures nothing is not mistaken for a dead one.
     assert result["idle_open"] is True
     assert result["idle_seconds"] >= 3.0

@@ -2,9 +2,10 @@
 
 B reads each of them with ``from_participant(..., stall_timeout=1.0)``:
 
-- G (LiveKit's Go SDK, ``--go-publisher``) sends packets for 1 s, then none at all for
-  ``--silent`` seconds while staying in the room, then leaves. Its stream must last until
-  it leaves: ``presence`` is from B's first frame of G to G's "leaving" line.
+- G (LiveKit's Go SDK, ``--go-publisher``) sends packets for 1 s, then (told on its stdin
+  once the others are signalled) none at all for ``--silent`` seconds while staying in
+  the room, then leaves. Its stream must last until it leaves: ``presence`` is from B's
+  first frame of G to the wall-clock time G printed just before leaving.
 - C (a Python process publishing a 440 Hz tone) is killed with SIGKILL 1 s in, F (the
   same) stopped with SIGSTOP: neither ever says goodbye. C is also read without
   ``stall_timeout`` (``unbounded``), which only the server ends.
@@ -54,6 +55,7 @@ class Watched:
             lk.from_participant(room, identity, stall_timeout=1.0, stats=self.stats)
         )
         self.first_at: float | None = None
+        """When the first frame arrived (wall clock, comparable with another process's)."""
 
     async def wait_for_audio(self, seconds: float) -> None:
         """Wait (at most `START_S`) until ``seconds`` of audio arrived; note when it began."""
@@ -61,7 +63,7 @@ class Watched:
             while self.receiver.seconds < seconds and not self.receiver.task.done():
                 await asyncio.sleep(0.01)
                 if self.first_at is None and self.receiver.frames:
-                    self.first_at = time.monotonic() - self.receiver.seconds
+                    self.first_at = time.time() - self.receiver.seconds
 
     async def end(self, since: float, within_s: float) -> Result:
         done, _ = await asyncio.wait({self.receiver.task}, timeout=within_s)
@@ -88,16 +90,18 @@ async def go_publisher(args: argparse.Namespace) -> asyncio.subprocess.Process:
         args.go_publisher,
         *("-url", args.url, "-key", args.key, "-secret", args.secret, "-room", args.room),
         *("-identity", "G", "-talk", "1s", "-silent", f"{args.silent}s"),
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
 
 
-async def read_until(process: asyncio.subprocess.Process, text: bytes) -> float:
-    """Read ``process``'s lines until one is ``text``; when it came (monotonic seconds)."""
+async def read_until(process: asyncio.subprocess.Process, word: bytes) -> list[bytes]:
+    """Read ``process``'s lines until one starts with ``word``; that line's words."""
     assert process.stdout is not None
-    while (line := await process.stdout.readline()) and line.strip() != text:
-        pass
-    return time.monotonic()
+    while line := await process.stdout.readline():
+        if line.split()[:1] == [word]:
+            return line.split()
+    raise RuntimeError(f"the Go publisher ended without printing {word!r}")
 
 
 async def main(args: argparse.Namespace) -> Result:
@@ -116,18 +120,22 @@ async def main(args: argparse.Namespace) -> Result:
                 watched["F"].wait_for_audio(1.0),
                 watched["G"].wait_for_audio(0.5),
             )
+            await read_until(silent, b"talked")
             killed.send_signal(signal.SIGKILL)
             stopped.send_signal(signal.SIGSTOP)
             signalled_at = time.monotonic()
-            leaving_at = await read_until(silent, b"leaving")
-            g = await watched["G"].end(leaving_at, 5.0)
+            assert silent.stdin is not None
+            silent.stdin.write(b"go\n")  # G's silence starts now
+            left_ns = int((await read_until(silent, b"leaving"))[1])
+            left_at = time.monotonic() - (time.time() - left_ns / 1e9)  # on this clock
+            g = await watched["G"].end(left_at, 5.0)
             assert watched["G"].first_at is not None
-            g["presence"] = round(leaving_at - watched["G"].first_at, 3)
+            g["presence"] = round(left_ns / 1e9 - watched["G"].first_at, 3)
             c, f = await asyncio.gather(
                 watched["C"].end(signalled_at, SERVER_TIMEOUT_S),
                 watched["F"].end(signalled_at, SERVER_TIMEOUT_S),
             )
-            unbounded_end = await unbounded.end_latency(time.monotonic())
+            unbounded_end = await unbounded.end_latency(signalled_at)
         finally:
             for process in (killed, stopped, silent):
                 if process.returncode is None:

@@ -1,12 +1,14 @@
 // A participant who is present but silent, as LiveKit's Go SDK makes one: it publishes an
-// Opus track, sends packets for -talk, then sends nothing at all for -silent (the Go SDK
-// sends no packet while nothing is written, as browsers send none in DTX silence), then
-// leaves. Prints "published", "silent", "leaving" and "left" as it goes.
+// Opus track, sends packets for -talk, waits for a line on stdin, then sends nothing at
+// all for -silent (the Go SDK sends no packet while nothing is written, as browsers send
+// none in DTX silence), then leaves. Prints "published", "talked", "silent", "leaving
+// UNIX_NS" (the wall clock, in nanoseconds, just before it leaves) and "left".
 //
 // Used by tests/livekit/test_rooms.py (built by tests/go_programs.py).
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"os"
@@ -55,9 +57,11 @@ func main() {
 		_ = track.WriteSample(media.Sample{Data: silence, Duration: 20 * time.Millisecond})
 	}
 	ticker.Stop()
+	fmt.Println("talked")
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 	fmt.Println("silent")
 	time.Sleep(*silent)
-	fmt.Println("leaving")
+	fmt.Println("leaving", time.Now().UnixNano())
 	r.Disconnect()
 	fmt.Println("left")
 }

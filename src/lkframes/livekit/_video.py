@@ -138,6 +138,9 @@ async def video_frames_of(
             held.clear()
             yield frame
     finally:
+        if live.stats is not None:  # the unpublish's black frames: left out, and counted
+            live.stats.delivered -= len(held)
+            live.stats.skipped += len(held)
         stop_watching()
         end()
         with anyio.CancelScope(shield=True):

@@ -65,24 +65,18 @@ logging:
 
 Command = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 
-SDK_EXIT_ABORT = "panic in a function that cannot unwind"
-"""What the LiveKit SDK's native library prints when it aborts a process that is exiting.
 
-Seen about once in 50-100 runs of a scenario (livekit 1.2.1), always after the script's
-last output and after ``livekit_ffi_dispose`` has run: a native thread still delivers an
-event (a log line) through the ctypes callback while the interpreter finalises, the
-callback panics and Rust aborts (SIGABRT). Nothing in lkframes or the script is left
-open at that point; see `finished`.
-"""
+def finished(returncode: int | None) -> bool:
+    """Whether a client exited normally (0).
 
-
-def finished(returncode: int | None, stderr: str) -> bool:
-    """Whether a client exited normally, or with the SDK's abort at exit (`SDK_EXIT_ABORT`).
-
-    Callers accept the abort only together with the output that proves the work was done
-    (the scenario's JSON, an example's last line).
+    A finished script used to die at exit now and then with SIGABRT and the SDK's "panic
+    in a function that cannot unwind": a native thread delivered an event (a log line)
+    through the ctypes callback while the interpreter finalised, CPython ended that thread
+    with a forced unwind, and Rust aborted. ``import lkframes`` now closes the SDK's native
+    layer at exit in an order that avoids it (``src/lkframes/livekit/_exit.py``), so that
+    abort is a failure like any other.
     """
-    return returncode == 0 or (returncode == -signal.SIGABRT and SDK_EXIT_ABORT in stderr)
+    return returncode == 0
 
 
 class BuildError(Exception):
@@ -278,7 +272,7 @@ class LiveKitServer:
         )
         lines = done.stdout.strip().splitlines()
         try:
-            result = json.loads(lines[-1]) if finished(done.returncode, done.stderr) else None
+            result = json.loads(lines[-1]) if finished(done.returncode) else None
         except (IndexError, json.JSONDecodeError):
             result = None
         if not isinstance(result, dict):

@@ -83,7 +83,7 @@ def _last_line(returncode: int | None, stdout: str, stderr: str, expected: str) 
     lines = stdout.strip().splitlines()
     assert lines, f"no output (exit {returncode}):\n{stderr}"
     assert expected in lines[-1], f"exit {returncode}:\n{stdout}\n{stderr}"
-    assert finished(returncode, stderr), f"exit {returncode}:\n{stdout}\n{stderr}"
+    assert finished(returncode), f"exit {returncode}:\n{stdout}\n{stderr}"
     return lines[-1]
 
 

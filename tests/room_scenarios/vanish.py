@@ -1,11 +1,18 @@
-"""A participant that vanishes without leaving, read with and without ``stall_timeout``.
+"""Participants who go quiet, freeze or vanish, read with ``stall_timeout=1.0``.
 
-C (a separate process) publishes a 440 Hz tone; B reads C twice with ``from_participant``:
-once with ``stall_timeout=1.0`` and once with the default. C is killed with SIGKILL 1 s
-in, so it never says goodbye. Reports how soon each stream ended after the kill (the
-default one is cancelled after --wait seconds) and saves ``bounded.npy`` in --out.
-Meanwhile D publishes a track it feeds nothing: B's ``stall_timeout=1.0`` stream of D must
-stay open (a quiet participant is not a vanished one).
+B reads each of them with ``from_participant(..., stall_timeout=1.0)``:
+
+- G (LiveKit's Go SDK, ``--go-publisher``) sends packets for 1 s, then (told on its stdin
+  once the others are signalled) none at all for ``--silent`` seconds while staying in
+  the room, then leaves. Its stream must last until it leaves: ``presence`` is from B's
+  first frame of G to the wall-clock time G printed just before leaving.
+- C (a Python process publishing a 440 Hz tone) is killed with SIGKILL 1 s in, F (the
+  same) stopped with SIGSTOP: neither ever says goodbye. C is also read without
+  ``stall_timeout`` (``unbounded``), which only the server ends.
+- D publishes a track it feeds nothing (the Python SDK then sends a few packets a second).
+
+Reports when each stream ended (seconds after C's and F's signal, after G's leaving line)
+and whether ``stats.stalled`` was set, and saves ``bounded.npy`` (C's stream) in --out.
 """
 
 from __future__ import annotations
@@ -20,61 +27,141 @@ from pathlib import Path
 from livekit import rtc
 
 import lkframes as lk
-from room_scenario import Receiver, Result, parse_args, participant, run, subscribed_track
+from room_scenario import Receiver, Result, parse_args, participant, run
 
 PUBLISHER = """
 import asyncio, sys
 import lkframes as lk
 
-async def main(url, key, secret, room):
-    async with lk.connect(url, room=room, identity="C", api_key=key, api_secret=secret) as r:
+async def main(url, key, secret, room, identity):
+    async with lk.connect(url, room=room, identity=identity, api_key=key, api_secret=secret) as r:
         await lk.sine(440, 60.0).publish(r, "tone")
 
 asyncio.run(main(*sys.argv[1:]))
 """
 
+START_S = 20.0
+"""How long a publisher process may take to start, join and be heard (a busy machine)."""
+SERVER_TIMEOUT_S = 30.0
+"""Longer than livekit-server's ~20 s before it removes a participant whose connection died."""
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--wait", type=float, default=3.0, help="for the unbounded stream")
+
+class Watched:
+    """A participant read with ``stall_timeout=1.0``, and its `LiveStats`."""
+
+    def __init__(self, room: rtc.Room, identity: str) -> None:
+        self.stats = lk.LiveStats()
+        self.receiver = Receiver(
+            lk.from_participant(room, identity, stall_timeout=1.0, stats=self.stats)
+        )
+        self.first_at: float | None = None
+        """When the first frame arrived (wall clock, comparable with another process's)."""
+
+    async def wait_for_audio(self, seconds: float) -> None:
+        """Wait (at most `START_S`) until ``seconds`` of audio arrived; note when it began."""
+        async with asyncio.timeout(START_S):
+            while self.receiver.seconds < seconds and not self.receiver.task.done():
+                await asyncio.sleep(0.01)
+                if self.first_at is None and self.receiver.frames:
+                    self.first_at = time.time() - self.receiver.seconds
+
+    async def end(self, since: float, within_s: float) -> Result:
+        done, _ = await asyncio.wait({self.receiver.task}, timeout=within_s)
+        if not done:
+            self.receiver.task.cancel()
+            await asyncio.gather(self.receiver.task, return_exceptions=True)
+        ended = self.receiver.ended_at
+        return self.receiver.summary() | {
+            "end": round(ended - since, 3) if done and ended is not None else None,
+            "stalled": self.stats.stalled,
+        }
+
+
+async def python_publisher(args: argparse.Namespace, identity: str) -> asyncio.subprocess.Process:
+    script = Path(args.out) / "publisher.py"
+    script.write_text(PUBLISHER)
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(script), args.url, args.key, args.secret, args.room, identity
+    )
+
+
+async def go_publisher(args: argparse.Namespace) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        args.go_publisher,
+        *("-url", args.url, "-key", args.key, "-secret", args.secret, "-room", args.room),
+        *("-identity", "G", "-talk", "1s", "-silent", f"{args.silent}s"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+
+
+async def read_until(process: asyncio.subprocess.Process, word: bytes) -> list[bytes]:
+    """Read ``process``'s lines until one starts with ``word``; that line's words."""
+    assert process.stdout is not None
+    while line := await process.stdout.readline():
+        if line.split()[:1] == [word]:
+            return line.split()
+    raise RuntimeError(f"the Go publisher ended without printing {word!r}")
 
 
 async def main(args: argparse.Namespace) -> Result:
-    script = Path(args.out) / "publisher.py"
-    script.write_text(PUBLISHER)
-    stats = lk.LiveStats()
     async with participant(args, "B") as room_b, participant(args, "D") as room_d:
         idle_source = rtc.AudioSource(48_000, 1)
         idle_track = rtc.LocalAudioTrack.create_audio_track("idle", idle_source)
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         await room_d.local_participant.publish_track(idle_track, options)
-        idle = Receiver(lk.from_participant(room_b, "D", stall_timeout=1.0))
-        bounded = Receiver(lk.from_participant(room_b, "C", stall_timeout=1.0, stats=stats))
+        watched = {who: Watched(room_b, who) for who in "CFGD"}
         unbounded = Receiver(lk.from_participant(room_b, "C"))
-        publisher = await asyncio.create_subprocess_exec(
-            sys.executable, str(script), args.url, args.key, args.secret, args.room
-        )
+        killed, stopped = await python_publisher(args, "C"), await python_publisher(args, "F")
+        silent = await go_publisher(args)
         try:
-            await subscribed_track(room_b, "C")
-            await bounded.wait_for_audio(1.0)
+            await asyncio.gather(
+                watched["C"].wait_for_audio(1.0),
+                watched["F"].wait_for_audio(1.0),
+                watched["G"].wait_for_audio(0.5),
+            )
+            await read_until(silent, b"talked")
+            killed.send_signal(signal.SIGKILL)
+            stopped.send_signal(signal.SIGSTOP)
+            signalled_at = time.monotonic()
+            assert silent.stdin is not None
+            silent.stdin.write(b"go\n")  # G's silence starts now
+            left_ns = int((await read_until(silent, b"leaving"))[1])
+            left_at = time.monotonic() - (time.time() - left_ns / 1e9)  # on this clock
+            g = await watched["G"].end(left_at, 5.0)
+            assert watched["G"].first_at is not None
+            g["presence"] = round(left_ns / 1e9 - watched["G"].first_at, 3)
+            c, f = await asyncio.gather(
+                watched["C"].end(signalled_at, SERVER_TIMEOUT_S),
+                watched["F"].end(signalled_at, SERVER_TIMEOUT_S),
+            )
+            unbounded_end = await unbounded.end_latency(signalled_at)
         finally:
-            publisher.send_signal(signal.SIGKILL)
-            await publisher.wait()
-        killed_at = time.monotonic()
-        bounded_end = await bounded.end_latency(killed_at)
-        await asyncio.sleep(max(0.0, args.wait - (time.monotonic() - killed_at)))
-        unbounded_open = not unbounded.task.done()
-        idle_open = not idle.task.done()
-        for receiver in (unbounded, idle):
-            receiver.task.cancel()
-            await asyncio.gather(receiver.task, return_exceptions=True)
+            for process in (killed, stopped, silent):
+                if process.returncode is None:
+                    process.send_signal(signal.SIGCONT)
+                    process.kill()
+                await process.wait()
+        idle = watched["D"]
+        idle_open = not idle.receiver.task.done()
+        idle.receiver.task.cancel()
+        await asyncio.gather(idle.receiver.task, return_exceptions=True)
         await idle_source.aclose()
     return {
-        "bounded": bounded.summary() | {"end": bounded_end, "stalled": stats.stalled},
-        "unbounded_open_after_wait": unbounded_open,
-        "idle_open_after_wait": idle_open,
-        "idle_seconds": round(idle.seconds, 3),
-        "bounded_file": bounded.save(args.out / "bounded.npy"),
+        "silent": g,
+        "killed": c,
+        "stopped": f,
+        "unbounded_end_after_killed": unbounded_end,
+        "unbounded_seconds": round(unbounded.seconds, 3),
+        "idle_open": idle_open,
+        "idle_seconds": round(idle.receiver.seconds, 3),
+        "bounded_file": watched["C"].receiver.save(args.out / "bounded.npy"),
     }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--go-publisher", required=True, help="tests/silent_publisher binary")
+    parser.add_argument("--silent", type=float, default=6.0, help="G's silence, seconds")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,15 @@ from .._core.errors import WrongEventLoopError
 if TYPE_CHECKING:
     from livekit import rtc
 
-__all__ = ("on_disconnect", "on_track_end", "require_asyncio", "room_of", "while_published")
+__all__ = (
+    "on_disconnect",
+    "on_track_end",
+    "participant_of",
+    "require_asyncio",
+    "room_of",
+    "timed_out",
+    "while_published",
+)
 
 
 def require_asyncio(what: str) -> None:
@@ -33,6 +41,33 @@ def room_of(track: rtc.Track) -> rtc.Room | None:
     from livekit import rtc
 
     return room if isinstance(room, rtc.Room) else None
+
+
+def participant_of(track: rtc.Track) -> rtc.RemoteParticipant | None:
+    """The remote participant who published ``track`` (subscribed in its room), if any.
+
+    The same object stays valid after they leave; it then carries the reason they left.
+    """
+    room = room_of(track)
+    if room is None:
+        return None
+    for participant in room.remote_participants.values():
+        publication = participant.track_publications.get(track.sid)
+        if publication is not None:
+            return participant
+    return None
+
+
+def timed_out(participant: rtc.RemoteParticipant | None) -> bool:
+    """Whether the server removed ``participant`` because its connection died.
+
+    livekit-server keeps a participant whose process was killed or froze for ~20 s, then
+    removes it with ``CONNECTION_TIMEOUT`` (a leave says ``CLIENT_INITIATED``).
+    """
+    from livekit import rtc
+
+    reason = None if participant is None else participant.disconnect_reason
+    return reason == rtc.DisconnectReason.CONNECTION_TIMEOUT
 
 
 def on_disconnect(room: rtc.Room, callback: Callable[[], object]) -> Callable[[], None]:

@@ -89,9 +89,13 @@ class LiveStats:
     dropped: int = 0
     """Frames discarded by ``overflow="drop_oldest"`` because the pipeline fell behind."""
     skipped: int = 0
-    """Frames of muted silence left out by ``on_mute="skip"``."""
+    """Frames left out on purpose: muted silence (``on_mute="skip"``), and the black frames
+    WebRTC makes up when a remote video track is unpublished."""
     stalled: bool = False
-    """Whether the stream ended because no audio packet arrived for ``stall_timeout``."""
+    """Whether the stream ended because the publisher's connection died: the server
+    reported it LOST and no packet came for ``stall_timeout``, or the server removed the
+    participant for it (``CONNECTION_TIMEOUT``). The end of such a stream is silence
+    LiveKit made up after the last packet."""
 
     @property
     def queued(self) -> int:

@@ -296,8 +296,8 @@ def from_room(
         until_empty: End when the last remote participant leaves (once someone was
             there), instead of only when the room disconnects.
         duration: End after this many seconds of timeline.
-        stall_timeout: Stop listening to a participant whose packets stopped this long
-            (one that vanished without leaving; see `from_participant`).
+        stall_timeout: Stop listening to a participant whose connection died (reported
+            LOST by the server, and no packet for this long; see `from_participant`).
         stats: A `RoomStats` to fill in while the stream runs.
 
     Returns:

@@ -14,7 +14,7 @@ from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.resources import acquire, release
 from .._core.stream import Stream, consume
-from ._events import on_track_end, require_asyncio
+from ._events import on_track_end, participant_of, require_asyncio, timed_out
 from ._follow import follow_participant
 from ._live import (
     DEFAULT_SAMPLE_RATE,
@@ -104,7 +104,12 @@ async def frames_of(
         count_frames(audio, capacity, stats)
         stats.stalled = False
     muted = MuteSkip(track) if live is not None and live.on_mute == "skip" else None
-    watch = StallWatch(track, live.stall_timeout) if live and live.stall_timeout else None
+    publisher = participant_of(track)
+    watch = (
+        StallWatch(track, live.stall_timeout, publisher)
+        if live is not None and live.stall_timeout
+        else None
+    )
     closer = _Closer(audio)
     stop_watching = on_track_end(track, closer.end, unsubscribed=closer.drain)
     pts = start_pts
@@ -132,6 +137,8 @@ async def frames_of(
                 stats.delivered += 1
             yield AudioFrame.of(data.reshape(samples, channels), fmt, pts)
             pts += samples
+        if stats is not None and timed_out(publisher):
+            stats.stalled = True  # the server removed them: their connection had died
     finally:
         if watched is not None:
             await watched.aclose()
@@ -199,13 +206,15 @@ def from_track(
         on_mute: While the track is muted LiveKit delivers digital silence: ``"silence"``
             keeps it (the stream stays aligned to wall time), ``"skip"`` leaves it out
             (the stream holds only what was said; ``pts`` stays continuous). See `OnMute`.
-        stall_timeout: End the stream when no audio packet has arrived for this many
-            seconds while the track is not muted. A participant that vanishes without
-            leaving (killed, offline) is timed out by the server only after ~20 s, and
-            until then LiveKit delivers silence; with ``stall_timeout=2`` the stream ends
-            about 2 s after the last packet (``stats.stalled`` says so). A quiet publisher
-            is not mistaken for a vanished one: a published track sends packets even when
-            nothing is captured (about 4 a second, measured), so keep it at 1 s or more.
+        stall_timeout: End the stream sooner when the publisher's connection died: the
+            server reports their connection quality LOST and no audio packet arrived for
+            this many seconds while the track was not muted (``stats.stalled`` says so).
+            Silence never ends the stream: a participant who is present but silent sends
+            no packets (LiveKit's Go SDK, browsers in DTX) and is recorded until they
+            leave. A frozen or killed publisher is reported LOST about 10 s after its
+            last packet (measured with livekit-server 1.13.5: 8.5-10.7 s, in 4 of 6
+            runs; otherwise POOR) and removed by the server after about 20 s, which ends
+            the stream anyway (and also sets ``stats.stalled``).
             Remote tracks only. Default: wait for the server.
 
     Returns:
@@ -272,8 +281,10 @@ def from_participant(
 
     Waits until the participant has published (and this room has subscribed to) an audio
     track of ``source``, streams it, and when that track goes away waits for the next one.
-    The stream ends when the participant leaves, the room disconnects or (with
-    ``stall_timeout``) the participant's packets stop. ``pts`` stays continuous across
+    The stream ends when the participant leaves (or the server removes them because their
+    connection died, ~20 s after it did), the room disconnects or (with ``stall_timeout``)
+    the server reports the participant's connection lost. A silent participant, who sends
+    no packets, is recorded until they leave. ``pts`` stays continuous across
     tracks (the time between two tracks is not counted; muted time is, unless
     ``on_mute="skip"``).
 
@@ -289,9 +300,8 @@ def from_participant(
         stats: A `LiveStats` counting frames across all the participant's tracks.
         on_mute: ``"silence"`` keeps the silence LiveKit delivers while the participant
             is muted, ``"skip"`` leaves it out, as for `from_track`.
-        stall_timeout: End the stream when no audio packet has arrived from the
-            participant for this many seconds while unmuted: a participant that vanished
-            without leaving, whom the server times out only after ~20 s (see
+        stall_timeout: End the stream sooner when the participant's connection died
+            (reported LOST by the server, and no packet for this many seconds; see
             `from_track`). Default: wait for the server.
 
     Returns:

@@ -19,6 +19,7 @@ from .._core.video import PixelFormat, VideoFrame, buffer_type, check_pixel_form
 from ._events import on_track_end, require_asyncio
 from ._follow import follow_participant
 from ._live import LiveStats, Overflow, count_frames
+from ._native_queue import video_stream
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -106,7 +107,7 @@ async def video_frames_of(
     from livekit import rtc
 
     require_asyncio("from_track (video)")
-    video = rtc.VideoStream(track, format=buffer_type(pixel_format), capacity=live.capacity)  # type: ignore[arg-type]
+    video = video_stream(track, buffer_type(pixel_format), live.capacity)
     if live.stats is not None:
         count_frames(video, live.capacity, live.stats)
     closing: list[asyncio.Task[None]] = []
@@ -137,6 +138,9 @@ async def video_frames_of(
             held.clear()
             yield frame
     finally:
+        if live.stats is not None:  # the unpublish's black frames: left out, and counted
+            live.stats.delivered -= len(held)
+            live.stats.skipped += len(held)
         stop_watching()
         end()
         with anyio.CancelScope(shield=True):

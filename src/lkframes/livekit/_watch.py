@@ -1,5 +1,5 @@
-"""Watching a live audio track: packets that stopped (a participant that vanished), and
-the silence of a mute that ``on_mute="skip"`` leaves out."""
+"""Watching a live audio track: a publisher whose connection died, and the silence of a
+mute that ``on_mute="skip"`` leaves out."""
 
 from __future__ import annotations
 
@@ -22,20 +22,36 @@ __all__ = ("MuteSkip", "StallWatch")
 
 
 class StallWatch:
-    """Notices a remote track whose packets stopped while it was not muted.
+    """Notices a remote track whose publisher's connection died (not one who is silent).
 
-    A participant that vanishes without leaving (a killed process, a lost network) stays
-    in the room until the server times it out, about 20 s later (measured: 22 s with
-    livekit-server 1.13), and meanwhile LiveKit delivers silence it makes up. The track's
-    ``inbound-rtp`` statistics show the truth: its packet count stops growing. Muted time
-    does not count: a publisher may stop sending while muted.
+    No packets is not enough: a participant who is present but silent sends none (LiveKit's
+    Go SDK while nothing is written, browsers in DTX silence), and from a subscriber they
+    look exactly like one whose process was killed (measured, livekit-server 1.13.5: no
+    packets, the server's RTCP sender reports go on for both, both reported POOR). Only the
+    server can tell, when it stops hearing from the publisher's connection at all: it
+    reports the participant's connection quality LOST (8.5-10.7 s after a SIGKILL or
+    SIGSTOP in 4 of 6 runs; never for a silent participant in 3 runs of 30 s) and removes
+    the participant ~20 s after (reason ``CONNECTION_TIMEOUT``). So the track is stalled
+    when both hold: the server reports the publisher's connection LOST, and no packet
+    arrived for ``timeout`` seconds while the track was not muted.
     """
 
-    __slots__ = ("_next_check", "_packets", "_progress_at", "_timeout", "_track", "interval")
+    __slots__ = (
+        "_next_check",
+        "_packets",
+        "_participant",
+        "_progress_at",
+        "_timeout",
+        "_track",
+        "interval",
+    )
 
-    def __init__(self, track: rtc.Track, timeout: float) -> None:
+    def __init__(
+        self, track: rtc.Track, timeout: float, participant: rtc.RemoteParticipant | None
+    ) -> None:
         self._track = track
         self._timeout = timeout
+        self._participant = participant
         self.interval = min(0.25, timeout / 4)
         """Seconds between two looks at the statistics."""
         now = time.monotonic()
@@ -66,7 +82,8 @@ class StallWatch:
                 yield event
 
     async def stalled(self) -> bool:
-        """Whether no packet arrived for ``timeout`` seconds of unmuted time."""
+        """Whether the publisher's connection is reported LOST and no packet arrived for
+        ``timeout`` seconds of unmuted time."""
         now = time.monotonic()
         if now < self._next_check:
             return False
@@ -76,7 +93,15 @@ class StallWatch:
             self._packets = packets
             self._progress_at = now
             return False
-        return now - self._progress_at >= self._timeout
+        return now - self._progress_at >= self._timeout and self._connection_lost()
+
+    def _connection_lost(self) -> bool:
+        from livekit import rtc
+
+        participant = self._participant
+        return participant is not None and (
+            participant.connection_quality == rtc.ConnectionQuality.QUALITY_LOST
+        )
 
 
 async def _packets_received(track: rtc.Track) -> int:

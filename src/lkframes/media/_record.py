@@ -243,8 +243,9 @@ async def record_participant(
         overwrite: Replace ``path`` if it exists (only once the recording succeeds).
         sample_rate: The audio rate to receive and write.
         num_channels: Audio channels to receive and write.
-        stall_timeout: End the recording when the participant's audio packets stop for
-            this long (one that vanished without leaving; see `from_participant`).
+        stall_timeout: End the recording sooner when the participant's connection died
+            (reported LOST by the server, and no audio packet for this long; a silent
+            participant is recorded until they leave; see `from_participant`).
         video_codec: An FFmpeg encoder or ``"h264"``, ``"vp8"``, ``"vp9"``.
         audio_codec: An FFmpeg encoder or ``"aac"``, ``"opus"``.
         video_options: Encoder options, e.g. ``{"preset": "ultrafast"}``.

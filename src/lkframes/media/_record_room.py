@@ -187,7 +187,8 @@ async def record_room(
         until_empty: End when the room empties.
         duration: End after this many seconds.
         delay: Seconds each stretch waits for late audio (see `from_room`).
-        stall_timeout: Stop listening to a participant whose packets stopped this long.
+        stall_timeout: Stop listening to a participant whose connection died (see
+            `from_participant`); a silent one is listened to until they leave.
         stats: A `RoomStats` filled in while recording (``started_at`` is the files' 0).
 
     Returns:

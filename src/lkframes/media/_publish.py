@@ -68,15 +68,21 @@ class _Clock:
         if late > 0:
             self.zero += late
 
-    async def wait_until(self, media_s: float) -> None:
-        """Sleep until media time ``media_s``; the video waits for the audio to start."""
+    async def wait_until(self, media_s: float) -> float:
+        """Sleep until media time ``media_s``; the video waits for the audio to start.
+
+        Returns:
+            When it was due, on the monotonic clock.
+        """
         if self.zero is None and not self._has_audio:
             self.start()
         await self.started.wait()
         assert self.zero is not None
-        delay = self.zero + media_s - time.monotonic()
+        due = self.zero + media_s
+        delay = due - time.monotonic()
         if delay > 0:
             await anyio.sleep(delay)
+        return due
 
 
 async def _send_video(
@@ -88,8 +94,10 @@ async def _send_video(
         async for frame in frames:
             if count == 0:
                 first = frame.timestamp_us
-            await clock.wait_until(frame.timestamp_us / 1e6 + clock.video_delay_s)
-            source.capture_frame(frame._to_rtc_shared())
+            due = await clock.wait_until(frame.timestamp_us / 1e6 + clock.video_delay_s)
+            # Stamped with when it was due: one held back by a busy event loop keeps its
+            # place (WebRTC lines these stamps up with its clock, on average).
+            source.capture_frame(frame._to_rtc_shared(), timestamp_us=round(due * 1e6))
             last = frame.timestamp_us
             count += 1
     return count, (last - first) / 1e6

@@ -25,6 +25,7 @@ from ..io._media_write import write_media
 from ..io._replace import check_output
 from ..livekit import LiveStats, from_participant, from_participant_video
 from ..livekit._events import require_asyncio
+from ._playout import PlayoutDelays
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ("record_participant",)
 
 T = TypeVar("T")
+_Delays = tuple[PlayoutDelays, "rtc.Room", str]
+"""The playout delays to place video by, and whose they are."""
 
 CATCH_UP_S = 0.2
 """Audio that arrives this much later than its sample count says (a gap between two of the
@@ -86,7 +89,8 @@ class _AudioPlacement:
     from its first `SETTLE_S` (the earliest arrival less the audio before it: the frame
     that waited least), which is held back that long; after that, sample ``n`` is at
     ``start + n / rate``, and audio that arrives more than `CATCH_UP_S` later than that (a
-    gap between two tracks) is preceded by silence.
+    gap between two tracks) is preceded by silence, unless what follows it comes at once
+    (this process was held up, and LiveKit kept the audio meanwhile).
     """
 
     def __init__(self, zero: _Zero) -> None:
@@ -95,6 +99,7 @@ class _AudioPlacement:
         self._start: float | None = None  # when sample 0 was played out
         self._written = 0  # samples placed, silence included
         self._received = 0  # samples held before the last one added
+        self._late: tuple[AudioFrame, float, int] | None = None  # frame, arrival, gap
 
     def add(self, frame: AudioFrame, arrived: float) -> list[AudioFrame]:
         self._zero.set(arrived)
@@ -109,7 +114,7 @@ class _AudioPlacement:
     def flush(self) -> list[AudioFrame]:
         """Decide the start from what is held, and place it all."""
         if not self._held:
-            return []
+            return self._resolve_late(None)
         rate = self._held[0][0].format.sample_rate
         position = 0
         start = float("inf")
@@ -132,11 +137,27 @@ class _AudioPlacement:
 
     def _place(self, frame: AudioFrame, arrived: float) -> list[AudioFrame]:
         assert self._zero.at is not None
+        out = self._resolve_late(arrived)
         rate = frame.format.sample_rate
         due = (arrived - self._zero.at) * rate - frame.samples_per_channel
-        out = []
-        if due - self._written > CATCH_UP_S * rate:  # a gap: keep to wall time
-            out = self._silence(round(due - self._written), frame)
+        if due - self._written > CATCH_UP_S * rate:  # a gap, or a stall? the next one tells
+            self._late = (frame, arrived, round(due - self._written))
+            return out
+        out.append(AudioFrame.of(frame.data, frame.format, self._written))
+        self._written += frame.samples_per_channel
+        return out
+
+    def _resolve_late(self, arrived: float | None) -> list[AudioFrame]:
+        """Place the frame that came late, after silence if it began a gap between two
+        tracks: then the next arrives at its own pace. After a stall of this process
+        (a busy machine), what LiveKit queued meanwhile comes at once, and nothing is
+        missing: silence there would put all that follows late."""
+        if self._late is None:
+            return []
+        frame, late_arrived, gap = self._late
+        self._late = None
+        paced = arrived is None or arrived - late_arrived >= frame.duration / 2
+        out = self._silence(gap, frame) if paced else []
         out.append(AudioFrame.of(frame.data, frame.format, self._written))
         self._written += frame.samples_per_channel
         return out
@@ -156,11 +177,12 @@ async def _pump_video(
     out: MemoryObjectSendStream[VideoFrame],
     zero: _Zero,
     stalled: anyio.Event,
+    delays: _Delays | None,
 ) -> None:
-    """Video timestamps counted from the recording's zero, never going back; ends when
-    the audio found the participant vanished."""
+    """Video timestamps counted from the recording's zero, never going back, moved by the
+    playout delays (if any); ends when the audio found the participant vanished."""
     with _until_the_writer_leaves():
-        await _send_video(video, out, zero, stalled)
+        await _send_video(video, out, zero, stalled, delays)
 
 
 @contextmanager
@@ -178,6 +200,7 @@ async def _send_video(
     out: MemoryObjectSendStream[VideoFrame],
     zero: _Zero,
     stalled: anyio.Event,
+    delays: _Delays | None,
 ) -> None:
     async with out, anyio.create_task_group() as group:
 
@@ -186,11 +209,14 @@ async def _send_video(
             group.cancel_scope.cancel()
 
         group.start_soon(stop_when_stalled)
+        if delays is not None:
+            group.start_soon(delays[0].follow, *delays[1:])
         last = -1
         async with video.open() as frames:
             async for frame in frames:
                 start = zero.set(frame.timestamp_us / 1e6)
-                at = max(round(frame.timestamp_us - start * 1e6), last + 1, 0)
+                shift = 0 if delays is None else delays[0].video_shift_us
+                at = max(round(frame.timestamp_us + shift - start * 1e6), last + 1, 0)
                 last = at
                 await out.send(frame.at(at))
         group.cancel_scope.cancel()
@@ -230,6 +256,9 @@ async def record_participant(
     the room disconnects). Both streams are put on one timeline, the wall time since the
     first audio or video arrived: muted time is kept as silence, a gap between two
     audio tracks is filled with silence, and video keeps its own (variable) frame rate.
+    Video is placed by when it arrived on the audio's playout timeline (the SDK's
+    jitter-buffer stats say how long each waited), not where WebRTC's lip sync scheduled
+    it, which leaves the two up to 30 ms apart and moves with the audio's jitter buffer.
     If only one kind arrives, the other is given up ``wait_for_tracks`` seconds later
     and the file holds the one. The file is written as it goes (see `to_media_file`: an
     MKV or WebM file survives even a kill).
@@ -312,7 +341,8 @@ async def record_participant(
                     )
                     video_send, video_receive = anyio.create_memory_object_stream[VideoFrame](4)
                     receives.append(video_receive)
-                    pumps.start_soon(_pump_video, picture, video_send, zero, stalled)
+                    delays = (PlayoutDelays(), room, identity) if audio else None
+                    pumps.start_soon(_pump_video, picture, video_send, zero, stalled, delays)
                     streams["video"] = _received(video_receive)
                 summary = await write_media(
                     file,

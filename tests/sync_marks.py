@@ -238,8 +238,47 @@ def settled(marks: list[Mark], since: float = SETTLED_S) -> list[Mark]:
     return [m for m in marks if m.at >= since]
 
 
-def drift_ms_per_min(marks: list[Mark], sender: bool = False) -> float:
-    """The slope of the offset over the recording, ms per minute (least squares)."""
-    points = [(m.at, m.sender_offset if sender else m.offset) for m in marks]
-    xs, ys = zip(*[(x, y) for x, y in points if y is not None], strict=True)
-    return float(np.polyfit(xs, ys, 1)[0]) * 60_000
+@dataclass(frozen=True)
+class Error:
+    """One scenario's sync in one round, against the Go -> Go control of that round (ms)."""
+
+    scenario: str
+    errors_ms: list[float]
+    """Each settled mark's offset minus the control's mean settled offset."""
+    drift_ms: float
+    """How far the offset moved over the judged marks, beyond the control's own move
+    (least-squares slope times the span)."""
+    sender_errors_ms: list[float] | None = None
+    """As ``errors_ms``, by the RTCP sender reports (Go subscriber scenarios only)."""
+
+    @property
+    def worst_ms(self) -> float:
+        """The largest error by size (0 without marks)."""
+        return max((abs(e) for e in self.errors_ms), default=0.0)
+
+
+def _slope(marks: list[Mark]) -> float:
+    if len(marks) < 2:
+        return 0.0
+    return float(np.polyfit([m.at for m in marks], [m.offset for m in marks], 1)[0])
+
+
+def errors_against(control: list[Mark], marks: list[Mark], scenario: str) -> Error:
+    """``marks`` from `SETTLED_S` on, against the settled ``control`` of the same round."""
+    reference, judged = settled(control), settled(marks)
+    base = float(np.mean([m.offset for m in reference]))
+    senders = [m.sender_offset for m in reference if m.sender_offset is not None]
+    sender_errors = None
+    if senders and all(m.sender_offset is not None for m in judged):
+        sender_base = float(np.mean(senders))
+        sender_errors = [
+            round((m.sender_offset - sender_base) * 1000, 1)  # type: ignore[operator]
+            for m in judged
+        ]
+    span = judged[-1].at - judged[0].at if len(judged) > 1 else 0.0
+    return Error(
+        scenario,
+        [round((m.offset - base) * 1000, 1) for m in judged],
+        round((_slope(judged) - _slope(reference)) * span * 1000, 1),
+        sender_errors,
+    )

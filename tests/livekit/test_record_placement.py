@@ -5,6 +5,7 @@ are made up)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import lkframes as lk
 from lkframes.media._record import CATCH_UP_S, SETTLE_S, _AudioPlacement, _Zero
@@ -32,13 +33,15 @@ def _steady(count: int, start: float = 0.0) -> list[float]:
     return [start + (i + 1) * FRAME / RATE for i in range(count)]
 
 
-def test_a_stall_of_the_recorder_adds_no_silence() -> None:
+@pytest.mark.parametrize("burst_pace", [0.0, 0.006])
+def test_a_stall_of_the_recorder_adds_no_silence(burst_pace: float) -> None:
     # 1 s at pace, then the process is held up 0.5 s: LiveKit kept the audio and hands
-    # it over at once (arrivals equal), then the pace resumes.
+    # it over faster than real time (at once, or 6 ms a frame on a busy machine), then
+    # the pace resumes.
     before = _steady(100)
     stall = CATCH_UP_S + 0.3
-    burst = [before[-1] + stall] * 50
-    after = _steady(50, burst[-1])
+    burst = [before[-1] + stall + i * burst_pace for i in range(80)]
+    after = _steady(20, burst[-1])
     placed = _place(before + burst + after)
     # All of it, back to back, nothing added (the first frame began before the
     # recording's zero, its first arrival, and is cut to that).

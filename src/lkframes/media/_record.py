@@ -40,6 +40,10 @@ CATCH_UP_S = 0.2
 """Audio that arrives this much later than its sample count says (a gap between two of the
 participant's tracks) is preceded by silence, so the audio keeps to wall time."""
 
+HOLD_S = 5.0
+"""The most audio held while it is not clear whether a late frame began a gap or a stall
+(then taken as a stall: nothing added)."""
+
 SETTLE_S = 0.5
 """Audio held back at the start of a recording to find when it really started."""
 
@@ -99,7 +103,8 @@ class _AudioPlacement:
         self._start: float | None = None  # when sample 0 was played out
         self._written = 0  # samples placed, silence included
         self._received = 0  # samples held before the last one added
-        self._late: tuple[AudioFrame, float, int] | None = None  # frame, arrival, gap
+        self._late: list[tuple[AudioFrame, float]] = []  # held since one came late
+        self._gap = 0  # how late the first of them came, samples
 
     def add(self, frame: AudioFrame, arrived: float) -> list[AudioFrame]:
         self._zero.set(arrived)
@@ -114,7 +119,8 @@ class _AudioPlacement:
     def flush(self) -> list[AudioFrame]:
         """Decide the start from what is held, and place it all."""
         if not self._held:
-            return self._resolve_late(None)
+            rate = self._late[0][0].format.sample_rate if self._late else 1
+            return self._resolve_late(None, rate) if self._late else []
         rate = self._held[0][0].format.sample_rate
         position = 0
         start = float("inf")
@@ -137,29 +143,40 @@ class _AudioPlacement:
 
     def _place(self, frame: AudioFrame, arrived: float) -> list[AudioFrame]:
         assert self._zero.at is not None
-        out = self._resolve_late(arrived)
         rate = frame.format.sample_rate
-        due = (arrived - self._zero.at) * rate - frame.samples_per_channel
-        if due - self._written > CATCH_UP_S * rate:  # a gap, or a stall? the next one tells
-            self._late = (frame, arrived, round(due - self._written))
-            return out
-        out.append(AudioFrame.of(frame.data, frame.format, self._written))
+        held = sum(f.samples_per_channel for f, _ in self._late)
+        late = (arrived - self._zero.at) * rate - frame.samples_per_channel
+        late -= self._written + held
+        if self._late:
+            self._late.append((frame, arrived))
+            return self._resolve_late(late <= CATCH_UP_S * rate / 2, rate)
+        if late > CATCH_UP_S * rate:  # a gap between two tracks, or a stall of this process
+            self._gap = round(late)
+            self._late.append((frame, arrived))
+            return []
+        out = [AudioFrame.of(frame.data, frame.format, self._written)]
         self._written += frame.samples_per_channel
         return out
 
-    def _resolve_late(self, arrived: float | None) -> list[AudioFrame]:
-        """Place the frame that came late, after silence if it began a gap between two
-        tracks: then the next arrives at its own pace. After a stall of this process
-        (a busy machine), what LiveKit queued meanwhile comes at once, and nothing is
-        missing: silence there would put all that follows late."""
-        if self._late is None:
-            return []
-        frame, late_arrived, gap = self._late
-        self._late = None
-        paced = arrived is None or arrived - late_arrived >= frame.duration / 2
-        out = self._silence(gap, frame) if paced else []
-        out.append(AudioFrame.of(frame.data, frame.format, self._written))
-        self._written += frame.samples_per_channel
+    def _resolve_late(self, caught_up: bool | None, rate: int) -> list[AudioFrame]:
+        """Place the audio held since a frame came late, once it is clear why.
+
+        After a stall of this process (a busy machine), LiveKit hands over what it kept
+        meanwhile faster than real time until it has caught up, and nothing is missing:
+        silence there would put all that follows late. After a gap between two tracks,
+        the audio comes at its pace and stays late by the gap: it is preceded by silence
+        as long. ``caught_up`` None: the stream ended, decide by the pace so far.
+        """
+        first_arrived, last_arrived = self._late[0][1], self._late[-1][1]
+        held_s = sum(f.samples_per_channel for f, _ in self._late) / rate
+        paced = last_arrived - first_arrived >= 0.8 * (held_s - self._late[-1][0].duration)
+        if caught_up is False and (held_s < CATCH_UP_S or (not paced and held_s < HOLD_S)):
+            return []  # not clear yet
+        out = self._silence(self._gap, self._late[0][0]) if not caught_up and paced else []
+        for frame, _ in self._late:
+            out.append(AudioFrame.of(frame.data, frame.format, self._written))
+            self._written += frame.samples_per_channel
+        self._late = []
         return out
 
     def _silence(self, samples: int, like: AudioFrame) -> list[AudioFrame]:

@@ -247,7 +247,7 @@ class Error:
     """Each settled mark's offset minus the control's mean settled offset."""
     drift_ms: float
     """How far the offset moved over the judged marks, beyond the control's own move
-    (least-squares slope times the span)."""
+    (the median slope times the span)."""
     sender_errors_ms: list[float] | None = None
     """As ``errors_ms``, by the RTCP sender reports (Go subscriber scenarios only)."""
 
@@ -258,9 +258,15 @@ class Error:
 
 
 def _slope(marks: list[Mark]) -> float:
-    if len(marks) < 2:
-        return 0.0
-    return float(np.polyfit([m.at for m in marks], [m.offset for m in marks], 1)[0])
+    """The offset's slope over time, seconds per second: the median of the slopes between
+    every two marks (Theil-Sen), so one mark thrown off by a stall does not tilt it."""
+    slopes = [
+        (b.offset - a.offset) / (b.at - a.at)
+        for i, a in enumerate(marks)
+        for b in marks[i + 1 :]
+        if b.at > a.at
+    ]
+    return float(np.median(slopes)) if slopes else 0.0
 
 
 def errors_against(control: list[Mark], marks: list[Mark], scenario: str) -> Error:

@@ -64,7 +64,7 @@ def main() -> int:
         ]
     control = sync_rounds.SCENARIOS[0]
     print(f"A/V sync vs the Go SDK (Go -> Go) in the same round, {rounds} round(s), ms")
-    print("(offset = beep - flash; error = offset - the control's mean offset, marks >= 3.5 s)")
+    print("(offset = beep - flash; error = offset - the control's median offset, marks >= 3.5 s)")
     print()
     print(
         "| scenario                        | median  |   min   |   max   | by SR   | drift  "

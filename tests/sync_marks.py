@@ -244,7 +244,7 @@ class Error:
 
     scenario: str
     errors_ms: list[float]
-    """Each settled mark's offset minus the control's mean settled offset."""
+    """Each settled mark's offset minus the control's median settled offset."""
     drift_ms: float
     """How far the offset moved over the judged marks, beyond the control's own move
     (the median slope times the span)."""
@@ -272,11 +272,11 @@ def _slope(marks: list[Mark]) -> float:
 def errors_against(control: list[Mark], marks: list[Mark], scenario: str) -> Error:
     """``marks`` from `SETTLED_S` on, against the settled ``control`` of the same round."""
     reference, judged = settled(control), settled(marks)
-    base = float(np.mean([m.offset for m in reference]))
+    base = float(np.median([m.offset for m in reference]))
     senders = [m.sender_offset for m in reference if m.sender_offset is not None]
     sender_errors = None
     if senders and all(m.sender_offset is not None for m in judged):
-        sender_base = float(np.mean(senders))
+        sender_base = float(np.median(senders))
         sender_errors = [
             round((m.sender_offset - sender_base) * 1000, 1)  # type: ignore[operator]
             for m in judged

@@ -28,31 +28,61 @@ AUDIO_QUEUE_MS = 200
 """How far ahead of real time the audio source is filled: room for the scheduling jitter of
 a busy event loop, and the most the audio can lead before LiveKit sends it."""
 
+AUDIO_SEND_DELAY_S = 0.015
+"""How much later than a video frame handed to LiveKit at the same moment an audio sample
+is stamped and sent, on average: the audio source hands its queue to WebRTC on its own
+10 ms tick (0-10 ms away), and the Opus encoder sends a 20 ms packet, stamped then, when
+its second 10 ms has arrived. A video frame is stamped when it is captured. The video
+waits this long so both are stamped alike (measured against LiveKit's Go SDK: audio
+14-28 ms late without it; tests/livekit/test_sync_vs_go.py)."""
+
 
 class _Clock:
     """The one clock both tracks are paced by: media time 0 is when the first audio frame
     was handed to LiveKit (which sends sample ``n`` of a never-starved source ``n / rate``
-    seconds later), or when the first video frame was, without audio."""
+    seconds later), or when the first video frame was, without audio. A starved audio
+    source moves it on (see `audio_handed`)."""
 
     def __init__(self, has_audio: bool) -> None:
         self.zero: float | None = None
         self.started = anyio.Event()
         self._has_audio = has_audio
+        self.video_delay_s = AUDIO_SEND_DELAY_S if has_audio else 0.0
 
     def start(self) -> None:
         if self.zero is None:
             self.zero = time.monotonic()
             self.started.set()
 
-    async def wait_until(self, media_s: float) -> None:
-        """Sleep until media time ``media_s``; the video waits for the audio to start."""
+    def audio_handed(self, media_s: float) -> None:
+        """Audio from media time ``media_s`` is being handed to LiveKit now.
+
+        If that is later than the clock says, the source ran dry (a busy machine held the
+        event loop longer than its queue lasts): LiveKit filled the gap with silence, and
+        everything after plays that much later, so the clock moves on as much and the
+        video keeps to the audio.
+        """
+        self.start()
+        assert self.zero is not None
+        late = time.monotonic() - (self.zero + media_s)
+        if late > 0:
+            self.zero += late
+
+    async def wait_until(self, media_s: float) -> float:
+        """Sleep until media time ``media_s``; the video waits for the audio to start.
+
+        Returns:
+            When it was due, on the monotonic clock.
+        """
         if self.zero is None and not self._has_audio:
             self.start()
         await self.started.wait()
         assert self.zero is not None
-        delay = self.zero + media_s - time.monotonic()
+        due = self.zero + media_s
+        delay = due - time.monotonic()
         if delay > 0:
             await anyio.sleep(delay)
+        return due
 
 
 async def _send_video(
@@ -64,8 +94,10 @@ async def _send_video(
         async for frame in frames:
             if count == 0:
                 first = frame.timestamp_us
-            await clock.wait_until(frame.timestamp_us / 1e6)
-            source.capture_frame(frame._to_rtc_shared())
+            due = await clock.wait_until(frame.timestamp_us / 1e6 + clock.video_delay_s)
+            # Stamped with when it was due: one held back by a busy event loop keeps its
+            # place (WebRTC lines these stamps up with its clock, on average).
+            source.capture_frame(frame._to_rtc_shared(), timestamp_us=round(due * 1e6))
             last = frame.timestamp_us
             count += 1
     return count, (last - first) / 1e6
@@ -74,10 +106,15 @@ async def _send_video(
 async def _send_audio(
     audio: Stream[AudioFrame], source: rtc.AudioSource, clock: _Clock
 ) -> RunSummary:
-    def started(_: AudioFrame) -> None:
-        clock.start()  # just before the first frame is handed to LiveKit
+    first_pts: int | None = None
 
-    return await to_source(audio.tap(started), source, frame_ms=20)
+    def handed(frame: AudioFrame) -> None:  # just before it goes to LiveKit
+        nonlocal first_pts
+        if first_pts is None:
+            first_pts = frame.pts
+        clock.audio_handed((frame.pts - first_pts) / frame.format.sample_rate)
+
+    return await to_source(audio.tap(handed), source, frame_ms=20)
 
 
 async def publish_media(

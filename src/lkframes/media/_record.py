@@ -25,6 +25,7 @@ from ..io._media_write import write_media
 from ..io._replace import check_output
 from ..livekit import LiveStats, from_participant, from_participant_video
 from ..livekit._events import require_asyncio
+from ._playout import PlayoutDelays
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -32,10 +33,16 @@ if TYPE_CHECKING:
 __all__ = ("record_participant",)
 
 T = TypeVar("T")
+_Delays = tuple[PlayoutDelays, "rtc.Room", str]
+"""The playout delays to place video by, and whose they are."""
 
 CATCH_UP_S = 0.2
 """Audio that arrives this much later than its sample count says (a gap between two of the
 participant's tracks) is preceded by silence, so the audio keeps to wall time."""
+
+HOLD_S = 5.0
+"""The most audio held while it is not clear whether a late frame began a gap or a stall
+(then taken as a stall: nothing added)."""
 
 SETTLE_S = 0.5
 """Audio held back at the start of a recording to find when it really started."""
@@ -86,7 +93,8 @@ class _AudioPlacement:
     from its first `SETTLE_S` (the earliest arrival less the audio before it: the frame
     that waited least), which is held back that long; after that, sample ``n`` is at
     ``start + n / rate``, and audio that arrives more than `CATCH_UP_S` later than that (a
-    gap between two tracks) is preceded by silence.
+    gap between two tracks) is preceded by silence, unless what follows it comes at once
+    (this process was held up, and LiveKit kept the audio meanwhile).
     """
 
     def __init__(self, zero: _Zero) -> None:
@@ -95,6 +103,8 @@ class _AudioPlacement:
         self._start: float | None = None  # when sample 0 was played out
         self._written = 0  # samples placed, silence included
         self._received = 0  # samples held before the last one added
+        self._late: list[tuple[AudioFrame, float]] = []  # held since one came late
+        self._gap = 0  # how late the first of them came, samples
 
     def add(self, frame: AudioFrame, arrived: float) -> list[AudioFrame]:
         self._zero.set(arrived)
@@ -109,7 +119,8 @@ class _AudioPlacement:
     def flush(self) -> list[AudioFrame]:
         """Decide the start from what is held, and place it all."""
         if not self._held:
-            return []
+            rate = self._late[0][0].format.sample_rate if self._late else 1
+            return self._resolve_late(None, rate) if self._late else []
         rate = self._held[0][0].format.sample_rate
         position = 0
         start = float("inf")
@@ -133,12 +144,39 @@ class _AudioPlacement:
     def _place(self, frame: AudioFrame, arrived: float) -> list[AudioFrame]:
         assert self._zero.at is not None
         rate = frame.format.sample_rate
-        due = (arrived - self._zero.at) * rate - frame.samples_per_channel
-        out = []
-        if due - self._written > CATCH_UP_S * rate:  # a gap: keep to wall time
-            out = self._silence(round(due - self._written), frame)
-        out.append(AudioFrame.of(frame.data, frame.format, self._written))
+        held = sum(f.samples_per_channel for f, _ in self._late)
+        late = (arrived - self._zero.at) * rate - frame.samples_per_channel
+        late -= self._written + held
+        if self._late:
+            self._late.append((frame, arrived))
+            return self._resolve_late(late <= CATCH_UP_S * rate / 2, rate)
+        if late > CATCH_UP_S * rate:  # a gap between two tracks, or a stall of this process
+            self._gap = round(late)
+            self._late.append((frame, arrived))
+            return []
+        out = [AudioFrame.of(frame.data, frame.format, self._written)]
         self._written += frame.samples_per_channel
+        return out
+
+    def _resolve_late(self, caught_up: bool | None, rate: int) -> list[AudioFrame]:
+        """Place the audio held since a frame came late, once it is clear why.
+
+        After a stall of this process (a busy machine), LiveKit hands over what it kept
+        meanwhile faster than real time until it has caught up, and nothing is missing:
+        silence there would put all that follows late. After a gap between two tracks,
+        the audio comes at its pace and stays late by the gap: it is preceded by silence
+        as long. ``caught_up`` None: the stream ended, decide by the pace so far.
+        """
+        first_arrived, last_arrived = self._late[0][1], self._late[-1][1]
+        held_s = sum(f.samples_per_channel for f, _ in self._late) / rate
+        paced = last_arrived - first_arrived >= 0.8 * (held_s - self._late[-1][0].duration)
+        if caught_up is False and (held_s < CATCH_UP_S or (not paced and held_s < HOLD_S)):
+            return []  # not clear yet
+        out = self._silence(self._gap, self._late[0][0]) if not caught_up and paced else []
+        for frame, _ in self._late:
+            out.append(AudioFrame.of(frame.data, frame.format, self._written))
+            self._written += frame.samples_per_channel
+        self._late = []
         return out
 
     def _silence(self, samples: int, like: AudioFrame) -> list[AudioFrame]:
@@ -156,11 +194,12 @@ async def _pump_video(
     out: MemoryObjectSendStream[VideoFrame],
     zero: _Zero,
     stalled: anyio.Event,
+    delays: _Delays | None,
 ) -> None:
-    """Video timestamps counted from the recording's zero, never going back; ends when
-    the audio found the participant vanished."""
+    """Video timestamps counted from the recording's zero, never going back, moved by the
+    playout delays (if any); ends when the audio found the participant vanished."""
     with _until_the_writer_leaves():
-        await _send_video(video, out, zero, stalled)
+        await _send_video(video, out, zero, stalled, delays)
 
 
 @contextmanager
@@ -178,6 +217,7 @@ async def _send_video(
     out: MemoryObjectSendStream[VideoFrame],
     zero: _Zero,
     stalled: anyio.Event,
+    delays: _Delays | None,
 ) -> None:
     async with out, anyio.create_task_group() as group:
 
@@ -186,11 +226,14 @@ async def _send_video(
             group.cancel_scope.cancel()
 
         group.start_soon(stop_when_stalled)
+        if delays is not None:
+            group.start_soon(delays[0].follow, *delays[1:])
         last = -1
         async with video.open() as frames:
             async for frame in frames:
                 start = zero.set(frame.timestamp_us / 1e6)
-                at = max(round(frame.timestamp_us - start * 1e6), last + 1, 0)
+                shift = 0 if delays is None else delays[0].video_shift_us
+                at = max(round(frame.timestamp_us + shift - start * 1e6), last + 1, 0)
                 last = at
                 await out.send(frame.at(at))
         group.cancel_scope.cancel()
@@ -230,6 +273,9 @@ async def record_participant(
     the room disconnects). Both streams are put on one timeline, the wall time since the
     first audio or video arrived: muted time is kept as silence, a gap between two
     audio tracks is filled with silence, and video keeps its own (variable) frame rate.
+    Video is placed by when it arrived on the audio's playout timeline (the SDK's
+    jitter-buffer stats say how long each waited), not where WebRTC's lip sync scheduled
+    it, which leaves the two up to 30 ms apart and moves with the audio's jitter buffer.
     If only one kind arrives, the other is given up ``wait_for_tracks`` seconds later
     and the file holds the one. The file is written as it goes (see `to_media_file`: an
     MKV or WebM file survives even a kill).
@@ -313,7 +359,8 @@ async def record_participant(
                     )
                     video_send, video_receive = anyio.create_memory_object_stream[VideoFrame](4)
                     receives.append(video_receive)
-                    pumps.start_soon(_pump_video, picture, video_send, zero, stalled)
+                    delays = (PlayoutDelays(), room, identity) if audio else None
+                    pumps.start_soon(_pump_video, picture, video_send, zero, stalled, delays)
                     streams["video"] = _received(video_receive)
                 summary = await write_media(
                     file,

@@ -1,0 +1,86 @@
+"""A/V sync against LiveKit's Go SDK, through a real livekit-server, in one run.
+
+Each round publishes the flash-and-beep clip twice (tests/sync_rounds.py): from the Go client,
+received by a Go client (the control) and recorded by ``record_participant`` to MP4 and
+WebM; then with ``publish_media``, received by a Go client and recorded by
+``record_participant``. Every mark from 3.5 s on is compared with the control's offset in the
+same round, so the numbers are differences against LiveKit's own client on the same machine
+at the same moment, not absolute timings.
+
+    python benchmarks/bench_sync.py            # 5 rounds of a 12 s clip (~4 min)
+    python benchmarks/bench_sync.py --quick    # 1 round (the CI smoke run)
+
+Needs root (a network namespace), livekit-server (scripts/livekit-server.sh) and Go for the
+client (scripts/go-client.sh); both are built once and cached. Exits 1 if a scenario lost
+its marks (a correctness check), never for a slow or late result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import sync_rounds
+from sync_marks import Error, errors_against, make_clip
+
+import livekit_server as lks
+
+
+def _row(scenario: str, errors: list[Error]) -> str:
+    every = [e for error in errors for e in error.errors_ms]
+    senders = [e for error in errors for e in (error.sender_errors_ms or [])]
+    within = sum(error.worst_ms <= 20 for error in errors)
+    by_sender = f"{np.median(senders):+7.1f}" if senders else "      -"
+    drift = max((abs(error.drift_ms) for error in errors), default=0.0)
+    return (
+        f"| {scenario:<31} | {np.median(every):+7.1f} | {min(every):+7.1f} | "
+        f"{max(every):+7.1f} | {by_sender} | {drift:6.1f} | {within} of {len(errors)} |"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one round")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    rounds = 1 if args.quick else args.rounds
+    go = sync_rounds.go_client()
+    with (
+        tempfile.TemporaryDirectory(prefix="lkf-bench-sync-") as work,
+        lks.network_namespace(f"lkf-bench-{os.getpid()}") as namespace,
+        lks.running_server(lks.server_binary(), Path(work), namespace) as server,
+    ):
+        clip = make_clip(Path(work))
+        results = [
+            sync_rounds.sync_round(server, go, clip, Path(work) / f"r{i}", f"bench{i}")
+            for i in range(rounds)
+        ]
+    control = sync_rounds.SCENARIOS[0]
+    print(f"A/V sync vs the Go SDK (Go -> Go) in the same round, {rounds} round(s), ms")
+    print("(offset = beep - flash; error = offset - the control's median offset, marks >= 3.5 s)")
+    print()
+    print(
+        "| scenario                        | median  |   min   |   max   | by SR   | drift  "
+        "| within 20 ms |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    failed = False
+    for scenario in sync_rounds.SCENARIOS:
+        errors = [errors_against(r[control], r[scenario], scenario) for r in results]
+        if any(len(error.errors_ms) < 3 for error in errors):
+            print(f"| {scenario} | lost its marks: {[e.errors_ms for e in errors]} |")
+            failed = True
+            continue
+        print(_row(scenario, errors))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

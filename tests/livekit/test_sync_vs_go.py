@@ -4,9 +4,11 @@ Three rounds (`sync_rounds.sync_round`), each: the Go client publishes the flash
 while a Go client subscribes (the control, Go -> Go) and ``record_participant`` records it to
 MP4 and WebM; then ``publish_media`` publishes the clip while a Go client subscribes and
 ``record_participant`` records it (lkframes -> lkframes). Marks from `SETTLED_S` on are
-compared with the control's offset in the same round. Issue 20's bar (every mark within
-20 ms, no drift) is asserted as an expected failure that names what is measured on a busy
-machine; what holds there is asserted plainly (`test_sync_is_within_20_ms_of_the_go_control`).
+compared with the control's offset in the same round. What holds beside ``stress-ng --cpu
+2`` is asserted (`test_sync_is_within_20_ms_of_the_go_control`). Issue 20's bar, every mark
+within 20 ms and no drift, is not met on a busy 2-core machine (single marks land 20-130 ms
+off, now and then a whole round; see docs/reliability.md): ``benchmarks/bench_sync.py``
+reports it per round instead of a test that could not fail.
 
 The Go subscriber's offsets are taken by arrival (RTP packets on CLOCK_MONOTONIC): on a busy
 machine the Go publisher's sender reports move by up to 25 ms from one report to the next
@@ -30,8 +32,6 @@ pytestmark = [pytest.mark.livekit, pytest.mark.timeout(600)]
 
 ROUNDS = 3
 TOLERANCE_MS = 20.0
-DRIFT_MS = 10.0
-"""The most the offset may move over the judged marks beyond the control's own move."""
 CONTROL_SPREAD_MS = 5.0
 
 Rounds = list[dict[str, list[Mark]]]
@@ -86,21 +86,15 @@ def test_the_go_control_is_steady(rounds: Rounds) -> None:
 
 
 JUDGED = sync_rounds.SCENARIOS[1:]
-BAR_NOT_MET = (
-    "issue 20's bar, every mark within 20 ms of the control in every round and no drift, "
-    "is not met on a busy 2-core machine: most marks are, but single marks land 20-130 ms "
-    "off, now and then a whole round 25-330 ms, and a round's drift reaches 20-400 ms (a "
-    "stalled process, a jitter buffer moving between two stats readings); see "
-    "docs/reliability.md"
-)
 
 
 @pytest.mark.parametrize("scenario", JUDGED)
 def test_sync_is_within_20_ms_of_the_go_control(rounds: Rounds, scenario: str) -> None:
     # What is achieved on a busy machine (stress-ng beside it): over the rounds, the
     # typical mark within 20 ms of the control and half the marks at least (at load 20
-    # one round in three can be off as a whole). Drift is judged with issue 20's bar
-    # below: beside stress-ng the typical round's moved 21-23 ms in one run of three.
+    # one round in three can be off as a whole). Before issue 20's fixes the median was
+    # +50 ms for the recordings. Drift is not asserted: beside stress-ng the typical
+    # round's moved 21-23 ms in one run of three (bench_sync.py reports it).
     errors = _errors(rounds, scenario)
     report = f"{scenario}:\n{_report(errors)}"
     every = [e for error in errors for e in error.errors_ms]
@@ -109,13 +103,3 @@ def test_sync_is_within_20_ms_of_the_go_control(rounds: Rounds, scenario: str) -
     assert len(every) >= 3 * ROUNDS, report
     assert abs(float(np.median(every))) <= TOLERANCE_MS, report
     assert sum(abs(e) <= TOLERANCE_MS for e in every) >= len(every) / 2, report
-
-
-@pytest.mark.xfail(strict=False, reason=BAR_NOT_MET)
-@pytest.mark.parametrize("scenario", JUDGED)
-def test_every_mark_is_within_20_ms_of_the_go_control(rounds: Rounds, scenario: str) -> None:
-    errors = _errors(rounds, scenario)
-    report = f"{scenario}:\n{_report(errors)}"
-    for error in errors:
-        assert error.worst_ms <= TOLERANCE_MS, report
-        assert abs(error.drift_ms) <= DRIFT_MS, report

@@ -119,7 +119,7 @@ def test_a_recording_keeps_flash_and_beep_as_the_plain_sdk_gets_them(
 ) -> None:
     # Judged against the plain SDK subscriber of the same run, not an absolute limit:
     # on a busy machine WebRTC itself (and Python's event loop, which sees the audio
-    # arrive) puts flash and beep 40-130 ms apart, for lkframes and the plain SDK alike.
+    # arrive) puts flash and beep up to 133 ms apart, for lkframes and the plain SDK alike.
     media = lk.open_media(through_a_room["file"])
     assert media.audio is not None
     assert media.video is not None
@@ -132,7 +132,7 @@ def test_a_recording_keeps_flash_and_beep_as_the_plain_sdk_gets_them(
     # A flash lasts 2 frames, which a starved encoder may drop (measured: 6 of 8 flashes
     # beside two CPU hogs, the same for the plain SDK): as many as the control saw.
     assert len(flashes) >= len(through_a_room["plain"]["flashes"]) - 1, report
-    if max(control) - min(control) > CONTROL_SPREAD_MAX_S:
+    if len(control) < 3 or max(control) - min(control) > CONTROL_SPREAD_MAX_S:
         pytest.skip(reason=f"nothing to judge by: the plain SDK's own offsets ({report})")
     settled = _settled(offsets, flashes, flashes[0])
     assert len(settled) >= 3, report
@@ -144,7 +144,7 @@ def test_a_plain_sdk_subscriber_is_a_control_to_judge_by(
     through_a_room: dict[str, Any],
 ) -> None:
     # The plain SDK's own flash - beep offsets are WebRTC's business: within a frame on
-    # an idle machine, 110-133 ms on a busy one (they include the event loop's delay in
+    # an idle machine, 15-133 ms on a busy one (they include the event loop's delay in
     # seeing the audio arrive). They are reported and used as the recording's reference;
     # here only that the control heard enough to judge by: every beep (audio is not
     # dropped), most flashes, and at least 3 marks after WebRTC settled.

@@ -46,6 +46,13 @@ PORT = 7880
 API_KEY = "devkey"
 API_SECRET = "secretsecretsecretsecretsecretsecret"
 START_TIMEOUT_S = 20.0
+SCENARIO_TIMEOUT_S = 90.0
+"""How long a room scenario may run before it is killed: a guard against a hang, not a
+measurement. Scenarios take 3-15 s on an idle machine; beside two CPU hogs each connect,
+subscription and first key frame takes seconds more, so this is generous."""
+SCENARIO_MARGIN_S = 10.0
+"""A scenario's own ``--timeout`` ends it this much before the kill, so a hang is reported
+with the traceback of the wait that hung."""
 
 CONFIG = f"""\
 port: {PORT}
@@ -258,17 +265,21 @@ class LiveKitServer:
             ) from None
 
     def scenario(
-        self, name: str, room: str, out: Path, *args: str, timeout: float = 30.0
+        self, name: str, room: str, out: Path, *args: str, timeout: float = SCENARIO_TIMEOUT_S
     ) -> dict[str, Any]:
         """Run ``tests/room_scenarios/NAME.py`` for ``room`` and return its JSON result.
+
+        The scenario is given ``--timeout`` `SCENARIO_MARGIN_S` less than ``timeout``.
 
         Raises:
             ScenarioError: It exited with an error or its last line is not a JSON object.
             ProcessTimeout: It did not end within ``timeout`` seconds.
         """
         script = SCENARIOS / f"{name}.py"
+        bound = max(timeout - SCENARIO_MARGIN_S, timeout / 2)
         done = self.run(
-            [script, *self.credentials(room), "--out", str(out), *args], timeout=timeout
+            [script, *self.credentials(room), "--out", str(out), "--timeout", str(bound), *args],
+            timeout=timeout,
         )
         lines = done.stdout.strip().splitlines()
         try:

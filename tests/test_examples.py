@@ -31,6 +31,10 @@ pytestmark = pytest.mark.livekit
 EXAMPLES = ROOT / "examples"
 SENT_DBFS = -9.03
 """RMS of a half-scale tone."""
+PROCESS_S = 60.0
+"""How long an example may take to start, print or end: a guard against a hang, not a
+measurement (idle: 1-3 s; beside two CPU hogs, starting Python with the LiveKit SDK and
+joining a room alone takes seconds more)."""
 needs_agents = pytest.mark.skipif(
     not os.environ.get("LKFRAMES_AGENTS_PYTHON"),
     reason="LKFRAMES_AGENTS_PYTHON (a Python with livekit-agents) is not set",
@@ -58,8 +62,8 @@ def _start_recorder(
             *options,
         ]
     )
-    line = read_line(recorder, timeout=15)
-    assert line is not None, "record_participant.py printed nothing within 15 s"
+    line = read_line(recorder, timeout=PROCESS_S)
+    assert line is not None, f"record_participant.py printed nothing within {PROCESS_S} s"
     assert line.startswith("recording player"), line
     return recorder
 
@@ -108,10 +112,10 @@ def test_publish_file_example_is_recorded_by_record_participant_example(
             "--wait-for",
             "recorder",
         ],
-        timeout=20,
+        timeout=PROCESS_S,
     )
     _last_line(player.returncode, player.stdout, player.stderr, "published 2.00 s to room")
-    _finish(recorder, "saved", timeout=10)  # ends by itself when the player leaves
+    _finish(recorder, "saved", timeout=PROCESS_S)  # ends by itself when the player leaves
 
     x, rate = soundfile.read(output, dtype="int16")
     assert (rate, x.ndim) == (48_000, 1)
@@ -132,8 +136,8 @@ def test_record_participant_example_stops_after_seconds_of_audio(
     player = livekit_server.spawn(
         [EXAMPLES / "publish_file.py", source, "--room", "limit", "--identity", "player"]
     )
-    _finish(recorder, "saved 1.00 s of player (--seconds 1)", timeout=15)
-    _finish(player, "published 2.50 s", timeout=15)  # the recorder leaving is fine
+    _finish(recorder, "saved 1.00 s of player (--seconds 1)", timeout=PROCESS_S)
+    _finish(player, "published 2.50 s", timeout=PROCESS_S)  # the recorder leaving is fine
 
     x, rate = soundfile.read(output, dtype="int16")
     assert (rate, x.shape) == (48_000, (48_000,))

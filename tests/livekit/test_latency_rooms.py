@@ -23,7 +23,7 @@ MOST_HELD_MS = {"HQ": 25.5, "LQ": 20.0, "QQ": 0.1}
 def test_the_pipeline_adds_at_most_a_frame_and_the_resamplers_delay(
     livekit_server: LiveKitServer, tmp_path: Path
 ) -> None:
-    result = livekit_server.scenario("latency", "latency", tmp_path, timeout=40)
+    result = livekit_server.scenario("latency", "latency", tmp_path)
     assert set(result["clicks"].values()) == {12}, result["clicks"]
     medians = {q: statistics.median(added) for q, added in result["added_ms"].items()}
     print("added over a plain AudioStream loop, median ms:", medians)

@@ -5,6 +5,10 @@ WebRTC lines audio up with video at the receiver from its RTCP reports, over the
 seconds, and then keeps them within its own dead band of 30 ms (libwebrtc's
 StreamSynchronization). So the clip is 25 fps (a frame is 40 ms) and sync is judged from
 the fourth second on; the first seconds are reported, not judged.
+
+What lkframes records is judged against a plain SDK subscriber in the same run and
+process (C in ``room_scenarios/media_sync.py``), not against an absolute limit: load
+delays both alike.
 """
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ pytestmark = pytest.mark.livekit
 
 FPS = 25
 SECONDS = 8
+CONTROL_SPREAD_MAX_S = 0.1
+"""The most the plain SDK's own settled offsets may spread for the recording to be judged
+against them: 18-26 ms beside two CPU hogs (3 runs); 436 ms (flash and beep up to 600 ms
+apart, the video at 18.5 fps) beside six, where WebRTC itself keeps no sync."""
+IN_FLIGHT_S = 0.5
+"""What a recording may still have on its way into the file when it is cancelled."""
 SETTLED_S = 3.5
 """From here on WebRTC has lined the streams up (measured: 2 to 4 s)."""
 
@@ -43,12 +53,37 @@ def through_a_room(
 ) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("room")
     return livekit_server.scenario(
-        "media_sync", "media-sync", out, "--clip", str(clip), "--ext", "mkv", timeout=60
+        "media_sync", "media-sync", out, "--clip", str(clip), "--ext", "mkv"
     )
 
 
 def _settled(offsets: list[float], flashes: list[float], first: float) -> list[float]:
     return [o for o, f in zip(offsets, flashes, strict=True) if f - first >= SETTLED_S]
+
+
+def _ms(offsets: list[float]) -> list[float]:
+    return [round(float(o) * 1000, 1) for o in offsets]
+
+
+def _plain_settled(through_a_room: dict[str, Any]) -> list[float]:
+    """The plain SDK subscriber's settled flash - beep offsets: the control."""
+    plain = through_a_room["plain"]
+    offsets = pair_offsets(plain["flashes"], plain["beeps"])
+    return _settled(offsets, plain["flashes"], plain["beeps"][0])
+
+
+def _in_step_with(settled: list[float], control: list[float]) -> bool:
+    """Whether a recording's settled offsets are those of the control, within a frame.
+
+    Both are measured in the same run and the same process, from the same packets: the
+    median offsets agree within a frame, and no mark is more than a frame outside the
+    control's range. Load moves both together (measured beside two CPU hogs: the plain
+    SDK at -111…-133 ms, the recording at -110…-124 ms; idle both within ±40 ms).
+    """
+    frame = 1 / FPS
+    return abs(float(np.median(settled)) - float(np.median(control))) < frame and all(
+        min(control) - frame < o < max(control) + frame for o in settled
+    )
 
 
 def test_publish_media_sends_both_tracks_in_real_time(through_a_room: dict[str, Any]) -> None:
@@ -63,13 +98,15 @@ def test_publish_media_sends_both_tracks_in_real_time(through_a_room: dict[str, 
 def test_video_arrives_at_its_size_rate_and_colour(through_a_room: dict[str, Any]) -> None:
     plain = through_a_room["plain"]
     assert [320, 240] in plain["video_sizes"]
-    assert plain["video_frames"] / SECONDS == pytest.approx(FPS, rel=0.1)
+    # The frame rate is the plain SDK subscriber's of the same run: 25 fps on an idle
+    # machine, fewer where the publisher's encoder is starved (18.5 with six CPU hogs).
+    plain_fps = plain["video_frames"] / SECONDS
     media = lk.open_media(through_a_room["file"])
     assert media.video is not None
     assert (media.info.video.width, media.info.video.height) == (320, 240)  # type: ignore[union-attr]
     frames = lk.run_sync(media.video.collect())
     span = (frames[-1].timestamp_us - frames[0].timestamp_us) / 1e6
-    assert (len(frames) - 1) / span == pytest.approx(FPS, rel=0.1)
+    assert (len(frames) - 1) / span == pytest.approx(plain_fps, rel=0.1)
     means = np.array([float(np.asarray(f.data, np.float32).mean()) for f in frames])
     assert np.median(means[means < 128]) < 30  # black stays black
     assert np.median(means[means >= 128]) > 225  # white stays white
@@ -77,40 +114,56 @@ def test_video_arrives_at_its_size_rate_and_colour(through_a_room: dict[str, Any
     assert sum(means >= 128) / len(frames) == pytest.approx(white, abs=0.03)
 
 
-def test_a_recording_keeps_flash_and_beep_within_a_frame(through_a_room: dict[str, Any]) -> None:
+def test_a_recording_keeps_flash_and_beep_as_the_plain_sdk_gets_them(
+    through_a_room: dict[str, Any],
+) -> None:
+    # Judged against the plain SDK subscriber of the same run, not an absolute limit:
+    # on a busy machine WebRTC itself (and Python's event loop, which sees the audio
+    # arrive) puts flash and beep up to 133 ms apart, for lkframes and the plain SDK alike.
     media = lk.open_media(through_a_room["file"])
     assert media.audio is not None
     assert media.video is not None
     flashes = flash_times(lk.run_sync(media.video.collect()))
     onsets = beep_onsets(lk.run_sync(media.audio.to_array()), 48_000)
     offsets = pair_offsets(flashes, onsets)
-    report = f"flash - beep (ms): {[round(o * 1000, 1) for o in offsets]}"
-    assert len(flashes) >= SECONDS - 1, report
+    control = _plain_settled(through_a_room)
+    report = f"flash - beep (ms): {_ms(offsets)}, plain SDK (settled): {_ms(control)}"
+    print(report)
+    # A flash lasts 2 frames, which a starved encoder may drop (measured: 6 of 8 flashes
+    # beside two CPU hogs, the same for the plain SDK): as many as the control saw.
+    assert len(flashes) >= len(through_a_room["plain"]["flashes"]) - 1, report
+    if len(control) < 3 or max(control) - min(control) > CONTROL_SPREAD_MAX_S:
+        pytest.skip(reason=f"nothing to judge by: the plain SDK's own offsets ({report})")
     settled = _settled(offsets, flashes, flashes[0])
     assert len(settled) >= 3, report
-    assert max(abs(o) for o in settled) < 1 / FPS, report
+    # A placement 100 ms off fails the medians' check whatever the control's spread.
+    assert _in_step_with(settled, control), report
 
 
-def test_a_plain_sdk_subscriber_gets_flash_and_beep_within_a_frame(
+def test_a_plain_sdk_subscriber_is_a_control_to_judge_by(
     through_a_room: dict[str, Any],
 ) -> None:
+    # The plain SDK's own flash - beep offsets are WebRTC's business: within a frame on
+    # an idle machine, 15-133 ms on a busy one (they include the event loop's delay in
+    # seeing the audio arrive). They are reported and used as the recording's reference;
+    # here only that the control heard enough to judge by: every beep (audio is not
+    # dropped), most flashes, and at least 3 marks after WebRTC settled.
     plain = through_a_room["plain"]
-    offsets = pair_offsets(plain["flashes"], plain["beeps"])
-    report = f"flash - beep (ms): {[round(o * 1000, 1) for o in offsets]}"
-    settled = _settled(offsets, plain["flashes"], plain["beeps"][0])
-    assert len(settled) >= 3, report
-    assert max(abs(o) for o in settled) < 1 / FPS, report
+    control = _plain_settled(through_a_room)
+    report = f"plain SDK flash - beep (ms): {_ms(pair_offsets(plain['flashes'], plain['beeps']))}"
+    print(report)
+    assert len(plain["beeps"]) >= SECONDS - 1, report
+    assert len(plain["flashes"]) >= SECONDS - 3, report
+    assert len(control) >= 3, report
 
 
 def test_cancels_and_leaves_close_everything(
     livekit_server: LiveKitServer, clip: Path, tmp_path: Path
 ) -> None:
-    result = livekit_server.scenario(
-        "media_cancel", "media-cancel", tmp_path, "--clip", str(clip), timeout=60
-    )
+    result = livekit_server.scenario("media_cancel", "media-cancel", tmp_path, "--clip", str(clip))
     # A cancelled publish_media unpublishes both tracks at once (A stays in the room).
     assert result["publish_outcome"] == "CancelledError"
-    assert result["cancel_took"] < 1.0
+    assert result["cancel_took"] < 1.0  # prompt: not the 3 s and more left of the clip
     assert result["published_after"] == 0
     assert len(result["unpublished_after"]) == 2
     assert max(result["unpublished_after"]) < 2.0
@@ -119,15 +172,30 @@ def test_cancels_and_leaves_close_everything(
     assert result["left_recording"] == "MediaSummary"
     assert result["left_frames"] > 40
     assert result["cancelled_recording"] == "CancelledError", result["cancelled_detail"]
-    # A cancelled 2.5 s into the publishing, A's tracks cancelled 4 s in; subscribing and
-    # the first key frame take up to 0.8 s of each.
-    for name, least_s in (("left.mkv", 2.5), ("cancelled.mp4", 1.2)):
+    # Both files play and hold what a plain SDK listener beside each recording received
+    # (B: A's whole visit, for left.mkv; C: until the cancel, for cancelled.mp4, which
+    # comes once C had 1.5 s of each; each subscriber waits for its own key frame),
+    # less what was still on its way into the file: judged by what arrived, not by wall
+    # time, which subscribing and the first key frame eat into on a busy machine.
+    lengths = {}
+    for name, received in (
+        ("left.mkv", result["b_received_in_all"]),
+        ("cancelled.mp4", result["c_received_before_cancel"]),
+    ):
         media = lk.open_media(tmp_path / name)
         assert media.video is not None, name
         assert media.audio is not None, name
         frames = lk.run_sync(media.video.collect())
-        assert (frames[-1].timestamp_us - frames[0].timestamp_us) / 1e6 >= least_s, name
-        assert lk.run_sync(media.audio.to_array()).shape[0] / 48_000 >= least_s, name
+        video_s = (frames[-1].timestamp_us - frames[0].timestamp_us) / 1e6
+        audio_s = lk.run_sync(media.audio.to_array()).shape[0] / 48_000
+        lengths[name] = {"video_s": video_s, "audio_s": audio_s, "received": received}
+        print(name, lengths[name])
+        # The clip's black after its last flash may be dropped with WebRTC's made-up black
+        # (see test_an_unpublished_video_track_ends_without_made_up_black_frames).
+        assert video_s >= received["to_last_flash_s"] - IN_FLIGHT_S, lengths
+        # The file keeps audio and video interleaved: audio waits for the video held back.
+        held_s = received["video_s"] - received["to_last_flash_s"]
+        assert audio_s >= received["audio_s"] - held_s - IN_FLIGHT_S, lengths
     assert result["open_resources"] == {}
 
 
@@ -140,7 +208,7 @@ def test_an_unpublished_video_track_ends_without_made_up_black_frames(
     # frame took up to 1.3 s of that under CI load (8 of 25 red frames seen when red lasted
     # 1 s; 29 of 50 blue when the 3.12 wheel run loaded the machine), so at least 15 of
     # each are asked for; what matters is that no made-up black frame gets through.
-    result = livekit_server.scenario("video_unpublish", "video-unpublish", tmp_path, timeout=40)
+    result = livekit_server.scenario("video_unpublish", "video-unpublish", tmp_path)
     for pixel_format, frames in result["seen"].items():
         colours = [tuple(colour) for _, colour in frames]
         dark = [c for c in colours if max(c) < 10]

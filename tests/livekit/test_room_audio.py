@@ -66,7 +66,7 @@ def tone_span(x: NDArray[Any], hz: float) -> tuple[float, float, float]:
 @pytest.fixture(scope="module")
 def recorded(livekit_server: LiveKitServer, tmp_path_factory: pytest.TempPathFactory) -> Any:
     out = tmp_path_factory.mktemp("room-mix")
-    result = livekit_server.scenario("room_mix", "room-mix", out, timeout=60)
+    result = livekit_server.scenario("room_mix", "room-mix", out)
     return result, out
 
 
@@ -93,7 +93,9 @@ def test_the_mix_holds_each_tone_from_its_start_to_its_end(recorded: Any) -> Non
         assert abs(r["start_ms"]) <= 40, (identity, report)
         assert abs(r["end_ms"]) <= 40, (identity, report)
         assert abs(r["level_db"]) <= 0.5, (identity, report)
-        assert 0 <= r["after_sending_ms"] <= 300, (identity, report)
+        # Never before it was sent; how late is judged against the plain SDK (start_ms):
+        # the delay itself is WebRTC's and grows with load (44-132 ms beside two CPU hogs).
+        assert r["after_sending_ms"] >= 0, (identity, report)
     assert result["mixed"]["participants"] == sorted(result["tones"])
 
 
@@ -134,7 +136,8 @@ def test_a_participants_gain_applies_to_them_alone(recorded: Any) -> None:
 
 def test_the_recordings_end_when_the_room_empties(recorded: Any) -> None:
     result, _ = recorded
-    # The last publisher left: both recordings end within the delay and a block.
+    # The last publisher left: both recordings end within the delay and a block (a guard
+    # against waiting for a fallback, not a measurement: 253-258 ms).
     assert result["ended_after"] < 1.0, result["ended_after"]
     last_end = max(t["end"] for t in result["tones"].values())
     recorded_until = result["mixed"]["started_at"] + result["mixed"]["duration"]
@@ -144,10 +147,10 @@ def test_the_recordings_end_when_the_room_empties(recorded: Any) -> None:
 def test_leaving_and_coming_back_disconnecting_and_cancelling(
     livekit_server: LiveKitServer, tmp_path: Path
 ) -> None:
-    result = livekit_server.scenario("room_ends", "room-ends", tmp_path, timeout=60)
+    result = livekit_server.scenario("room_ends", "room-ends", tmp_path)
     # until_empty=False: the empty room does not end the mixed recording; disconnecting does.
     assert result["still_mixing_when_empty"]
-    assert result["end_took"] < 1.0, result["end_took"]
+    assert result["end_took"] < 1.0, result["end_took"]  # a guard: on the event, not a timeout
     # The per-participant one was cancelled: it stops at once and its file is valid.
     assert result["apart_outcome"] == "CancelledError"
     assert result["cancel_took"] < 1.0, result["cancel_took"]

@@ -25,7 +25,10 @@ from livekit_server import LiveKitServer
 pytestmark = pytest.mark.livekit
 
 END_LATENCY_S = 2.0
-"""How soon a receiving stream must end after its track, participant or room goes away."""
+"""How soon a receiving stream must end after its track, participant or room goes away.
+
+A guard, not a measurement (measured 7-220 ms): it tells an end on the event from one by
+a fallback, a stall timeout or the server's ~20 s."""
 SENT_DBFS = -9.03
 """RMS of ``lk.sine``'s default half-scale tone."""
 LEVEL_TOLERANCE_DB = 3.0
@@ -215,8 +218,15 @@ def test_muted_time_is_kept_as_silence_or_skipped(
     # "silence": the mute arrives as exact zeros as long as the mute, between tone.
     kept = nonsilent(_load(result, "silence_file"))
     assert result["silence"]["skipped"] == 0
-    assert kept.shape[0] / rate == pytest.approx(result["sent_seconds"], abs=0.15)
-    assert _longest_zero_run(kept) / rate == pytest.approx(muted_s, abs=0.1)
+    # As long as what was sent, or as the publishing took where a busy machine made it
+    # late: the mute is filled for as long as it lasted (3.19 s kept of 3.0 s sent once,
+    # beside stress-ng).
+    kept_s = kept.shape[0] / rate
+    assert result["sent_seconds"] - 0.15 <= kept_s <= result["publish_wall_seconds"] + 0.15
+    # As long as the mute lasted at A (its own clock, the same run); mute and unmute reach
+    # B as signalling events, late by up to ~0.1 s each on a busy machine (1.72 s of zeros
+    # for a mute of 1.60 s beside stress-ng).
+    assert _longest_zero_run(kept) / rate == pytest.approx(muted_s, abs=0.25)
     assert dominant_hz(kept[:24_000], rate) == pytest.approx(440, abs=5)
 
     # "skip": the same tone without the mute, nothing of the tone lost.

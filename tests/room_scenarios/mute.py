@@ -35,6 +35,7 @@ async def main(args: argparse.Namespace) -> Result:
 
         skip = Receiver(lk.from_participant(room_b, "A", on_mute="skip", stats=stats["skip"]))
         async with participant(args, "A") as room_a:
+            publish_at = time.monotonic()
             publishing = asyncio.create_task(lk.sine(440, 3.0).publish(room_a, "tone"))
             track = await subscribed_track(room_b, "A")
             silence = Receiver(lk.from_track(track, on_mute="silence", stats=stats["silence"]))
@@ -47,12 +48,14 @@ async def main(args: argparse.Namespace) -> Result:
             local.unmute()
             muted_for = time.monotonic() - muted_at
             sent = await publishing
+            publish_wall = time.monotonic() - publish_at
             left_at = time.monotonic()
             await room_a.disconnect()
         silence_end = await silence.end_latency(left_at)
         skip_end = await skip.end_latency(left_at)
     return {
         "sent_seconds": sent.duration,
+        "publish_wall_seconds": round(publish_wall, 4),
         "muted_for": round(muted_for, 4),
         "muted_events": muted_events,
         "silence": silence.summary() | {"end": silence_end, "skipped": stats["silence"].skipped},

@@ -29,6 +29,19 @@ import lkframes as lk
 
 Result = dict[str, Any]
 
+WAIT_S = 30.0
+"""The longest any single wait for an event of a scenario lasts (a subscription, audio
+arriving, a stream or task ending).
+
+Only a guard against a hang, never a measurement: what a test judges is timed from the
+event itself. An idle machine needs well under a second for each; on a busy one (two CPU
+hogs beside the suite) a publisher's process took over 5 s to start, join and be
+subscribed to, so the bound is generous.
+"""
+
+SCENARIO_S = 90.0
+"""The default ``--timeout`` of a whole scenario (``LiveKitServer.scenario`` passes its own)."""
+
 
 def parse_args(
     description: str, add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
@@ -40,7 +53,7 @@ def parse_args(
     parser.add_argument("--secret", required=True)
     parser.add_argument("--room", required=True)
     parser.add_argument("--out", type=Path, required=True, help="folder for received audio")
-    parser.add_argument("--timeout", type=float, default=20.0, help="for the whole scenario")
+    parser.add_argument("--timeout", type=float, default=SCENARIO_S, help="for the whole scenario")
     if add_arguments is not None:
         add_arguments(parser)
     return parser.parse_args()
@@ -65,12 +78,8 @@ async def participant(args: argparse.Namespace, identity: str) -> AsyncIterator[
         yield room
 
 
-WAIT_S = 5.0
-"""The longest any single wait of a scenario lasts."""
-
-
 async def subscribed_track(room: rtc.Room, identity: str) -> rtc.RemoteAudioTrack:
-    """The first audio track of ``identity`` that ``room`` subscribes to (within 5 s)."""
+    """The first audio track of ``identity`` that ``room`` subscribes to (within `WAIT_S`)."""
     found: asyncio.Future[rtc.RemoteAudioTrack] = asyncio.get_running_loop().create_future()
 
     def on_subscribed(
@@ -122,15 +131,15 @@ class Receiver:
         return sum(f.samples_per_channel for f in self.frames) / self.frames[0].sample_rate
 
     async def wait_for_audio(self, seconds: float) -> None:
-        """Wait (at most 5 s) until ``seconds`` of audio have arrived."""
+        """Wait (at most `WAIT_S`) until ``seconds`` of audio have arrived."""
         async with asyncio.timeout(WAIT_S):
             while self.seconds < seconds and not self.task.done():
                 self._progress.clear()
                 await self._progress.wait()
 
     async def end_latency(self, since: float) -> float | None:
-        """Seconds from ``since`` until the stream ended, or None if it did not within 5 s
-        (it is then cancelled)."""
+        """Seconds from ``since`` until the stream ended, or None if it did not within
+        `WAIT_S` (it is then cancelled)."""
         done, _ = await asyncio.wait({self.task}, timeout=WAIT_S)
         if not done:
             self.task.cancel()

@@ -171,7 +171,7 @@ def orchestrate(quick: bool) -> None:
             [__file__, "--rounds", str(count), *server.credentials("end")], timeout=count * 30
         )
         lines = done.stdout.strip().splitlines()
-        if not lks.finished(done.returncode, done.stderr) or not lines:
+        if not lks.finished(done.returncode) or not lines:
             print(f"\nFAILED: exited {done.returncode}: {done.stderr[-800:]}")
             sys.exit(1)
         result = json.loads(lines[-1])

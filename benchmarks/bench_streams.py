@@ -192,9 +192,7 @@ def orchestrate(quick: bool) -> None:
                         timeout=seconds + 60,
                     )
                     lines = done.stdout.strip().splitlines()
-                    # The SDK's rare abort at exit (see SDK_EXIT_ABORT) comes after the
-                    # result line; the result is taken, as the room tests do.
-                    if not lks.finished(done.returncode, done.stderr) or not lines:
+                    if not lks.finished(done.returncode) or not lines:
                         problem = f"exited {done.returncode}: {done.stderr[-400:]}"
                         failures.append(f"N={n} {path}: {problem}")
                         continue

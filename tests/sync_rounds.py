@@ -96,7 +96,7 @@ class _Processes:
             process.kill()
             out, err = process.communicate(timeout=5)
         lines = out.strip().splitlines()
-        if not lks.finished(process.returncode, err) or not lines:
+        if not lks.finished(process.returncode) or not lines:
             raise lks.ScenarioError(f"{what} exited with {process.returncode}\n{out}\n{err}")
         result: dict[str, Any] = json.loads(lines[-1])
         return result

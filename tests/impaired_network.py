@@ -18,7 +18,9 @@ connected over UDP through the relay. Impairments, all in the middle, on the rel
 - delay, jitter and reordering: the relay holds each packet ``delay ± jitter``.
 
 This kernel has no ``netem`` qdisc and no ``NFQUEUE`` (``nft ... queue`` fails), hence the
-relay for the delay. All of it needs root; without it the fixture skips with ``ip``'s error.
+relay for the delay. It runs at ``nice -15``: it plays the network, which a busy client
+machine does not slow down (starved, it stalled packets for ~0.5 s beside ``stress-ng``).
+All of it needs root; without it the fixture skips with ``ip``'s error.
 """
 
 from __future__ import annotations
@@ -275,7 +277,8 @@ def impaired_network(name: str) -> Iterator[ImpairedNetwork]:
         _load_ruleset(middle)
         relay = subprocess.Popen(
             [
-                *("ip", "netns", "exec", middle, sys.executable, str(RELAY)),
+                *("ip", "netns", "exec", middle, "nice", "-n", "-15"),
+                *(sys.executable, str(RELAY)),
                 *("--listen", f"{MIDDLE_CLIENT_SIDE_IP}:{UDP_PORT}"),
                 *("--upstream-ip", MIDDLE_SERVER_SIDE_IP),
                 *("--server", f"{SERVER_IP}:{UDP_PORT}"),

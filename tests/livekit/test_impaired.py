@@ -18,21 +18,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 
+from impaired_figures import FRAME, QUIET, RATE, Figures, figures
 from impaired_network import ImpairedServer
 
 pytestmark = pytest.mark.livekit
 
-RATE = 48_000
-FRAME = 480
-"""LiveKit's 10 ms frames, as both readers get them."""
 SYNC_S = 0.02
 """How far a mark may land from where the plain SDK stream has it (±, wall clock)."""
 DURATION_S = 0.1
 """How far a recording's length may be from the wall time it covers, and from the SDK's."""
-QUIET = 100
-"""Below the quietest of A's signal (the tone under the marks, peak 600; rms 425)."""
 OUTAGE = (1.0, 3.0)
 """Begins 1 s after A starts publishing, lasts 3 s (of a 6 s signal)."""
 CONDITIONS: dict[str, dict[str, Any]] = {
@@ -43,59 +38,48 @@ CONDITIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def run(site: ImpairedServer, tmp_path: Path, room: str, **impairment: Any) -> dict[str, Any]:
-    """The scenario's result under ``impairment`` (``outage=True`` for the 3 s outage),
-    with what the relay forwarded meanwhile (``relay``) and when the outage ran."""
+def run(
+    site: ImpairedServer, tmp_path: Path, room: str, *args: str, **impairment: Any
+) -> dict[str, Any]:
+    """The scenario's result (with ``args``) under ``impairment`` (``outage=True`` for the
+    3 s outage), with what the relay forwarded meanwhile (``relay``) and when the outage
+    ran."""
     outage = impairment.pop("outage", False)
     with site.network.impair(**impairment) as applied:
         result = site.scenario(
-            "impaired", room, tmp_path, outage=OUTAGE if outage else None, applied=applied
+            "impaired", room, tmp_path, *args, outage=OUTAGE if outage else None, applied=applied
         )
     result["relay"] = applied.relay_counts
     result["outage"] = (applied.outage_began, applied.outage_ended)
     return result
 
 
-def offset_in(lk: NDArray[np.int16], plain: NDArray[np.int16]) -> int:
-    """Where lkframes' samples start in the plain stream's (whole 10 ms frames; the two
-    readers subscribe within a few frames of each other), or fail."""
-    for frames in range(-20, 21):
-        start = frames * FRAME
-        a, b = (lk, plain[start:]) if start >= 0 else (lk[-start:], plain)
-        n = min(a.size, b.size)
-        if n > RATE and np.array_equal(a[:n], b[:n]):
-            return start
-    raise AssertionError("lkframes' samples are not the SDK's, at any offset of ±20 frames")
-
-
-def assert_same_as_the_sdk(result: dict[str, Any], log: str) -> dict[str, float]:
-    """Everything both readers share; returns the figures for the table."""
-    lk, plain = result["lkframes"], result["plain"]
+def assert_same_as_the_sdk(result: dict[str, Any], log: str) -> Figures:
+    """Everything lkframes must share with the plain SDK stream under any impairment."""
+    lk = result["lkframes"]
     assert lk["error"] is None
     assert lk["pts_continuous"]
     # Media went over UDP, through the relay (not ICE-TCP, which would bypass the impairment).
     assert result["relay"]["to_client"] > 100, result["relay"]
     assert not re.search(r"selected:1\](\[\w+\])? tcp", log), "an ICE-TCP pair was selected"
-    x, y = np.load(lk["file"]), np.load(plain["file"])
-    start = offset_in(x, y)
-    # Nothing ends early: after lkframes' last sample the SDK delivered only silence (and
-    # the jitter buffer's faint noise once its packets ran out: seen up to 30 of 32767).
-    after = y[start + x.size :] if start >= 0 else y[x.size + start :]
-    assert np.abs(after, dtype=np.int32).max(initial=0) < QUIET, "lkframes ended early"
-    assert lk["end"] is not None
-    assert lk["end"] >= 0.0, "ended before A left"
-    covered = lk["last_arrival"] - lk["first_arrival"] + FRAME / RATE
-    assert lk["seconds"] == pytest.approx(covered, abs=DURATION_S), "pts left wall time"
+    got = figures(result)
+    assert got.offset is not None, "lkframes' samples are not the SDK's"
+    # Nothing ends early: after lkframes' last sample the SDK delivered only silence.
+    assert got.tail_peak < QUIET, "lkframes ended while the SDK still delivered audio"
+    assert got.lk_end_s is not None
+    assert got.lk_end_s >= 0.0, "ended before A left"
+    # pts keep wall time: the recording is as long as the time it covers.
+    assert abs(got.lk_length_vs_wall_s) <= DURATION_S
     # Sync: each mark where, and when, the plain stream has it.
-    lk_marks = {k: (sample, arrived) for k, sample, arrived in lk["marks"]}
-    plain_marks = {k: (sample, arrived) for k, sample, arrived in plain["marks"]}
-    assert lk_marks.keys() == plain_marks.keys()
-    assert len(lk_marks) >= 3, lk_marks
-    errors = [lk_marks[k][1] - plain_marks[k][1] for k in lk_marks]
-    assert max(map(abs, errors)) <= SYNC_S, errors
-    for k, (sample, _) in lk_marks.items():
-        assert sample + start == plain_marks[k][0]
-    return {"sync_error_ms": 1000 * max(map(abs, errors)), "seconds": lk["seconds"]}
+    assert not got.missing_in_one
+    assert len(got.marks) >= 3, got.marks
+    assert max(map(abs, got.sync_errors_s)) <= SYNC_S, got.sync_errors_s
+    assert not any(got.sample_errors), got.sample_errors
+    return got
+
+
+def server_log(site: ImpairedServer) -> str:
+    return site.server.log_path.read_text(errors="replace")
 
 
 @pytest.mark.parametrize("condition", CONDITIONS)
@@ -104,14 +88,14 @@ def test_lkframes_receives_what_the_sdk_does_under(
 ) -> None:
     room = re.sub(r"\W+", "-", condition)
     result = run(impaired_server, tmp_path, room, **CONDITIONS[condition])
-    assert_same_as_the_sdk(result, impaired_server.server.log_path.read_text(errors="replace"))
+    assert_same_as_the_sdk(result, server_log(impaired_server))
 
 
 def test_an_outage_is_kept_as_silence_of_its_length_and_the_stream_resumes(
     impaired_server: ImpairedServer, tmp_path: Path
 ) -> None:
     result = run(impaired_server, tmp_path, "outage", outage=True)
-    assert_same_as_the_sdk(result, impaired_server.server.log_path.read_text(errors="replace"))
+    assert_same_as_the_sdk(result, server_log(impaired_server))
     began, ended = result["outage"]
     assert began is not None
     assert ended is not None
@@ -123,7 +107,7 @@ def test_an_outage_is_kept_as_silence_of_its_length_and_the_stream_resumes(
     frames = x[: x.size // FRAME * FRAME].reshape(-1, FRAME).astype(np.float64)
     quiet = np.sqrt((frames**2).mean(axis=1)) < QUIET
     longest = max(len(run) for run in "".join("1" if q else "0" for q in quiet).split("0"))
-    assert longest * FRAME / RATE >= (ended - began) - 1.0
+    assert longest * FRAME / RATE >= (ended - began) - 1.0, "no silence as long as the outage"
     # ... and the marks sent after it come back, in order, on a timeline that kept the gap.
     starts = result["publish_started"]
     marks = lk["marks"]
@@ -135,3 +119,26 @@ def test_an_outage_is_kept_as_silence_of_its_length_and_the_stream_resumes(
     first, last = marks[0], marks[-1]
     spacing = (last[1] - first[1]) / RATE - (last[0] - first[0]) * result["every"]
     assert abs(spacing) < 0.5, f"the gap is not the outage's length: {spacing:+.3f} s off"
+
+
+def test_a_reader_busy_when_the_participant_leaves_still_gets_their_last_audio(
+    impaired_server: ImpairedServer, tmp_path: Path
+) -> None:
+    """lkframes' reader stops for 0.6 s as A leaves (a slow consumer, or a busy machine),
+    while A's last audio is still on its way (50 ms delay). LiveKit queues it meanwhile;
+    the stream must read all of it, not end 0.3 s after the leave on a clock that counted
+    the reader's own pause (it did: the tail up to the SDK's last audible frame was lost)."""
+    pause = 0.6
+    result = run(
+        impaired_server, tmp_path, "busy-reader", "--pause", str(pause), "--seconds", "3",
+        delay_ms=50, jitter_ms=20, reorder=True,
+    )  # fmt: skip
+    assert result["lkframes"]["error"] is None
+    assert result["lkframes"]["pts_continuous"]
+    got = figures(result)
+    assert got.plain_end_s is not None
+    assert got.plain_end_s > 0.0, "no audio was on its way when A left: nothing tested"
+    assert got.lk_end_s is not None
+    assert got.lk_end_s >= pause, "the reader did not pause across the leave"
+    assert got.offset is not None, "lkframes' samples are not the SDK's"
+    assert got.tail_peak < QUIET, "the stream ended before the SDK's last audible frame"

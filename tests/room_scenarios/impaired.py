@@ -107,11 +107,18 @@ class Timed:
         }
 
 
-async def read_lkframes(stream: lk.Stream[lk.AudioFrame], into: Timed) -> None:
+async def read_lkframes(
+    stream: lk.Stream[lk.AudioFrame], into: Timed, left: asyncio.Event, pause_s: float
+) -> None:
+    """Read lkframes' stream; once A has left, stop reading for ``pause_s`` (a consumer
+    busy elsewhere, or a busy machine, while the last audio is still coming)."""
     try:
         async with stream.open() as frames:
             async for frame in frames:
                 into.add(frame.data[:, 0].copy(), frame.pts)
+                if pause_s and left.is_set():
+                    await asyncio.sleep(pause_s)
+                    pause_s = 0.0
     except Exception as exc:
         into.error = f"{type(exc).__name__}: {exc}"
     finally:
@@ -156,7 +163,9 @@ async def main(args: argparse.Namespace) -> Result:
     async with participant(args, "B") as room_b:
         track_task = asyncio.create_task(subscribed_track(room_b, "A"))
         by_lkframes = asyncio.create_task(
-            read_lkframes(lk.from_participant(room_b, "A", sample_rate=RATE), lk_timed)
+            read_lkframes(
+                lk.from_participant(room_b, "A", sample_rate=RATE), lk_timed, left, args.pause
+            )
         )
         async with participant(args, "A") as room_a:
             started = time.monotonic()
@@ -167,8 +176,8 @@ async def main(args: argparse.Namespace) -> Result:
             sent = await publishing
             published = time.monotonic()
             stats = rtp_stats(await track.get_stats())
+            left.set()
         left_at = time.monotonic()
-        left.set()
         await asyncio.wait_for(asyncio.gather(by_lkframes, plain), WAIT_S + 3)
     return {
         "sent_seconds": sent.duration,
@@ -185,6 +194,9 @@ async def main(args: argparse.Namespace) -> Result:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--every", type=float, default=0.5)
+    parser.add_argument(
+        "--pause", type=float, default=0.0, help="B's lkframes reader stops this long at A's leave"
+    )
 
 
 if __name__ == "__main__":

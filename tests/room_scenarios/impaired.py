@@ -108,15 +108,16 @@ class Timed:
 
 
 async def read_lkframes(
-    stream: lk.Stream[lk.AudioFrame], into: Timed, left: asyncio.Event, pause_s: float
+    stream: lk.Stream[lk.AudioFrame], into: Timed, unsubscribed: asyncio.Event, pause_s: float
 ) -> None:
-    """Read lkframes' stream; once A has left, stop reading for ``pause_s`` (a consumer
-    busy elsewhere, or a busy machine, while the last audio is still coming)."""
+    """Read lkframes' stream; once B is unsubscribed from A's track, stop reading for
+    ``pause_s`` (a consumer busy elsewhere, or a busy machine, while the last audio is
+    still coming)."""
     try:
         async with stream.open() as frames:
             async for frame in frames:
                 into.add(frame.data[:, 0].copy(), frame.pts)
-                if pause_s and left.is_set():
+                if pause_s and unsubscribed.is_set():
                     await asyncio.sleep(pause_s)
                     pause_s = 0.0
     except Exception as exc:
@@ -159,12 +160,22 @@ def rtp_stats(stats: list[Any]) -> dict[str, Any]:
 async def main(args: argparse.Namespace) -> Result:
     signal = mark_train(args.seconds, args.every)
     lk_timed, plain_timed = Timed(), Timed()
-    left = asyncio.Event()
+    left, unsubscribed = asyncio.Event(), asyncio.Event()
+    unsubscribed_at: list[float] = []
     async with participant(args, "B") as room_b:
+
+        def on_unsubscribed(*_: Any) -> None:
+            unsubscribed_at.append(time.monotonic())
+            unsubscribed.set()
+
+        room_b.on("track_unsubscribed", on_unsubscribed)
         track_task = asyncio.create_task(subscribed_track(room_b, "A"))
         by_lkframes = asyncio.create_task(
             read_lkframes(
-                lk.from_participant(room_b, "A", sample_rate=RATE), lk_timed, left, args.pause
+                lk.from_participant(room_b, "A", sample_rate=RATE),
+                lk_timed,
+                unsubscribed,
+                args.pause,
             )
         )
         async with participant(args, "A") as room_a:
@@ -184,6 +195,7 @@ async def main(args: argparse.Namespace) -> Result:
         "publish_started": started,
         "publish_wall": published - started,
         "left_at": left_at,
+        "unsubscribed_at": unsubscribed_at[0] if unsubscribed_at else None,
         "every": args.every,
         "lkframes": lk_timed.summary(left_at, args.out / "lkframes.npy"),
         "plain": plain_timed.summary(left_at, args.out / "plain.npy"),
@@ -195,7 +207,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--every", type=float, default=0.5)
     parser.add_argument(
-        "--pause", type=float, default=0.0, help="B's lkframes reader stops this long at A's leave"
+        "--pause", type=float, default=0.0, help="lkframes' reader stops this long at the end"
     )
 
 

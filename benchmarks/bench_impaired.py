@@ -13,6 +13,12 @@ continuous, it does not end before the SDK's last audible frame.
 
     python benchmarks/bench_impaired.py             # 3 runs of every condition (~3 min)
     python benchmarks/bench_impaired.py --quick     # 1 run of each (the CI smoke run)
+    python benchmarks/bench_impaired.py --room      # and record_room under 5 % loss
+
+With ``--room`` it also runs ``room_mix.py`` (A, B and C each play a tone, R records the
+room with ``record_room`` and reads each track with a plain SDK loop) under 5 % loss and
+prints where each participant's tone starts after its send time, in the mix and in the
+plain stream placed at its first sample's playout (issue 20, item 3).
 
 Needs root (namespaces, nftables, tc) and the livekit-server the room tests use.
 """
@@ -26,6 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -84,10 +93,57 @@ def problems(name: str, result: dict[str, Any], got: fig.Figures) -> list[str]:
     return found
 
 
+def onset_s(x: Any, hz: float) -> float | None:
+    """When the tone at ``hz`` (±50 Hz) first reaches half of room_mix.py's amplitude."""
+    y = np.asarray(x, np.float64).reshape(-1) / 32768
+    spectrum = np.fft.rfft(y)
+    spectrum[np.abs(np.fft.rfftfreq(y.size, 1 / fig.RATE) - hz) > 50] = 0
+    band = np.fft.irfft(spectrum, y.size)
+    window = round(0.005 * fig.RATE)
+    envelope = np.sqrt(2 * np.convolve(band**2, np.ones(window) / window, mode="same"))
+    loud = np.flatnonzero(envelope > 0.25 / 2)
+    return float(loud[0] / fig.RATE) if loud.size else None
+
+
+def room_placement(site: imp.ImpairedServer, workdir: str, runs: int) -> list[str]:
+    """``record_room`` under 5 % loss: where each participant's tone starts in the mix, and
+    in a plain SDK stream placed at its first sample's playout, after its send time."""
+    rows = []
+    for i in range(runs):
+        out = Path(workdir, f"mix-{i}")
+        out.mkdir()
+        with site.network.impair(loss_percent=5):
+            result = site.scenario("room_mix", f"bench-mix-{i}", out, timeout=90)
+        mixed, _ = soundfile.read(out / "room.wav", dtype="int16")
+        zero = result["mixed"]["started_at"]
+        lk_ms, plain_ms = {}, {}
+        for identity, sent in result["tones"].items():
+            start = onset_s(mixed, sent["hz"])
+            heard = onset_s(np.load(out / f"plain-{identity}.npy"), sent["hz"])
+            sent_at = sent["start"] - zero
+            if start is not None:
+                lk_ms[identity] = 1000 * (start - sent_at)
+            if heard is not None:
+                heard_at = result["plain_start"][identity] - zero + heard
+                plain_ms[identity] = 1000 * (heard_at - sent_at)
+        spread = max(lk_ms.values()) - min(lk_ms.values()) if lk_ms else float("nan")
+        rows.append(
+            f"| {i + 1} | "
+            + ", ".join(f"{k} {v:+.0f}" for k, v in sorted(lk_ms.items()))
+            + " | "
+            + ", ".join(f"{k} {v:+.0f}" for k, v in sorted(plain_ms.items()))
+            + f" | {spread:.0f} | {result['mixed']['late_samples']} |"
+        )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--room", action="store_true", help="also record_room's placement under 5 % loss"
+    )
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
     failures: list[str] = []
@@ -104,8 +160,16 @@ def main() -> int:
                 impairment = dict(condition)
                 outage = impairment.pop("outage", None)
                 with site.network.impair(**impairment) as applied:
+
+                    def publishing(outage: tuple[float, float] = outage or (0, 0)) -> None:
+                        time.sleep(outage[0])
+                        site.network.outage(outage[1], applied)
+
                     result = site.scenario(
-                        "impaired", f"bench-{n}-{i}", out, outage=outage, applied=applied
+                        "impaired",
+                        f"bench-{n}-{i}",
+                        out,
+                        on_publishing=publishing if outage else None,
                     )
                 result["relay"] = applied.relay_counts
                 got = fig.figures(result)
@@ -113,6 +177,7 @@ def main() -> int:
                 done.append((result, got))
             table.append(row(name, done))
             print(f"{name}: done ({time.strftime('%H:%M:%S')})", file=sys.stderr)
+        placement = room_placement(site, workdir, runs) if args.room else []
     print(f"# lkframes beside the plain SDK on an impaired network ({runs} runs each)\n")
     print(
         "| impairment | marks (per run) | same samples as the SDK | mark sync vs SDK (ms) "
@@ -122,6 +187,12 @@ def main() -> int:
     )
     print("| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(table))
+    if placement:
+        print("\n## record_room under 5 % loss: tone starts after their send time (ms)\n")
+        print("| run | in the mix (record_room) | plain SDK stream | spread in the mix ", end="")
+        print("| late samples |")
+        print("| ---: | --- | --- | ---: | ---: |")
+        print("\n".join(placement))
     for failure in failures:
         print(f"FAILED: {failure}")
     return 1 if failures else 0

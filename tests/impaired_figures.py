@@ -24,7 +24,7 @@ class Figures:
 
     offset: int | None
     """Where lkframes' samples start in the plain stream's, if they are the same samples
-    (at some whole-frame offset of ±20 frames); None if they are not."""
+    (at some whole-frame offset within ±1 s); None if they are not."""
     tail_peak: int
     """The loudest sample the plain stream had after lkframes' last one (0 if none)."""
     lk_end_s: float | None
@@ -49,9 +49,10 @@ class Figures:
 
 
 def offset_in(lk: NDArray[np.int16], plain: NDArray[np.int16]) -> int | None:
-    """Where lkframes' samples start in the plain stream's (the readers subscribe within a
-    few frames of each other); None if they are not the same samples."""
-    for frames in range(-20, 21):
+    """Where lkframes' samples start in the plain stream's (whole frames: the readers
+    subscribe within a second of each other, 410 ms seen on a busy machine); None if they
+    are not the same samples."""
+    for frames in range(-100, 101):
         start = frames * FRAME
         a, b = (lk, plain[start:]) if start >= 0 else (lk[-start:], plain)
         n = min(a.size, b.size)

@@ -29,7 +29,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,27 +201,25 @@ class ImpairedServer:
         room: str,
         out: Path,
         *args: str,
-        outage: tuple[float, float] | None = None,
-        applied: Impairment | None = None,
+        on_publishing: Callable[[], object] | None = None,
         timeout: float = 60.0,
     ) -> dict[str, Any]:
-        """Run a room scenario as `LiveKitServer.scenario` does; with ``outage=(after_s,
-        length_s)``, an outage of ``length_s`` begins ``after_s`` after the scenario prints
-        ``publishing`` (noted in ``applied``).
+        """Run a room scenario as `LiveKitServer.scenario` does; ``on_publishing`` is
+        called once it prints ``publishing`` (to start an outage, or a delay, once
+        connected).
 
         Raises:
-            ScenarioError: It failed, or never said ``publishing`` for an outage.
+            ScenarioError: It failed, or never said ``publishing`` for ``on_publishing``.
             ProcessTimeout: It did not end within ``timeout`` seconds.
         """
-        if outage is None:
+        if on_publishing is None:
             return self.server.scenario(name, room, out, *args, timeout=timeout)
         process = self.server.spawn(self.server.scenario_command(name, room, out, *args))
         if lks.wait_for_line(process, "publishing", timeout) is None:
             process.kill()
             stdout, stderr = process.communicate(timeout=5)
             return self.server.scenario_result(name, process.returncode, stdout, stderr)
-        time.sleep(outage[0])
-        self.network.outage(outage[1], applied)
+        on_publishing()
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -13,6 +13,7 @@ same on both sides and only lkframes' own doing shows.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +41,29 @@ CONDITIONS: dict[str, dict[str, Any]] = {
 
 
 def run(
-    site: ImpairedServer, tmp_path: Path, room: str, *args: str, **impairment: Any
+    site: ImpairedServer,
+    tmp_path: Path,
+    room: str,
+    *args: str,
+    outage: bool = False,
+    delay_once_publishing_ms: float = 0.0,
+    **impairment: Any,
 ) -> dict[str, Any]:
-    """The scenario's result (with ``args``) under ``impairment`` (``outage=True`` for the
-    3 s outage), with what the relay forwarded meanwhile (``relay``) and when the outage
-    ran."""
-    outage = impairment.pop("outage", False)
+    """The scenario's result (with ``args``) under ``impairment``, with the 3 s `OUTAGE`
+    or a delay (from when A publishes: a connection over it takes long to set up), with
+    what the relay forwarded meanwhile (``relay``) and when the outage ran."""
     with site.network.impair(**impairment) as applied:
+
+        def publishing() -> None:
+            if delay_once_publishing_ms:
+                site.network.relay_settings(delay_once_publishing_ms, 0.0, False)
+            if outage:
+                time.sleep(OUTAGE[0])
+                site.network.outage(OUTAGE[1], applied)
+
+        wanted = outage or delay_once_publishing_ms
         result = site.scenario(
-            "impaired", room, tmp_path, *args, outage=OUTAGE if outage else None, applied=applied
+            "impaired", room, tmp_path, *args, on_publishing=publishing if wanted else None
         )
     result["relay"] = applied.relay_counts
     result["outage"] = (applied.outage_began, applied.outage_ended)
@@ -127,23 +142,22 @@ def test_an_outage_is_kept_as_silence_of_its_length_and_the_stream_resumes(
 def test_a_reader_busy_when_the_participant_leaves_still_gets_their_last_audio(
     impaired_server: ImpairedServer, tmp_path: Path
 ) -> None:
-    """lkframes' reader stops for 0.6 s when A's track goes away (a slow consumer, or a
-    busy machine) while A's last audio is still on its way (a 200 ms delay). LiveKit queues
-    it meanwhile; the stream must read all of it, not end 0.3 s after the unsubscription
-    on a clock that counted the reader's own pause (it did: the tail up to the SDK's last
+    """lkframes' reader stops for 1 s as A begins to leave (a slow consumer, or a busy
+    machine) while A's last audio is still on its way (a 200 ms delay). LiveKit queues it
+    meanwhile; the stream must read all of it, not end 0.3 s after the unsubscription on a
+    clock that counted the reader's own pause (it did: the tail up to the SDK's last
     audible frame was lost)."""
-    pause = 0.6
     result = run(
-        impaired_server, tmp_path, "busy-reader", "--pause", str(pause), "--seconds", "3",
-        delay_ms=200,
+        impaired_server, tmp_path, "busy-reader", "--pause", "1.0", "--seconds", "3",
+        delay_once_publishing_ms=200,
     )  # fmt: skip
-    assert result["lkframes"]["error"] is None
-    assert result["lkframes"]["pts_continuous"]
+    lk = result["lkframes"]
+    assert lk["error"] is None
+    assert lk["pts_continuous"]
     got = figures(result)
     assert got.plain_end_s is not None
-    unsubscribed_at = result["unsubscribed_at"]
-    assert unsubscribed_at is not None
-    tail_s = result["left_at"] + got.plain_end_s - unsubscribed_at
-    assert tail_s > 0.05, f"only {tail_s:.3f} s of audio came after the leave: nothing tested"
+    assert lk["paused_at"] is not None
+    tail_s = result["left_at"] + got.plain_end_s - lk["paused_at"]
+    assert tail_s > 0.05, f"only {tail_s:.3f} s of audio came during the pause: nothing tested"
     assert got.offset is not None, "lkframes' samples are not the SDK's"
     assert got.tail_peak < QUIET, "the stream ended before the SDK's last audible frame"

@@ -65,6 +65,7 @@ class Timed:
         self.next_pts: int | None = None
         self.ended_at: float | None = None
         self.error: str | None = None
+        self.paused_at: float | None = None
 
     def add(self, samples: np.ndarray, pts: int | None = None) -> None:
         if pts is not None:
@@ -103,21 +104,23 @@ class Timed:
             "marks": self.marks(),
             "end": None if self.ended_at is None else self.ended_at - left_at,
             "error": self.error,
+            "paused_at": self.paused_at,
             "longest_gap": max(np.diff(self.arrivals), default=0.0),
         }
 
 
 async def read_lkframes(
-    stream: lk.Stream[lk.AudioFrame], into: Timed, unsubscribed: asyncio.Event, pause_s: float
+    stream: lk.Stream[lk.AudioFrame], into: Timed, leaving: asyncio.Event, pause_s: float
 ) -> None:
-    """Read lkframes' stream; once B is unsubscribed from A's track, stop reading for
-    ``pause_s`` (a consumer busy elsewhere, or a busy machine, while the last audio is
-    still coming)."""
+    """Read lkframes' stream; once A begins to leave, stop reading for ``pause_s`` (a
+    consumer busy elsewhere, or a busy machine, while the last audio is still coming),
+    noting when in ``into.paused_at``."""
     try:
         async with stream.open() as frames:
             async for frame in frames:
                 into.add(frame.data[:, 0].copy(), frame.pts)
-                if pause_s and unsubscribed.is_set():
+                if pause_s and leaving.is_set():
+                    into.paused_at = time.monotonic()
                     await asyncio.sleep(pause_s)
                     pause_s = 0.0
     except Exception as exc:
@@ -160,13 +163,12 @@ def rtp_stats(stats: list[Any]) -> dict[str, Any]:
 async def main(args: argparse.Namespace) -> Result:
     signal = mark_train(args.seconds, args.every)
     lk_timed, plain_timed = Timed(), Timed()
-    left, unsubscribed = asyncio.Event(), asyncio.Event()
+    left = asyncio.Event()
     unsubscribed_at: list[float] = []
     async with participant(args, "B") as room_b:
 
         def on_unsubscribed(*_: Any) -> None:
             unsubscribed_at.append(time.monotonic())
-            unsubscribed.set()
 
         room_b.on("track_unsubscribed", on_unsubscribed)
         track_task = asyncio.create_task(subscribed_track(room_b, "A"))
@@ -174,7 +176,7 @@ async def main(args: argparse.Namespace) -> Result:
             read_lkframes(
                 lk.from_participant(room_b, "A", sample_rate=RATE),
                 lk_timed,
-                unsubscribed,
+                left,
                 args.pause,
             )
         )

@@ -26,8 +26,8 @@ from impaired_network import ImpairedServer
 pytestmark = pytest.mark.livekit
 
 SYNC_S = 0.02
-"""How much later (or sooner) lkframes may hand marks over than the plain SDK stream, in
-the median (wall clock)."""
+"""How much later lkframes may hand marks over than the plain SDK stream, in the median
+(wall clock)."""
 DURATION_S = 0.1
 """How far a recording's length may be from the wall time it covers, and from the SDK's."""
 OUTAGE = (1.0, 3.0)
@@ -90,9 +90,10 @@ def assert_same_as_the_sdk(result: dict[str, Any], log: str) -> Figures:
     assert not got.missing_in_one
     assert len(got.marks) >= 3, got.marks
     assert not any(got.sample_errors), got.sample_errors  # the same place on the timeline
-    # ... handed over when the SDK's own loop gets it (each reader's wall clock: a busy
-    # machine delays either now and then, by 20 ms and more, seen beside stress-ng).
-    assert abs(float(np.median(got.sync_errors_s))) <= SYNC_S, got.sync_errors_s
+    # ... handed over no later than the SDK's own loop gets it (each reader's wall clock: a
+    # busy machine delays either now and then, by 20-300 ms, seen beside stress-ng; lkframes
+    # ahead of the control is no fault).
+    assert float(np.median(got.sync_errors_s)) <= SYNC_S, got.sync_errors_s
     return got
 
 

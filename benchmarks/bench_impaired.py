@@ -62,23 +62,28 @@ def span(values: list[float], scale: float = 1000.0) -> str:
 
 def row(name: str, runs: list[tuple[dict[str, Any], fig.Figures]]) -> str:
     got = [f for _, f in runs]
-    lost = [
-        int(r["rtp_stats"].get("inboundRtp", {}).get("received", {}).get("packetsLost", 0))
-        for r, _ in runs
+    inbound = [r["rtp_stats"].get("inboundRtp", {}) for r, _ in runs]
+    lost = [int(i.get("received", {}).get("packetsLost", 0)) for i in inbound]
+    buffered = [  # the jitter buffer's mean delay over the run, in s
+        float(i["inbound"]["jitterBufferDelay"]) / int(i["inbound"]["jitterBufferEmittedCount"])
+        for i in inbound
+        if int(i.get("inbound", {}).get("jitterBufferEmittedCount", 0))
     ]
     reordered = [r["relay"]["reordered"] for r, _ in runs]
     marks = [f"{len(f.marks)}" for f in got]
     same = all(f.offset is not None and not any(f.sample_errors) for f in got)
     return (
         f"| {name} | {'/'.join(marks)} of 11 | {'yes' if same else 'NO'} "
-        f"| {span([max(map(abs, f.sync_errors_s), default=0.0) for f in got])} "
+        f"| {span([float(np.median(f.sync_errors_s)) for f in got if f.sync_errors_s])} "
+        f"({span([max(f.sync_errors_s, key=abs) for f in got if f.sync_errors_s])}) "
         f"| {span([d for f in got for d in f.lk_delays_s])} "
         f"| {span([d for f in got for d in f.plain_delays_s])} "
         f"| {span([f.lk_length_vs_wall_s for f in got])} "
         f"| {span([f.plain_length_vs_wall_s for f in got])} "
         f"| {span([f.lk_end_s or 0.0 for f in got])} "
         f"| {span([f.plain_end_s or 0.0 for f in got])} "
-        f"| {'/'.join(map(str, lost))} | {'/'.join(map(str, reordered))} |"
+        f"| {'/'.join(map(str, lost))} | {'/'.join(map(str, reordered))} "
+        f"| {span(buffered)} |"
     )
 
 
@@ -180,12 +185,13 @@ def main() -> int:
         placement = room_placement(site, workdir, runs) if args.room else []
     print(f"# lkframes beside the plain SDK on an impaired network ({runs} runs each)\n")
     print(
-        "| impairment | marks (per run) | same samples as the SDK | mark sync vs SDK (ms) "
+        "| impairment | marks (per run) | same samples as the SDK | mark handover vs SDK, "
+        "median (worst) (ms) "
         "| mark delay lkframes (ms) | mark delay SDK (ms) | length - wall lkframes (ms) "
         "| length - wall SDK (ms) | end after leave lkframes (ms) | last audio after leave "
-        "SDK (ms) | packets lost | packets reordered |"
+        "SDK (ms) | packets lost | packets reordered | jitter buffer, mean (ms) |"
     )
-    print("| --- | ---: | :---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- |" + " ---: |" * 12)
     print("\n".join(table))
     if placement:
         print("\n## record_room under 5 % loss: tone starts after their send time (ms)\n")

@@ -202,16 +202,17 @@ class ImpairedServer:
         out: Path,
         *args: str,
         on_publishing: Callable[[], object] | None = None,
-        timeout: float = 60.0,
+        timeout: float = 90.0,
     ) -> dict[str, Any]:
-        """Run a room scenario as `LiveKitServer.scenario` does; ``on_publishing`` is
-        called once it prints ``publishing`` (to start an outage, or a delay, once
-        connected).
+        """Run a room scenario as `LiveKitServer.scenario` does (given 60 s: ``--timeout``
+        is added); ``on_publishing`` is called once it prints ``publishing`` (to start an
+        outage, or a delay, once connected).
 
         Raises:
             ScenarioError: It failed, or never said ``publishing`` for ``on_publishing``.
             ProcessTimeout: It did not end within ``timeout`` seconds.
         """
+        args = ("--timeout", "60", *args)
         if on_publishing is None:
             return self.server.scenario(name, room, out, *args, timeout=timeout)
         process = self.server.spawn(self.server.scenario_command(name, room, out, *args))

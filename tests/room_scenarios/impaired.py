@@ -27,6 +27,7 @@ from room_scenario import WAIT_S, Result, parse_args, participant, run, subscrib
 
 RATE = 48_000
 MARK_S = 0.03
+SUBSCRIBE_S = 20.0
 THRESHOLD = 6_000
 """A mark is louder than this (int16); the tone under it never is."""
 
@@ -171,7 +172,8 @@ async def main(args: argparse.Namespace) -> Result:
             unsubscribed_at.append(time.monotonic())
 
         room_b.on("track_unsubscribed", on_unsubscribed)
-        track_task = asyncio.create_task(subscribed_track(room_b, "A"))
+        # A subscription through a 300 kbit/s cap takes 1.4 s; on a busy machine over 5 s.
+        track_task = asyncio.create_task(subscribed_track(room_b, "A", SUBSCRIBE_S))
         by_lkframes = asyncio.create_task(
             read_lkframes(
                 lk.from_participant(room_b, "A", sample_rate=RATE),
@@ -183,8 +185,8 @@ async def main(args: argparse.Namespace) -> Result:
         async with participant(args, "A") as room_a:
             started = time.monotonic()
             publishing = asyncio.create_task(lk.from_array(signal, RATE).publish(room_a, "marks"))
-            print("publishing", flush=True)  # the test may start an outage now
             track = await track_task
+            print("publishing", flush=True)  # subscribed: the test may start an outage now
             plain = asyncio.create_task(read_plain(track, plain_timed, left))
             sent = await publishing
             published = time.monotonic()

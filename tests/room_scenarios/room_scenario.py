@@ -70,8 +70,11 @@ WAIT_S = 5.0
 """The longest any single wait of a scenario lasts."""
 
 
-async def subscribed_track(room: rtc.Room, identity: str) -> rtc.RemoteAudioTrack:
-    """The first audio track of ``identity`` that ``room`` subscribes to (within 5 s)."""
+async def subscribed_track(
+    room: rtc.Room, identity: str, within_s: float = WAIT_S
+) -> rtc.RemoteAudioTrack:
+    """The first audio track of ``identity`` that ``room`` subscribes to (within 5 s, or
+    ``within_s``)."""
     found: asyncio.Future[rtc.RemoteAudioTrack] = asyncio.get_running_loop().create_future()
 
     def on_subscribed(
@@ -86,7 +89,7 @@ async def subscribed_track(room: rtc.Room, identity: str) -> rtc.RemoteAudioTrac
 
     room.on("track_subscribed", on_subscribed)
     try:
-        async with asyncio.timeout(WAIT_S):
+        async with asyncio.timeout(within_s):
             return await found
     finally:
         room.off("track_subscribed", on_subscribed)

@@ -49,15 +49,27 @@ class Figures:
 
 
 def offset_in(lk: NDArray[np.int16], plain: NDArray[np.int16]) -> int | None:
-    """Where lkframes' samples start in the plain stream's (whole frames: the readers
-    subscribe within a second of each other, 410 ms seen on a busy machine); None if they
-    are not the same samples."""
-    for frames in range(-100, 101):
-        start = frames * FRAME
-        a, b = (lk, plain[start:]) if start >= 0 else (lk[-start:], plain)
-        n = min(a.size, b.size)
-        if n > RATE and np.array_equal(a[:n], b[:n]):
-            return start
+    """Where lkframes' samples start in the plain stream's, in whole frames (each reader
+    gets what LiveKit delivered from its own start: 1.6 s apart seen on a busy machine,
+    whose event loop stalled between them); None if they are not the same samples."""
+    n = min(lk.size, plain.size) // FRAME
+    if n < 2:
+        return None
+    frames_lk = lk[: lk.size // FRAME * FRAME].reshape(-1, FRAME)
+    frames_plain = plain[: plain.size // FRAME * FRAME].reshape(-1, FRAME)
+    for probe in (frames_plain.shape[0] // 2, frames_lk.shape[0] // 2):
+        # A frame of one stream, looked for in the other, then the whole overlap compared.
+        if probe == frames_plain.shape[0] // 2:
+            found = np.flatnonzero((frames_lk == frames_plain[probe]).all(axis=1)) - probe
+            candidates = [int(k) * FRAME for k in found]
+        else:
+            found = np.flatnonzero((frames_plain == frames_lk[probe]).all(axis=1)) - probe
+            candidates = [-int(k) * FRAME for k in found]
+        for shift in candidates:  # lkframes' sample i is the plain stream's i + offset
+            a, b = (lk[shift:], plain) if shift >= 0 else (lk, plain[-shift:])
+            m = min(a.size, b.size)
+            if m >= RATE and np.array_equal(a[:m], b[:m]):
+                return -shift
     return None
 
 

@@ -117,8 +117,12 @@ def room_placement(site: imp.ImpairedServer, workdir: str, runs: int) -> list[st
     for i in range(runs):
         out = Path(workdir, f"mix-{i}")
         out.mkdir()
-        with site.network.impair(loss_percent=5):
-            result = site.scenario("room_mix", f"bench-mix-{i}", out, timeout=90)
+        try:
+            with site.network.impair(loss_percent=5):
+                result = site.scenario("room_mix", f"bench-mix-{i}", out, timeout=90)
+        except (lks.ScenarioError, lks.ProcessTimeout) as exc:
+            rows.append(f"| {i + 1} | failed: {str(exc).splitlines()[0]} | | | |")
+            continue
         mixed, _ = soundfile.read(out / "room.wav", dtype="int16")
         zero = result["mixed"]["started_at"]
         lk_ms, plain_ms = {}, {}
@@ -140,6 +144,19 @@ def room_placement(site: imp.ImpairedServer, workdir: str, runs: int) -> list[st
             + f" | {spread:.0f} | {result['mixed']['late_samples']} |"
         )
     return rows
+
+
+def print_table(runs: int, table: list[str]) -> None:
+    print(f"# lkframes beside the plain SDK on an impaired network ({runs} runs each)\n")
+    print(
+        "| impairment | marks (per run) | same samples as the SDK | mark handover vs SDK, "
+        "median (worst) (ms) "
+        "| mark delay lkframes (ms) | mark delay SDK (ms) | length - wall lkframes (ms) "
+        "| length - wall SDK (ms) | end after leave lkframes (ms) | last audio after leave "
+        "SDK (ms) | packets lost | packets reordered | jitter buffer, mean (ms) |"
+    )
+    print("| --- |" + " ---: |" * 12)
+    print("\n".join(table))
 
 
 def main() -> int:
@@ -182,17 +199,8 @@ def main() -> int:
                 done.append((result, got))
             table.append(row(name, done))
             print(f"{name}: done ({time.strftime('%H:%M:%S')})", file=sys.stderr)
+        print_table(runs, table)
         placement = room_placement(site, workdir, runs) if args.room else []
-    print(f"# lkframes beside the plain SDK on an impaired network ({runs} runs each)\n")
-    print(
-        "| impairment | marks (per run) | same samples as the SDK | mark handover vs SDK, "
-        "median (worst) (ms) "
-        "| mark delay lkframes (ms) | mark delay SDK (ms) | length - wall lkframes (ms) "
-        "| length - wall SDK (ms) | end after leave lkframes (ms) | last audio after leave "
-        "SDK (ms) | packets lost | packets reordered | jitter buffer, mean (ms) |"
-    )
-    print("| --- |" + " ---: |" * 12)
-    print("\n".join(table))
     if placement:
         print("\n## record_room under 5 % loss: tone starts after their send time (ms)\n")
         print("| run | in the mix (record_room) | plain SDK stream | spread in the mix ", end="")

@@ -29,9 +29,9 @@ SYNC_S = 0.02
 """How much later lkframes may hand marks over than the plain SDK stream, in the median
 (wall clock)."""
 DURATION_S = 0.1
-"""How far a recording's length may be from the wall time it covers, and from the SDK's."""
+"""How far a recording's length may be from the wall time it covers."""
 OUTAGE = (1.0, 3.0)
-"""Begins 1 s after A starts publishing, lasts 3 s (of a 6 s signal)."""
+"""Begins 1 s after B has subscribed to A's track, lasts 3 s (of a 6 s signal)."""
 CONDITIONS: dict[str, dict[str, Any]] = {
     "1% loss": {"loss_percent": 1},
     "5% loss": {"loss_percent": 5},

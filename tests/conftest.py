@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import impaired_network as imp
 import livekit_server as lks
 import pulse_server as pulse
 
@@ -25,7 +26,8 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 
 def _uses_server(item: pytest.Item) -> bool:
-    return "livekit_server" in getattr(item, "fixturenames", ())
+    names = getattr(item, "fixturenames", ())
+    return "livekit_server" in names or "impaired_server" in names
 
 
 @pytest.hookimpl(wrapper=True)
@@ -65,12 +67,7 @@ def livekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[lks.Liv
     Skips (with ``ip``'s exact error) where a namespace cannot be made, e.g. not root.
     Fails, with the build log, if livekit-server cannot be built: CI must not skip silently.
     """
-    try:
-        binary: Path | lks.BuildError = lks.server_binary()
-    except lks.BuildError as exc:
-        binary = exc
-    if isinstance(binary, lks.BuildError):  # failed outside the except: no chained noise
-        pytest.fail(str(binary), pytrace=False)
+    binary = _server_binary()
     with ExitStack() as stack:
         try:
             namespace = stack.enter_context(lks.network_namespace(f"lkf-{os.getpid()}"))
@@ -78,6 +75,36 @@ def livekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[lks.Liv
             pytest.skip(reason=str(exc))
         workdir = tmp_path_factory.mktemp("livekit-server")
         yield stack.enter_context(lks.running_server(binary, workdir, namespace))
+
+
+@pytest.fixture(scope="session")
+def impaired_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[imp.ImpairedServer]:
+    """A second livekit-server, with its clients behind an impaired network
+    (`impaired_network`: server, middle and client namespaces; loss, caps, an outage and
+    delay applied in the middle with `ImpairedNetwork.impair`).
+
+    Skips and fails as `livekit_server` does.
+    """
+    binary = _server_binary()
+    with ExitStack() as stack:
+        workdir = tmp_path_factory.mktemp("impaired-server")
+        try:
+            site = stack.enter_context(
+                imp.impaired_server(binary, workdir, f"lkf-{os.getpid()}-imp")
+            )
+        except lks.NamespaceError as exc:
+            pytest.skip(reason=str(exc))
+        yield site
+
+
+def _server_binary() -> Path:
+    try:
+        binary: Path | lks.BuildError = lks.server_binary()
+    except lks.BuildError as exc:
+        binary = exc
+    if isinstance(binary, lks.BuildError):  # failed outside the except: no chained noise
+        pytest.fail(str(binary), pytrace=False)
+    return binary
 
 
 @pytest.fixture(scope="session")

@@ -142,8 +142,9 @@ def server_binary() -> Path:
     return _built
 
 
-def _ip(*args: str) -> None:
-    """Run ``ip ARGS``; raise `NamespaceError` with its exact error text on failure."""
+def ip(*args: str) -> None:
+    """Run ``ip ARGS`` (also ``ip netns exec NS COMMAND``); raise `NamespaceError` with its
+    exact error text on failure."""
     command = ["ip", *args]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
@@ -163,23 +164,35 @@ def network_namespace(name: str) -> Iterator[str]:
     Raises:
         NamespaceError: It cannot be made (the exact error text of ``ip``).
     """
+    with bare_namespace(name):
+        inside = ("netns", "exec", name, "ip")
+        ip(*inside, "link", "add", "v0", "type", "veth", "peer", "name", "v1")
+        ip(*inside, "addr", "add", f"{SERVER_IP}/24", "dev", "v0")
+        ip(*inside, "addr", "add", f"{CLIENT_IP}/24", "dev", "v1")
+        ip(*inside, "link", "set", "v0", "up")
+        ip(*inside, "link", "set", "v1", "up")
+        yield name
+
+
+@contextmanager
+def bare_namespace(name: str) -> Iterator[str]:
+    """A new network namespace ``name`` with only lo up; deleted on exit as
+    `network_namespace` is (other topologies add their own links).
+
+    Raises:
+        NamespaceError: It cannot be made (the exact error text of ``ip``).
+    """
     if Path("/run/netns", name).exists():  # left behind by an earlier process with our pid
         _kill_inside(name)
-        _ip("netns", "del", name)
-    _ip("netns", "add", name)
+        ip("netns", "del", name)
+    ip("netns", "add", name)
     try:
-        inside = ("netns", "exec", name, "ip")
-        _ip(*inside, "link", "set", "lo", "up")
-        _ip(*inside, "link", "add", "v0", "type", "veth", "peer", "name", "v1")
-        _ip(*inside, "addr", "add", f"{SERVER_IP}/24", "dev", "v0")
-        _ip(*inside, "addr", "add", f"{CLIENT_IP}/24", "dev", "v1")
-        _ip(*inside, "link", "set", "v0", "up")
-        _ip(*inside, "link", "set", "v1", "up")
+        ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
         yield name
     finally:
         _kill_inside(name)
         with suppress(NamespaceError):
-            _ip("netns", "del", name)
+            ip("netns", "del", name)
 
 
 def _kill_inside(namespace: str) -> None:
@@ -201,10 +214,11 @@ class LiveKitServer:
     """A running livekit-server and how to run LiveKit clients next to it."""
 
     url: str
-    """``ws://10.77.0.1:7880``: reachable only from inside `namespace`."""
+    """``ws://10.77.0.1:7880`` (by default): reachable only from inside `namespace`."""
     api_key: str
     api_secret: str
     namespace: str
+    """Where the clients run (`command`, `run`, `spawn`)."""
     log_path: Path
     """The server's stdout and stderr."""
     _spawned: list[subprocess.Popen[str]] = field(default_factory=list, repr=False)
@@ -275,21 +289,35 @@ class LiveKitServer:
             ScenarioError: It exited with an error or its last line is not a JSON object.
             ProcessTimeout: It did not end within ``timeout`` seconds.
         """
-        script = SCENARIOS / f"{name}.py"
         bound = max(timeout - SCENARIO_MARGIN_S, timeout / 2)
         done = self.run(
-            [script, *self.credentials(room), "--out", str(out), "--timeout", str(bound), *args],
+            self.scenario_command(name, room, out, "--timeout", str(bound), *args),
             timeout=timeout,
         )
-        lines = done.stdout.strip().splitlines()
+        return self.scenario_result(name, done.returncode, done.stdout, done.stderr)
+
+    def scenario_command(self, name: str, room: str, out: Path, *args: str) -> list[str]:
+        """The arguments of `run` or `spawn` for ``tests/room_scenarios/NAME.py``."""
+        script = SCENARIOS / f"{name}.py"
+        return [str(script), *self.credentials(room), "--out", str(out), *args]
+
+    def scenario_result(
+        self, name: str, returncode: int | None, stdout: str, stderr: str
+    ) -> dict[str, Any]:
+        """The JSON object a finished scenario printed last.
+
+        Raises:
+            ScenarioError: It exited with an error or its last line is not a JSON object.
+        """
+        lines = stdout.strip().splitlines()
         try:
-            result = json.loads(lines[-1]) if finished(done.returncode) else None
+            result = json.loads(lines[-1]) if finished(returncode) else None
         except (IndexError, json.JSONDecodeError):
             result = None
         if not isinstance(result, dict):
             raise ScenarioError(
-                f"{name}.py exited with {done.returncode}\n"
-                f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}\n"
+                f"{name}.py exited with {returncode}\n"
+                f"--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}\n"
                 f"--- livekit-server log (tail) ---\n{self.log_tail()}"
             )
         return result
@@ -364,12 +392,14 @@ def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float) -> 
     return None
 
 
-def _wait_until_accepting(namespace: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll a TCP connect to the server's port from inside the namespace."""
+def _wait_until_accepting(
+    namespace: str, server: subprocess.Popen[bytes], log: Path, server_ip: str
+) -> None:
+    """Poll a TCP connect to the server's port from inside the (clients') namespace."""
     probe = (
         "import socket, sys\n"
         "try:\n"
-        f"    socket.create_connection(({SERVER_IP!r}, {PORT}), timeout=1).close()\n"
+        f"    socket.create_connection(({server_ip!r}, {PORT}), timeout=1).close()\n"
         "except OSError:\n"
         "    sys.exit(1)\n"
     )
@@ -408,31 +438,45 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_server(binary: Path, workdir: Path, namespace: str) -> Iterator[LiveKitServer]:
+def running_server(
+    binary: Path,
+    workdir: Path,
+    namespace: str,
+    *,
+    config: str = CONFIG,
+    server_ip: str = SERVER_IP,
+    client_namespace: str | None = None,
+) -> Iterator[LiveKitServer]:
     """Start livekit-server inside ``namespace`` (which must exist) and stop it on exit.
+
+    Args:
+        config: The server's YAML (`CONFIG`: bound to `SERVER_IP`).
+        server_ip: The address it listens on, in ``config``.
+        client_namespace: Where its clients run (``namespace`` unless given); the server
+            must be reachable from there.
 
     Raises:
         RuntimeError: The server exited or did not accept connections in time (with its log).
     """
-    config = workdir / "livekit.yaml"
-    config.write_text(CONFIG)
+    config_path = workdir / "livekit.yaml"
+    config_path.write_text(config)
     log_path = workdir / "livekit-server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            ["ip", "netns", "exec", namespace, str(binary), "--config", str(config)],
+            ["ip", "netns", "exec", namespace, str(binary), "--config", str(config_path)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     server = LiveKitServer(
-        url=f"ws://{SERVER_IP}:{PORT}",
+        url=f"ws://{server_ip}:{PORT}",
         api_key=API_KEY,
         api_secret=API_SECRET,
-        namespace=namespace,
+        namespace=client_namespace or namespace,
         log_path=log_path,
     )
     try:
-        _wait_until_accepting(namespace, process, log_path)
+        _wait_until_accepting(server.namespace, process, log_path, server_ip)
         yield server
     finally:
         server._stop_spawned()

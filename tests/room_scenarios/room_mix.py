@@ -89,7 +89,7 @@ async def publisher(args: argparse.Namespace) -> Result:
 async def plain_loop(room: rtc.Room, identity: str, out: Path) -> float:
     """Read ``identity``'s track with the SDK alone until it goes quiet for 0.5 s; save
     the samples; return when sample 0 played out."""
-    track = await subscribed_track(room, identity)
+    track = await subscribed_track(room, identity, within_s=3 * WAIT_S)  # C joins at 2 s
     stream = rtc.AudioStream(track, sample_rate=RATE, num_channels=1)
     chunks, start = [], float("inf")
     received = 0

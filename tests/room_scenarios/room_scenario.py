@@ -78,8 +78,11 @@ async def participant(args: argparse.Namespace, identity: str) -> AsyncIterator[
         yield room
 
 
-async def subscribed_track(room: rtc.Room, identity: str) -> rtc.RemoteAudioTrack:
-    """The first audio track of ``identity`` that ``room`` subscribes to (within `WAIT_S`)."""
+async def subscribed_track(
+    room: rtc.Room, identity: str, within_s: float = WAIT_S
+) -> rtc.RemoteAudioTrack:
+    """The first audio track of ``identity`` that ``room`` subscribes to (within `WAIT_S`,
+    or ``within_s``)."""
     found: asyncio.Future[rtc.RemoteAudioTrack] = asyncio.get_running_loop().create_future()
 
     def on_subscribed(
@@ -94,7 +97,7 @@ async def subscribed_track(room: rtc.Room, identity: str) -> rtc.RemoteAudioTrac
 
     room.on("track_subscribed", on_subscribed)
     try:
-        async with asyncio.timeout(WAIT_S):
+        async with asyncio.timeout(within_s):
             return await found
     finally:
         room.off("track_subscribed", on_subscribed)

@@ -39,18 +39,28 @@ __all__ = ("from_participant", "from_track")
 DRAIN_S = 0.3
 """After a remote track is unsubscribed (unpublished, or its participant left), LiveKit
 still delivers the audio that was in flight (measured against livekit-server 1.13: 40-60 ms
-of it, then ~170 ms of exact zeros, then nothing). The stream reads on until the first
-frame of digital silence, or this long at most, so a participant's last words are kept."""
+of it, then ~170 ms of exact zeros, then nothing; more behind a slow link). The stream
+reads on until the first frame of digital silence, or until it has waited this long for a
+next frame, so a participant's last words are kept. Only waiting counts: frames LiveKit
+has queued while the reader was busy (a slow consumer, a busy machine) are all read."""
 
 
 class _Closer:
     """Closes a native ``rtc.AudioStream`` exactly once (a second close makes the native
-    layer log an unknown handle): at once (`end`), or after what is in flight (`drain`)."""
+    layer log an unknown handle): at once (`end`), or after what is in flight (`drain`).
+
+    The reader notes in ``waiting_since`` when it began to wait for LiveKit's next frame
+    (None while it is busy with the last one): a drain ends after `DRAIN_S` of waiting in
+    vain, never while frames are queued behind a reader busy elsewhere.
+    """
 
     def __init__(self, audio: rtc.AudioStream) -> None:
         self._audio = audio
+        self._loop = asyncio.get_running_loop()
         self._closing: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._drain_began = 0.0
+        self.waiting_since: float | None = None
 
     @property
     def draining(self) -> bool:
@@ -58,11 +68,20 @@ class _Closer:
 
     def end(self) -> None:
         if self._closing is None:
-            self._closing = asyncio.get_running_loop().create_task(self._audio.aclose())
+            self._closing = self._loop.create_task(self._audio.aclose())
 
     def drain(self) -> None:
         if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(DRAIN_S, self.end)
+            self._drain_began = self._loop.time()
+            self._timer = self._loop.call_later(DRAIN_S, self._drained)
+
+    def _drained(self) -> None:
+        since = self.waiting_since
+        waited = 0.0 if since is None else self._loop.time() - max(since, self._drain_began)
+        if waited >= DRAIN_S:
+            self.end()
+        else:
+            self._timer = self._loop.call_later(DRAIN_S - waited, self._drained)
 
     async def closed(self) -> None:
         if self._timer is not None:
@@ -111,6 +130,7 @@ async def frames_of(
         else None
     )
     closer = _Closer(audio)
+    clock = asyncio.get_running_loop().time
     stop_watching = on_track_end(track, closer.end, unsubscribed=closer.drain)
     pts = start_pts
     rate, channels = fmt.sample_rate, fmt.num_channels
@@ -118,7 +138,12 @@ async def frames_of(
     events = audio if watched is None else watched
     acquire("livekit.audio_stream")
     try:
-        async for event in events:
+        while True:
+            closer.waiting_since = clock()
+            event = await anext(events, None)
+            closer.waiting_since = None
+            if event is None:
+                break
             rtc_frame = event.frame
             if rtc_frame.sample_rate != rate or rtc_frame.num_channels != channels:
                 got = AudioFrame.from_rtc(rtc_frame).format

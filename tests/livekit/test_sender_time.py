@@ -31,4 +31,5 @@ def test_the_sdk_gives_no_sender_time_for_received_audio(
     # the SDK now exposes it: place record_room's participants by it.
     assert result["frame_timing_fields"] == [], "frames now carry a time"
     assert result["estimated_playout"] == [0.0], "estimatedPlayoutTimestamp is filled now"
-    assert result["remote_outbound_audio"] == 0, "RTCP sender reports are exposed now"
+    # remote-outbound-rtp may appear (every few seconds, with a sender report's NTP time),
+    # but without the report's RTP timestamp it maps nothing: see docs/reliability.md.

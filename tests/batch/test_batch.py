@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +186,34 @@ core: 3 s of work took 74-227 s and the tests timed out. At nice 0 both Ray test
 79 s there. The tests are about results and Ctrl-C, not Ray's priorities."""
 
 
+def _run_ray(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a Ray driver in a session of its own and kill that whole group however the run
+    ends, so a timed-out run leaves no Ray process (raylet, workers) behind to load the
+    machine for the tests after it."""
+    with _ray_group(command) as run:
+        out, err = run.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(command, run.returncode, out, err)
+
+
+@contextmanager
+def _ray_group(command: list[str]) -> Iterator[subprocess.Popen[str]]:
+    """`subprocess.Popen` of a Ray driver, its group killed on the way out."""
+    run = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=RAY_ENV,
+        start_new_session=True,
+    )
+    try:
+        yield run
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
+        run.communicate()
+
+
 def _ray_available() -> bool:
     try:
         import ray.data  # noqa: F401
@@ -205,7 +235,7 @@ def test_ray_data_writes_what_the_cli_writes_and_resumes(corpus: Path, tmp_path:
     assert _main.main(["run", str(pipeline), str(corpus), str(cli_out), "-j", "2", "-q"]) == 1
     command = [sys.executable, str(ROOT / "examples" / "ray_convert.py"), str(pipeline)]
     command += [str(corpus), str(ray_out), "--num-cpus", "2", "--json"]
-    first = subprocess.run(command, capture_output=True, text=True, timeout=180, env=RAY_ENV)
+    first = _run_ray(command, timeout=180)
     assert first.returncode == 1, first.stderr  # bad.wav failed, as in the CLI
     rows = json.loads(first.stdout)
     assert [(Path(r["input"]).name, r["status"]) for r in rows] == [
@@ -228,7 +258,7 @@ def test_ray_data_writes_what_the_cli_writes_and_resumes(corpus: Path, tmp_path:
     assert refused.returncode == 2  # before Ray starts, in one line
     assert refused.stderr.strip().endswith("nope.yaml': No such file or directory")
 
-    again = subprocess.run(command, capture_output=True, text=True, timeout=180, env=RAY_ENV)
+    again = _run_ray(command, timeout=180)
     assert [r["status"] for r in json.loads(again.stdout)] == [
         "skipped",
         "failed",
@@ -253,21 +283,19 @@ def test_ctrl_c_on_ray_keeps_finished_files_and_a_rerun_converts_the_rest(
     pipeline.write_text(json.dumps({"stages": stages}))
     command = [sys.executable, str(ROOT / "examples" / "ray_convert.py"), str(pipeline)]
     command += [str(corpus), str(out), "--num-cpus", "2"]
-    run = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=RAY_ENV
-    )
-    deadline = time.monotonic() + 90
-    while not list(out.glob("*.wav")) and time.monotonic() < deadline and run.poll() is None:
-        time.sleep(0.02)
-    run.send_signal(signal.SIGINT)
-    _, stderr = run.communicate(timeout=60)
-    assert run.returncode == 130, stderr[-2000:]
-    assert "stopped (Ctrl-C); finished files are kept" in stderr
-    assert "Traceback" not in stderr
+    with _ray_group(command) as run:
+        deadline = time.monotonic() + 90
+        while not list(out.glob("*.wav")) and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.02)
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=60)
+        assert run.returncode == 130, stderr[-2000:]
+        assert "stopped (Ctrl-C); finished files are kept" in stderr
+        assert "Traceback" not in stderr
     finished = len(list(out.glob("*.wav")))
     assert 1 <= finished < 60
 
-    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, env=RAY_ENV)
+    rerun = _run_ray(command, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"converted {60 - finished} files" in rerun.stdout
     assert f"{finished} skipped (already done)" in rerun.stdout

@@ -4,6 +4,7 @@ room tests get a real livekit-server in a network namespace (``livekit_server``)
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
@@ -17,6 +18,20 @@ import pulse_server as pulse
 
 collect_ignore = ["room_scenarios"]
 """Scripts that the room tests run in subprocesses, not test modules."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the processes the tests start Ctrl-C and hang-up as a terminal would.
+
+    A shell starts `cmd &` with SIGINT ignored, `nohup` ignores SIGHUP, and children
+    inherit what is ignored: the CLI's Ctrl-C tests then saw their SIGINT do nothing (a
+    suite run as `.ci/run &` failed 9 of them). The tests that need an ignored signal
+    ignore it in their own child (`test_cli_files_as_they_come.py`).
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.fixture(params=["asyncio", "trio"])

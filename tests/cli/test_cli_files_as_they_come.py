@@ -134,6 +134,45 @@ def test_sighup_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav"]
 
 
+def _start_ignoring(ignored: signal.Signals, source: Path, target: Path) -> subprocess.Popen[bytes]:
+    """``lkframes convert`` started with ``ignored`` ignored, as `cmd &` in a script starts
+    it (SIGINT) or `nohup cmd` (SIGHUP), once its output is under way."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lkframes", "convert", str(source), str(target), "--quiet"],
+        stderr=subprocess.PIPE,
+        env=ENV,
+        preexec_fn=lambda: signal.signal(ignored, signal.SIG_IGN),
+    )
+    deadline = time.monotonic() + 20
+    while process.poll() is None and time.monotonic() < deadline:
+        if any(p.name.startswith(f".{target.name}.") for p in source.parent.iterdir()):
+            break
+        time.sleep(0.005)
+    return process
+
+
+def test_kill_stops_a_background_convert_whose_ctrl_c_is_ignored(tmp_path: Path) -> None:
+    # SIGTERM is handled as Ctrl-C; with SIGINT ignored that once did nothing at all.
+    source, target = tmp_path / "long.wav", tmp_path / "out.flac"
+    lk.run_sync(lk.noise(600.0, 44_100, num_channels=2).to_file(source))
+    process = _start_ignoring(signal.SIGINT, source, target)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert err.decode() == f"lkframes convert: stopped; {target} was not written\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.wav"]
+
+
+def test_nohup_keeps_a_convert_running_through_a_hangup(tmp_path: Path) -> None:
+    source, target = tmp_path / "long.wav", tmp_path / "out.flac"
+    lk.run_sync(lk.noise(60.0, 44_100, num_channels=2).to_file(source))
+    process = _start_ignoring(signal.SIGHUP, source, target)
+    process.send_signal(signal.SIGHUP)  # the terminal closed; nohup said to carry on
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert sf.info(str(target)).frames == 60 * 44_100
+
+
 def test_mu_law_takes_its_standard_for_what_is_not_given(tmp_path: Path) -> None:
     path = tmp_path / "wide.ul"
     path.write_bytes(bytes(range(256)) * 64)

@@ -312,7 +312,8 @@ def _terminate_as_interrupt() -> Iterator[list[int]]:
     Python's default for them ends the process at once: a convert then left its hidden
     temporary file behind. Here they raise SIGINT, which cancels the run and runs every
     ``finally``; the exit status is still 128 + the signal (143, 129). The list holds the
-    signal once it came.
+    signal once it came. With SIGINT ignored (a shell's ``cmd &``) they raise
+    KeyboardInterrupt themselves; one ignored at the start (``nohup``) stays ignored.
     """
     terminated: list[int] = []
     if threading.current_thread() is not threading.main_thread():
@@ -321,9 +322,14 @@ def _terminate_as_interrupt() -> Iterator[list[int]]:
 
     def on_terminate(signum: int, _frame: object) -> None:
         terminated.append(signum)
-        signal.raise_signal(signal.SIGINT)
+        if callable(signal.getsignal(signal.SIGINT)):
+            signal.raise_signal(signal.SIGINT)  # asyncio's handler cancels the run cleanly
+        else:  # SIGINT ignored (a shell's `cmd &`): stop as Python's own Ctrl-C would
+            raise KeyboardInterrupt
 
-    stops = (signal.SIGTERM, signal.SIGHUP)
+    # A signal ignored when we started stays ignored: `nohup` ignores SIGHUP so that a
+    # closed terminal does not stop the run, and a background job may ignore SIGTERM.
+    stops = [s for s in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) != signal.SIG_IGN]
     previous = {stop: signal.signal(stop, on_terminate) for stop in stops}
     try:
         yield terminated

@@ -91,6 +91,26 @@ class _Closer:
         await self._closing
 
 
+def _audio_stream(
+    track: rtc.Track, fmt: AudioFormat, frame_size_ms: int | None, live: Live | None
+) -> rtc.AudioStream:
+    """The SDK's stream of ``track`` in ``fmt``, its queue sized and counted for ``live``."""
+    from livekit import rtc
+
+    capacity = live.capacity(frame_size_ms) if live is not None else 0
+    audio = rtc.AudioStream(
+        track,
+        sample_rate=fmt.sample_rate,
+        num_channels=fmt.num_channels,
+        frame_size_ms=frame_size_ms,
+        capacity=capacity,
+    )
+    if live is not None and live.stats is not None:
+        count_frames(audio, capacity, live.stats)
+        live.stats.stalled = False
+    return audio
+
+
 async def frames_of(
     track: rtc.Track,
     fmt: AudioFormat,
@@ -107,21 +127,9 @@ async def frames_of(
     this track once the audio still in flight has arrived (`DRAIN_S`); the iteration then
     ends normally.
     """
-    from livekit import rtc
-
     require_asyncio("from_track/from_participant")
-    capacity = live.capacity(frame_size_ms) if live is not None else 0
-    audio = rtc.AudioStream(
-        track,
-        sample_rate=fmt.sample_rate,
-        num_channels=fmt.num_channels,
-        frame_size_ms=frame_size_ms,
-        capacity=capacity,
-    )
+    audio = _audio_stream(track, fmt, frame_size_ms, live)
     stats = live.stats if live is not None else None
-    if stats is not None:
-        count_frames(audio, capacity, stats)
-        stats.stalled = False
     muted = MuteSkip(track) if live is not None and live.on_mute == "skip" else None
     publisher = participant_of(track)
     watch = (

@@ -67,7 +67,8 @@ async def test_native_queues_are_asked_to_keep_every_frame(
 def test_a_consumer_holding_the_gil_loses_no_frame_uncounted(
     livekit_server: LiveKitServer, tmp_path: Path
 ) -> None:
-    # B holds its GIL for 1 s twice while A (another process) sends audio and 30 fps video.
+    # B holds its GIL for 1 s twice while A (another process) sends audio and 30 fps video;
+    # B's video reader also pauses 1 s twice (a slow consumer, the event loop free).
     result = livekit_server.scenario("sdk_overflow", "sdk-overflow", tmp_path, timeout=90)
     assert result["sdk_lines"] == [], "the SDK dropped frames where LiveStats cannot see"
     audio, video = result["audio"], result["video"]
@@ -77,8 +78,14 @@ def test_a_consumer_holding_the_gil_loses_no_frame_uncounted(
     # Audio is kept (overflow="block"): 4 s of 10 ms frames, none dropped.
     assert audio["dropped"] == 0
     assert audio["produced"] >= 350  # not 2 s short: nothing was lost during the holds
-    # Video beyond max_queue_frames=3 is dropped during each hold, and counted.
-    assert video["dropped"] > 0
+    # Video beyond max_queue_frames=3 is dropped while the reader pauses, and counted: a
+    # pause brings up to 30 frames (WebRTC's first seconds often fewer: 8-29 dropped seen
+    # over two 0.5 s pauses), more than the queue holds. A GIL hold alone dropped 0-2 (the
+    # backlog reached the reader about as fast as it took it). The black frames of the
+    # unpublish are counted skipped.
+    assert video["dropped"] >= 5
+    kept = video["delivered"] + video["dropped"] + video["skipped"] + video["queued"]
+    assert video["produced"] == kept
 
 
 CLOSING = """

@@ -265,13 +265,17 @@ def test_stall_timeout_ends_a_dead_connection_but_never_a_silent_participant(
     _assert_ended(silent["end"], "the silent participant's leave")
     assert silent["seconds"] == pytest.approx(silent["presence"], abs=0.1)
     assert silent["presence"] >= 6.0
-    # Killed (SIGKILL) and frozen (SIGSTOP): the server reports the connection LOST about
-    # 10 s later (the stall rule ends the stream), or removes them after about 20 s.
+    # Killed (SIGKILL) and frozen (SIGSTOP): when the server reports the connection LOST
+    # (8.5-10.7 s later in some runs, never in others), the stall rule ends the stream 1 s
+    # on; else the server's removal (~20 s) does. Either way stats.stalled says so.
     for gone in ("killed", "stopped"):
-        _assert_clean_stream(result[gone])
-        assert result[gone]["stalled"] is True, gone
-        assert result[gone]["end"] is not None, f"{gone}: not ended by the server's timeout"
-        assert 5.0 <= result[gone]["end"] <= 28.0, gone
+        got = result[gone]
+        _assert_clean_stream(got)
+        assert got["stalled"] is True, gone
+        assert got["end"] is not None, f"{gone}: not ended by the server's timeout"
+        assert got["removed_at"] is not None or got["lost_at"] is not None, gone
+        reported = min(t for t in (got["lost_at"], got["removed_at"]) if t is not None)
+        assert 5.0 <= got["end"] <= reported + 1.0 + 1.0, gone  # stall_timeout, 1 s slack
     received = _load(result, "bounded_file")
     tone = nonsilent(received)
     assert tone.shape[0] / 48_000 >= 0.9

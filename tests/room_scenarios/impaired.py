@@ -86,9 +86,12 @@ class Timed:
         onsets = loud[np.insert(np.diff(loud) > RATE // 10, 0, True)] if loud.size else loud
         found = []
         for onset in onsets:
+            k = which_mark(x[onset:])
+            if k < 1:
+                continue  # not a mark's pitch: a click where the audio resumed (seen once)
             i = int(np.searchsorted(ends, onset, side="right"))
             arrived = self.arrivals[i] - (ends[i] - onset) / RATE
-            found.append((which_mark(x[onset:]), int(onset), arrived))
+            found.append((k, int(onset), arrived))
         return found
 
     def summary(self, left_at: float, path: Path) -> Result:

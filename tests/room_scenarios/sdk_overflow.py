@@ -5,7 +5,10 @@ microphone track (10 ms frames of a tone) and a camera track (30 fps). B reads b
 ``from_participant`` and ``from_participant_video``, each with a `LiveStats` and through a
 map that, at every 50th frame (``--hogs`` times), runs ``--hog-ms`` of C code that keeps
 the GIL (a ``sum`` over a range: no Python bytecode runs, so no thread switch). Meanwhile
-the SDK's native threads cannot hand frames over (their callback needs the GIL). Reports
+the SDK's native threads cannot hand frames over (their callback needs the GIL). After each
+hold the video reader also awaits ``--video-pause`` seconds twice (a slow consumer, the loop
+free): the frames that arrive meanwhile overflow ``max_queue_frames`` for certain, where the
+hold alone overflows it only if the backlog comes faster than the reader takes it. Reports
 both `LiveStats` and the SDK's log lines about dropped frames.
 """
 
@@ -16,7 +19,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -88,6 +91,20 @@ def stalling(hog_ms: float, hogs: int) -> Callable[[T], T]:
     return stall
 
 
+async def slow_reader(frames: AsyncIterator[T], pauses: int, pause_s: float) -> list[T]:
+    """Every frame of ``frames``, awaiting ``pause_s`` at every 20th frame, ``pauses`` times.
+
+    Video arrives for about 2.5 s of the 4 (the first ~75 frames): at frames 20 and 40
+    both pauses fall inside it, where at every 50th frame (the holds) the second did not.
+    """
+    got: list[T] = []
+    async for frame in frames:
+        got.append(frame)
+        if len(got) % 20 == 0 and len(got) <= 20 * pauses:
+            await asyncio.sleep(pause_s)
+    return got
+
+
 def counts(stats: lk.LiveStats, received: int) -> Result:
     return {
         "produced": stats.produced,
@@ -112,7 +129,7 @@ async def main(args: argparse.Namespace) -> Result:
         )
         sounds, pictures, _ = await asyncio.gather(
             audio.map(stalling(args.hog_ms, args.hogs)).collect(),
-            video.map(stalling(args.hog_ms, args.hogs)).collect(),
+            slow_reader(video.map(stalling(args.hog_ms, args.hogs)), args.hogs, args.video_pause),
             _publish(args, script),
         )
     return {
@@ -135,6 +152,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hog-ms", type=float, default=1000.0)
     parser.add_argument("--hogs", type=int, default=2, help="how many times")
     parser.add_argument("--video-queue", type=int, default=3, help="max_queue_frames")
+    parser.add_argument("--video-pause", type=float, default=1.0, help="seconds, twice")
 
 
 if __name__ == "__main__":

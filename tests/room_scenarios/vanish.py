@@ -12,7 +12,9 @@ B reads each of them with ``from_participant(..., stall_timeout=1.0)``:
 - D publishes a track it feeds nothing (the Python SDK then sends a few packets a second).
 
 Reports when each stream ended (seconds after C's and F's signal, after G's leaving line)
-and whether ``stats.stalled`` was set, and saves ``bounded.npy`` (C's stream) in --out.
+and whether ``stats.stalled`` was set, when the server reported C's and F's connection LOST
+and removed them (seconds after the signal, or None), and saves ``bounded.npy`` (C's
+stream) in --out.
 """
 
 from __future__ import annotations
@@ -77,6 +79,31 @@ class Watched:
         }
 
 
+class ServerReports:
+    """When the server reported each participant's connection LOST, and removed them
+    (seconds after ``since``, set once the publishers are signalled)."""
+
+    def __init__(self, room: rtc.Room) -> None:
+        self.since: float | None = None
+        self.lost_at: dict[str, float] = {}
+        self.removed_at: dict[str, float] = {}
+        room.on("connection_quality_changed", self._quality)
+        room.on("participant_disconnected", self._removed)
+
+    def _now(self) -> float | None:
+        return None if self.since is None else round(time.monotonic() - self.since, 3)
+
+    def _quality(self, participant: rtc.Participant, quality: rtc.ConnectionQuality) -> None:
+        now = self._now()
+        if quality == rtc.ConnectionQuality.QUALITY_LOST and now is not None:
+            self.lost_at.setdefault(participant.identity, now)
+
+    def _removed(self, participant: rtc.RemoteParticipant) -> None:
+        now = self._now()
+        if now is not None:
+            self.removed_at.setdefault(participant.identity, now)
+
+
 async def python_publisher(args: argparse.Namespace, identity: str) -> asyncio.subprocess.Process:
     script = Path(args.out) / "publisher.py"
     script.write_text(PUBLISHER)
@@ -110,6 +137,7 @@ async def main(args: argparse.Namespace) -> Result:
         idle_track = rtc.LocalAudioTrack.create_audio_track("idle", idle_source)
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         await room_d.local_participant.publish_track(idle_track, options)
+        server = ServerReports(room_b)
         watched = {who: Watched(room_b, who) for who in "CFGD"}
         unbounded = Receiver(lk.from_participant(room_b, "C"))
         killed, stopped = await python_publisher(args, "C"), await python_publisher(args, "F")
@@ -131,6 +159,7 @@ async def main(args: argparse.Namespace) -> Result:
             g = await watched["G"].end(left_at, 5.0)
             assert watched["G"].first_at is not None
             g["presence"] = round(left_ns / 1e9 - watched["G"].first_at, 3)
+            server.since = signalled_at
             c, f = await asyncio.gather(
                 watched["C"].end(signalled_at, SERVER_TIMEOUT_S),
                 watched["F"].end(signalled_at, SERVER_TIMEOUT_S),
@@ -147,6 +176,9 @@ async def main(args: argparse.Namespace) -> Result:
         idle.receiver.task.cancel()
         await asyncio.gather(idle.receiver.task, return_exceptions=True)
         await idle_source.aclose()
+    for identity, result in (("C", c), ("F", f)):
+        result["lost_at"] = server.lost_at.get(identity)
+        result["removed_at"] = server.removed_at.get(identity)
     return {
         "silent": g,
         "killed": c,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ __all__ = (
     "on_disconnect",
     "on_track_end",
     "participant_of",
+    "removed_as_dead",
     "require_asyncio",
     "room_of",
     "timed_out",
@@ -62,12 +65,55 @@ def timed_out(participant: rtc.RemoteParticipant | None) -> bool:
     """Whether the server removed ``participant`` because its connection died.
 
     livekit-server keeps a participant whose process was killed or froze for ~20 s, then
-    removes it with ``CONNECTION_TIMEOUT`` (a leave says ``CLIENT_INITIATED``).
+    removes it with ``CONNECTION_TIMEOUT`` (a leave says ``CLIENT_INITIATED``); a signal
+    connection closed without a leave or failed media say ``SIGNAL_CLOSE`` or
+    ``MEDIA_FAILURE``.
     """
     from livekit import rtc
 
     reason = None if participant is None else participant.disconnect_reason
-    return reason == rtc.DisconnectReason.CONNECTION_TIMEOUT
+    dead = (
+        rtc.DisconnectReason.CONNECTION_TIMEOUT,
+        rtc.DisconnectReason.SIGNAL_CLOSE,
+        rtc.DisconnectReason.MEDIA_FAILURE,
+    )
+    return reason in dead
+
+
+REASON_S = 0.25
+"""How long `removed_as_dead` may wait for a participant's disconnect (and its reason)."""
+
+
+async def removed_as_dead(
+    room: rtc.Room | None, participant: rtc.RemoteParticipant | None, wait: bool
+) -> bool:
+    """`timed_out`; with ``wait``, once ``room`` said whether ``participant`` left (at most
+    `REASON_S`). Pass the room found while the track was subscribed (`room_of` finds none
+    after).
+
+    The SDK reports a removed participant's track unsubscribed before the participant's
+    disconnect, which carries the reason; a stream can end between the two (seen on CI:
+    a killed publisher's stream ended, its reason not yet known). A participant who only
+    unpublished stays, and costs the whole wait.
+    """
+    if participant is None:
+        return False
+    present = room is not None and room.remote_participants.get(participant.identity)
+    if wait and room is not None and present is participant:
+        left = asyncio.Event()
+
+        def on_left(gone: rtc.RemoteParticipant) -> None:
+            if gone is participant:
+                left.set()
+
+        room.on("participant_disconnected", on_left)
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(REASON_S):
+                    await left.wait()
+        finally:
+            room.off("participant_disconnected", on_left)
+    return timed_out(participant)
 
 
 def on_disconnect(room: rtc.Room, callback: Callable[[], object]) -> Callable[[], None]:

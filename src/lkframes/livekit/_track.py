@@ -14,7 +14,7 @@ from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.resources import acquire, release
 from .._core.stream import Stream, consume
-from ._events import on_track_end, participant_of, require_asyncio, timed_out
+from ._events import on_track_end, participant_of, removed_as_dead, require_asyncio, room_of
 from ._follow import follow_participant
 from ._live import (
     DEFAULT_SAMPLE_RATE,
@@ -131,7 +131,7 @@ async def frames_of(
     audio = _audio_stream(track, fmt, frame_size_ms, live)
     stats = live.stats if live is not None else None
     muted = MuteSkip(track) if live is not None and live.on_mute == "skip" else None
-    publisher = participant_of(track)
+    room, publisher = room_of(track), participant_of(track)
     watch = (
         StallWatch(track, live.stall_timeout, publisher)
         if live is not None and live.stall_timeout
@@ -170,7 +170,9 @@ async def frames_of(
                 stats.delivered += 1
             yield AudioFrame.of(data.reshape(samples, channels), fmt, pts)
             pts += samples
-        if stats is not None and timed_out(publisher):
+        # With stall_timeout, an unsubscription waits for the reason (see removed_as_dead).
+        wait = closer.draining and live is not None and bool(live.stall_timeout)
+        if stats is not None and await removed_as_dead(room, publisher, wait):
             stats.stalled = True  # the server removed them: their connection had died
     finally:
         if watched is not None:
@@ -244,10 +246,12 @@ def from_track(
             this many seconds while the track was not muted (``stats.stalled`` says so).
             Silence never ends the stream: a participant who is present but silent sends
             no packets (LiveKit's Go SDK, browsers in DTX) and is recorded until they
-            leave. A frozen or killed publisher is reported LOST about 10 s after its
-            last packet (measured with livekit-server 1.13.5: 8.5-10.7 s, in 4 of 6
-            runs; otherwise POOR) and removed by the server after about 20 s, which ends
-            the stream anyway (and also sets ``stats.stalled``).
+            leave. A frozen or killed publisher is sometimes reported LOST about 10 s
+            after its last packet (measured with livekit-server 1.13.5: 8.5-10.7 s in 4
+            of 6 runs of one session, in none of 14 of another) and removed by the
+            server after about 20 s, which ends the stream anyway (and also sets
+            ``stats.stalled``; a stream ended by an unsubscription then waits up to
+            0.25 s for the participant's disconnect, which says why).
             Remote tracks only. Default: wait for the server.
 
     Returns:

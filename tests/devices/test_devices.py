@@ -4,6 +4,8 @@ monitor, which `from_microphone` records (the ``pulse_audio`` fixture)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -161,3 +163,28 @@ def test_without_sounddevice_the_extra_is_named(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "sounddevice", None)  # import fails as if missing
     with pytest.raises(lk.MissingExtraError, match=r"lkframes\[devices\]"):
         lk.run_sync(lk.from_microphone().collect())
+
+
+RESCAN = """
+import os, sys
+import sounddevice as sd
+from lkframes.devices._portaudio import _rescan
+def pulse():
+    return any("pulse" in d["name"] for d in sd.query_devices())
+before = pulse()  # PULSE_SERVER names no server yet
+os.environ["PULSE_SERVER"] = sys.argv[1]
+stale = pulse()
+print(before, stale, _rescan(sd), pulse())
+"""
+
+
+def test_a_rescan_finds_a_sound_server_started_since(pulse_audio: str, tmp_path: Path) -> None:
+    # _rescan relies on sounddevice's _terminate/_initialize: PortAudio lists devices when
+    # initialised, so a server that appears later is found only after both.
+    env = {**os.environ, "PULSE_SERVER": f"unix:{tmp_path / 'none'}"}
+    done = subprocess.run(
+        [sys.executable, "-c", RESCAN, pulse_audio],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["False", "False", "True", "True"]

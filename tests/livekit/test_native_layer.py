@@ -1,6 +1,6 @@
 """LiveKit's native layer: frame queues that drop nothing unseen, and a clean exit.
 
-See ``src/lkframes/livekit/_native_queue.py``: LiveKit's native layer queues each stream's
+See ``src/lkframes/livekit/_sdk.py``: LiveKit's native layer queues each stream's
 frames until its callback (which needs the GIL) hands them to Python. A bounded queue drops
 there, logging only its first drop and every 100th, so `LiveStats` could not count them.
 ``src/lkframes/livekit/_exit.py`` closes that layer at exit before the interpreter goes.
@@ -19,7 +19,7 @@ from livekit import rtc
 from livekit.rtc._ffi_client import FfiClient
 
 from livekit_server import LiveKitServer
-from lkframes.livekit._native_queue import UNBOUNDED, video_stream
+from lkframes.livekit._sdk import UNBOUNDED, video_stream
 
 
 def _requests(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -38,7 +38,7 @@ def _requests(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_native_queues_are_asked_to_keep_every_frame(
+async def test_sdks_are_asked_to_keep_every_frame(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sent = _requests(monkeypatch)

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -91,7 +91,7 @@ def stalling(hog_ms: float, hogs: int) -> Callable[[T], T]:
     return stall
 
 
-async def slow_reader(frames: AsyncIterator[T], pauses: int, pause_s: float) -> list[T]:
+async def slow_reader(frames: AsyncIterable[T], pauses: int, pause_s: float) -> list[T]:
     """Every frame of ``frames``, awaiting ``pause_s`` at every 20th frame, ``pauses`` times.
 
     Video arrives for about 2.5 s of the 4 (the first ~75 frames): at frames 20 and 40

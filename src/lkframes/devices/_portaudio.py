@@ -64,7 +64,13 @@ def find_device(device: int | str | None, kind: str) -> int | None:
 
 def _rescan(sd: Any) -> bool:
     """Have PortAudio list the devices again (one plugged in, or a sound server started,
-    since it was initialised); only while no device of this process is open."""
+    since it was initialised); only while no device of this process is open.
+
+    The one use of sounddevice's private parts: ``sd._terminate()`` and
+    ``sd._initialize()`` (``Pa_Terminate``/``Pa_Initialize``; PortAudio lists devices
+    only when initialised). ``tests/devices/test_devices.py::
+    test_a_rescan_finds_a_sound_server_started_since`` checks it on the installed version.
+    """
     if any(open_resources().get(kind) for kind in ("device.input", "device.output")):
         return False
     sd._terminate()

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._core.format import DType
+from ._libsndfile import read_into
 
 if TYPE_CHECKING:
     import soundfile
@@ -51,14 +52,8 @@ class SoundFileDecoder:
     """
 
     def __init__(self, handle: soundfile.SoundFile, dtype: DType, start: int = 0) -> None:
-        import soundfile
-
         self._handle = handle
         self._dtype = dtype
-        self._ffi = soundfile._ffi
-        self._snd = soundfile._snd
-        self._ctype = "short" if dtype == "int16" else "float"
-        self._readf = getattr(soundfile._snd, f"sf_readf_{self._ctype}")
         self.failed: str | None = None
         """Why libsndfile stopped early: its error on damaged data."""
         if start:
@@ -74,12 +69,9 @@ class SoundFileDecoder:
             if self.failed is not None or self._closed:
                 return np.empty((0, self._handle.channels), self._dtype)
             out = np.empty((samples, self._handle.channels), self._dtype)
-            file = self._handle._file
-            pointer = self._ffi.cast(f"{self._ctype} *", out.ctypes.data)
-            got = max(int(self._readf(file, pointer, samples)), 0)
-            if self._snd.sf_error(file):  # libsndfile reports corrupt data mid-stream
-                message = self._ffi.string(self._snd.sf_strerror(file))
-                self.failed = f"decoding failed: {message.decode('utf-8', 'replace')}"
+            got, error = read_into(self._handle, out)
+            if error is not None:  # libsndfile reports corrupt data mid-stream
+                self.failed = f"decoding failed: {error}"
             return out[:got]
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ from ._encodings import (
     default_subtype,
     rate_problem,
 )
+from ._libsndfile import write_from
 from ._replace import Destination, ObjectDestination, destination_of
 from ._target import open_target, pipe_wav_header, remove_made, report_failure
 from ._write_aac import AacEncoder
@@ -113,21 +114,15 @@ class _Encoder:
         python-soundfile's ``write()`` only asserts that every frame was written, and a
         short write through virtual I/O sets no libsndfile error: both are checked here.
         """
-        import soundfile
-
         with self._lock:
             if self.handle.closed:
                 raise AudioFileError(f"writing {str(self.file)!r} failed: the file was closed")
             block = np.ascontiguousarray(data)
-            ctype = "short" if block.dtype == np.int16 else "float"
-            pointer = soundfile._ffi.cast(f"{ctype} *", block.ctypes.data)
             frames = block.shape[0]
-            writef = getattr(soundfile._snd, f"sf_writef_{ctype}")
-            done = int(writef(self.handle._file, pointer, frames))
+            done, error = write_from(self.handle, block)
             problem: object = self.target.error
-            if problem is None and soundfile._snd.sf_error(self.handle._file):
-                message = soundfile._snd.sf_strerror(self.handle._file)
-                problem = soundfile._ffi.string(message).decode("utf-8", "replace")
+            if problem is None:
+                problem = error
             if problem is None and done != frames:
                 problem = f"{done} of {frames} frames written"
             if problem is not None:

@@ -12,6 +12,7 @@ import anyio
 import sniffio
 
 from .._core.errors import WrongEventLoopError
+from ._sdk import room_of
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -22,7 +23,6 @@ __all__ = (
     "participant_of",
     "removed_as_dead",
     "require_asyncio",
-    "room_of",
     "timed_out",
     "while_published",
 )
@@ -35,15 +35,6 @@ def require_asyncio(what: str) -> None:
         library = "none"
     if library != "asyncio":
         raise WrongEventLoopError(what, got=library)
-
-
-def room_of(track: rtc.Track) -> rtc.Room | None:
-    """The room a remote track belongs to (the SDK keeps a weak reference), if any."""
-    resolve = getattr(track, "_resolve_room", None)
-    room = resolve() if callable(resolve) else None
-    from livekit import rtc
-
-    return room if isinstance(room, rtc.Room) else None
 
 
 def participant_of(track: rtc.Track) -> rtc.RemoteParticipant | None:

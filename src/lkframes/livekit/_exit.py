@@ -13,8 +13,9 @@ flight a moment to return, while the interpreter can still run them.
 from __future__ import annotations
 
 import atexit
-import sys
 import time
+
+from ._sdk import dispose_native_layer
 
 __all__ = ("DRAIN_S", "close_native_layer", "register")
 
@@ -29,13 +30,8 @@ def close_native_layer() -> None:
 
     Does nothing when ``livekit.rtc`` never started it (no room, track or source was made).
     """
-    ffi = sys.modules.get("livekit.rtc._ffi_client")
-    client = getattr(getattr(ffi, "FfiClient", None), "_instance", None)
-    dispose = getattr(client, "_dispose", None)
-    if not callable(dispose):
-        return
-    dispose()  # the SDK's own hook; a no-op when it already ran
-    time.sleep(DRAIN_S)
+    if dispose_native_layer():  # the SDK's own hook; a no-op when it already ran
+        time.sleep(DRAIN_S)
 
 
 def register() -> None:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from .._core.checks import check_choice, finite_number
-from .._core.errors import ParameterError, UnsupportedSDKError
+from .._core.errors import ParameterError
 from .._core.format import AudioFormat
+from ._sdk import on_put
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -103,29 +104,19 @@ class LiveStats:
         return self.produced - self.delivered - self.dropped - self.skipped
 
 
-def count_frames(audio: Any, capacity: int, stats: LiveStats) -> None:
-    """Count what LiveKit puts into the stream's frame queue, and what its ring drops.
+def count_frames(stream: Any, capacity: int, stats: LiveStats) -> None:
+    """Count what LiveKit puts into ``stream``'s frame queue, and what its ring drops.
 
-    ``rtc.AudioStream`` keeps frames in a ring that silently drops the oldest once it
-    holds ``capacity`` frames; wrapping its ``put`` is the only place those drops show.
+    ``rtc.AudioStream`` (and ``VideoStream``) keep frames in a ring that silently drops the
+    oldest once it holds ``capacity`` frames: `on_put` is the only place those drops show.
     """
-    queue = getattr(audio, "_queue", None)
-    frames = getattr(queue, "_queue", None)
-    if queue is None or frames is None:
-        raise UnsupportedSDKError(
-            "this livekit version's AudioStream has no frame queue to count (expected "
-            "AudioStream._queue, a RingQueue); use overflow='block' without stats="
-        )
-    put = queue.put
 
-    def counting_put(item: Any) -> None:
-        if item is not None:  # None is the end-of-stream marker
-            stats.produced += 1
-            if capacity and len(frames) >= capacity:
-                stats.dropped += 1
-        put(item)
+    def before(queued: int) -> None:
+        stats.produced += 1
+        if capacity and queued >= capacity:
+            stats.dropped += 1
 
-    queue.put = counting_put
+    on_put(stream, before)
 
 
 @dataclass(frozen=True)

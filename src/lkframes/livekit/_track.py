@@ -14,7 +14,7 @@ from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.resources import acquire, release
 from .._core.stream import Stream, consume
-from ._events import on_track_end, participant_of, removed_as_dead, require_asyncio, room_of
+from ._events import on_track_end, participant_of, removed_as_dead, require_asyncio
 from ._follow import follow_participant
 from ._live import (
     DEFAULT_SAMPLE_RATE,
@@ -26,6 +26,7 @@ from ._live import (
     count_frames,
     is_audio,
 )
+from ._sdk import room_of
 from ._video import from_video_track
 from ._watch import MuteSkip, StallWatch
 

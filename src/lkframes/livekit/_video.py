@@ -19,7 +19,7 @@ from .._core.video import PixelFormat, VideoFrame, buffer_type, check_pixel_form
 from ._events import on_track_end, require_asyncio
 from ._follow import follow_participant
 from ._live import LiveStats, Overflow, count_frames
-from ._native_queue import video_stream
+from ._sdk import end_stream, video_stream
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -114,9 +114,7 @@ async def video_frames_of(
 
     def end() -> None:
         if not closing:
-            queue = getattr(video, "_queue", None)
-            if queue is not None:
-                queue.put(None)  # wakes a reader waiting for the next frame
+            end_stream(video)  # wakes a reader waiting for the next frame
             closing.append(asyncio.get_running_loop().create_task(video.aclose()))
 
     stop_watching = on_track_end(track, end)

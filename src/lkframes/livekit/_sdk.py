@@ -1,0 +1,159 @@
+"""The one place lkframes uses livekit.rtc's private parts, each with the behaviour it assumes.
+
+Everything else in lkframes uses the SDK's public API. Each function here names the private
+attribute it relies on and what that must do; ``tests/livekit/test_sdk_contract.py`` checks
+each of these on the installed livekit (CI: the oldest allowed and the newest), so a release
+that changes one fails there, by name, instead of silently here. A missing attribute raises
+`UnsupportedSDKError` (or, where lkframes can do without it, falls back as documented).
+
+The native frame queues (`video_stream`): between WebRTC and Python, LiveKit's native
+layer keeps each stream's decoded frames in a queue of its own (rust-sdks
+``libwebrtc/src/native/{audio,video}_stream.rs``), drained by a task that hands every frame
+to Python through a callback, which needs the GIL. While Python holds the GIL (a map that
+runs C code for a while, an encoder) that queue fills; a bounded one then drops its oldest
+frame and logs ``native ... stream queue overflow; dropped N queued frames``, only for the
+first drop and every 100th, with no stream named. ``queue_size_frames``
+(``NewAudioStreamRequest`` / ``NewVideoStreamRequest``) sizes it: unset, 10 frames for
+audio and 1 for video; 0, unbounded. livekit 1.2.1's ``rtc.AudioStream`` sends 0, so audio
+waits there; its ``rtc.VideoStream`` sends nothing, so a video frame was dropped, unseen,
+whenever the GIL was held for more than a frame (reproduced: a 1 s hold dropped video
+frames and logged the overflow; audio lost none). `video_stream` asks for 0 too: frames
+wait natively for the callback and then reach the Python queue, where
+``overflow=``/``max_queue_frames`` bound them and every drop is counted.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._core.errors import UnsupportedSDKError
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+__all__ = (
+    "UNBOUNDED",
+    "dispose_native_layer",
+    "end_stream",
+    "on_put",
+    "room_of",
+    "video_stream",
+)
+
+UNBOUNDED = 0
+"""``queue_size_frames`` for a native queue that never drops (the SDK's own meaning)."""
+
+
+def video_stream(track: rtc.Track, buffer_type: Any, capacity: int) -> rtc.VideoStream:
+    """An ``rtc.VideoStream`` of ``track`` whose native queue keeps every frame.
+
+    Raises:
+        UnsupportedSDKError: This livekit version's ``VideoStream`` builds its request
+            elsewhere (the method this relies on is gone).
+    """
+    return _video_stream_class()(track, format=buffer_type, capacity=capacity)
+
+
+@functools.cache
+def _video_stream_class() -> type[rtc.VideoStream]:
+    from livekit import rtc
+    from livekit.rtc._ffi_client import FfiClient
+    from livekit.rtc._proto import ffi_pb2, video_frame_pb2
+
+    if not callable(getattr(rtc.VideoStream, "_create_owned_stream", None)):
+        raise UnsupportedSDKError(
+            "this livekit version's VideoStream has no _create_owned_stream to size its "
+            "native queue"
+        )
+
+    class UnboundedVideoStream(rtc.VideoStream):
+        """livekit 1.2.1's request for a track's stream, with ``queue_size_frames=0``."""
+
+        def _create_owned_stream(self) -> Any:
+            assert self._track is not None
+            request = ffi_pb2.FfiRequest()
+            new = request.new_video_stream
+            new.track_handle = self._track._ffi_handle.handle
+            new.type = video_frame_pb2.VideoStreamType.VIDEO_STREAM_NATIVE
+            if self._format is not None:
+                new.format = self._format
+            new.normalize_stride = True
+            new.queue_size_frames = UNBOUNDED
+            return FfiClient.instance.request(request).new_video_stream.stream
+
+    return UnboundedVideoStream
+
+
+def on_put(stream: rtc.AudioStream | rtc.VideoStream, before: Callable[[int], None]) -> None:
+    """Call ``before(queued)`` each time LiveKit puts a frame into ``stream``'s queue, with
+    how many frames the queue held just before (the end-of-stream marker is not a frame).
+
+    Relies on: ``stream._queue`` (a ``RingQueue``) whose ``put`` every frame goes through,
+    and whose ``_queue`` is the deque of frames it holds; a full ring (``capacity`` frames)
+    drops its oldest on ``put``, silently. Wrapping ``put`` is the only place those drops
+    show.
+
+    Raises:
+        UnsupportedSDKError: This livekit version's stream keeps its frames elsewhere.
+    """
+    queue = getattr(stream, "_queue", None)
+    frames = getattr(queue, "_queue", None)
+    if queue is None or frames is None:
+        raise UnsupportedSDKError(
+            f"this livekit version's {type(stream).__name__} has no frame queue to count "
+            "(expected ._queue, a RingQueue); use overflow='block' without stats="
+        )
+    put = queue.put
+
+    def counting_put(item: Any) -> None:
+        if item is not None:  # None is the end-of-stream marker
+            before(len(frames))
+        put(item)
+
+    queue.put = counting_put
+
+
+def end_stream(stream: rtc.VideoStream) -> None:
+    """Wake a reader waiting in ``stream`` for its next frame: the iteration ends.
+
+    Relies on: ``stream._queue.put(None)`` ending the ``async for`` over the stream (the
+    SDK's own end-of-stream marker). ``aclose()`` alone leaves a waiting reader waiting
+    (livekit 1.2.1). Without ``_queue``, does nothing (the close still ends it later).
+    """
+    queue = getattr(stream, "_queue", None)
+    if queue is not None:
+        queue.put(None)
+
+
+def room_of(track: rtc.Track) -> rtc.Room | None:
+    """The room a remote track belongs to, while it is subscribed; else None.
+
+    Relies on: ``track._resolve_room()``, the SDK's weak reference from a track to its
+    room (set when a remote track is subscribed, None for a local track and after the
+    unsubscription). Without it, None: a stream of the track then ends only when it is
+    closed (no room events to watch).
+    """
+    from livekit import rtc
+
+    resolve = getattr(track, "_resolve_room", None)
+    room = resolve() if callable(resolve) else None
+    return room if isinstance(room, rtc.Room) else None
+
+
+def dispose_native_layer() -> bool:
+    """Close LiveKit's native layer now, if it was started; whether it was.
+
+    Relies on: ``livekit.rtc._ffi_client.FfiClient._instance`` (the client, None until
+    the first room, track or source) and its ``_dispose()``, the hook the SDK runs at
+    exit: rooms closed, then no more callbacks into Python; a second call does nothing.
+    """
+    ffi = sys.modules.get("livekit.rtc._ffi_client")
+    client = getattr(getattr(ffi, "FfiClient", None), "_instance", None)
+    dispose = getattr(client, "_dispose", None)
+    if not callable(dispose):
+        return False
+    dispose()
+    return True

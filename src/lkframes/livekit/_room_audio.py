@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import AsyncGenerator, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -13,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._core.checks import finite_number
+from .._core.clock import monotonic
 from .._core.errors import NotConnectedError, ParameterError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
@@ -99,7 +99,7 @@ class _Listeners:
 
     def _end(self) -> None:
         if self.ended_at is None:
-            self.ended_at = time.monotonic()
+            self.ended_at = monotonic()
 
     async def _listen(self, identity: str, scope: anyio.CancelScope) -> None:
         stats = LiveStats() if self.settings.stall_timeout else None
@@ -115,7 +115,7 @@ class _Listeners:
             with scope:
                 async with consume(audio) as frames:
                     async for frame in frames:
-                        self.timeline.add(identity, frame.data, time.monotonic())
+                        self.timeline.add(identity, frame.data, monotonic())
         except Exception as exc:
             self.error = self.error or exc
         finally:
@@ -184,7 +184,7 @@ async def _timeline(room: rtc.Room, settings: _Settings) -> AsyncGenerator[Any, 
         raise NotConnectedError("from_room needs a connected room (got a disconnected rtc.Room)")
     fmt = settings.fmt
     rate = fmt.sample_rate
-    zero = time.monotonic()
+    zero = monotonic()
     timeline = Timeline(fmt, zero)
     stats = settings.stats
     if stats is not None:
@@ -203,7 +203,7 @@ async def _timeline(room: rtc.Room, settings: _Settings) -> AsyncGenerator[Any, 
                 end = min(end, max(pts, last))
             if end <= pts:
                 return
-            await anyio.sleep(max(0.0, zero + end / rate + settings.delay - time.monotonic()))
+            await anyio.sleep(max(0.0, zero + end / rate + settings.delay - monotonic()))
             if listeners.error is not None:
                 raise listeners.error
             parts = timeline.block(end - pts)

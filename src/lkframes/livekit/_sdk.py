@@ -1,9 +1,15 @@
 """The one place lkframes uses livekit.rtc's private parts, each with the behaviour it assumes.
 
-Everything else in lkframes uses the SDK's public API. Each function here names the private
-attribute it relies on and what that must do; ``tests/livekit/test_sdk_contract.py`` checks
-each of these on the installed livekit (CI: the oldest allowed and the newest), so a release
-that changes one fails there, by name, instead of silently here. A missing attribute raises
+It is also where a simulated room (``lkframes.testing.SimulatedRoom``) takes the SDK's
+place: its rooms, participants and tracks have the SDK's public attributes and events, and
+say ``lkframes_simulated = True``; here their streams and statistics come from the
+simulation instead of the native layer (`audio_stream`, `on_put`, `room_of`,
+`packets_received`, `is_remote`). Everything else in lkframes uses the SDK's public API.
+
+Each function here names the private attribute it relies on and what that must do;
+``tests/livekit/test_sdk_contract.py`` checks each of these on the installed livekit (CI:
+the oldest allowed and the newest), so a release that changes one fails there, by name,
+instead of silently here. A missing attribute raises
 `UnsupportedSDKError` (or, where lkframes can do without it, falls back as documented).
 
 The native frame queues (`video_stream`): between WebRTC and Python, LiveKit's native
@@ -27,7 +33,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._core.errors import UnsupportedSDKError
 
@@ -35,13 +41,69 @@ if TYPE_CHECKING:
     from livekit import rtc
 
 __all__ = (
+    "SIMULATED",
     "UNBOUNDED",
+    "audio_stream",
     "dispose_native_layer",
     "end_stream",
+    "is_remote",
     "on_put",
+    "packets_received",
     "room_of",
     "video_stream",
 )
+
+SIMULATED = "lkframes_simulated"
+"""The attribute a simulated room's objects set (to True) in place of the SDK's classes."""
+
+
+def audio_stream(
+    track: rtc.Track, sample_rate: int, num_channels: int, frame_size_ms: int | None, capacity: int
+) -> rtc.AudioStream:
+    """``rtc.AudioStream(track, ...)``, or a simulated track's own stream of the same shape."""
+    if getattr(track, SIMULATED, False):
+        stream: rtc.AudioStream = track.lkframes_audio_stream(  # type: ignore[attr-defined]
+            sample_rate, num_channels, frame_size_ms, capacity
+        )
+        return stream
+    from livekit import rtc
+
+    return rtc.AudioStream(
+        track,
+        sample_rate=sample_rate,
+        num_channels=num_channels,
+        frame_size_ms=frame_size_ms,
+        capacity=capacity,
+    )
+
+
+def is_remote(track: rtc.Track) -> bool:
+    """Whether ``track`` is another participant's (a simulated one always is)."""
+    from livekit import rtc
+
+    return bool(getattr(track, SIMULATED, False)) or isinstance(
+        track, (rtc.RemoteAudioTrack, rtc.RemoteVideoTrack)
+    )
+
+
+async def packets_received(track: rtc.Track) -> int:
+    """RTP packets received for a remote track so far (0 before the first one).
+
+    Public API (``get_stats()``'s ``inbound_rtp``); a simulated track counts its own.
+
+    Raises:
+        UnsupportedSDKError: This livekit version's tracks have no ``get_stats()``.
+    """
+    if getattr(track, SIMULATED, False):
+        return int(track.lkframes_packets_received())  # type: ignore[attr-defined]
+    get_stats = getattr(track, "get_stats", None)
+    if get_stats is None:
+        raise UnsupportedSDKError("this livekit version's tracks have no get_stats()")
+    for report in await get_stats():
+        if report.WhichOneof("stats") == "inbound_rtp":
+            return int(report.inbound_rtp.received.packets_received)
+    return 0
+
 
 UNBOUNDED = 0
 """``queue_size_frames`` for a native queue that never drops (the SDK's own meaning)."""
@@ -99,6 +161,9 @@ def on_put(stream: rtc.AudioStream | rtc.VideoStream, before: Callable[[int], No
     Raises:
         UnsupportedSDKError: This livekit version's stream keeps its frames elsewhere.
     """
+    if getattr(stream, SIMULATED, False):
+        stream.lkframes_on_put(before)  # type: ignore[union-attr]
+        return
     queue = getattr(stream, "_queue", None)
     frames = getattr(queue, "_queue", None)
     if queue is None or frames is None:
@@ -138,6 +203,9 @@ def room_of(track: rtc.Track) -> rtc.Room | None:
     """
     from livekit import rtc
 
+    if getattr(track, SIMULATED, False):
+        room: Any = track.lkframes_room  # type: ignore[attr-defined]
+        return cast("rtc.Room | None", room)
     resolve = getattr(track, "_resolve_room", None)
     room = resolve() if callable(resolve) else None
     return room if isinstance(room, rtc.Room) else None

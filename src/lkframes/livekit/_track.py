@@ -26,7 +26,7 @@ from ._live import (
     count_frames,
     is_audio,
 )
-from ._sdk import room_of
+from ._sdk import audio_stream, is_remote, room_of
 from ._video import from_video_track
 from ._watch import MuteSkip, StallWatch
 
@@ -96,16 +96,9 @@ def _audio_stream(
     track: rtc.Track, fmt: AudioFormat, frame_size_ms: int | None, live: Live | None
 ) -> rtc.AudioStream:
     """The SDK's stream of ``track`` in ``fmt``, its queue sized and counted for ``live``."""
-    from livekit import rtc
 
     capacity = live.capacity(frame_size_ms) if live is not None else 0
-    audio = rtc.AudioStream(
-        track,
-        sample_rate=fmt.sample_rate,
-        num_channels=fmt.num_channels,
-        frame_size_ms=frame_size_ms,
-        capacity=capacity,
-    )
+    audio = audio_stream(track, fmt.sample_rate, fmt.num_channels, frame_size_ms, capacity)
     if live is not None and live.stats is not None:
         count_frames(audio, capacity, live.stats)
         live.stats.stalled = False
@@ -287,7 +280,7 @@ def from_track(
         raise ParameterError(f"from_track needs an audio track (got a {type(track).__name__})")
     fmt = audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
     live = Live.make(overflow, max_queue_ms, stats, on_mute, stall_timeout)
-    if stall_timeout is not None and not isinstance(track, rtc.RemoteAudioTrack):
+    if stall_timeout is not None and not is_remote(track):
         raise ParameterError(
             f"stall_timeout applies to remote tracks (got a {type(track).__name__}, which "
             "receives no packets to watch)"

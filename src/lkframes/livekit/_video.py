@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, get_args
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, get_args
 import anyio
 
 from .._core.checks import check_choice
+from .._core.clock import monotonic
 from .._core.errors import InvalidVideoError, ParameterError
 from .._core.registry import method_entry
 from .._core.resources import acquire, release
@@ -19,7 +19,7 @@ from .._core.video import PixelFormat, VideoFrame, buffer_type, check_pixel_form
 from ._events import on_track_end, require_asyncio
 from ._follow import follow_participant
 from ._live import LiveStats, Overflow, count_frames
-from ._sdk import end_stream, video_stream
+from ._sdk import end_stream, is_remote, video_stream
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -104,7 +104,6 @@ async def video_frames_of(
     ``rtc.VideoStream`` puts no end marker in its queue when it ends, so a reader waiting
     there would wait forever (livekit 1.2.1): the end is put there from here.
     """
-    from livekit import rtc
 
     require_asyncio("from_track (video)")
     video = video_stream(track, buffer_type(pixel_format), live.capacity)
@@ -120,7 +119,7 @@ async def video_frames_of(
     stop_watching = on_track_end(track, end)
     acquire("livekit.video_stream")
     held: list[VideoFrame] = []  # black frames that may be the unpublish's
-    remote = isinstance(track, rtc.RemoteVideoTrack)
+    remote = is_remote(track)
     try:
         async for event in video:
             if live.stats is not None:
@@ -302,9 +301,9 @@ async def to_video_source(
                 )
             if realtime:
                 if start_wall is None:
-                    start_wall, start_ts = time.monotonic(), frame.timestamp_us
+                    start_wall, start_ts = monotonic(), frame.timestamp_us
                 due = start_wall + (frame.timestamp_us - start_ts) / 1e6
-                delay = due - time.monotonic()
+                delay = due - monotonic()
                 if delay > 0:
                     await anyio.sleep(delay)
             source.capture_frame(frame._to_rtc_shared(), timestamp_us=frame.timestamp_us)

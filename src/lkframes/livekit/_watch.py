@@ -4,14 +4,14 @@ mute that ``on_mute="skip"`` leaves out."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .._core.errors import UnsupportedSDKError
+from .._core.clock import monotonic
+from ._sdk import packets_received
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -54,7 +54,7 @@ class StallWatch:
         self._participant = participant
         self.interval = min(0.25, timeout / 4)
         """Seconds between two looks at the statistics."""
-        now = time.monotonic()
+        now = monotonic()
         self._progress_at = now
         self._next_check = now + self.interval
         self._packets = -1
@@ -84,11 +84,11 @@ class StallWatch:
     async def stalled(self) -> bool:
         """Whether the publisher's connection is reported LOST and no packet arrived for
         ``timeout`` seconds of unmuted time."""
-        now = time.monotonic()
+        now = monotonic()
         if now < self._next_check:
             return False
         self._next_check = now + self.interval
-        packets = await _packets_received(self._track)
+        packets = await packets_received(self._track)
         if packets != self._packets or self._track.muted:
             self._packets = packets
             self._progress_at = now
@@ -102,17 +102,6 @@ class StallWatch:
         return participant is not None and (
             participant.connection_quality == rtc.ConnectionQuality.QUALITY_LOST
         )
-
-
-async def _packets_received(track: rtc.Track) -> int:
-    """RTP packets received for a remote track so far (0 before the first one)."""
-    get_stats = getattr(track, "get_stats", None)
-    if get_stats is None:
-        raise UnsupportedSDKError("this livekit version's tracks have no get_stats()")
-    for report in await get_stats():
-        if report.WhichOneof("stats") == "inbound_rtp":
-            return int(report.inbound_rtp.received.packets_received)
-    return 0
 
 
 class MuteSkip:

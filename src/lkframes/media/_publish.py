@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .._core.clock import monotonic
 from .._core.errors import NotConnectedError, ParameterError
 from .._core.frame import AudioFrame
 from .._core.resources import held
@@ -51,7 +51,7 @@ class _Clock:
 
     def start(self) -> None:
         if self.zero is None:
-            self.zero = time.monotonic()
+            self.zero = monotonic()
             self.started.set()
 
     def audio_handed(self, media_s: float) -> None:
@@ -64,7 +64,7 @@ class _Clock:
         """
         self.start()
         assert self.zero is not None
-        late = time.monotonic() - (self.zero + media_s)
+        late = monotonic() - (self.zero + media_s)
         if late > 0:
             self.zero += late
 
@@ -79,7 +79,7 @@ class _Clock:
         await self.started.wait()
         assert self.zero is not None
         due = self.zero + media_s
-        delay = due - time.monotonic()
+        delay = due - monotonic()
         if delay > 0:
             await anyio.sleep(delay)
         return due

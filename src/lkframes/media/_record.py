@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ import anyio
 import numpy as np
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from .._core.clock import monotonic
 from .._core.errors import ParameterError
 from .._core.frame import AudioFrame
 from .._core.stream import Stream
@@ -77,7 +77,7 @@ async def _pump_audio(
     with _until_the_writer_leaves():
         async with out, audio.open() as frames:
             async for frame in frames:
-                for placed in placing.add(frame, time.monotonic()):
+                for placed in placing.add(frame, monotonic()):
                     await out.send(placed)
             for placed in placing.flush():
                 await out.send(placed)

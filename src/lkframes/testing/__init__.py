@@ -22,10 +22,16 @@ import typing as _typing
 
 from .._core.errors import MissingExtraError as _MissingExtraError
 from .._core.resources import open_resources as open_resources
+from ._sim_audio import Network as Network
 from ._source_kit import check_source as check_source
 from ._source_kit import check_source_async as check_source_async
+from ._virtual_clock import VirtualClockLoop as VirtualClockLoop
+from ._virtual_clock import run_virtual as run_virtual
 
 if _typing.TYPE_CHECKING:
+    from ._sim_room import SimulatedParticipant as SimulatedParticipant
+    from ._sim_room import SimulatedRoom as SimulatedRoom
+    from ._sim_room import SimulatedTrack as SimulatedTrack
     from ._sink_kit import check_sink as check_sink
     from ._sink_kit import check_sink_async as check_sink_async
     from ._stage_kit import StageFactory as StageFactory
@@ -38,7 +44,12 @@ if _typing.TYPE_CHECKING:
     from ._strategies import splits as splits
 
 __all__ = (
+    "Network",
+    "SimulatedParticipant",
+    "SimulatedRoom",
+    "SimulatedTrack",
     "StageFactory",
+    "VirtualClockLoop",
     "audio_arrays",
     "audio_formats",
     "audio_frames",
@@ -50,6 +61,7 @@ __all__ = (
     "check_stage_async",
     "frame_streams",
     "open_resources",
+    "run_virtual",
     "splits",
 )
 
@@ -67,7 +79,19 @@ _NEEDS_HYPOTHESIS = {
 }
 
 
+_SIMULATION = {
+    "SimulatedParticipant": "._sim_room",
+    "SimulatedRoom": "._sim_room",
+    "SimulatedTrack": "._sim_room",
+}
+"""Imported when first used: they import livekit.rtc."""
+
+
 def __getattr__(name: str) -> object:
+    if name in _SIMULATION:
+        value = getattr(_importlib.import_module(_SIMULATION[name], __name__), name)
+        globals()[name] = value
+        return value
     module = _NEEDS_HYPOTHESIS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

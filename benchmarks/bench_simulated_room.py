@@ -1,0 +1,113 @@
+"""How fast a `SimulatedRoom` runs: simulated seconds per real second, in one process.
+
+Each case scripts N participants who each talk (noise) for the whole scenario behind a
+network with 50 ms delay, 20 ms jitter and 1 % loss, and reads the room in two ways:
+
+- ``lk.from_room(room, until_empty=True).to_array()``: what a user's test runs (every
+  participant's 10 ms frames through lkframes' per-frame code, mixed on one timeline);
+- the simulator alone: the same tracks' simulated streams iterated bare (no lkframes
+  pipeline), the part of the cost that is the simulation's.
+
+    python benchmarks/bench_simulated_room.py          # 1x1, 5x1 and 5x10 minutes
+    python benchmarks/bench_simulated_room.py --quick  # 1x1 and 5x1 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import time
+
+import numpy as np
+
+import lkframes as lk
+from lkframes.testing import Network, SimulatedRoom, run_virtual
+
+RATE = 48_000
+
+
+def script(participants: int, minutes: float) -> SimulatedRoom:
+    room = SimulatedRoom(seed=1)
+    rng = np.random.default_rng(0)
+    seconds = minutes * 60
+    network = Network(delay=0.05, jitter=0.02, loss=0.01)
+    for i in range(participants):
+        talker = room.participant(f"p{i}", leaves=seconds, network=network)
+        talker.publish_audio(
+            (rng.standard_normal(round(RATE * (seconds - 1))) * 3000).astype(np.int16)
+        )
+    return room
+
+
+async def with_lkframes(room: SimulatedRoom) -> int:
+    async with room:
+        mixed = await lk.from_room(room, until_empty=True).to_array()
+    return int(mixed.shape[0])
+
+
+async def bare(room: SimulatedRoom) -> int:
+    """The simulated streams alone, read until each track's end."""
+    samples = 0
+    async with room:
+        await asyncio.sleep(0.2)  # everyone subscribed
+        streams = [
+            track.lkframes_audio_stream(RATE, 1, 10, 0)
+            for who in room.present.values()
+            for track in who.track_publications.values()
+        ]
+
+        async def read(stream: object) -> int:
+            got = 0
+            async for event in stream:  # type: ignore[attr-defined]
+                got += event.frame.samples_per_channel
+                if not room.isconnected() or not room.present:
+                    break
+            return got
+
+        empty = asyncio.Event()
+        room.on("participant_disconnected", lambda _: room.present or empty.set())
+
+        async def stop_when_empty() -> None:
+            await empty.wait()
+            for stream in streams:
+                await stream.aclose()
+
+        results = await asyncio.gather(*(read(s) for s in streams), stop_when_empty())
+        samples = sum(r for r in results if r)
+    return samples
+
+
+def timed(main: object) -> tuple[float, float]:
+    started = time.perf_counter()
+    simulated = run_virtual(main)  # type: ignore[arg-type]
+    return time.perf_counter() - started, float(simulated)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="skip the 10-minute case")
+    args = parser.parse_args()
+    cases = [(1, 1.0), (5, 1.0)] + ([] if args.quick else [(5, 10.0)])
+    print("# SimulatedRoom speed\n")
+    print(f"Python {platform.python_version()}, lkframes {lk.__version__}; one process.\n")
+    print(
+        "| participants | simulated min | from_room s | x real time | simulator alone s |", end=""
+    )
+    print(" x real time |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for participants, minutes in cases:
+        room = script(participants, minutes)
+        took, samples = timed(lambda room=room: with_lkframes(room))
+        alone_room = script(participants, minutes)
+        alone, _ = timed(lambda room=alone_room: bare(room))
+        seconds = minutes * 60
+        print(
+            f"| {participants} | {minutes:g} | {took:.2f} | {seconds / took:,.0f} | "
+            f"{alone:.2f} | {seconds / alone:,.0f} |"
+        )
+        assert samples >= (seconds - 1.5) * RATE, "the room's audio came up short"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""What a simulated participant's audio sounds like at the subscriber: packets, a network,
+a jitter buffer, and the 10 ms frames LiveKit's ``AudioStream`` hands out.
+
+The model (see docs/cookbook/test-without-a-server.md for what it leaves out):
+
+- The publisher sends its audio as 20 ms packets (Opus's), packet ``k`` at
+  ``published_at + k * 0.02`` on the room's clock (clock drift is not modelled yet).
+- The network loses a packet with probability ``loss`` (a seeded generator: the same seed,
+  the same losses), loses every packet sent during an outage, and delays the others by
+  ``delay`` plus a uniform ``±jitter``, so packets can arrive out of order.
+- The subscriber's jitter buffer plays packet ``k`` at its send time plus ``delay +
+  jitter + 0.02`` (a fixed buffer as deep as the worst delay, plus a packet). A packet
+  that arrives later than that, or never, is played as silence (WebRTC's NetEq would
+  conceal a short loss with a synthesised continuation; the simulator plays zeros).
+- While muted, the publisher sends silence (LiveKit delivers digital zeros).
+- Frames are cut on the subscriber's own 10 ms grid from the moment of subscription, and
+  one is handed over when its last sample has played, as LiveKit does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ("PACKET_S", "Network", "Playout")
+
+PACKET_S = 0.02
+"""One packet of audio (Opus's 20 ms)."""
+RATE = 48_000
+"""The rate a simulated participant's audio is given and sent at (LiveKit's Opus rate)."""
+
+
+@dataclass(frozen=True)
+class Network:
+    """What the network does to one participant's packets on their way to you.
+
+    Args:
+        delay: One-way delay, seconds.
+        jitter: Each packet's delay varies uniformly within ``±jitter`` seconds (packets
+            may then arrive out of order; the jitter buffer puts them back in order).
+        loss: Probability that a packet is lost (0 to 1), drawn from the room's seed.
+        outages: ``(start, end)`` seconds on the room's clock during which everything
+            the participant sends is lost.
+
+    Examples:
+        >>> from lkframes.testing import Network
+        >>> Network(delay=0.08, jitter=0.02, loss=0.01).loss
+        0.01
+    """
+
+    delay: float = 0.0
+    jitter: float = 0.0
+    loss: float = 0.0
+    outages: tuple[tuple[float, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        from .._core.errors import ParameterError
+
+        for name in ("delay", "jitter"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ParameterError(f"Network {name}= must be seconds >= 0 (got {value!r})")
+        if not 0.0 <= self.loss <= 1.0:
+            raise ParameterError(f"Network loss= must be within 0 to 1 (got {self.loss!r})")
+        for outage in self.outages:
+            if len(outage) != 2 or not outage[0] <= outage[1]:
+                raise ParameterError(
+                    f"Network outages= are (start, end) pairs with start <= end (got {outage!r})"
+                )
+
+    @property
+    def buffer(self) -> float:
+        """How long after its send time the subscriber plays a packet."""
+        return self.delay + self.jitter + PACKET_S
+
+
+@dataclass
+class Playout:
+    """One published audio track as the subscriber's jitter buffer plays it."""
+
+    samples: NDArray[np.int16]
+    """(frames, channels) at 48 kHz, as the participant publishes it."""
+    published_at: float
+    network: Network
+    rng: np.random.Generator
+    muted: list[tuple[float, float]] = field(default_factory=list)
+    """(from, to) on the room's clock while the publisher was muted (sent silence)."""
+    stopped_at: float = math.inf
+    """When the publisher stopped sending (unpublished, left, or vanished)."""
+    _arrival: NDArray[np.float64] = field(init=False)
+    _converted: dict[tuple[int, int], NDArray[np.int16]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        packets = math.ceil(self.samples.shape[0] / (RATE * PACKET_S))
+        net = self.network
+        sent = self.sent_at(np.arange(packets))
+        arrival = sent + net.delay
+        if net.jitter:
+            arrival = arrival + self.rng.uniform(-net.jitter, net.jitter, packets)
+        lost = self.rng.random(packets) < net.loss if net.loss else np.zeros(packets, bool)
+        for start, end in net.outages:
+            lost |= (sent >= start) & (sent < end)
+        self._arrival = np.where(lost, np.inf, arrival)
+        self._converted = {}
+
+    def sent_at(self, packet: Any) -> Any:
+        """When packet(s) ``packet`` left the publisher, on the room's clock."""
+        return self.published_at + packet * PACKET_S
+
+    def packets_arrived(self, now: float) -> int:
+        """How many packets the subscriber received by ``now``."""
+        return int(np.count_nonzero(self._arrival <= now))
+
+    def last_played_at(self) -> float:
+        """When the subscriber plays the last sample that was sent."""
+        sent = min(self.samples.shape[0] / RATE, self.stopped_at - self.published_at)
+        return float(self.published_at + max(0.0, sent) + self.network.buffer)
+
+    def frame(self, start: float, rate: int, channels: int, samples: int) -> NDArray[np.int16]:
+        """The ``samples`` frames the subscriber plays from ``start`` on, at ``rate``."""
+        heard = self._heard(rate, channels)
+        first = round((start - self.published_at - self.network.buffer) * rate)
+        if first >= 0 and first + samples <= heard.shape[0]:
+            return heard[first : first + samples]
+        out = np.zeros((samples, channels), np.int16)
+        lo, hi = max(first, 0), min(first + samples, heard.shape[0])
+        if lo < hi:
+            out[lo - first : hi - first] = heard[lo:hi]
+        return out
+
+    def stop(self, at: float) -> None:
+        """The publisher stops sending at ``at`` (if not earlier)."""
+        if at < self.stopped_at:
+            self.stopped_at = at
+            self.changed()
+
+    def changed(self) -> None:
+        """The script changed (a mute, an end): what is heard is worked out again."""
+        self._converted.clear()
+
+    def _heard(self, rate: int, channels: int) -> NDArray[np.int16]:
+        """The published samples at ``rate`` with ``channels`` (LiveKit converts too), as
+        heard: silence for lost packets, while muted and after the publisher stopped.
+
+        The buffer is deeper than the worst delay, so no packet that arrives is too late.
+        """
+        key = (rate, channels)
+        if key in self._converted:
+            return self._converted[key]
+        data = self.samples
+        if rate != RATE:
+            import soxr
+
+            data = np.asarray(soxr.resample(data, RATE, rate, "HQ"), np.int16)
+        if data.shape[1] != channels:
+            mono = data.astype(np.float64).mean(axis=1, keepdims=True)
+            data = np.repeat(np.round(mono), channels, axis=1).astype(np.int16)
+        heard = np.array(data, np.int16, order="C")
+        per_packet = round(rate * PACKET_S)
+        for k in np.flatnonzero(np.isinf(self._arrival)):
+            heard[k * per_packet : (k + 1) * per_packet] = 0
+        silent = [*self.muted, (self.stopped_at, math.inf)]
+        for begin, end in silent:
+            if begin >= self.published_at + heard.shape[0] / rate:
+                continue
+            lo = max(0, math.ceil((begin - self.published_at) * rate))
+            hi = heard.shape[0]
+            if end < self.published_at + hi / rate:
+                hi = max(0, math.ceil((end - self.published_at) * rate))
+            if lo < hi:
+                heard[lo:hi] = 0
+        self._converted[key] = heard
+        return heard

@@ -1,0 +1,140 @@
+"""A simulated track's ``AudioStream``: LiveKit's 10 ms frames, handed out on time."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ._sim_audio import Playout
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+__all__ = ("AFTER_END_S", "SimulatedAudioStream")
+
+AFTER_END_S = 0.17
+"""After the audio in flight at an unsubscription has played, LiveKit hands out about
+this much digital silence, then nothing (measured against livekit-server 1.13)."""
+
+
+@dataclass(frozen=True)
+class _Event:
+    """The shape of the SDK's ``AudioFrameEvent``."""
+
+    frame: rtc.AudioFrame
+
+
+class SimulatedAudioStream:
+    """Frames of one subscription, cut on the subscriber's grid from ``start`` (room clock).
+
+    A ring of ``capacity`` frames (0: unbounded) drops its oldest, as the SDK's does, when
+    the reader falls behind. Iteration ends only when the stream is closed, as the SDK's.
+    """
+
+    lkframes_simulated = True
+
+    def __init__(
+        self,
+        playout: Playout,
+        clock: Callable[[], float],
+        start: float,
+        rate: int,
+        channels: int,
+        frame_ms: int,
+        capacity: int,
+        ended_at: Callable[[], float],
+    ) -> None:
+        self._playout = playout
+        self._clock = clock
+        self._start = start
+        self._rate = rate
+        self._channels = channels
+        self._samples = rate * frame_ms // 1000
+        self._step = frame_ms / 1000
+        self._capacity = capacity
+        self._ended_at = ended_at
+        self._next = 0
+        self._ring: deque[_Event] = deque()
+        self._on_put: list[Callable[[int], None]] = []
+        self._closed = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def lkframes_on_put(self, before: Callable[[int], None]) -> None:
+        """Call ``before(queued)`` as each frame is put into the ring (see ``_sdk.on_put``)."""
+        self._on_put.append(before)
+
+    def __aiter__(self) -> SimulatedAudioStream:
+        return self
+
+    async def __anext__(self) -> _Event:
+        while True:
+            self._produce()
+            if self._ring:
+                return self._ring.popleft()
+            if self._closed:
+                raise StopAsyncIteration
+            await self._wait(self._due(self._next))
+
+    async def aclose(self) -> None:
+        """End the iteration (a reader waiting for a frame gets StopAsyncIteration)."""
+        self._closed = True
+        self._ring.clear()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def _due(self, index: int) -> float:
+        """When frame ``index`` is handed out: once its last sample has played."""
+        return self._start + (index + 1) * self._step
+
+    def _produce(self) -> None:
+        now, end = self._clock(), self._ended_at()
+        while not self._closed and self._due(self._next) <= now:
+            begin = self._start + self._next * self._step
+            if begin >= end:
+                break
+            data = self._playout.frame(begin, self._rate, self._channels, self._samples)
+            frame = _rtc().AudioFrame(data.tobytes(), self._rate, self._channels, self._samples)
+            for before in self._on_put:
+                before(len(self._ring))
+            if self._capacity and len(self._ring) >= self._capacity:
+                self._ring.popleft()
+            self._ring.append(_Event(frame))
+            self._next += 1
+
+    async def _wait(self, due: float) -> None:
+        """Until the room's clock reaches ``due`` (forever when the stream has run out),
+        or the stream is closed."""
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        begin = self._start + self._next * self._step
+        timer: Any = None
+        if begin < self._ended_at() and math.isfinite(due):
+            timer = loop.call_at(loop.time() + max(0.0, due - self._clock()), _wake, waiter)
+        try:
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._waiter = None
+
+    def wake(self) -> None:
+        """Look again: the track's end moved (it was unsubscribed)."""
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
+@functools.cache
+def _rtc() -> Any:
+    from livekit import rtc
+
+    return rtc
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

@@ -1,0 +1,120 @@
+"""An asyncio event loop on a virtual clock that jumps ahead when nothing is ready.
+
+Like ``trio.testing.MockClock(autojump_threshold=0)``: whenever every task waits for a
+timer, the clock moves to that timer at once, so a simulated ten minutes take the CPU time
+the work needs, and the same program sees the same times, run after run. Waiting for I/O
+or a thread (a file read in a worker thread) is real: the loop blocks as usual while
+nothing is scheduled, and otherwise polls and jumps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from .._core.clock import VIRTUAL_CLOCK
+
+__all__ = ("VirtualClockLoop", "run_virtual")
+
+T = TypeVar("T")
+
+
+class _JumpingSelector(selectors.DefaultSelector):
+    """A selector whose timed waits advance the loop's virtual clock instead of sleeping."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop: VirtualClockLoop | None = None
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = super().select(0)
+        if ready or timeout is None or timeout <= 0 or self.loop is None:
+            return ready if ready or timeout == 0 else super().select(timeout)
+        if self.loop.busy_threads():
+            return super().select(timeout)  # a thread's result may come first: wait for real
+        self.loop.advance(timeout)
+        return []
+
+
+class VirtualClockLoop(asyncio.SelectorEventLoop):
+    """A selector event loop whose ``time()`` starts at 0 and jumps to the next timer.
+
+    `lkframes._core.clock.monotonic` reads it, so lkframes' live code keeps time by it.
+    `run_virtual` runs a coroutine in one.
+
+    Examples:
+        >>> import asyncio
+        >>> from lkframes.testing import VirtualClockLoop
+        >>> with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
+        ...     runner.run(asyncio.sleep(60))
+        ...     runner.get_loop().time()
+        60.0
+    """
+
+    lkframes_virtual_clock = True
+
+    def __init__(self) -> None:
+        selector = _JumpingSelector()
+        super().__init__(selector)
+        selector.loop = self
+        self._now = 0.0
+        self._threads = 0
+
+    def time(self) -> float:
+        """Seconds of virtual time since the loop was made."""
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock ``seconds`` ahead (the loop does this when all tasks wait)."""
+        self._now += max(0.0, seconds)
+
+    def busy_threads(self) -> bool:
+        """Whether a ``run_in_executor`` call is still working."""
+        return self._threads > 0
+
+    def run_in_executor(  # type: ignore[override]  # the same call, counted
+        self, executor: Any, func: Callable[..., T], *args: Any
+    ) -> asyncio.Future[T]:
+        """As asyncio's, counted so that the clock does not jump while the thread works."""
+        self._threads += 1
+        future = super().run_in_executor(executor, func, *args)
+        future.add_done_callback(self._thread_done)
+        return future
+
+    def _thread_done(self, _: object) -> None:
+        self._threads -= 1
+
+
+assert getattr(VirtualClockLoop, VIRTUAL_CLOCK)
+
+
+def run_virtual(main: Callable[[], Awaitable[T]]) -> T:
+    """Run ``main()`` to completion in a new `VirtualClockLoop`; its result.
+
+    Args:
+        main: An async function of no arguments (use ``functools.partial`` for some).
+
+    Returns:
+        What ``main()`` returned.
+
+    Raises:
+        Exception: Whatever ``main()`` raised.
+
+    Examples:
+        >>> import asyncio
+        >>> from lkframes.testing import run_virtual
+        >>> async def an_hour() -> float:
+        ...     loop = asyncio.get_running_loop()
+        ...     await asyncio.sleep(3600)
+        ...     return loop.time()
+        >>> run_virtual(an_hour)  # at once
+        3600.0
+    """
+
+    async def wrapped() -> T:
+        return await main()
+
+    with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
+        return runner.run(wrapped())

@@ -1,0 +1,291 @@
+"""`SimulatedRoom`: lkframes' room functions, unchanged, against a scripted room on a virtual
+clock. Each test checks the audio against the script (what was published, when, and what
+the network did), bit for bit where nothing was lost."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pytest
+
+import lkframes as lk
+from lkframes.testing import Network, SimulatedRoom, open_resources, run_virtual
+
+RATE = 48_000
+T = TypeVar("T")
+
+
+def noise(seconds: float, seed: int = 0) -> np.ndarray:
+    """Loud random samples: any misplaced or lost sample shows."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(round(seconds * RATE)) * 4_000).astype(np.int16)
+
+
+def virtual(main: Callable[[], Awaitable[T]]) -> T:
+    return run_virtual(main)
+
+
+def where(heard: np.ndarray, said: np.ndarray, at: int = 9_600) -> int:
+    """The sample of ``heard`` where ``said`` begins (found by its 480 samples from ``at``;
+    may be negative when its beginning was played before the subscription)."""
+    mark = said[at : at + 480]
+    for start in np.flatnonzero(heard == mark[0]):
+        if np.array_equal(heard[start : start + 480], mark):
+            return int(start) - at
+    raise AssertionError("what was said is not in what was heard")
+
+
+def test_a_participant_is_heard_sample_for_sample_from_subscription_to_leave() -> None:
+    said = noise(2.0)
+
+    async def main() -> tuple[np.ndarray, list[int], float]:
+        room = SimulatedRoom()
+        alice = room.participant("alice", joins=0.5, leaves=3.0, network=Network(delay=0.05))
+        alice.publish_audio(said, at=0.6)
+        async with room:
+            frames = await lk.from_participant(room, "alice").collect()
+            return (
+                np.concatenate([f.data[:, 0] for f in frames]),
+                [f.pts for f in frames],
+                room.clock(),
+            )
+
+    heard, pts, ended = virtual(main)
+    assert pts == list(range(0, 480 * len(pts), 480))  # 10 ms frames, continuous pts
+    # Subscribed at 0.6 + 0.05 (delay) + 0.05 (subscribe); played from 0.6 + 0.07 (the
+    # buffer: delay + a packet): its first 30 ms played before the subscription.
+    start = where(heard, said)
+    assert start == -round(0.03 * RATE)
+    assert np.array_equal(heard[: start + said.size], said[-start:])
+    assert not heard[start + said.size :].any()  # then silence until the leave
+    assert ended == pytest.approx(3.05, abs=1e-6)  # left at 3.0, heard 0.05 s later
+
+
+def test_the_last_words_before_a_leave_are_kept() -> None:
+    # Speaking until the moment they leave: 20-50 ms of it is still in flight (the jitter
+    # buffer) when the leave arrives; the stream reads it before it ends.
+    said = noise(3.0)
+
+    async def main() -> np.ndarray:
+        room = SimulatedRoom(seed=2)
+        network = Network(delay=0.06, jitter=0.03)
+        room.participant("a", leaves=2.0, network=network).publish_audio(said)
+        async with room:
+            return await lk.from_participant(room, "a").to_array()
+
+    heard = virtual(main)[:, 0]
+    start = where(heard, said)
+    assert np.array_equal(heard[start + RATE : start + 2 * RATE], said[RATE : 2 * RATE])
+    assert not heard[start + 2 * RATE :].any()  # nothing after the leave but silence
+
+
+def test_the_same_seed_gives_the_same_frames_and_another_seed_other_losses() -> None:
+    said = noise(3.0)
+
+    def heard(seed: int) -> np.ndarray:
+        async def main() -> np.ndarray:
+            room = SimulatedRoom(seed=seed)
+            network = Network(delay=0.08, jitter=0.03, loss=0.1)
+            room.participant("a", leaves=3.5, network=network).publish_audio(said, at=0.1)
+            async with room:
+                return await lk.from_participant(room, "a").to_array()
+
+        got: np.ndarray = virtual(main)[:, 0]
+        return got
+
+    first, again, other = heard(7), heard(7), heard(8)
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_lost_packets_are_silence_of_20_ms_and_the_rest_arrives_intact() -> None:
+    said = noise(10.0)
+
+    async def main() -> np.ndarray:
+        room = SimulatedRoom(seed=3)
+        network = Network(delay=0.05, loss=0.05)
+        room.participant("a", leaves=10.5, network=network).publish_audio(said)
+        async with room:
+            return await lk.from_participant(room, "a").to_array()
+
+    heard = virtual(main)[:, 0]
+    start = where(heard, said, at=4 * RATE)
+    begin = max(0, (-start + 959) // 960 * 960)  # from the first whole 20 ms packet heard
+    n = min(said.size - begin, heard.size - start - begin) // 960 * 960
+    got = heard[start + begin : start + begin + n].reshape(-1, 960)
+    want = said[begin : begin + n].reshape(-1, 960)
+    lost = ~got.any(axis=1)
+    assert np.array_equal(got[~lost], want[~lost])
+    assert 0.02 < lost.mean() < 0.09  # 5 % asked, over 500 packets
+
+
+def test_an_outage_is_silence_of_its_length_on_a_timeline_that_keeps_the_gap() -> None:
+    said = noise(6.0)
+
+    async def main() -> np.ndarray:
+        room = SimulatedRoom()
+        network = Network(delay=0.05, outages=((2.0, 3.0),))
+        room.participant("a", leaves=6.5, network=network).publish_audio(said)
+        async with room:
+            return await lk.from_participant(room, "a").to_array()
+
+    heard = virtual(main)[:, 0]
+    start = where(heard, said, at=4 * RATE)
+    got = heard[start + RATE : start + said.size]  # from 1 s in: subscribed by then
+    silent = ~got.reshape(-1, 960).any(axis=1)
+    assert silent.sum() == 50  # 1 s of 20 ms packets
+    assert np.array_equal(got[2 * RATE :], said[3 * RATE :])
+    assert np.array_equal(got[:RATE], said[RATE : 2 * RATE])
+
+
+def test_a_mute_is_digital_silence_that_on_mute_skip_leaves_out() -> None:
+    said = noise(4.0)
+
+    async def main() -> tuple[np.ndarray, np.ndarray, list[str]]:
+        room = SimulatedRoom()
+        alice = room.participant("a", leaves=4.5, network=Network(delay=0.05))
+        alice.publish_audio(said).mute(at=1.0).unmute(at=2.0)
+        events: list[str] = []
+        room.on("track_muted", lambda *_: events.append(f"muted {room.clock():.2f}"))
+        room.on("track_unmuted", lambda *_: events.append(f"unmuted {room.clock():.2f}"))
+        async with room:
+            kept, skipped = await asyncio.gather(
+                lk.from_participant(room, "a").to_array(),
+                lk.from_participant(room, "a", on_mute="skip").to_array(),
+            )
+            return kept[:, 0], skipped[:, 0], events
+
+    kept, skipped, events = virtual(main)
+    assert events == ["muted 1.05", "unmuted 2.05"]
+    assert kept.size - skipped.size == RATE  # the muted second, left out
+    start = where(kept, said, at=3 * RATE)
+    assert not kept[start + RATE : start + 2 * RATE].any()
+    assert np.array_equal(kept[start + 2 * RATE : start + 3 * RATE], said[2 * RATE : 3 * RATE])
+
+
+def test_from_room_places_each_participant_where_they_spoke_and_ends_when_all_left() -> None:
+    a, b = noise(1.0, seed=1), noise(1.0, seed=2)
+
+    async def main() -> tuple[dict[str, np.ndarray], float, lk.RoomStats]:
+        room = SimulatedRoom()
+        room.participant("a", leaves=3.0, network=Network(delay=0.02)).publish_audio(a, at=0.5)
+        late = room.participant("b", joins=1.0, leaves=4.0, network=Network(delay=0.1))
+        late.publish_audio(b, at=2.0)
+        stats = lk.RoomStats()
+        apart = {"a": np.zeros(5 * RATE, np.int16), "b": np.zeros(5 * RATE, np.int16)}
+        async with room:
+            async with lk.from_room(room, until_empty=True, mix=False, stats=stats).open() as items:
+                async for identity, frame in items:  # placed by pts, on one timeline
+                    apart[identity][frame.pts : frame.end_pts] = frame.data[:, 0]
+            return apart, room.clock(), stats
+
+    apart, ended, stats = virtual(main)
+    assert stats.participants == {"a", "b"}
+    # b speaks 1.5 s after a on the sender's clock, heard 1.5 + (0.12 - 0.04) s after.
+    gap = (where(apart["b"], b) - where(apart["a"], a)) / RATE
+    assert gap == pytest.approx(1.5 + 0.08, abs=0.011)
+    assert ended == pytest.approx(4.15, abs=1e-6)  # b's leave heard at 4.1, + from_room's delay
+
+
+def test_a_vanished_participant_is_removed_by_the_servers_timeout_and_marked_stalled() -> None:
+    async def main() -> tuple[lk.LiveStats, float, int | None]:
+        room = SimulatedRoom()
+        who = room.participant("a", vanishes=2.0, network=Network(delay=0.05))
+        who.publish_audio(noise(10.0))
+        stats = lk.LiveStats()
+        async with room:
+            await lk.from_participant(room, "a", stats=stats, stall_timeout=1.0).to_array()
+            return stats, room.clock(), who.disconnect_reason
+
+    stats, ended, reason = virtual(main)
+    from livekit import rtc
+
+    assert reason == rtc.DisconnectReason.CONNECTION_TIMEOUT
+    assert stats.stalled is True
+    assert ended == pytest.approx(22.0, abs=1e-6)  # removed 20 s after, in virtual time
+
+
+def test_a_slow_reader_loses_only_what_its_queue_bound_drops_and_counts_it() -> None:
+    async def main() -> lk.LiveStats:
+        room = SimulatedRoom()
+        room.participant("a", leaves=3.0).publish_audio(noise(2.0))
+        stats = lk.LiveStats()
+        async with room:
+            stream = lk.from_participant(
+                room, "a", overflow="drop_oldest", max_queue_ms=100, stats=stats
+            )
+            async with stream.open() as frames:
+                async for _ in frames:
+                    await asyncio.sleep(0.02)  # reads at half the rate frames come
+        return stats
+
+    stats = virtual(main)
+    assert stats.dropped > 50
+    assert stats.produced == stats.delivered + stats.dropped + stats.skipped + stats.queued
+
+
+def test_ten_simulated_minutes_take_well_under_ten_real_seconds_and_leak_nothing() -> None:
+    said = noise(1.0)
+
+    async def main() -> float:
+        room = SimulatedRoom()
+        talker = room.participant("a", leaves=600.0)
+        for minute in range(10):
+            talker.publish_audio(said, at=60.0 * minute + 1).unpublish(at=60.0 * minute + 5)
+        async with room:
+            await lk.from_participant(room, "a").to_array()
+            return room.clock()
+
+    started = time.perf_counter()
+    assert virtual(main) == pytest.approx(600.0, abs=0.5)
+    took = time.perf_counter() - started
+    print(f"10 simulated minutes, 1 participant: {took:.2f} s")
+    assert took < 60.0  # a frame every 10 ms: 60 000 of them, not 600 s of waiting
+    assert not any(open_resources().values())
+
+
+def test_publishing_into_a_simulated_room_says_it_is_not_simulated() -> None:
+    async def main() -> None:
+        async with SimulatedRoom() as room:
+            await lk.sine(440, 0.1).publish(room, "tone")
+
+    with pytest.raises(lk.NotConnectedError, match="not simulated"):
+        virtual(main)
+
+
+def test_a_bad_network_names_the_parameter() -> None:
+    with pytest.raises(lk.ParameterError, match="loss="):
+        Network(loss=1.5)
+    with pytest.raises(lk.ParameterError, match="delay="):
+        Network(delay=-0.1)
+    with pytest.raises(lk.ParameterError, match="outages="):
+        Network(outages=((3.0, 2.0),))
+
+
+def test_record_participant_writes_what_was_heard_in_virtual_time(tmp_path: Path) -> None:
+    said = noise(2.0)
+    out = tmp_path / "alice.mkv"
+
+    async def main() -> lk.MediaSummary:
+        room = SimulatedRoom()
+        room.participant("a", leaves=3.0, network=Network(delay=0.05)).publish_audio(said)
+        async with room:
+            return await lk.record_participant(room, "a", out, audio_codec="pcm_s16le")
+
+    audio = virtual(main).audio
+    assert audio is not None
+    # From about the subscription (0.05 s; the recorder starts its stream a frame or two
+    # later) to the leave heard (3.05 s), every sample as heard.
+    assert audio.samples_per_channel == pytest.approx(3 * RATE, abs=0.05 * RATE)
+    recorded = np.concatenate([f.data[:, 0] for f in lk.run_sync(lk.from_file(out).collect())])
+    assert recorded.size == audio.samples_per_channel
+    start = where(recorded, said)
+    lo = max(start, 0)  # the recording's timeline may begin before her first sample
+    assert np.array_equal(recorded[lo : start + said.size], said[lo - start :])
+    assert not recorded[:lo].any()
+    assert not recorded[start + said.size :].any()

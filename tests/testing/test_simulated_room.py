@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import lkframes as lk
+from lkframes.livekit._drain import IN_FLIGHT_S
 from lkframes.testing import Network, SimulatedRoom, open_resources, run_virtual
 
 RATE = 48_000
@@ -62,7 +63,8 @@ def test_a_participant_is_heard_sample_for_sample_from_subscription_to_leave() -
     assert start == -round(0.03 * RATE)
     assert np.array_equal(heard[: start + said.size], said[-start:])
     assert not heard[start + said.size :].any()  # then silence until the leave
-    assert ended == pytest.approx(3.05, abs=1e-6)  # left at 3.0, heard 0.05 s later
+    # Left at 3.0, heard 0.05 s later; the stream reads 60 ms on (what may be in flight).
+    assert ended == pytest.approx(3.05 + IN_FLIGHT_S, abs=1e-6)
 
 
 def test_the_last_words_before_a_leave_are_kept() -> None:
@@ -188,7 +190,9 @@ def test_from_room_places_each_participant_where_they_spoke_and_ends_when_all_le
     # b speaks 1.5 s after a on the sender's clock, heard 1.5 + (0.12 - 0.04) s after.
     gap = (where(apart["b"], b) - where(apart["a"], a)) / RATE
     assert gap == pytest.approx(1.5 + 0.08, abs=0.011)
-    assert ended == pytest.approx(4.15, abs=1e-6)  # b's leave heard at 4.1, + from_room's delay
+    # b's leave heard at 4.1, b's stream read 60 ms on, then from_room's delay (50 ms)
+    # less what of it had passed, to the end of a 10 ms block.
+    assert 4.1 + IN_FLIGHT_S <= ended <= 4.1 + IN_FLIGHT_S + 0.05 + 0.01
 
 
 def test_a_vanished_participant_is_removed_by_the_servers_timeout_and_marked_stalled() -> None:
@@ -206,7 +210,8 @@ def test_a_vanished_participant_is_removed_by_the_servers_timeout_and_marked_sta
 
     assert reason == rtc.DisconnectReason.CONNECTION_TIMEOUT
     assert stats.stalled is True
-    assert ended == pytest.approx(22.0, abs=1e-6)  # removed 20 s after, in virtual time
+    # Removed 20 s after (in virtual time), and 60 ms read on.
+    assert ended == pytest.approx(22.0 + IN_FLIGHT_S, abs=1e-6)
 
 
 def test_a_slow_reader_loses_only_what_its_queue_bound_drops_and_counts_it() -> None:

@@ -14,6 +14,7 @@ from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.resources import acquire, release
 from .._core.stream import Stream, consume
+from ._drain import Closer
 from ._events import on_track_end, participant_of, removed_as_dead, require_asyncio
 from ._follow import follow_participant
 from ._live import (
@@ -36,60 +37,6 @@ if TYPE_CHECKING:
     from .._core.video import VideoFrame
 
 __all__ = ("from_participant", "from_track")
-
-DRAIN_S = 0.3
-"""After a remote track is unsubscribed (unpublished, or its participant left), LiveKit
-still delivers the audio that was in flight (measured against livekit-server 1.13: 40-60 ms
-of it, then ~170 ms of exact zeros, then nothing; more behind a slow link). The stream
-reads on until the first frame of digital silence, or until it has waited this long for a
-next frame, so a participant's last words are kept. Only waiting counts: frames LiveKit
-has queued while the reader was busy (a slow consumer, a busy machine) are all read."""
-
-
-class _Closer:
-    """Closes a native ``rtc.AudioStream`` exactly once (a second close makes the native
-    layer log an unknown handle): at once (`end`), or after what is in flight (`drain`).
-
-    The reader notes in ``waiting_since`` when it began to wait for LiveKit's next frame
-    (None while it is busy with the last one): a drain ends after `DRAIN_S` of waiting in
-    vain, never while frames are queued behind a reader busy elsewhere.
-    """
-
-    def __init__(self, audio: rtc.AudioStream) -> None:
-        self._audio = audio
-        self._loop = asyncio.get_running_loop()
-        self._closing: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._drain_began = 0.0
-        self.waiting_since: float | None = None
-
-    @property
-    def draining(self) -> bool:
-        return self._timer is not None
-
-    def end(self) -> None:
-        if self._closing is None:
-            self._closing = self._loop.create_task(self._audio.aclose())
-
-    def drain(self) -> None:
-        if self._timer is None:
-            self._drain_began = self._loop.time()
-            self._timer = self._loop.call_later(DRAIN_S, self._drained)
-
-    def _drained(self) -> None:
-        since = self.waiting_since
-        waited = 0.0 if since is None else self._loop.time() - max(since, self._drain_began)
-        if waited >= DRAIN_S:
-            self.end()
-        else:
-            self._timer = self._loop.call_later(DRAIN_S - waited, self._drained)
-
-    async def closed(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self.end()
-        assert self._closing is not None
-        await self._closing
 
 
 def _audio_stream(
@@ -131,7 +78,7 @@ async def frames_of(
         if live is not None and live.stall_timeout
         else None
     )
-    closer = _Closer(audio)
+    closer = Closer(audio, fmt.sample_rate * fmt.num_channels)
     clock = asyncio.get_running_loop().time
     stop_watching = on_track_end(track, closer.end, unsubscribed=closer.drain)
     pts = start_pts
@@ -154,7 +101,7 @@ async def frames_of(
             # A view of LiveKit's buffer, as AudioFrame.from_rtc makes, without re-validating
             # the format on every frame (this is the per-frame hot path).
             data = np.frombuffer(rtc_frame.data, np.int16, samples * channels)
-            if closer.draining and not data.any():
+            if closer.draining and closer.played_out(data):
                 break  # unsubscribed, and what was in flight has played out
             if muted is not None and muted.drops(data):
                 if stats is not None:

@@ -29,6 +29,11 @@ from ._virtual_clock import VirtualClockLoop as VirtualClockLoop
 from ._virtual_clock import run_virtual as run_virtual
 
 if _typing.TYPE_CHECKING:
+    from ._room_kit import RoomConsumer as RoomConsumer
+    from ._room_kit import RoomScenario as RoomScenario
+    from ._room_kit import Talker as Talker
+    from ._room_kit import check_room_consumer as check_room_consumer
+    from ._room_kit import room_scenarios as room_scenarios
     from ._sim_room import SimulatedParticipant as SimulatedParticipant
     from ._sim_room import SimulatedRoom as SimulatedRoom
     from ._sim_room import SimulatedTrack as SimulatedTrack
@@ -45,14 +50,18 @@ if _typing.TYPE_CHECKING:
 
 __all__ = (
     "Network",
+    "RoomConsumer",
+    "RoomScenario",
     "SimulatedParticipant",
     "SimulatedRoom",
     "SimulatedTrack",
     "StageFactory",
+    "Talker",
     "VirtualClockLoop",
     "audio_arrays",
     "audio_formats",
     "audio_frames",
+    "check_room_consumer",
     "check_sink",
     "check_sink_async",
     "check_source",
@@ -61,11 +70,17 @@ __all__ = (
     "check_stage_async",
     "frame_streams",
     "open_resources",
+    "room_scenarios",
     "run_virtual",
     "splits",
 )
 
 _NEEDS_HYPOTHESIS = {
+    "RoomConsumer": "._room_kit",
+    "RoomScenario": "._room_kit",
+    "Talker": "._room_kit",
+    "check_room_consumer": "._room_kit",
+    "room_scenarios": "._room_kit",
     "StageFactory": "._stage_kit",
     "check_stage": "._stage_kit",
     "check_stage_async": "._stage_kit",

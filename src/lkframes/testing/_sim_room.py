@@ -147,7 +147,8 @@ class SimulatedRoom(rtc.Room):
         ...         audio = await lk.from_participant(room, "alice").to_array()
         ...     return audio.shape[0] / 48_000
         >>> run_virtual(main)  # from the subscription (0.05 s) to the leave heard (2.05 s)
-        1.99
+        2.05
+        >>> # ... and 60 ms more, of what may still be in flight: lkframes reads it too.
     """
 
     lkframes_simulated = True
@@ -222,6 +223,11 @@ class SimulatedRoom(rtc.Room):
     def clock(self) -> float:
         """Seconds since the room was entered."""
         return (self._sim_loop.time() if self._sim_loop is not None else 0.0) - self._zero
+
+    @property
+    def driver(self) -> asyncio.Task[None] | None:
+        """The room's own task (it plays the script), while entered."""
+        return self._driver
 
     def isconnected(self) -> bool:
         """Whether the room is entered and not disconnected (as ``rtc.Room``'s)."""

@@ -51,7 +51,8 @@ class SimulatedTrack:
         self.unpublished_at = math.inf
         self._ends_at = math.inf
         self._streams: list[SimulatedAudioStream] = []
-        self._subscribed_at = 0.0
+        self.subscribed_at: float | None = None
+        """When it was first subscribed (room clock), None until then."""
 
     @property
     def track(self) -> SimulatedTrack | None:
@@ -93,7 +94,7 @@ class SimulatedTrack:
         stream = SimulatedAudioStream(
             self.playout,
             room.clock,
-            max(room.clock(), self._subscribed_at),
+            max(room.clock(), self.subscribed_at or 0.0),
             sample_rate,
             num_channels,
             frame_size_ms or 10,
@@ -108,7 +109,8 @@ class SimulatedTrack:
 
     def subscribe(self, now: float) -> None:
         self.subscribed = True
-        self._subscribed_at = now
+        if self.subscribed_at is None:
+            self.subscribed_at = now
 
     def unsubscribe(self, now: float) -> None:
         """Unsubscribed at ``now``: what is in flight still plays, then a little silence."""

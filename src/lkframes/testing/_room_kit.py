@@ -1,0 +1,264 @@
+"""Property tests of code that consumes a room: `RoomScenario`, `room_scenarios` and
+`check_room_consumer`."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.typing import NDArray
+
+from .._core.resources import open_resources
+from ._sim_audio import Network
+from ._sim_room import SimulatedParticipant, SimulatedRoom
+from ._stage_kit import phases
+from ._virtual_clock import run_virtual
+
+__all__ = ("RoomConsumer", "RoomScenario", "Talker", "check_room_consumer", "room_scenarios")
+
+RATE = 48_000
+
+RoomConsumer = Callable[[SimulatedRoom], Awaitable[Mapping[str, NDArray[np.int16]]]]
+"""The type of a function `check_room_consumer` tests.
+
+It reads the room and returns, per identity, the audio it kept (int16, 48 kHz, mono,
+shaped (samples,) or (samples, 1)).
+
+Examples:
+    >>> import lkframes as lk
+    >>> from lkframes.testing import RoomConsumer
+    >>> async def alice_only(room):
+    ...     return {"alice": (await lk.from_participant(room, "alice").to_array())[:, 0]}
+    >>> consumer: RoomConsumer = alice_only
+"""
+
+
+@dataclass(frozen=True)
+class Talker:
+    """One participant of a `RoomScenario`.
+
+    In the room from ``joins`` until ``gone`` (a goodbye, or with ``vanishes`` a
+    connection that died), talking in ``talks`` ``(start, seconds)`` after joining, behind
+    ``network``.
+
+    Examples:
+        >>> from lkframes.testing import Network, Talker
+        >>> Talker("alice", joins=0.5, gone=3.0, talks=((0.2, 1.0),)).identity
+        'alice'
+    """
+
+    identity: str
+    joins: float
+    gone: float
+    talks: tuple[tuple[float, float], ...]
+    vanishes: bool = False
+    network: Network = field(default_factory=Network)
+
+    def signal(self, seed: int) -> NDArray[np.int16]:
+        """What they publish from joining: silence, with loud noise while they talk."""
+        rng = np.random.default_rng(seed)
+        out = np.zeros(round((self.gone - self.joins) * RATE), np.int16)
+        for start, seconds in self.talks:
+            lo, hi = round(start * RATE), min(out.size, round((start + seconds) * RATE))
+            out[lo:hi] = np.clip(rng.standard_normal(max(0, hi - lo)) * 5_000 + 1, -32767, 32767)
+        return out
+
+
+@dataclass(frozen=True)
+class RoomScenario:
+    """A script for a `SimulatedRoom`: who is there when, who says what, which network.
+
+    Examples:
+        >>> from lkframes.testing import RoomScenario, Talker
+        >>> scenario = RoomScenario((Talker("alice", 0.0, 2.0, ((0.5, 1.0),)),))
+        >>> sorted(scenario.room().present)  # a fresh room each time, not yet entered
+        []
+    """
+
+    talkers: tuple[Talker, ...]
+    seed: int = 0
+
+    def room(self) -> SimulatedRoom:
+        """A new `SimulatedRoom` scripted with this scenario (a room is entered once)."""
+        room = SimulatedRoom(seed=self.seed)
+        for i, talker in enumerate(self.talkers):
+            who = room.participant(talker.identity, joins=talker.joins, network=talker.network)
+            who.publish_audio(talker.signal(self.seed + i), at=talker.joins)
+            (who.vanish if talker.vanishes else who.leave)(talker.gone)
+        return room
+
+    def last_gone(self, room: SimulatedRoom) -> float:
+        """When the room learns that the last participant is gone (room clock)."""
+        return max(
+            t.gone + (room.removal_after if t.vanishes else t.network.delay) for t in self.talkers
+        )
+
+
+@st.composite
+def room_scenarios(
+    draw: st.DrawFn,
+    *,
+    max_participants: int = 3,
+    max_seconds: float = 6.0,
+    impairments: bool = True,
+    vanishing: bool = True,
+) -> RoomScenario:
+    """Hypothesis strategy: `RoomScenario` of 1 to ``max_participants`` talkers.
+
+    Within ``max_seconds``, the room empties only when the last one goes; with
+    ``impairments``, delay, jitter, loss and outages; with ``vanishing``, participants
+    whose connection dies. Shrinks toward one talker on a perfect network.
+
+    Raises:
+        hypothesis.errors.InvalidArgument: A bound is out of range (from Hypothesis).
+
+    Examples:
+        >>> from hypothesis import given
+        >>> from lkframes.testing import room_scenarios
+        >>> @given(room_scenarios(max_participants=2))
+        ... def test(scenario):
+        ...     assert 1 <= len(scenario.talkers) <= 2
+        >>> test()
+    """
+    count = draw(st.integers(1, max_participants))
+    talkers: list[Talker] = []
+    for i in range(count):
+        # Someone is always there until the last one goes (the room never empties early).
+        latest = min(max_seconds / 2, max((t.gone for t in talkers), default=0.0) - 0.1)
+        joins = draw(st.floats(0.0, max(0.0, latest))) if i else 0.0
+        stay = draw(st.floats(0.5, max(0.5, max_seconds - joins)))
+        talks = []
+        at = 0.0
+        for _ in range(draw(st.integers(1, 3))):
+            start = at + draw(st.floats(0.0, 1.0))
+            seconds = draw(st.floats(0.1, 1.5))
+            if start + 0.05 >= stay:
+                break
+            talks.append((round(start, 3), round(min(seconds, stay - start), 3)))
+            at = start + seconds
+        network = Network()
+        if impairments:
+            delay = draw(st.floats(0.0, 0.2))
+            loss = draw(st.sampled_from([0.0, 0.01, 0.05, 0.2]))
+            outage = draw(st.none() | st.floats(0.0, stay))
+            outages = () if outage is None else ((joins + outage, joins + outage + 0.5),)
+            network = Network(delay, draw(st.floats(0.0, 0.04)), loss, outages)
+        vanishes = vanishing and draw(st.booleans())
+        talkers.append(
+            Talker(
+                f"p{i}", round(joins, 3), round(joins + stay, 3), tuple(talks), vanishes, network
+            )
+        )
+    return RoomScenario(tuple(talkers), seed=draw(st.integers(0, 2**16)))
+
+
+def check_room_consumer(
+    consumer: RoomConsumer,
+    *,
+    scenarios: st.SearchStrategy[RoomScenario] | None = None,
+    max_examples: int = 30,
+    end_within: float = 1.0,
+) -> None:
+    """Check ``consumer`` against generated room scenarios; a failure names the smallest.
+
+    For each scenario ``consumer(room)`` runs in a `SimulatedRoom` on a virtual clock and
+    must: keep every sample each participant was heard saying (all but what the network
+    lost, in order, nothing added); return within ``end_within`` seconds after the room
+    learns that the last participant is gone; leave no task running and nothing open.
+
+    Args:
+        consumer: ``async def consumer(room) -> {identity: audio}`` (int16, 48 kHz, mono).
+        scenarios: The scenarios to try (default `room_scenarios()`).
+        max_examples: How many scenarios Hypothesis tries.
+        end_within: Seconds (virtual) the consumer may take after the last one is gone.
+
+    Raises:
+        AssertionError: A property failed; the message names it, Hypothesis the scenario.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> from lkframes.testing import check_room_consumer
+        >>> async def record(room):
+        ...     audio = await lk.from_room(room, mix=False, until_empty=True).collect()
+        ...     kept = {}
+        ...     for identity, frame in audio:
+        ...         kept.setdefault(identity, []).append(frame.data[:, 0])
+        ...     return {k: np.concatenate(v) for k, v in kept.items()}
+        >>> check_room_consumer(record, max_examples=3)
+    """
+
+    @settings(max_examples=max_examples, deadline=None, phases=phases())
+    @given(scenarios if scenarios is not None else room_scenarios())
+    def check(scenario: RoomScenario) -> None:
+        run_virtual(lambda: _one(consumer, scenario, end_within))
+
+    check()
+
+
+async def _one(consumer: RoomConsumer, scenario: RoomScenario, end_within: float) -> None:
+    room = scenario.room()
+    async with room:
+        deadline = scenario.last_gone(room) + end_within
+        try:
+            async with asyncio.timeout(deadline - room.clock()):
+                kept = await consumer(room)
+        except TimeoutError:
+            raise AssertionError(
+                f"the consumer did not return within end_within={end_within} s after the "
+                f"room learned the last participant was gone ({scenario.last_gone(room):.3f} s)"
+            ) from None
+        for talker in scenario.talkers:
+            who = room.present.get(talker.identity) or _gone(room, talker.identity)
+            _check_heard(talker.identity, who, kept.get(talker.identity))
+        current = asyncio.current_task()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        left = [
+            t for t in asyncio.all_tasks() if t is not current and t.get_name() != "SimulatedRoom"
+        ]
+        assert not left, f"the consumer left tasks running: {[t.get_name() for t in left]}"
+    assert not any(open_resources().values()), f"left open: {open_resources()}"
+
+
+def _gone(room: SimulatedRoom, identity: str) -> SimulatedParticipant:
+    for who, _ in room._cast:
+        if who.identity == identity:
+            return who
+    raise AssertionError(f"{identity!r} is not in the scenario")
+
+
+def _check_heard(identity: str, who: SimulatedParticipant, kept: Any) -> None:
+    """``kept`` holds all that ``who`` was heard saying, in order, nothing added."""
+    expected = [heard for track in who.scripted if (heard := _heard(track)).size]
+    want = np.concatenate(expected) if expected else np.zeros(0, np.int16)
+    if not want.any():
+        return  # nothing was heard of them (all lost, or before the subscription)
+    assert kept is not None, f"nothing kept of {identity!r}, who was heard talking"
+    got = np.asarray(kept).reshape(-1)
+    loud_want, loud_got = want[want != 0], got[got != 0]
+    assert loud_got.size >= loud_want.size, (
+        f"{identity!r}: {loud_want.size - loud_got.size} of the {loud_want.size} samples they"
+        " were heard saying are missing"
+    )
+    assert np.array_equal(loud_got, loud_want), f"{identity!r}: what was kept is not what they said"
+
+
+def _heard(track: Any) -> NDArray[np.int16]:
+    """What the subscriber could hear of ``track``: from its subscription to the end of
+    what was sent before it stopped (lost packets silent)."""
+    playout = track.playout
+    begin = track.subscribed_at
+    if begin is None:
+        return np.zeros(0, np.int16)
+    end = playout.last_played_at()
+    if not math.isfinite(end) or end <= begin:
+        return np.zeros(0, np.int16)
+    samples = round((end - begin) * RATE)
+    heard: NDArray[np.int16] = playout.frame(begin, RATE, 1, samples)[:, 0]
+    return heard

@@ -1,0 +1,81 @@
+"""The simulated room against the real one: the same script through livekit-server (real
+clients, ``room_scenarios/sim_faithful.py``) and through `SimulatedRoom`, read by the same
+``from_room`` code, must give the same participants, talk lengths (±50 ms), placement of
+one participant against another on the timeline (±20 ms) and end (the stream's end after
+the last ``participant_disconnected``, ±50 ms). What the simulator does not model (NetEq's
+adaptive depth and concealment) is in docs/cookbook/test-without-a-server.md."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import lkframes as lk
+from livekit_server import LiveKitServer
+from lkframes.testing import SimulatedRoom, run_virtual
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "room_scenarios"))
+from sim_faithful import LEAD_S, LOUD, PUBLISHERS, RATE, TAIL_S, talk
+
+
+def simulate(real: dict[str, Any]) -> dict[str, Any]:
+    """The real run's script, with the times that really happened, in a SimulatedRoom."""
+    t0 = min(sent["onset"] for sent in real["sent"].values()) - 2 * LEAD_S
+
+    async def main() -> dict[str, Any]:
+        room = SimulatedRoom()
+        for identity, (_, seconds) in PUBLISHERS.items():
+            sent = real["sent"][identity]
+            who = room.participant(identity, leaves=sent["left"] - t0)
+            lead, tail = (
+                np.zeros(round(LEAD_S * RATE), np.int16),
+                np.zeros(round(TAIL_S * RATE), np.int16),
+            )
+            who.publish_audio(
+                np.concatenate([lead, talk(identity, seconds), tail]),
+                at=sent["onset"] - LEAD_S - t0,
+            )
+        stats = lk.RoomStats()
+        apart: dict[str, list[np.ndarray]] = {i: [] for i in PUBLISHERS}
+        starts: dict[str, int] = {}
+        gone: list[float] = []
+        room.on("participant_disconnected", lambda _: gone.append(room.clock() + t0))
+        async with room:
+            async with lk.from_room(room, mix=False, until_empty=True, stats=stats).open() as items:
+                async for identity, frame in items:
+                    starts.setdefault(identity, frame.pts)
+                    apart[identity].append(frame.data[:, 0])
+            ended = room.clock()
+        assert stats.started_at is not None
+        heard = {}
+        for identity, parts in apart.items():
+            x = np.concatenate(parts)
+            loud = np.flatnonzero(np.abs(x.astype(np.int32)) > LOUD)
+            at = stats.started_at - room._zero + starts[identity] / RATE + t0
+            heard[identity] = [at + loud[0] / RATE, at + (loud[-1] + 1) / RATE]
+        return {"heard": heard, "ended": ended + t0, "last_gone": max(gone)}
+
+    return run_virtual(main)
+
+
+def test_the_simulator_places_and_ends_a_room_as_livekit_server_does(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    real = livekit_server.scenario("sim_faithful", "sim-faithful", tmp_path)
+    sim = simulate(real)
+    assert set(real["heard"]) == set(sim["heard"]) == set(PUBLISHERS)
+    for identity in PUBLISHERS:
+        (r0, r1), (s0, s1) = real["heard"][identity], sim["heard"][identity]
+        assert r1 - r0 == pytest.approx(s1 - s0, abs=0.05), identity
+    real_gap = real["heard"]["B"][0] - real["heard"]["A"][0]
+    sim_gap = sim["heard"]["B"][0] - sim["heard"]["A"][0]
+    assert real_gap == pytest.approx(sim_gap, abs=0.02)
+    # The end: the stream ends on the last leave, as long after the SDK's event as in the
+    # simulation (the time for the event to arrive is the machine's, and not compared).
+    real_end, sim_end = real["ended"] - real["last_gone"], sim["ended"] - sim["last_gone"]
+    print(f"gap {real_gap:.3f}/{sim_gap:.3f} s, end after the event {real_end:.3f}/{sim_end:.3f} s")
+    assert real_end == pytest.approx(sim_end, abs=0.05)

@@ -1,0 +1,114 @@
+"""The simulator's yardstick: a room played through livekit-server by real clients.
+
+A and B (each a process of its own, this script with ``--publisher``) join one after the
+other, wait until R subscribed, send `LEAD_S` of silence, talk (seeded noise) and leave
+after `TAIL_S` more of silence. R reads the room with ``from_room(mix=False,
+until_empty=True)``. Returns, on one monotonic clock: each publisher's talk onset (when
+its first talking sample was captured) and when it began to leave; and from R: each
+identity's first and last loud sample on the from_room timeline (as monotonic seconds,
+from ``stats.started_at``), when the last ``participant_disconnected`` came and when the
+stream ended. ``tests/livekit/test_sim_faithful.py``
+plays the same script, with the times that really happened, through a `SimulatedRoom` and
+compares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+import numpy as np
+from livekit import rtc
+
+import lkframes as lk
+from room_scenario import WAIT_S, Result, parse_args, participant, run, run_part
+
+RATE = 48_000
+LEAD_S = 0.3
+TAIL_S = 0.2
+PUBLISHERS = {"A": (0.0, 1.2), "B": (0.8, 1.0)}  # identity: (joins at s, talks s)
+LOUD = 200
+
+
+def talk(identity: str, seconds: float) -> np.ndarray:
+    """What ``identity`` says: loud noise (never near zero), seeded by name."""
+    rng = np.random.default_rng(ord(identity))
+    noise = rng.standard_normal(round(seconds * RATE)) * 4_000
+    said: np.ndarray = np.clip(noise + np.sign(noise) * 1_000, -32767, 32767).astype(np.int16)
+    return said
+
+
+async def publisher(args: argparse.Namespace) -> Result:
+    identity = args.publisher
+    joins, seconds = PUBLISHERS[identity]
+    audio = np.concatenate(
+        [np.zeros(round(LEAD_S * RATE), np.int16), talk(identity, seconds),
+         np.zeros(round(TAIL_S * RATE), np.int16)]
+    )  # fmt: skip
+    await asyncio.sleep(max(0.0, args.zero + joins - time.monotonic()))
+    async with participant(args, identity) as room:
+        source = rtc.AudioSource(RATE, 1, queue_size_ms=50)
+        track = rtc.LocalAudioTrack.create_audio_track("mic", source)
+        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        heard = asyncio.Event()
+        room.on("local_track_subscribed", lambda *_: heard.set())
+        await room.local_participant.publish_track(track, options)
+        await asyncio.wait_for(heard.wait(), WAIT_S)
+        first = 0.0
+        for i in range(0, audio.size, 480):
+            await source.capture_frame(rtc.AudioFrame(audio[i : i + 480].tobytes(), RATE, 1, 480))
+            if i == 0:
+                first = time.monotonic()
+        await source.wait_for_playout()
+        left = time.monotonic()
+    return {"onset": first + LEAD_S, "left": left}
+
+
+async def main(args: argparse.Namespace) -> Result:
+    stats = lk.RoomStats()
+    apart: dict[str, list[np.ndarray]] = {i: [] for i in PUBLISHERS}
+    starts: dict[str, int] = {}
+
+    async def record(room: rtc.Room) -> float:
+        async with lk.from_room(room, mix=False, until_empty=True, stats=stats).open() as items:
+            async for identity, frame in items:
+                starts.setdefault(identity, frame.pts)
+                apart[identity].append(frame.data[:, 0])
+        return time.monotonic()
+
+    gone: list[float] = []
+    async with participant(args, "R") as room_r:
+        room_r.on("participant_disconnected", lambda _: gone.append(time.monotonic()))
+        recording = asyncio.create_task(record(room_r))
+        zero = time.monotonic() + 0.2
+        sent = await asyncio.gather(
+            *(run_part(["--publisher", i, "--zero", str(zero)]) for i in PUBLISHERS)
+        )
+        ended = await asyncio.wait_for(recording, WAIT_S)
+    assert stats.started_at is not None
+    heard = {}
+    for identity, parts in apart.items():
+        x = np.concatenate(parts) if parts else np.zeros(0, np.int16)
+        loud = np.flatnonzero(np.abs(x.astype(np.int32)) > LOUD)
+        at = stats.started_at + starts.get(identity, 0) / RATE
+        heard[identity] = (
+            None if loud.size == 0 else [at + loud[0] / RATE, at + (loud[-1] + 1) / RATE]
+        )
+    return {
+        "sent": dict(zip(PUBLISHERS, sent, strict=True)),
+        "heard": heard,
+        "ended": ended,
+        "last_gone": max(gone),
+        "started_at": stats.started_at,
+    }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--publisher", help="play this participant's part")
+    parser.add_argument("--zero", type=float, help="the monotonic time joins count from")
+
+
+if __name__ == "__main__":
+    parsed = parse_args(__doc__ or "", add_arguments)
+    run(publisher if parsed.publisher else main, parsed)

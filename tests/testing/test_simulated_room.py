@@ -255,13 +255,27 @@ def test_ten_simulated_minutes_pass_in_virtual_time_and_leave_nothing_open() -> 
     assert not any(open_resources().values())
 
 
-def test_publishing_into_a_simulated_room_says_it_is_not_simulated() -> None:
-    async def main() -> None:
-        async with SimulatedRoom() as room:
-            await lk.sine(440, 0.1).publish(room, "tone")
+def test_an_echo_agent_publishes_back_what_it_heard_in_real_time() -> None:
+    # An Agents-style entrypoint: subscribe to alice, halve her, publish it back.
+    said = noise(2.0)
 
-    with pytest.raises(lk.NotConnectedError, match="not simulated"):
-        virtual(main)
+    async def main() -> tuple[np.ndarray, np.ndarray, float | None, float]:
+        room = SimulatedRoom()
+        room.participant("a", leaves=2.5, network=Network(delay=0.05)).publish_audio(said)
+        async with room:
+            heard, summary = await asyncio.gather(
+                lk.from_participant(room, "a").to_array(),
+                lk.from_participant(room, "a").map(lambda f: f.data // 2).publish(room, "echo"),
+            )
+            echo = room.you.published["echo"]
+            assert summary.samples_per_channel == echo.audio().shape[0]
+            assert not room.you.track_publications  # unpublished at the end
+            return heard[:, 0], echo.audio()[:, 0], echo.started_at, room.clock()
+
+    heard, echoed, started, ended = virtual(main)
+    assert np.array_equal(echoed[: heard.size], heard // 2)
+    assert started == pytest.approx(0.06, abs=0.011)  # its first frame, as it came
+    assert ended >= 0.06 + echoed.size / RATE - 0.02  # played in real time, not at once
 
 
 def test_a_bad_network_names_the_parameter() -> None:

@@ -47,6 +47,8 @@ __all__ = (
     "dispose_native_layer",
     "end_stream",
     "is_remote",
+    "new_audio_source",
+    "new_audio_track",
     "on_put",
     "packets_received",
     "room_of",
@@ -75,6 +77,32 @@ def audio_stream(
         frame_size_ms=frame_size_ms,
         capacity=capacity,
     )
+
+
+def new_audio_source(
+    room: rtc.Room, sample_rate: int, num_channels: int, queue_size_ms: int
+) -> rtc.AudioSource:
+    """``rtc.AudioSource(...)`` to publish into ``room``, or a simulated room's own."""
+    if getattr(room, SIMULATED, False):
+        made: rtc.AudioSource = room.lkframes_audio_source(  # type: ignore[attr-defined]
+            sample_rate, num_channels, queue_size_ms
+        )
+        return made
+    from livekit import rtc
+
+    return rtc.AudioSource(sample_rate, num_channels, queue_size_ms=queue_size_ms)
+
+
+def new_audio_track(room: rtc.Room, name: str, source: rtc.AudioSource) -> rtc.LocalAudioTrack:
+    """``rtc.LocalAudioTrack.create_audio_track(name, source)``, or a simulated room's."""
+    if getattr(room, SIMULATED, False):
+        made: rtc.LocalAudioTrack = room.lkframes_local_audio_track(  # type: ignore[attr-defined]
+            name, source
+        )
+        return made
+    from livekit import rtc
+
+    return rtc.LocalAudioTrack.create_audio_track(name, source)
 
 
 def is_remote(track: rtc.Track) -> bool:

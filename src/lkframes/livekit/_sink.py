@@ -15,6 +15,7 @@ from .._core.resources import held
 from .._core.stream import RunSummary, Stream
 from ._events import require_asyncio, while_published
 from ._live import DEFAULT_SAMPLE_RATE, audio_format
+from ._sdk import new_audio_source, new_audio_track
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -182,8 +183,8 @@ async def publish(
 
     if not room.isconnected():
         raise NotConnectedError("publish needs a connected room (got a disconnected rtc.Room)")
-    audio_source = rtc.AudioSource(sample_rate, num_channels, queue_size_ms=queue_size_ms)
-    track = rtc.LocalAudioTrack.create_audio_track(name, audio_source)
+    audio_source = new_audio_source(room, sample_rate, num_channels, queue_size_ms)
+    track = new_audio_track(room, name, audio_source)
     options = rtc.TrackPublishOptions(
         source=rtc.TrackSource.SOURCE_MICROPHONE if source is None else source
     )

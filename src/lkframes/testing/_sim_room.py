@@ -22,8 +22,9 @@ from livekit import rtc
 from livekit.rtc.event_emitter import EventEmitter
 from numpy.typing import ArrayLike
 
-from .._core.errors import NotConnectedError, ParameterError
+from .._core.errors import ParameterError
 from ._sim_audio import Network, Playout
+from ._sim_local import SimulatedAudioSource, SimulatedLocalParticipant, SimulatedLocalTrack
 from ._sim_track import SimulatedTrack, as_int16
 
 __all__ = ("SimulatedParticipant", "SimulatedRoom", "SimulatedTrack")
@@ -171,6 +172,7 @@ class SimulatedRoom(rtc.Room):
         self._wake: asyncio.Future[None] | None = None
         self._driver: asyncio.Task[None] | None = None
         self._connected = False
+        self._local = SimulatedLocalParticipant(self, "you")
 
     def participant(
         self,
@@ -255,11 +257,23 @@ class SimulatedRoom(rtc.Room):
 
     @property
     def local_participant(self) -> rtc.LocalParticipant:
-        """Not simulated yet: a simulated room is for code that subscribes."""
-        raise NotConnectedError(
-            "a SimulatedRoom has no local participant yet: publishing into it (publish, "
-            "publish_media) is not simulated; test what you subscribe to"
-        )
+        """You: what your code publishes (``lk.publish``) is kept in ``published``."""
+        return cast("rtc.LocalParticipant", self._local)
+
+    @property
+    def you(self) -> SimulatedLocalParticipant:
+        """`local_participant`, typed as what it is (``published`` is what you played)."""
+        return self._local
+
+    def lkframes_audio_source(
+        self, sample_rate: int, num_channels: int, queue_size_ms: int
+    ) -> SimulatedAudioSource:
+        return SimulatedAudioSource(self, sample_rate, num_channels, queue_size_ms)
+
+    def lkframes_local_audio_track(
+        self, name: str, source: SimulatedAudioSource
+    ) -> SimulatedLocalTrack:
+        return SimulatedLocalTrack(name, source)
 
     async def __aenter__(self) -> SimulatedRoom:
         if self._sim_loop is not None:

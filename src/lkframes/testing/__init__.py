@@ -9,6 +9,10 @@
   `frame_streams` (irregular frame sizes, including 0 and 1 sample).
 - `open_resources`: what lkframes holds open right now (stages, files, LiveKit streams and
   sources), for asserting that nothing leaks.
+- A simulated LiveKit room: `SimulatedRoom` (scripted participants, their audio, mutes,
+  leaves, vanishes, and a `Network` each) on a virtual clock (`run_virtual`), which
+  lkframes' room functions use unchanged; `room_scenarios` and `check_room_consumer` try
+  generated rooms on a function that consumes one.
 
 `open_resources` and the source kit need nothing more; the strategies and the stage and
 sink kits need ``hypothesis`` (``pip install 'lkframes[testing]'``), imported when first

@@ -125,6 +125,29 @@ def test_lost_packets_are_silence_of_20_ms_and_the_rest_arrives_intact() -> None
     assert 0.02 < lost.mean() < 0.09  # 5 % asked, over 500 packets
 
 
+@pytest.mark.parametrize("ppm", [1_000.0, -1_000.0])
+def test_a_drifting_clock_is_heard_faster_or_slower_by_its_ppm(ppm: float) -> None:
+    said = noise(60.0)
+
+    async def main() -> np.ndarray:
+        room = SimulatedRoom()
+        network = Network(delay=0.05, drift_ppm=ppm)
+        room.participant("a", leaves=61.0, network=network).publish_audio(said)
+        async with room:
+            return await lk.from_participant(room, "a").to_array()
+
+    heard = virtual(main)[:, 0]
+    voiced = np.flatnonzero(heard)
+    span = (voiced[-1] + 1 - voiced[0]) / RATE
+    speed = 1 + ppm / 1e6
+    # 60 s of their audio in 60 / speed s of the room's (60 ms less or more).
+    assert span == pytest.approx(60.0 / speed, abs=0.001)
+    # Sample i of what is heard is sample floor(i * speed) of what they said.
+    start = voiced[0]  # all of it was heard: the buffer (70 ms) outlasts the subscription
+    index = np.floor(np.arange(1_000, 2_000_000, 997) * speed).astype(np.int64)
+    assert np.array_equal(heard[start + np.arange(1_000, 2_000_000, 997)], said[index])
+
+
 def test_an_outage_is_silence_of_its_length_on_a_timeline_that_keeps_the_gap() -> None:
     said = noise(6.0)
 

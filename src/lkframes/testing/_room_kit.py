@@ -112,7 +112,7 @@ def room_scenarios(
     """Hypothesis strategy: `RoomScenario` of 1 to ``max_participants`` talkers.
 
     Within ``max_seconds``, the room empties only when the last one goes; with
-    ``impairments``, delay, jitter, loss and outages; with ``vanishing``, participants
+    ``impairments``, delay, jitter, loss, outages and clock drift; with ``vanishing``, participants
     whose connection dies. Shrinks toward one talker on a perfect network.
 
     Raises:
@@ -148,7 +148,8 @@ def room_scenarios(
             loss = draw(st.sampled_from([0.0, 0.01, 0.05, 0.2]))
             outage = draw(st.none() | st.floats(0.0, stay))
             outages = () if outage is None else ((joins + outage, joins + outage + 0.5),)
-            network = Network(delay, draw(st.floats(0.0, 0.04)), loss, outages)
+            drift = draw(st.sampled_from([0.0, 50.0, -50.0, 500.0, -500.0]))
+            network = Network(delay, draw(st.floats(0.0, 0.04)), loss, outages, drift)
         vanishes = vanishing and draw(st.booleans())
         talkers.append(
             Talker(
@@ -259,6 +260,6 @@ def _heard(track: Any) -> NDArray[np.int16]:
     end = playout.last_played_at()
     if not math.isfinite(end) or end <= begin:
         return np.zeros(0, np.int16)
-    samples = round((end - begin) * RATE)
+    samples = round((end - begin) * RATE) + RATE // 10  # past the end: silence there
     heard: NDArray[np.int16] = playout.frame(begin, RATE, 1, samples)[:, 0]
     return heard

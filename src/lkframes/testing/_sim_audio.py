@@ -4,7 +4,9 @@ a jitter buffer, and the 10 ms frames LiveKit's ``AudioStream`` hands out.
 The model (see docs/cookbook/test-without-a-server.md for what it leaves out):
 
 - The publisher sends its audio as 20 ms packets (Opus's), packet ``k`` at
-  ``published_at + k * 0.02`` on the room's clock (clock drift is not modelled yet).
+  ``published_at + k * 0.02`` on the room's clock, or ``k * 0.02 / (1 + drift_ppm / 1e6)``
+  when its clock runs fast or slow; the subscriber then plays that audio as fast as it
+  comes (NetEq drops or stretches; the simulator drops or repeats samples evenly).
 - The network loses a packet with probability ``loss`` (a seeded generator: the same seed,
   the same losses), loses every packet sent during an outage, and delays the others by
   ``delay`` plus a uniform ``±jitter``, so packets can arrive out of order.
@@ -45,6 +47,9 @@ class Network:
         loss: Probability that a packet is lost (0 to 1), drawn from the room's seed.
         outages: ``(start, end)`` seconds on the room's clock during which everything
             the participant sends is lost.
+        drift_ppm: The participant's clock runs this many parts per million fast
+            (negative: slow): a minute of their audio takes that much less (more) than a
+            minute of the room's, and is heard so.
 
     Examples:
         >>> from lkframes.testing import Network
@@ -56,6 +61,7 @@ class Network:
     jitter: float = 0.0
     loss: float = 0.0
     outages: tuple[tuple[float, float], ...] = ()
+    drift_ppm: float = 0.0
 
     def __post_init__(self) -> None:
         from .._core.errors import ParameterError
@@ -71,6 +77,15 @@ class Network:
                 raise ParameterError(
                     f"Network outages= are (start, end) pairs with start <= end (got {outage!r})"
                 )
+        if not (math.isfinite(self.drift_ppm) and abs(self.drift_ppm) < 100_000):
+            raise ParameterError(
+                f"Network drift_ppm= must be within ±100000 (got {self.drift_ppm!r})"
+            )
+
+    @property
+    def speed(self) -> float:
+        """The participant's audio seconds per second of the room's clock."""
+        return 1 + self.drift_ppm / 1e6
 
     @property
     def buffer(self) -> float:
@@ -109,7 +124,7 @@ class Playout:
 
     def sent_at(self, packet: Any) -> Any:
         """When packet(s) ``packet`` left the publisher, on the room's clock."""
-        return self.published_at + packet * PACKET_S
+        return self.published_at + packet * PACKET_S / self.network.speed
 
     def packets_arrived(self, now: float) -> int:
         """How many packets the subscriber received by ``now``."""
@@ -117,7 +132,9 @@ class Playout:
 
     def last_played_at(self) -> float:
         """When the subscriber plays the last sample that was sent."""
-        sent = min(self.samples.shape[0] / RATE, self.stopped_at - self.published_at)
+        sent = min(
+            self.samples.shape[0] / RATE / self.network.speed, self.stopped_at - self.published_at
+        )
         return float(self.published_at + max(0.0, sent) + self.network.buffer)
 
     def frame(self, start: float, rate: int, channels: int, samples: int) -> NDArray[np.int16]:
@@ -163,6 +180,10 @@ class Playout:
         per_packet = round(rate * PACKET_S)
         for k in np.flatnonzero(np.isinf(self._arrival)):
             heard[k * per_packet : (k + 1) * per_packet] = 0
+        speed = self.network.speed
+        if speed != 1:  # onto the room's clock: drop or repeat samples evenly
+            kept = np.floor(np.arange(math.floor(heard.shape[0] / speed)) * speed)
+            heard = heard[kept.astype(np.int64)]
         silent = [*self.muted, (self.stopped_at, math.inf)]
         for begin, end in silent:
             if begin >= self.published_at + heard.shape[0] / rate:

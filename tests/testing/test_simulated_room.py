@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -65,6 +65,26 @@ def test_a_participant_is_heard_sample_for_sample_from_subscription_to_leave() -
     assert not heard[start + said.size :].any()  # then silence until the leave
     # Left at 3.0, heard 0.05 s later; the stream reads 60 ms on (what may be in flight).
     assert ended == pytest.approx(3.05 + IN_FLIGHT_S, abs=1e-6)
+
+
+def test_from_track_reads_a_subscribed_track_until_it_is_unpublished() -> None:
+    said = noise(1.0)
+
+    async def main() -> tuple[np.ndarray, float]:
+        room = SimulatedRoom()
+        alice = room.participant("a", leaves=5.0, network=Network(delay=0.05))
+        alice.publish_audio(said, at=1.0).unpublish(at=3.0)
+        subscribed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        room.on("track_subscribed", lambda track, *_: subscribed.set_result(track))
+        async with room:
+            track = await subscribed
+            heard = await lk.from_track(track, sample_rate=16_000).to_array()
+            return heard[:, 0], room.clock()
+
+    heard, ended = virtual(main)
+    assert ended == pytest.approx(3.05 + IN_FLIGHT_S, abs=1e-6)  # the unpublish, heard
+    loud = np.flatnonzero(heard)
+    assert (loud[-1] - loud[0]) / 16_000 == pytest.approx(1.0 - 0.03, abs=0.002)
 
 
 def test_the_last_words_before_a_leave_are_kept() -> None:

@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike
 from .._core.errors import ParameterError
 from ._sim_audio import Network, Playout
 from ._sim_local import SimulatedAudioSource, SimulatedLocalParticipant, SimulatedLocalTrack
+from ._sim_stream import wake
 from ._sim_track import SimulatedTrack, as_int16
 
 __all__ = ("SimulatedParticipant", "SimulatedRoom", "SimulatedTrack")
@@ -201,8 +202,7 @@ class SimulatedRoom(rtc.Room):
         """Run ``action(*args)`` at ``at`` seconds of the room's clock (in the room's own
         task, as the SDK emits its events: listeners may use anyio)."""
         heapq.heappush(self._script, (at, next(self._order), action, args))
-        if self._wake is not None and not self._wake.done():
-            self._wake.set_result(None)
+        wake(self._wake)
 
     async def _drive(self) -> None:
         """The room's task: runs each scripted action at its time, in script order."""
@@ -214,7 +214,7 @@ class SimulatedRoom(rtc.Room):
             self._wake = loop.create_future()
             timer = None
             if self._script:
-                timer = loop.call_at(self._zero + self._script[0][0], _wake, self._wake)
+                timer = loop.call_at(self._zero + self._script[0][0], wake, self._wake)
             try:
                 await self._wake
             finally:
@@ -325,8 +325,3 @@ class SimulatedRoom(rtc.Room):
         del self.present[who.identity]
         who.disconnect_reason = reason
         self.emit("participant_disconnected", who)
-
-
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)

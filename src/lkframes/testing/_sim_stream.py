@@ -15,7 +15,7 @@ from ._sim_audio import Playout
 if TYPE_CHECKING:
     from livekit import rtc
 
-__all__ = ("AFTER_END_S", "SimulatedAudioStream")
+__all__ = ("AFTER_END_S", "SimulatedAudioStream", "wake")
 
 AFTER_END_S = 0.17
 """After the audio in flight at an unsubscription has played, LiveKit hands out about
@@ -84,8 +84,7 @@ class SimulatedAudioStream:
         """End the iteration (a reader waiting for a frame gets StopAsyncIteration)."""
         self._closed = True
         self._ring.clear()
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        wake(self._waiter)
 
     def _due(self, index: int) -> float:
         """When frame ``index`` is handed out: once its last sample has played."""
@@ -114,7 +113,7 @@ class SimulatedAudioStream:
         begin = self._start + self._next * self._step
         timer: Any = None
         if begin < self._ended_at() and math.isfinite(due):
-            timer = loop.call_at(loop.time() + max(0.0, due - self._clock()), _wake, waiter)
+            timer = loop.call_at(loop.time() + max(0.0, due - self._clock()), wake, waiter)
         try:
             await waiter
         finally:
@@ -124,8 +123,7 @@ class SimulatedAudioStream:
 
     def wake(self) -> None:
         """Look again: the track's end moved (it was unsubscribed)."""
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        wake(self._waiter)
 
 
 @functools.cache
@@ -135,6 +133,7 @@ def _rtc() -> Any:
     return rtc
 
 
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
+def wake(waiter: asyncio.Future[None] | None) -> None:
+    """Resolve ``waiter`` if there is one and it is still pending."""
+    if waiter is not None and not waiter.done():
         waiter.set_result(None)

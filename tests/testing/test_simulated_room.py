@@ -40,6 +40,22 @@ def where(heard: np.ndarray, said: np.ndarray, at: int = 9_600) -> int:
     raise AssertionError("what was said is not in what was heard")
 
 
+def heard_alone(
+    said: np.ndarray, network: Network, *, leaves: float, seed: int = 0, at: float = 0.0
+) -> np.ndarray:
+    """What `from_participant` reads of "a", alone in the room, who publishes ``said`` from
+    ``at`` behind ``network`` and leaves at ``leaves``."""
+
+    async def main() -> np.ndarray:
+        room = SimulatedRoom(seed=seed)
+        room.participant("a", leaves=leaves, network=network).publish_audio(said, at=at)
+        async with room:
+            return await lk.from_participant(room, "a").to_array()
+
+    heard: np.ndarray = virtual(main)[:, 0]
+    return heard
+
+
 def test_a_participant_is_heard_sample_for_sample_from_subscription_to_leave() -> None:
     said = noise(2.0)
 
@@ -92,14 +108,7 @@ def test_the_last_words_before_a_leave_are_kept() -> None:
     # buffer) when the leave arrives; the stream reads it before it ends.
     said = noise(3.0)
 
-    async def main() -> np.ndarray:
-        room = SimulatedRoom(seed=2)
-        network = Network(delay=0.06, jitter=0.03)
-        room.participant("a", leaves=2.0, network=network).publish_audio(said)
-        async with room:
-            return await lk.from_participant(room, "a").to_array()
-
-    heard = virtual(main)[:, 0]
+    heard = heard_alone(said, Network(delay=0.06, jitter=0.03), leaves=2.0, seed=2)
     start = where(heard, said)
     assert np.array_equal(heard[start + RATE : start + 2 * RATE], said[RATE : 2 * RATE])
     assert not heard[start + 2 * RATE :].any()  # nothing after the leave but silence
@@ -109,15 +118,8 @@ def test_the_same_seed_gives_the_same_frames_and_another_seed_other_losses() -> 
     said = noise(3.0)
 
     def heard(seed: int) -> np.ndarray:
-        async def main() -> np.ndarray:
-            room = SimulatedRoom(seed=seed)
-            network = Network(delay=0.08, jitter=0.03, loss=0.1)
-            room.participant("a", leaves=3.5, network=network).publish_audio(said, at=0.1)
-            async with room:
-                return await lk.from_participant(room, "a").to_array()
-
-        got: np.ndarray = virtual(main)[:, 0]
-        return got
+        network = Network(delay=0.08, jitter=0.03, loss=0.1)
+        return heard_alone(said, network, leaves=3.5, seed=seed, at=0.1)
 
     first, again, other = heard(7), heard(7), heard(8)
     assert np.array_equal(first, again)
@@ -127,14 +129,7 @@ def test_the_same_seed_gives_the_same_frames_and_another_seed_other_losses() -> 
 def test_lost_packets_are_silence_of_20_ms_and_the_rest_arrives_intact() -> None:
     said = noise(10.0)
 
-    async def main() -> np.ndarray:
-        room = SimulatedRoom(seed=3)
-        network = Network(delay=0.05, loss=0.05)
-        room.participant("a", leaves=10.5, network=network).publish_audio(said)
-        async with room:
-            return await lk.from_participant(room, "a").to_array()
-
-    heard = virtual(main)[:, 0]
+    heard = heard_alone(said, Network(delay=0.05, loss=0.05), leaves=10.5, seed=3)
     start = where(heard, said, at=4 * RATE)
     begin = max(0, (-start + 959) // 960 * 960)  # from the first whole 20 ms packet heard
     n = min(said.size - begin, heard.size - start - begin) // 960 * 960
@@ -149,14 +144,7 @@ def test_lost_packets_are_silence_of_20_ms_and_the_rest_arrives_intact() -> None
 def test_a_drifting_clock_is_heard_faster_or_slower_by_its_ppm(ppm: float) -> None:
     said = noise(60.0)
 
-    async def main() -> np.ndarray:
-        room = SimulatedRoom()
-        network = Network(delay=0.05, drift_ppm=ppm)
-        room.participant("a", leaves=61.0, network=network).publish_audio(said)
-        async with room:
-            return await lk.from_participant(room, "a").to_array()
-
-    heard = virtual(main)[:, 0]
+    heard = heard_alone(said, Network(delay=0.05, drift_ppm=ppm), leaves=61.0)
     voiced = np.flatnonzero(heard)
     span = (voiced[-1] + 1 - voiced[0]) / RATE
     speed = 1 + ppm / 1e6
@@ -171,14 +159,7 @@ def test_a_drifting_clock_is_heard_faster_or_slower_by_its_ppm(ppm: float) -> No
 def test_an_outage_is_silence_of_its_length_on_a_timeline_that_keeps_the_gap() -> None:
     said = noise(6.0)
 
-    async def main() -> np.ndarray:
-        room = SimulatedRoom()
-        network = Network(delay=0.05, outages=((2.0, 3.0),))
-        room.participant("a", leaves=6.5, network=network).publish_audio(said)
-        async with room:
-            return await lk.from_participant(room, "a").to_array()
-
-    heard = virtual(main)[:, 0]
+    heard = heard_alone(said, Network(delay=0.05, outages=((2.0, 3.0),)), leaves=6.5)
     start = where(heard, said, at=4 * RATE)
     got = heard[start + RATE : start + said.size]  # from 1 s in: subscribed by then
     silent = ~got.reshape(-1, 960).any(axis=1)

@@ -7,19 +7,18 @@ adaptive depth and concealment) is in docs/cookbook/test-without-a-server.md."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-import lkframes as lk
 from livekit_server import LiveKitServer
 from lkframes.testing import SimulatedRoom, run_virtual
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "room_scenarios"))
-from sim_faithful import LEAD_S, LOUD, PUBLISHERS, RATE, TAIL_S, talk
+from sim_faithful import LEAD_S, PUBLISHERS, heard_in, spoken
 
 
 def simulate(real: dict[str, Any]) -> dict[str, Any]:
@@ -31,33 +30,15 @@ def simulate(real: dict[str, Any]) -> dict[str, Any]:
         for identity, (_, seconds) in PUBLISHERS.items():
             sent = real["sent"][identity]
             who = room.participant(identity, leaves=sent["left"] - t0)
-            lead, tail = (
-                np.zeros(round(LEAD_S * RATE), np.int16),
-                np.zeros(round(TAIL_S * RATE), np.int16),
-            )
-            who.publish_audio(
-                np.concatenate([lead, talk(identity, seconds), tail]),
-                at=sent["onset"] - LEAD_S - t0,
-            )
-        stats = lk.RoomStats()
-        apart: dict[str, list[np.ndarray]] = {i: [] for i in PUBLISHERS}
-        starts: dict[str, int] = {}
-        gone: list[float] = []
-        room.on("participant_disconnected", lambda _: gone.append(room.clock() + t0))
+            who.publish_audio(spoken(identity, seconds), at=sent["onset"] - LEAD_S - t0)
         async with room:
-            async with lk.from_room(room, mix=False, until_empty=True, stats=stats).open() as items:
-                async for identity, frame in items:
-                    starts.setdefault(identity, frame.pts)
-                    apart[identity].append(frame.data[:, 0])
-            ended = room.clock()
-        assert stats.started_at is not None
-        heard = {}
-        for identity, parts in apart.items():
-            x = np.concatenate(parts)
-            loud = np.flatnonzero(np.abs(x.astype(np.int32)) > LOUD)
-            at = stats.started_at - room._zero + starts[identity] / RATE + t0
-            heard[identity] = [at + loud[0] / RATE, at + (loud[-1] + 1) / RATE]
-        return {"heard": heard, "ended": ended + t0, "last_gone": max(gone)}
+            got = await heard_in(room)
+            shift = t0 + room.clock() - asyncio.get_running_loop().time()  # loop -> real
+        return {
+            "heard": {i: [t + shift for t in span] for i, span in got["heard"].items()},
+            "ended": got["ended"] + shift,
+            "last_gone": got["last_gone"] + shift,
+        }
 
     return run_virtual(main)
 

@@ -39,13 +39,16 @@ def talk(identity: str, seconds: float) -> np.ndarray:
     return said
 
 
+def spoken(identity: str, seconds: float) -> np.ndarray:
+    """All ``identity`` sends: `LEAD_S` of silence, the talk, `TAIL_S` of silence."""
+    lead, tail = np.zeros(round(LEAD_S * RATE), np.int16), np.zeros(round(TAIL_S * RATE), np.int16)
+    return np.concatenate([lead, talk(identity, seconds), tail])
+
+
 async def publisher(args: argparse.Namespace) -> Result:
     identity = args.publisher
     joins, seconds = PUBLISHERS[identity]
-    audio = np.concatenate(
-        [np.zeros(round(LEAD_S * RATE), np.int16), talk(identity, seconds),
-         np.zeros(round(TAIL_S * RATE), np.int16)]
-    )  # fmt: skip
+    audio = spoken(identity, seconds)
     await asyncio.sleep(max(0.0, args.zero + joins - time.monotonic()))
     async with participant(args, identity) as room:
         source = rtc.AudioSource(RATE, 1, queue_size_ms=50)
@@ -65,27 +68,22 @@ async def publisher(args: argparse.Namespace) -> Result:
     return {"onset": first + LEAD_S, "left": left}
 
 
-async def main(args: argparse.Namespace) -> Result:
+async def heard_in(room: rtc.Room) -> Result:
+    """Read ``room`` with ``from_room(mix=False, until_empty=True)`` until it empties: each
+    identity's first and last loud sample, when the last ``participant_disconnected`` came
+    and when the stream ended, in seconds on the event loop's clock (``time.monotonic()``
+    on asyncio's own loop, the virtual one under a simulated room)."""
+    loop = asyncio.get_running_loop()
     stats = lk.RoomStats()
     apart: dict[str, list[np.ndarray]] = {i: [] for i in PUBLISHERS}
     starts: dict[str, int] = {}
-
-    async def record(room: rtc.Room) -> float:
-        async with lk.from_room(room, mix=False, until_empty=True, stats=stats).open() as items:
-            async for identity, frame in items:
-                starts.setdefault(identity, frame.pts)
-                apart[identity].append(frame.data[:, 0])
-        return time.monotonic()
-
     gone: list[float] = []
-    async with participant(args, "R") as room_r:
-        room_r.on("participant_disconnected", lambda _: gone.append(time.monotonic()))
-        recording = asyncio.create_task(record(room_r))
-        zero = time.monotonic() + 0.2
-        sent = await asyncio.gather(
-            *(run_part(["--publisher", i, "--zero", str(zero)]) for i in PUBLISHERS)
-        )
-        ended = await asyncio.wait_for(recording, WAIT_S)
+    room.on("participant_disconnected", lambda _: gone.append(loop.time()))
+    async with lk.from_room(room, mix=False, until_empty=True, stats=stats).open() as items:
+        async for identity, frame in items:
+            starts.setdefault(identity, frame.pts)
+            apart[identity].append(frame.data[:, 0])
+    ended = loop.time()
     assert stats.started_at is not None
     heard = {}
     for identity, parts in apart.items():
@@ -95,13 +93,18 @@ async def main(args: argparse.Namespace) -> Result:
         heard[identity] = (
             None if loud.size == 0 else [at + loud[0] / RATE, at + (loud[-1] + 1) / RATE]
         )
-    return {
-        "sent": dict(zip(PUBLISHERS, sent, strict=True)),
-        "heard": heard,
-        "ended": ended,
-        "last_gone": max(gone),
-        "started_at": stats.started_at,
-    }
+    return {"heard": heard, "ended": ended, "last_gone": max(gone)}
+
+
+async def main(args: argparse.Namespace) -> Result:
+    async with participant(args, "R") as room_r:
+        recording = asyncio.create_task(heard_in(room_r))
+        zero = time.monotonic() + 0.2
+        sent = await asyncio.gather(
+            *(run_part(["--publisher", i, "--zero", str(zero)]) for i in PUBLISHERS)
+        )
+        heard = await asyncio.wait_for(recording, WAIT_S)
+    return {"sent": dict(zip(PUBLISHERS, sent, strict=True))} | heard
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,6 +29,7 @@ from room_scenario import (
     Result,
     parse_args,
     participant,
+    play_once_heard,
     run,
     run_part,
     subscribed_track,
@@ -68,20 +69,7 @@ async def publisher(args: argparse.Namespace) -> Result:
     frames = tone_frames(hz, seconds)
     await asyncio.sleep(max(0.0, args.zero + join_at - time.monotonic()))
     async with participant(args, identity) as room:
-        source = rtc.AudioSource(RATE, 1, queue_size_ms=50)
-        track = rtc.LocalAudioTrack.create_audio_track("mic", source)
-        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        heard = asyncio.Event()  # R subscribed (the only other participant)
-        room.on("local_track_subscribed", lambda *_: heard.set())
-        await room.local_participant.publish_track(track, options)
-        await asyncio.wait_for(heard.wait(), WAIT_S)
-        first = 0.0
-        for i, frame in enumerate(frames):
-            await source.capture_frame(frame)
-            if i == 0:
-                first = time.monotonic()
-        await source.wait_for_playout()
-        await source.aclose()
+        first = await play_once_heard(room, frames)  # R subscribed: the only other one
     start = first + LEAD_S
     return {"start": start, "end": start + seconds, "hz": hz}
 

@@ -178,6 +178,27 @@ class Receiver:
         return str(path)
 
 
+async def play_once_heard(room: rtc.Room, frames: Iterable[rtc.AudioFrame]) -> float:
+    """Publish a 48 kHz mono microphone track, wait (at most `WAIT_S`) until another
+    participant subscribed to it, capture ``frames`` in real time and wait for their
+    playout; returns when the first was captured (``time.monotonic()``)."""
+    source = rtc.AudioSource(48_000, 1, queue_size_ms=50)
+    track = rtc.LocalAudioTrack.create_audio_track("mic", source)
+    options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+    heard = asyncio.Event()
+    room.on("local_track_subscribed", lambda *_: heard.set())
+    await room.local_participant.publish_track(track, options)
+    await asyncio.wait_for(heard.wait(), WAIT_S)
+    first = 0.0
+    for i, frame in enumerate(frames):
+        await source.capture_frame(frame)
+        if i == 0:
+            first = time.monotonic()
+    await source.wait_for_playout()
+    await source.aclose()
+    return first
+
+
 async def run_part(args: list[str]) -> Result:
     """Run this script again with ``args`` (another participant's part, in a process of
     its own, as in a real call) and return the JSON it printed. It must exit with 0 (the

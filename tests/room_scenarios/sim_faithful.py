@@ -22,7 +22,7 @@ import numpy as np
 from livekit import rtc
 
 import lkframes as lk
-from room_scenario import WAIT_S, Result, parse_args, participant, run, run_part
+from room_scenario import WAIT_S, Result, parse_args, participant, play_once_heard, run, run_part
 
 RATE = 48_000
 LEAD_S = 0.3
@@ -50,20 +50,12 @@ async def publisher(args: argparse.Namespace) -> Result:
     joins, seconds = PUBLISHERS[identity]
     audio = spoken(identity, seconds)
     await asyncio.sleep(max(0.0, args.zero + joins - time.monotonic()))
+    frames = (
+        rtc.AudioFrame(audio[i : i + 480].tobytes(), RATE, 1, 480)
+        for i in range(0, audio.size, 480)
+    )
     async with participant(args, identity) as room:
-        source = rtc.AudioSource(RATE, 1, queue_size_ms=50)
-        track = rtc.LocalAudioTrack.create_audio_track("mic", source)
-        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        heard = asyncio.Event()
-        room.on("local_track_subscribed", lambda *_: heard.set())
-        await room.local_participant.publish_track(track, options)
-        await asyncio.wait_for(heard.wait(), WAIT_S)
-        first = 0.0
-        for i in range(0, audio.size, 480):
-            await source.capture_frame(rtc.AudioFrame(audio[i : i + 480].tobytes(), RATE, 1, 480))
-            if i == 0:
-                first = time.monotonic()
-        await source.wait_for_playout()
+        first = await play_once_heard(room, frames)
         left = time.monotonic()
     return {"onset": first + LEAD_S, "left": left}
 

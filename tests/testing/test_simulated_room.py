@@ -5,15 +5,18 @@ the network did), bit for bit where nothing was lost."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lkframes as lk
-from lkframes.livekit._drain import IN_FLIGHT_S
+from lkframes.livekit._drain import IN_FLIGHT_S, SILENT_WAIT_S
 from lkframes.testing import Network, SimulatedRoom, open_resources, run_virtual
 
 RATE = 48_000
@@ -112,6 +115,45 @@ def test_the_last_words_before_a_leave_are_kept() -> None:
     start = where(heard, said)
     assert np.array_equal(heard[start + RATE : start + 2 * RATE], said[RATE : 2 * RATE])
     assert not heard[start + 2 * RATE :].any()  # nothing after the leave but silence
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    first=st.floats(0.3, 1.5),
+    pause=st.floats(0.0, 1.0),
+    second=st.floats(0.3, 1.0),
+    delay=st.floats(0.0, 0.2),
+)
+def test_from_participant_follows_a_republish_and_streams_no_pause(
+    first: float, pause: float, second: float, delay: float
+) -> None:
+    # One track for `first` s, unpublished; a pause; a second track until the leave.
+    a, b = noise(2.0, seed=1), noise(2.0, seed=2)
+
+    async def main() -> list[lk.AudioFrame]:
+        room = SimulatedRoom()
+        alice = room.participant("a", leaves=first + pause + second, network=Network(delay))
+        alice.publish_audio(a).unpublish(at=first)
+        alice.publish_audio(b, at=first + pause)
+        async with room:
+            return await lk.from_participant(room, "a").collect()
+
+    frames = virtual(main)
+    heard = np.concatenate([f.data[:, 0] for f in frames])
+    assert [f.pts for f in frames] == list(range(0, 480 * len(frames), 480))
+    # Samples sent: to the unpublish, to the leave (on the sample grid, as the room plays it).
+    said_a = math.ceil(round(first * RATE, 6))
+    said_b = math.ceil(round((first + pause + second - (first + pause)) * RATE, 6))
+    start_a, start_b = where(heard, a), where(heard, b)
+    end_a = start_a + said_a
+    # The first track played to its unpublish, sample for sample ...
+    assert np.array_equal(heard[start_a + 9_600 : end_a], a[9_600:said_a])
+    # ... then the drain's silence (what it read to be sure the track had ended), and the
+    # second track from its subscription to the leave: the pause between is not streamed.
+    resumes = end_a + int(np.flatnonzero(heard[end_a:])[0])
+    assert resumes - end_a <= round(SILENT_WAIT_S * RATE) + 480
+    assert np.array_equal(heard[resumes : start_b + said_b], b[resumes - start_b : said_b])
+    assert not heard[start_b + said_b :].any()
 
 
 def test_the_same_seed_gives_the_same_frames_and_another_seed_other_losses() -> None:

@@ -140,7 +140,7 @@ class Playout:
     def frame(self, start: float, rate: int, channels: int, samples: int) -> NDArray[np.int16]:
         """The ``samples`` frames the subscriber plays from ``start`` on, at ``rate``."""
         heard = self._heard(rate, channels)
-        first = round((start - self.published_at - self.network.buffer) * rate)
+        first = _sample_at(start - self.published_at - self.network.buffer, rate)
         if first >= 0 and first + samples <= heard.shape[0]:
             return heard[first : first + samples]
         out = np.zeros((samples, channels), np.int16)
@@ -188,11 +188,17 @@ class Playout:
         for begin, end in silent:
             if begin >= self.published_at + heard.shape[0] / rate:
                 continue
-            lo = max(0, math.ceil((begin - self.published_at) * rate))
+            lo = max(0, _sample_at(begin - self.published_at, rate))
             hi = heard.shape[0]
             if end < self.published_at + hi / rate:
-                hi = max(0, math.ceil((end - self.published_at) * rate))
+                hi = max(0, _sample_at(end - self.published_at, rate))
             if lo < hi:
                 heard[lo:hi] = 0
         self._converted[key] = heard
         return heard
+
+
+def _sample_at(seconds: float, rate: int) -> int:
+    """The first sample at or after ``seconds``, as the script meant it: 1.3 - 1.0 is
+    0.30000000000000004 in floating point, and must still be sample 14,400 at 48 kHz."""
+    return math.ceil(round(seconds * rate, 6))

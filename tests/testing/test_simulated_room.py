@@ -141,9 +141,9 @@ def test_from_participant_follows_a_republish_and_streams_no_pause(
     frames = virtual(main)
     heard = np.concatenate([f.data[:, 0] for f in frames])
     assert [f.pts for f in frames] == list(range(0, 480 * len(frames), 480))
-    # Samples sent: to the unpublish, to the leave (on the sample grid, as the room plays it).
-    said_a = math.ceil(round(first * RATE, 6))
-    said_b = math.ceil(round((first + pause + second - (first + pause)) * RATE, 6))
+    # Samples sent: those before the unpublish, before the leave (in the script's floats).
+    said_a = math.ceil(first * RATE)
+    said_b = math.ceil((first + pause + second - (first + pause)) * RATE)
     start_a, start_b = where(heard, a), where(heard, b)
     end_a = start_a + said_a
     # The first track played to its unpublish, sample for sample ...

@@ -188,10 +188,10 @@ class Playout:
         for begin, end in silent:
             if begin >= self.published_at + heard.shape[0] / rate:
                 continue
-            lo = max(0, _sample_at(begin - self.published_at, rate))
+            lo = max(0, math.ceil((begin - self.published_at) * rate))
             hi = heard.shape[0]
             if end < self.published_at + hi / rate:
-                hi = max(0, _sample_at(end - self.published_at, rate))
+                hi = max(0, math.ceil((end - self.published_at) * rate))
             if lo < hi:
                 heard[lo:hi] = 0
         self._converted[key] = heard
@@ -199,6 +199,7 @@ class Playout:
 
 
 def _sample_at(seconds: float, rate: int) -> int:
-    """The first sample at or after ``seconds``, as the script meant it: 1.3 - 1.0 is
-    0.30000000000000004 in floating point, and must still be sample 14,400 at 48 kHz."""
+    """The first sample at or after ``seconds``, the same for every frame: a frame that
+    starts half a sample off the grid (a track published at 1.37109375 s) is
+    37387.49999999999 or 37867.50000000001 samples in, and both must go the same way."""
     return math.ceil(round(seconds * rate, 6))

@@ -13,6 +13,10 @@ fixture), with ``LIVEKIT_URL``, ``LIVEKIT_API_KEY`` and ``LIVEKIT_API_SECRET`` s
 ``lk.connect(room=..., identity=...)`` works. It shares nothing with the file's plain
 blocks, runs in an empty temporary directory, must assert its own results and finish
 within `ROOM_SCRIPT_TIMEOUT_S`. Tracebacks point into the markdown file here too.
+
+A block whose info string is ``python shared`` is both: it runs with the plain blocks and
+is part of the room script, so a page can define a test once and run it in a simulated
+room (plain blocks) and against the real server (``python livekit`` blocks).
 """
 
 from __future__ import annotations
@@ -62,8 +66,13 @@ class CodeBlock:
 
     @property
     def needs_room(self) -> bool:
-        """A ``python livekit`` block: part of the file's room script (`test_room_blocks_run`)."""
-        return self.language == "python" and "livekit" in self.flags and "no-run" not in self.flags
+        """Part of the file's room script (`test_room_blocks_run`): ``livekit`` or ``shared``."""
+        flags = set(self.flags)
+        return (
+            self.language == "python"
+            and bool({"livekit", "shared"} & flags)
+            and ("no-run" not in flags)
+        )
 
     @property
     def where(self) -> str:
@@ -247,6 +256,10 @@ c = 3
 ```bash
 echo hi
 ```
+
+```python shared
+d = 4
+```
 """
 
 
@@ -259,8 +272,9 @@ def test_code_blocks_lines_info_and_nesting() -> None:
         (18, "python livekit", False),
         (22, "python livekit no-run", False),
         (26, "bash", False),
+        (30, "python shared", True),
     ]
-    assert [b.line for b in blocks if b.needs_room] == [18]
+    assert [b.line for b in blocks if b.needs_room] == [18, 30]
     assert blocks[0].code == "a = 1\n"
     assert blocks[1].code == "```python\nnot_a_block = True\n```\n"
 
@@ -273,8 +287,8 @@ def test_code_blocks_unclosed_fence() -> None:
 def test_room_script_keeps_markdown_lines() -> None:
     blocks = [b for b in code_blocks(Path("sample.md"), _SAMPLE + _ROOM_SAMPLE) if b.needs_room]
     script = room_script(blocks).splitlines()
-    assert [b.line for b in blocks] == [18, 30]
-    assert (script[17], script[29]) == ("b = 2", "assert b == 2")
+    assert [b.line for b in blocks] == [18, 30, 34]
+    assert (script[17], script[29], script[33]) == ("b = 2", "d = 4", "assert b == 2")
     assert "c = 3" not in script
 
 

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -322,15 +322,23 @@ class LiveKitServer:
             )
         return result
 
-    def spawn(self, args: Command, *, python: str | None = None) -> subprocess.Popen[str]:
-        """Start a Python script inside the namespace without waiting; killed at teardown."""
-        process = subprocess.Popen(
-            self.command(args, python=python),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=self.env(),
-        )
+    def spawn(
+        self, args: Command, *, python: str | None = None, log: Path | None = None
+    ) -> subprocess.Popen[str]:
+        """Start a Python script inside the namespace without waiting; killed at teardown.
+
+        Its output comes through pipes, or goes to ``log`` (stdout and stderr): give a log
+        to a process that runs on after you stop reading it, or it blocks once a pipe is
+        full (64 KiB).
+        """
+        with open(log, "w") if log is not None else nullcontext() as file:
+            process = subprocess.Popen(
+                self.command(args, python=python),
+                stdout=subprocess.PIPE if file is None else file,
+                stderr=subprocess.PIPE if file is None else subprocess.STDOUT,
+                text=True,
+                env=self.env(),
+            )
         self._spawned.append(process)
         return process
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ import pytest
 import soundfile
 
 from audio_analysis import dominant_hz, nonsilent, rms_dbfs
-from livekit_server import ROOT, LiveKitServer, finished, read_line, wait_for_line
+from livekit_server import ROOT, LiveKitServer, finished, read_line
 
 pytestmark = pytest.mark.livekit
 
@@ -163,15 +164,25 @@ def test_echo_agent_echoes_a_participant(livekit_server: LiveKitServer, tmp_path
 
 
 @contextmanager
-def agents_worker(server: LiveKitServer) -> Iterator[None]:
-    """``examples/echo_agent.py dev`` as a registered LiveKit Agents worker, stopped after."""
+def agents_worker(server: LiveKitServer, log: Path) -> Iterator[None]:
+    """``examples/echo_agent.py dev`` as a registered LiveKit Agents worker, stopped after.
+
+    Its output goes to ``log``: through an unread pipe, a worker that logs on blocks once
+    the pipe is full, and answers the server's job requests too late.
+    """
     worker = server.spawn(
-        [EXAMPLES / "echo_agent.py", "dev"], python=os.environ["LKFRAMES_AGENTS_PYTHON"]
+        [EXAMPLES / "echo_agent.py", "dev"], python=os.environ["LKFRAMES_AGENTS_PYTHON"], log=log
     )
     try:
-        registered = wait_for_line(worker, "registered worker", timeout=60)
-        assert registered is not None, "the worker did not register within 60 s"
+        deadline = time.monotonic() + 60
+        while "registered worker" not in log.read_text(errors="replace"):
+            assert worker.poll() is None, f"the worker exited:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "the worker did not register within 60 s"
+            time.sleep(0.1)
         yield
+    except BaseException as failure:
+        failure.add_note(f"--- agents worker log (tail) ---\n{log.read_text()[-3000:]}")
+        raise
     finally:
         worker.terminate()
         try:
@@ -185,7 +196,7 @@ def agents_worker(server: LiveKitServer) -> Iterator[None]:
 def test_echo_agent_runs_as_a_livekit_agents_worker(
     livekit_server: LiveKitServer, tmp_path: Path
 ) -> None:
-    with agents_worker(livekit_server):
+    with agents_worker(livekit_server, tmp_path / "worker.log"):
         result = livekit_server.scenario("agent_echo", "agent", tmp_path, timeout=45)
     assert result["agent_identity"].startswith("agent-")
     assert result["error"] is None
@@ -211,7 +222,10 @@ def test_one_agents_worker_serves_several_rooms_at_once(
         out.mkdir()
         return livekit_server.scenario("agent_echo", room, out, timeout=60)
 
-    with agents_worker(livekit_server), ThreadPoolExecutor(len(rooms)) as pool:
+    with (
+        agents_worker(livekit_server, tmp_path / "worker.log"),
+        ThreadPoolExecutor(len(rooms)) as pool,
+    ):
         results = list(pool.map(in_room, rooms))
     assert len({r["agent_identity"] for r in results}) == len(rooms)  # one job per room
     for room, result in zip(rooms, results, strict=True):

@@ -6,8 +6,10 @@ the published ones."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import subprocess
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 from livekit import rtc
 
 import lkframes as lk
+from lkframes.livekit._sdk import packets_received
 from lkframes.testing import Network, SimulatedRoom, open_resources, run_virtual
 
 FPS = 30
@@ -158,7 +161,7 @@ def test_a_generator_of_rgb_video_frames_is_read_as_streams_need_it() -> None:
 
 
 def test_from_track_reads_the_camera_until_it_is_unpublished() -> None:
-    async def main() -> tuple[list[int], float, list[str]]:
+    async def main() -> tuple[list[int], float, list[str], int]:
         room = SimulatedRoom()
         alice = room.participant("a", leaves=5.0, network=Network(delay=0.05))
         alice.publish_video(camera(150), at=0.5).unpublish(at=2.0)
@@ -177,10 +180,12 @@ def test_from_track_reads_the_camera_until_it_is_unpublished() -> None:
         async with room:
             track = await subscribed
             got = await lk.from_track(track).collect()
-            return [index_of(f) for f in got], room.clock(), events
+            received = await packets_received(track)
+            return [index_of(f) for f in got], room.clock(), events, received
 
-    indices, ended, events = run_virtual(main)
+    indices, ended, events, received = run_virtual(main)
     assert ended == pytest.approx(2.05, abs=1e-9)  # the unpublish, heard
+    assert received == 45  # frames 0 to 44 (sent from 0.5 s, 1/30 s apart) reached us
     # Subscribed at 0.6: frames sent from 0.55 (k = 2, shown 0.6167) until the unpublish
     # (k = 44 was sent at 1.967; k = 45 was not sent).
     assert indices == list(range(2, 45))
@@ -307,3 +312,35 @@ def test_publishing_a_track_lkframes_did_not_make_is_refused() -> None:
 
     with pytest.raises(TypeError, match=r"tracks lkframes made for it .* not LocalVideoTrack"):
         run_virtual(main)
+
+
+def test_a_drifting_clock_sends_its_frames_faster_by_its_ppm() -> None:
+    indices, stamps, _, _, room = seen(camera(90), Network(drift_ppm=10_000), leaves=4.0)
+    assert indices == list(range(2, 90))  # subscribed at 0.05: frame 2 shown at 0.066
+    assert stamps == [shown_us(room, k / (FPS * 1.01)) for k in indices]
+
+
+def test_a_long_generator_is_let_go_of_as_it_is_shown() -> None:
+    made: list[weakref.ref[np.ndarray]] = []
+
+    def produce() -> Iterator[np.ndarray]:
+        for _ in range(30 * 20):
+            block = camera(1)  # owns the pixels the frame is a view of
+            made.append(weakref.ref(block))
+            yield block[0]
+
+    async def main() -> tuple[int, int]:
+        room = SimulatedRoom()
+        room.participant("a", leaves=21.0).publish_video(produce())
+        count = alive = 0
+        async with room, lk.from_participant_video(room, "a").open() as frames:
+            async for _ in frames:
+                count += 1
+                if count % 50 == 0:
+                    gc.collect()
+                    alive = max(alive, sum(ref() is not None for ref in made))
+        return count, alive
+
+    count, alive = run_virtual(main)
+    assert count == 30 * 20 - 2  # from the subscription (0.05 s) on
+    assert alive <= 3  # the frame being read, and the one being made

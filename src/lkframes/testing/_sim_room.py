@@ -292,7 +292,8 @@ class SimulatedRoom(rtc.Room):
 
     @property
     def local_participant(self) -> rtc.LocalParticipant:
-        """You: what your code publishes (``lk.publish``) is kept in ``published``."""
+        """You: what your code publishes (``lk.publish``, ``lk.publish_media``) is kept in
+        ``published``."""
         return cast("rtc.LocalParticipant", self._local)
 
     @property

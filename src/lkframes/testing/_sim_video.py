@@ -252,9 +252,12 @@ class SimulatedVideoStream(HandOut[rtc.VideoFrameEvent]):
         return self._closed or self._clock() >= self._end_at
 
     def next_due(self) -> float:
-        due = self._playout.shown_at(self._next)
-        count = self._playout.frames.count
-        gone = count is not None and self._next >= count
+        playout = self._playout
+        due = playout.shown_at(self._next)
+        count = playout.frames.count
+        gone = (count is not None and self._next >= count) or (
+            playout.sent_at(self._next) >= playout.stopped_at  # nothing more is sent
+        )
         return math.inf if gone or due >= min(self._ended_at(), self._end_at) else due
 
     def produce(self) -> None:

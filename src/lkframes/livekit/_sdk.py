@@ -3,8 +3,10 @@
 It is also where a simulated room (``lkframes.testing.SimulatedRoom``) takes the SDK's
 place: its rooms, participants and tracks have the SDK's public attributes and events, and
 say ``lkframes_simulated = True``; here their streams and statistics come from the
-simulation instead of the native layer (`audio_stream`, `on_put`, `room_of`,
-`packets_received`, `is_remote`). Everything else in lkframes uses the SDK's public API.
+simulation instead of the native layer (`audio_stream`, `video_stream`, `on_put`,
+`end_stream`, `room_of`, `packets_received`, `is_remote`), and what lkframes publishes
+into one goes to its sources (`new_audio_source`, `new_video_source` and their tracks).
+Everything else in lkframes uses the SDK's public API.
 
 Each function here names the private attribute it relies on and what that must do;
 ``tests/livekit/test_sdk_contract.py`` checks each of these on the installed livekit (CI:
@@ -49,6 +51,8 @@ __all__ = (
     "is_remote",
     "new_audio_source",
     "new_audio_track",
+    "new_video_source",
+    "new_video_track",
     "on_put",
     "packets_received",
     "room_of",
@@ -105,6 +109,28 @@ def new_audio_track(room: rtc.Room, name: str, source: rtc.AudioSource) -> rtc.L
     return rtc.LocalAudioTrack.create_audio_track(name, source)
 
 
+def new_video_source(room: rtc.Room, width: int, height: int) -> rtc.VideoSource:
+    """``rtc.VideoSource(width, height)`` to publish into ``room``, or a simulated room's."""
+    if getattr(room, SIMULATED, False):
+        made: rtc.VideoSource = room.lkframes_video_source(width, height)  # type: ignore[attr-defined]
+        return made
+    from livekit import rtc
+
+    return rtc.VideoSource(width, height)
+
+
+def new_video_track(room: rtc.Room, name: str, source: rtc.VideoSource) -> rtc.LocalVideoTrack:
+    """``rtc.LocalVideoTrack.create_video_track(name, source)``, or a simulated room's."""
+    if getattr(room, SIMULATED, False):
+        made: rtc.LocalVideoTrack = room.lkframes_local_video_track(  # type: ignore[attr-defined]
+            name, source
+        )
+        return made
+    from livekit import rtc
+
+    return rtc.LocalVideoTrack.create_video_track(name, source)
+
+
 def is_remote(track: rtc.Track) -> bool:
     """Whether ``track`` is another participant's (a simulated one always is)."""
     from livekit import rtc
@@ -138,12 +164,18 @@ UNBOUNDED = 0
 
 
 def video_stream(track: rtc.Track, buffer_type: Any, capacity: int) -> rtc.VideoStream:
-    """An ``rtc.VideoStream`` of ``track`` whose native queue keeps every frame.
+    """An ``rtc.VideoStream`` of ``track`` whose native queue keeps every frame, or a
+    simulated track's own stream of the same shape.
 
     Raises:
         UnsupportedSDKError: This livekit version's ``VideoStream`` builds its request
             elsewhere (the method this relies on is gone).
     """
+    if getattr(track, SIMULATED, False):
+        stream: rtc.VideoStream = track.lkframes_video_stream(  # type: ignore[attr-defined]
+            buffer_type, capacity
+        )
+        return stream
     return _video_stream_class()(track, format=buffer_type, capacity=capacity)
 
 
@@ -214,8 +246,12 @@ def end_stream(stream: rtc.VideoStream) -> None:
 
     Relies on: ``stream._queue.put(None)`` ending the ``async for`` over the stream (the
     SDK's own end-of-stream marker). ``aclose()`` alone leaves a waiting reader waiting
-    (livekit 1.2.1). Without ``_queue``, does nothing (the close still ends it later).
+    (livekit 1.2.1). Without ``_queue``, does nothing (the close still ends it later). A
+    simulated stream ends the same way through its own ``lkframes_end``.
     """
+    if getattr(stream, SIMULATED, False):
+        stream.lkframes_end()  # type: ignore[attr-defined]
+        return
     queue = getattr(stream, "_queue", None)
     if queue is not None:
         queue.put(None)

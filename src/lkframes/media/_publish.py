@@ -18,6 +18,7 @@ from .._core.video import VideoFrame
 from ..io import MediaFile, MediaSummary, open_media
 from ..livekit import to_source
 from ..livekit._events import require_asyncio, while_published
+from ..livekit._sdk import new_audio_source, new_audio_track, new_video_source, new_video_track
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -231,14 +232,14 @@ class _Tracks:
         try:
             if audio is not None:
                 channels = min(2, audio.format.num_channels if audio.format else 1)
-                audio_source = rtc.AudioSource(48_000, channels, queue_size_ms=AUDIO_QUEUE_MS)
+                audio_source = new_audio_source(room, 48_000, channels, AUDIO_QUEUE_MS)
                 tracks.audio_source = audio_source
-                track: Any = rtc.LocalAudioTrack.create_audio_track(f"{name}-audio", audio_source)
+                track: Any = new_audio_track(room, f"{name}-audio", audio_source)
                 mic = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE, stream=name)
                 tracks.sids.append((await publish(track, mic)).sid)
             if size is not None:
-                tracks.video_source = video_source = rtc.VideoSource(*size)
-                track = rtc.LocalVideoTrack.create_video_track(f"{name}-video", video_source)
+                tracks.video_source = video_source = new_video_source(room, *size)
+                track = new_video_track(room, f"{name}-video", video_source)
                 camera = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA, stream=name)
                 # LiveKit's presets cap small videos at 15-20 fps: ask for the file's own.
                 camera.video_encoding.max_framerate = fps

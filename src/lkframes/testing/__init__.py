@@ -9,8 +9,8 @@
   `frame_streams` (irregular frame sizes, including 0 and 1 sample).
 - `open_resources`: what lkframes holds open right now (stages, files, LiveKit streams and
   sources), for asserting that nothing leaks.
-- A simulated LiveKit room: `SimulatedRoom` (scripted participants, their audio, mutes,
-  leaves, vanishes, and a `Network` each) on a virtual clock (`run_virtual`), which
+- A simulated LiveKit room: `SimulatedRoom` (scripted participants, their audio and
+  video, mutes, leaves, vanishes, and a `Network` each) on a virtual clock (`run_virtual`), which
   lkframes' room functions use unchanged; `room_scenarios` and `check_room_consumer` try
   generated rooms on a function that consumes one.
 
@@ -41,6 +41,7 @@ if _typing.TYPE_CHECKING:
     from ._sim_room import SimulatedParticipant as SimulatedParticipant
     from ._sim_room import SimulatedRoom as SimulatedRoom
     from ._sim_room import SimulatedTrack as SimulatedTrack
+    from ._sim_room import SimulatedVideoTrack as SimulatedVideoTrack
     from ._sink_kit import check_sink as check_sink
     from ._sink_kit import check_sink_async as check_sink_async
     from ._stage_kit import StageFactory as StageFactory
@@ -59,6 +60,7 @@ __all__ = (
     "SimulatedParticipant",
     "SimulatedRoom",
     "SimulatedTrack",
+    "SimulatedVideoTrack",
     "StageFactory",
     "Talker",
     "VirtualClockLoop",
@@ -102,6 +104,7 @@ _SIMULATION = {
     "SimulatedParticipant": "._sim_room",
     "SimulatedRoom": "._sim_room",
     "SimulatedTrack": "._sim_room",
+    "SimulatedVideoTrack": "._sim_room",
 }
 """Imported when first used: they import livekit.rtc."""
 

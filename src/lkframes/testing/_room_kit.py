@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from .._core.resources import open_resources
 from ._sim_audio import Network
-from ._sim_room import SimulatedParticipant, SimulatedRoom
+from ._sim_room import SimulatedParticipant, SimulatedRoom, SimulatedTrack
 from ._stage_kit import phases
 from ._virtual_clock import run_virtual
 
@@ -236,7 +236,8 @@ def _gone(room: SimulatedRoom, identity: str) -> SimulatedParticipant:
 
 def _check_heard(identity: str, who: SimulatedParticipant, kept: Any) -> None:
     """``kept`` holds all that ``who`` was heard saying, in order, nothing added."""
-    expected = [heard for track in who.scripted if (heard := _heard(track)).size]
+    audio = [track for track in who.scripted if isinstance(track, SimulatedTrack)]
+    expected = [heard for track in audio if (heard := _heard(track)).size]
     want = np.concatenate(expected) if expected else np.zeros(0, np.int16)
     if not want.any():
         return  # nothing was heard of them (all lost, or before the subscription)

@@ -1,9 +1,11 @@
-"""Publishing into a `SimulatedRoom`: your own participant, its audio sources and tracks.
+"""Publishing into a `SimulatedRoom`: your own participant, its sources and tracks.
 
-``lk.publish(room, ...)`` (through lkframes' SDK adapter) makes a `SimulatedAudioSource`
-and a `SimulatedLocalTrack` instead of LiveKit's; the source plays in real time on the
-room's clock, as ``rtc.AudioSource`` does, and keeps what it played, so a test can read
-what your code published: ``room.local_participant.published["name"]``.
+``lk.publish(room, ...)`` and ``lk.publish_media(room, ...)`` (through lkframes' SDK
+adapter) make a `SimulatedAudioSource` / `SimulatedVideoSource` and a
+`SimulatedLocalTrack` instead of LiveKit's; the audio source plays in real time on the
+room's clock, as ``rtc.AudioSource`` does, a video frame is sent when it is captured, as
+with ``rtc.VideoSource``, and both keep what they sent, so a test can read what your code
+published: ``room.local_participant.published["name"]``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,18 @@ import numpy as np
 from livekit import rtc
 from numpy.typing import NDArray
 
+from .._core.video import VideoFrame
+
 if TYPE_CHECKING:
     from ._sim_room import SimulatedRoom
 
-__all__ = ("Published", "SimulatedAudioSource", "SimulatedLocalParticipant", "SimulatedLocalTrack")
+__all__ = (
+    "Published",
+    "SimulatedAudioSource",
+    "SimulatedLocalParticipant",
+    "SimulatedLocalTrack",
+    "SimulatedVideoSource",
+)
 
 _sids = itertools.count()
 
@@ -69,21 +79,62 @@ class SimulatedAudioSource:
         """Nothing to release."""
 
 
-class SimulatedLocalTrack:
-    """``rtc.LocalAudioTrack``'s shape, fed by a `SimulatedAudioSource`."""
+class SimulatedVideoSource:
+    """``rtc.VideoSource``'s shape: ``capture_frame`` sends the frame now (it never
+    waits), kept with when it was sent on the room's clock."""
 
     lkframes_simulated = True
 
-    def __init__(self, name: str, source: SimulatedAudioSource) -> None:
+    def __init__(self, room: SimulatedRoom, width: int, height: int) -> None:
+        self._room = room
+        self.width = width
+        self.height = height
+        self.frames: list[tuple[float, VideoFrame]] = []
+        """(when it was sent on the room's clock, a copy of the frame) of every capture."""
+
+    def capture_frame(
+        self,
+        frame: rtc.VideoFrame,
+        *,
+        timestamp_us: int = 0,
+        rotation: Any = None,
+    ) -> None:
+        """Send ``frame`` now: a copy is kept with ``timestamp_us``."""
+        data = np.frombuffer(frame.data, np.uint8).copy()
+        kept = VideoFrame.from_rtc(
+            rtc.VideoFrame(frame.width, frame.height, frame.type, data.data),
+            timestamp_us=timestamp_us,
+        )
+        self.frames.append((self._room.clock(), kept))
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+class SimulatedLocalTrack:
+    """``rtc.LocalAudioTrack``'s or ``rtc.LocalVideoTrack``'s shape, fed by a
+    `SimulatedAudioSource` or a `SimulatedVideoSource`."""
+
+    lkframes_simulated = True
+
+    def __init__(self, name: str, source: SimulatedAudioSource | SimulatedVideoSource) -> None:
         self.name = name
         self.source = source
         self.sid = f"TR_local_{next(_sids)}"
-        self.kind = rtc.TrackKind.KIND_AUDIO
+        video = isinstance(source, SimulatedVideoSource)
+        self.kind = rtc.TrackKind.KIND_VIDEO if video else rtc.TrackKind.KIND_AUDIO
         self.muted = False
+
+    def published(self) -> Published:
+        """What it sent so far."""
+        if isinstance(self.source, SimulatedVideoSource):
+            return Published(self.name, frames=self.source.frames)
+        return Published(self.name, self.source.chunks)
 
 
 class Published:
-    """What your code published on one track: its audio on the room's clock.
+    """What your code published on one track: its audio, or its video frames, on the
+    room's clock.
 
     Examples:
         >>> from lkframes.testing._sim_local import Published
@@ -91,14 +142,24 @@ class Published:
         (0, 1)
     """
 
-    def __init__(self, name: str, chunks: list[tuple[float, NDArray[np.int16]]]) -> None:
+    def __init__(
+        self,
+        name: str,
+        chunks: list[tuple[float, NDArray[np.int16]]] | None = None,
+        frames: list[tuple[float, VideoFrame]] | None = None,
+    ) -> None:
         self.name = name
-        self.chunks = chunks
+        self.chunks = [] if chunks is None else chunks
+        """(when it played, samples) of an audio track."""
+        self.frames = [] if frames is None else frames
+        """(when it was sent, the frame with its ``timestamp_us``) of a video track."""
 
     @property
     def started_at(self) -> float | None:
-        """When its first sample played (room clock), None if nothing was captured."""
-        return self.chunks[0][0] if self.chunks else None
+        """When its first sample played or first frame was sent (room clock), None if
+        nothing was captured."""
+        first = self.chunks or self.frames
+        return first[0][0] if first else None
 
     def audio(self) -> NDArray[np.int16]:
         """Everything it played, in order, as (samples, channels) int16."""
@@ -125,11 +186,11 @@ class SimulatedLocalParticipant:
         """Publish a `SimulatedLocalTrack`; returns its publication (``sid``, ``name``)."""
         if not isinstance(track, SimulatedLocalTrack):
             raise TypeError(
-                "a SimulatedRoom publishes tracks lkframes made for it (lk.publish), "
-                f"not {type(track).__name__}"
+                "a SimulatedRoom publishes tracks lkframes made for it (lk.publish, "
+                f"lk.publish_media), not {type(track).__name__}"
             )
         self.track_publications[track.sid] = track
-        self.published[track.name] = Published(track.name, track.source.chunks)
+        self.published[track.name] = track.published()
         self._room.emit("local_track_published", track, track)
         return track
 
@@ -138,5 +199,5 @@ class SimulatedLocalParticipant:
         track = self.track_publications.pop(sid, None)
         if track is None:
             raise ValueError(f"track {sid!r} is not published")
-        self.published[track.name] = Published(track.name, track.source.chunks)
+        self.published[track.name] = track.published()
         self._room.emit("local_track_unpublished", track)

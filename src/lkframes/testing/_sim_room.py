@@ -15,7 +15,7 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from livekit import rtc
@@ -24,11 +24,19 @@ from numpy.typing import ArrayLike
 
 from .._core.errors import ParameterError
 from ._sim_audio import Network, Playout
-from ._sim_local import SimulatedAudioSource, SimulatedLocalParticipant, SimulatedLocalTrack
+from ._sim_local import (
+    SimulatedAudioSource,
+    SimulatedLocalParticipant,
+    SimulatedLocalTrack,
+    SimulatedVideoSource,
+)
 from ._sim_stream import wake
-from ._sim_track import SimulatedTrack, as_int16
+from ._sim_track import ScriptedTrack, SimulatedTrack, SimulatedVideoTrack, as_int16
+from ._sim_video import VideoFrames, VideoInput, VideoPlayout
 
-__all__ = ("SimulatedParticipant", "SimulatedRoom", "SimulatedTrack")
+__all__ = ("SimulatedParticipant", "SimulatedRoom", "SimulatedTrack", "SimulatedVideoTrack")
+
+_Track = TypeVar("_Track", bound=ScriptedTrack)
 
 
 class SimulatedParticipant:
@@ -36,7 +44,8 @@ class SimulatedParticipant:
 
     ``identity``, ``sid``, ``track_publications``, ``disconnect_reason`` and
     ``connection_quality`` read as the SDK's ``rtc.RemoteParticipant``'s; script what they
-    do with `publish_audio`, `leave` and `vanish` (or the room's `participant` arguments).
+    do with `publish_audio`, `publish_video`, `leave` and `vanish` (or the room's
+    `participant` arguments).
 
     Examples:
         >>> from lkframes.testing import SimulatedRoom
@@ -56,8 +65,8 @@ class SimulatedParticipant:
         self.metadata = ""
         self.attributes: dict[str, str] = {}
         self.network = network
-        self.track_publications: dict[str, SimulatedTrack] = {}
-        self.scripted: list[SimulatedTrack] = []
+        self.track_publications: dict[str, ScriptedTrack] = {}
+        self.scripted: list[ScriptedTrack] = []
         self.disconnect_reason: int | None = None
         self.gone_at = math.inf
         """When they stop sending: the `leave` or `vanish` in the script."""
@@ -71,9 +80,29 @@ class SimulatedParticipant:
         data = as_int16(samples, f"publish_audio of {self.identity!r}")
         playout = Playout(data, at, self.network, self.room.rng)
         playout.stop(self.gone_at)
-        track = SimulatedTrack(self, playout, name, at)
+        return self._script(SimulatedTrack(self, playout, name, at))
+
+    def publish_video(
+        self, frames: VideoInput, *, fps: float = 30.0, at: float = 0.0, name: str = "camera"
+    ) -> SimulatedVideoTrack:
+        """Publish ``frames`` as a camera track from ``at`` seconds on, ``fps`` a second.
+
+        ``frames``: a uint8 array shaped (frames, height, width, 4) RGBA or (..., 3) RGB,
+        or a list or any iterable (a generator: read as streams need its frames) of such
+        (height, width, 4 or 3) arrays or of `lkframes.VideoFrame`s. Frame ``k`` is sent at
+        ``at + k / fps`` whatever its ``timestamp_us``; RGB is sent as opaque RGBA.
+        """
+        what = f"publish_video of {self.identity!r}"
+        if not (isinstance(fps, int | float) and math.isfinite(fps) and fps > 0):
+            raise ParameterError(f"{what}: fps= must be frames per second > 0 (got {fps!r})")
+        seed = int(self.room.rng.integers(2**63))
+        playout = VideoPlayout(VideoFrames(frames, what), fps, at, self.network, seed)
+        playout.stop(self.gone_at)
+        return self._script(SimulatedVideoTrack(self, playout, name, at))
+
+    def _script(self, track: _Track) -> _Track:
         self.scripted.append(track)
-        self.room.script(at + self.network.delay, self._published, track)
+        self.room.script(track.published_at + self.network.delay, self._published, track)
         return track
 
     def leave(self, at: float) -> SimulatedParticipant:
@@ -94,9 +123,9 @@ class SimulatedParticipant:
     def _stop(self, at: float) -> None:
         self.gone_at = min(self.gone_at, at)
         for track in self.scripted:
-            track.playout.stop(at)
+            track.stop(at)
 
-    def unpublished(self, track: SimulatedTrack) -> None:
+    def unpublished(self, track: ScriptedTrack) -> None:
         if self.track_publications.pop(track.sid, None) is None:
             return
         room = self.room
@@ -105,7 +134,7 @@ class SimulatedParticipant:
             room.emit("track_unsubscribed", track, track, self)
         room.emit("track_unpublished", track, self)
 
-    def _published(self, track: SimulatedTrack) -> None:
+    def _published(self, track: ScriptedTrack) -> None:
         if self.room.present.get(self.identity) is not self:
             return  # published after leaving, or before joining: seen when they join
         if track.sid in self.track_publications or track.unpublished_at <= track.published_at:
@@ -114,7 +143,7 @@ class SimulatedParticipant:
         self.room.emit("track_published", track, self)
         self.room.script(self.room.clock() + self.room.subscribe_delay, self._subscribe, track)
 
-    def _subscribe(self, track: SimulatedTrack) -> None:
+    def _subscribe(self, track: ScriptedTrack) -> None:
         if self.track_publications.get(track.sid) is track and not track.subscribed:
             track.subscribe(self.room.clock())
             self.room.emit("track_subscribed", track, track, self)
@@ -124,10 +153,12 @@ class SimulatedRoom(rtc.Room):
     """A LiveKit room played from a script, on the event loop's clock.
 
     Script it before entering: `participant` (who, when they join, leave or vanish, and
-    their `Network`), then each participant's `SimulatedParticipant.publish_audio` and the
-    returned track's `SimulatedTrack.mute` / ``unmute`` / ``unpublish``. Times are seconds
+    their `Network`), then each participant's `SimulatedParticipant.publish_audio` and
+    `SimulatedParticipant.publish_video`, and the returned track's `SimulatedTrack.mute` /
+    ``unmute`` / ``unpublish``. Times are seconds
     from entering ``async with room:``. Inside, pass ``room`` where an ``rtc.Room`` goes:
-    `lkframes.from_room`, `lkframes.from_participant`, `lkframes.from_track` and your own
+    `lkframes.from_room`, `lkframes.from_participant`, `lkframes.from_participant_video`,
+    `lkframes.from_track`, `lkframes.record_participant` and your own
     code that reads ``remote_participants`` and the room's events.
 
     Args:
@@ -226,6 +257,10 @@ class SimulatedRoom(rtc.Room):
         """Seconds since the room was entered."""
         return (self._sim_loop.time() if self._sim_loop is not None else 0.0) - self._zero
 
+    def loop_time(self, at: float) -> float:
+        """The event loop's time (lkframes' monotonic clock) at ``at`` on the room's clock."""
+        return self._zero + at
+
     @property
     def driver(self) -> asyncio.Task[None] | None:
         """The room's own task (it plays the script), while entered."""
@@ -257,7 +292,8 @@ class SimulatedRoom(rtc.Room):
 
     @property
     def local_participant(self) -> rtc.LocalParticipant:
-        """You: what your code publishes (``lk.publish``) is kept in ``published``."""
+        """You: what your code publishes (``lk.publish``, ``lk.publish_media``) is kept in
+        ``published``."""
         return cast("rtc.LocalParticipant", self._local)
 
     @property
@@ -272,6 +308,14 @@ class SimulatedRoom(rtc.Room):
 
     def lkframes_local_audio_track(
         self, name: str, source: SimulatedAudioSource
+    ) -> SimulatedLocalTrack:
+        return SimulatedLocalTrack(name, source)
+
+    def lkframes_video_source(self, width: int, height: int) -> SimulatedVideoSource:
+        return SimulatedVideoSource(self, width, height)
+
+    def lkframes_local_video_track(
+        self, name: str, source: SimulatedVideoSource
     ) -> SimulatedLocalTrack:
         return SimulatedLocalTrack(name, source)
 

@@ -1,4 +1,10 @@
-"""A simulated track's ``AudioStream``: LiveKit's 10 ms frames, handed out on time."""
+"""A simulated track's streams: frames handed out on time, through a ring as the SDK's.
+
+`HandOut` is what the audio and the video stream share: a ring of ``capacity`` frames
+(0: unbounded) that drops its oldest when the reader falls behind, as the SDK's
+``RingQueue`` does, the ``on_put`` hook, waiting for the room's clock, and closing.
+`SimulatedAudioStream` is LiveKit's 10 ms audio frames.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,20 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._sim_audio import Playout
 
 if TYPE_CHECKING:
     from livekit import rtc
 
-__all__ = ("AFTER_END_S", "SimulatedAudioStream", "wake")
+__all__ = ("AFTER_END_S", "HandOut", "SimulatedAudioStream", "wake")
 
 AFTER_END_S = 0.17
 """After the audio in flight at an unsubscription has played, LiveKit hands out about
 this much digital silence, then nothing (measured against livekit-server 1.13)."""
+
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
@@ -29,14 +37,87 @@ class _Event:
     frame: rtc.AudioFrame
 
 
-class SimulatedAudioStream:
+class HandOut(Generic[E]):
+    """The events of one subscription, each put in the ring when it is due on the room's
+    clock. Subclasses say what is due (`produce`), when the next is (`next_due`), and
+    whether the iteration is over (`over`; the SDK's ends only when closed)."""
+
+    lkframes_simulated = True
+
+    def __init__(self, clock: Callable[[], float], capacity: int) -> None:
+        self._clock = clock
+        self._capacity = capacity
+        self._ring: deque[E] = deque()
+        self._on_put: list[Callable[[int], None]] = []
+        self._closed = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def lkframes_on_put(self, before: Callable[[int], None]) -> None:
+        """Call ``before(queued)`` as each frame is put into the ring (see ``_sdk.on_put``)."""
+        self._on_put.append(before)
+
+    def __aiter__(self) -> HandOut[E]:
+        return self
+
+    async def __anext__(self) -> E:
+        while True:
+            self.produce()
+            if self._ring:
+                return self._ring.popleft()
+            if self.over():
+                raise StopAsyncIteration
+            await self._wait(self.next_due())
+
+    async def aclose(self) -> None:
+        """End the iteration (a reader waiting for a frame gets StopAsyncIteration)."""
+        self._closed = True
+        self._ring.clear()
+        wake(self._waiter)
+
+    def produce(self) -> None:
+        """Put what is due by now into the ring."""
+        raise NotImplementedError
+
+    def next_due(self) -> float:
+        """When the next event is due (room clock; inf: none until `wake`)."""
+        raise NotImplementedError
+
+    def over(self) -> bool:
+        """Whether the iteration ends once the ring is empty."""
+        return self._closed
+
+    def put(self, event: E) -> None:
+        for before in self._on_put:
+            before(len(self._ring))
+        if self._capacity and len(self._ring) >= self._capacity:
+            self._ring.popleft()
+        self._ring.append(event)
+
+    async def _wait(self, due: float) -> None:
+        """Until the room's clock reaches ``due`` (forever if infinite), or a `wake`."""
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer: Any = None
+        if math.isfinite(due):
+            timer = loop.call_at(loop.time() + max(0.0, due - self._clock()), wake, waiter)
+        try:
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._waiter = None
+
+    def wake(self) -> None:
+        """Look again: the script changed (the track was unsubscribed, the stream ended)."""
+        wake(self._waiter)
+
+
+class SimulatedAudioStream(HandOut[_Event]):
     """Frames of one subscription, cut on the subscriber's grid from ``start`` (room clock).
 
     A ring of ``capacity`` frames (0: unbounded) drops its oldest, as the SDK's does, when
     the reader falls behind. Iteration ends only when the stream is closed, as the SDK's.
     """
-
-    lkframes_simulated = True
 
     def __init__(
         self,
@@ -49,48 +130,25 @@ class SimulatedAudioStream:
         capacity: int,
         ended_at: Callable[[], float],
     ) -> None:
+        super().__init__(clock, capacity)
         self._playout = playout
-        self._clock = clock
         self._start = start
         self._rate = rate
         self._channels = channels
         self._samples = rate * frame_ms // 1000
         self._step = frame_ms / 1000
-        self._capacity = capacity
         self._ended_at = ended_at
         self._next = 0
-        self._ring: deque[_Event] = deque()
-        self._on_put: list[Callable[[int], None]] = []
-        self._closed = False
-        self._waiter: asyncio.Future[None] | None = None
-
-    def lkframes_on_put(self, before: Callable[[int], None]) -> None:
-        """Call ``before(queued)`` as each frame is put into the ring (see ``_sdk.on_put``)."""
-        self._on_put.append(before)
-
-    def __aiter__(self) -> SimulatedAudioStream:
-        return self
-
-    async def __anext__(self) -> _Event:
-        while True:
-            self._produce()
-            if self._ring:
-                return self._ring.popleft()
-            if self._closed:
-                raise StopAsyncIteration
-            await self._wait(self._due(self._next))
-
-    async def aclose(self) -> None:
-        """End the iteration (a reader waiting for a frame gets StopAsyncIteration)."""
-        self._closed = True
-        self._ring.clear()
-        wake(self._waiter)
 
     def _due(self, index: int) -> float:
         """When frame ``index`` is handed out: once its last sample has played."""
         return self._start + (index + 1) * self._step
 
-    def _produce(self) -> None:
+    def next_due(self) -> float:
+        begin = self._start + self._next * self._step
+        return self._due(self._next) if begin < self._ended_at() else math.inf
+
+    def produce(self) -> None:
         now, end = self._clock(), self._ended_at()
         while not self._closed and self._due(self._next) <= now:
             begin = self._start + self._next * self._step
@@ -98,32 +156,8 @@ class SimulatedAudioStream:
                 break
             data = self._playout.frame(begin, self._rate, self._channels, self._samples)
             frame = _rtc().AudioFrame(data.tobytes(), self._rate, self._channels, self._samples)
-            for before in self._on_put:
-                before(len(self._ring))
-            if self._capacity and len(self._ring) >= self._capacity:
-                self._ring.popleft()
-            self._ring.append(_Event(frame))
+            self.put(_Event(frame))
             self._next += 1
-
-    async def _wait(self, due: float) -> None:
-        """Until the room's clock reaches ``due`` (forever when the stream has run out),
-        or the stream is closed."""
-        loop = asyncio.get_running_loop()
-        self._waiter = waiter = loop.create_future()
-        begin = self._start + self._next * self._step
-        timer: Any = None
-        if begin < self._ended_at() and math.isfinite(due):
-            timer = loop.call_at(loop.time() + max(0.0, due - self._clock()), wake, waiter)
-        try:
-            await waiter
-        finally:
-            if timer is not None:
-                timer.cancel()
-            self._waiter = None
-
-    def wake(self) -> None:
-        """Look again: the track's end moved (it was unsubscribed)."""
-        wake(self._waiter)
 
 
 @functools.cache

@@ -1,9 +1,10 @@
-"""A simulated participant's published audio track (`SimulatedTrack`)."""
+"""A simulated participant's published tracks: `SimulatedTrack` (audio) and
+`SimulatedVideoTrack`, each the publication and the subscribed track in one object."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import numpy as np
 from livekit import rtc
@@ -15,11 +16,111 @@ from ._sim_stream import AFTER_END_S, SimulatedAudioStream
 
 if TYPE_CHECKING:
     from ._sim_room import SimulatedParticipant, SimulatedRoom
+    from ._sim_video import SimulatedVideoStream, VideoPlayout
 
-__all__ = ("SimulatedTrack", "as_int16")
+__all__ = ("ScriptedTrack", "SimulatedTrack", "SimulatedVideoTrack", "as_int16")
 
 
-class SimulatedTrack:
+class _Playout(Protocol):
+    """What a track's scripted mutes and ends change (`Playout`, `VideoPlayout`)."""
+
+    muted: list[tuple[float, float]]
+
+    def stop(self, at: float) -> None: ...
+    def changed(self) -> None: ...
+    def packets_arrived(self, now: float) -> int: ...
+
+
+class _Stream(Protocol):
+    def wake(self) -> None: ...
+
+
+class ScriptedTrack:
+    """What audio and video tracks share: the script (`mute`, `unmute`, `unpublish`), the
+    subscription, and the SDK's attributes of a publication and of its track."""
+
+    lkframes_simulated = True
+    kind: rtc.TrackKind.ValueType
+    source: rtc.TrackSource.ValueType
+    mime_type: str
+
+    def __init__(self, owner: SimulatedParticipant, playout: _Playout, name: str, at: float):
+        self.owner = owner
+        self.name = name
+        self.published_at = at
+        self.sid = f"TR_{owner.identity}_{len(owner.scripted)}"
+        self.muted = False
+        self.subscribed = False
+        self.unpublished_at = math.inf
+        self._ends_at = math.inf
+        self._script = playout
+        self._streams: list[_Stream] = []
+        self.subscribed_at: float | None = None
+        """When it was first subscribed (room clock), None until then."""
+
+    @property
+    def track(self) -> Self | None:
+        """The subscribed track (this object), or None while not subscribed."""
+        return self if self.subscribed else None
+
+    @property
+    def lkframes_room(self) -> SimulatedRoom | None:
+        return self.owner.room if self.subscribed else None
+
+    def mute(self, at: float) -> Self:
+        """Mute at ``at`` seconds: the publisher sends silence (audio) or no frames
+        (video) until `unmute`."""
+        self._script.muted.append((at, math.inf))
+        self._script.changed()
+        self.owner.room.script(at + self.owner.network.delay, self._set_muted, True)
+        return self
+
+    def unmute(self, at: float) -> Self:
+        """Unmute at ``at`` seconds (after a `mute`)."""
+        muted = self._script.muted
+        if not muted or muted[-1][1] != math.inf:
+            raise ParameterError(f"unmute(at={at}) of {self.sid}: it was not muted before")
+        muted[-1] = (muted[-1][0], at)
+        self._script.changed()
+        self.owner.room.script(at + self.owner.network.delay, self._set_muted, False)
+        return self
+
+    def unpublish(self, at: float) -> Self:
+        """Stop publishing at ``at`` seconds."""
+        self.unpublished_at = min(self.unpublished_at, at)
+        self._script.stop(at)
+        self.owner.room.script(at + self.owner.network.delay, self.owner.unpublished, self)
+        return self
+
+    def stop(self, at: float) -> None:
+        """The publisher stops sending at ``at`` (they left or vanished)."""
+        self._script.stop(at)
+
+    def lkframes_packets_received(self) -> int:
+        return self._script.packets_arrived(self.owner.room.clock())
+
+    def subscribe(self, now: float) -> None:
+        self.subscribed = True
+        if self.subscribed_at is None:
+            self.subscribed_at = now
+
+    def unsubscribe(self, now: float) -> None:
+        """Unsubscribed at ``now``: its streams end (`ends_after` says when)."""
+        self.subscribed = False
+        self._ends_at = self.ends_after(now)
+        for stream in self._streams:
+            stream.wake()
+
+    def ends_after(self, now: float) -> float:
+        """When its streams stop handing out frames after an unsubscription at ``now``."""
+        return now
+
+    def _set_muted(self, muted: bool) -> None:
+        self.muted = muted
+        self.owner.room.emit("track_muted" if muted else "track_unmuted", self.owner, self)
+
+
+class SimulatedTrack(ScriptedTrack):
     """A published audio track: the publication and the subscribed track in one object.
 
     As a publication it has ``sid``, ``name``, ``kind``, ``source``, ``muted``,
@@ -35,57 +136,13 @@ class SimulatedTrack:
         'microphone'
     """
 
-    lkframes_simulated = True
+    kind = rtc.TrackKind.KIND_AUDIO
+    source = rtc.TrackSource.SOURCE_MICROPHONE
+    mime_type = "audio/opus"
 
     def __init__(self, owner: SimulatedParticipant, playout: Playout, name: str, at: float):
-        self.owner = owner
+        super().__init__(owner, playout, name, at)
         self.playout = playout
-        self.name = name
-        self.published_at = at
-        self.sid = f"TR_{owner.identity}_{len(owner.scripted)}"
-        self.kind = rtc.TrackKind.KIND_AUDIO
-        self.source = rtc.TrackSource.SOURCE_MICROPHONE
-        self.mime_type = "audio/opus"
-        self.muted = False
-        self.subscribed = False
-        self.unpublished_at = math.inf
-        self._ends_at = math.inf
-        self._streams: list[SimulatedAudioStream] = []
-        self.subscribed_at: float | None = None
-        """When it was first subscribed (room clock), None until then."""
-
-    @property
-    def track(self) -> SimulatedTrack | None:
-        """The subscribed track (this object), or None while not subscribed."""
-        return self if self.subscribed else None
-
-    @property
-    def lkframes_room(self) -> SimulatedRoom | None:
-        return self.owner.room if self.subscribed else None
-
-    def mute(self, at: float) -> SimulatedTrack:
-        """Mute at ``at`` seconds: the publisher sends silence until `unmute`."""
-        self.playout.muted.append((at, math.inf))
-        self.playout.changed()
-        self.owner.room.script(at + self.owner.network.delay, self._set_muted, True)
-        return self
-
-    def unmute(self, at: float) -> SimulatedTrack:
-        """Unmute at ``at`` seconds (after a `mute`)."""
-        if not self.playout.muted or self.playout.muted[-1][1] != math.inf:
-            raise ParameterError(f"unmute(at={at}) of {self.sid}: it was not muted before")
-        begin, _ = self.playout.muted[-1]
-        self.playout.muted[-1] = (begin, at)
-        self.playout.changed()
-        self.owner.room.script(at + self.owner.network.delay, self._set_muted, False)
-        return self
-
-    def unpublish(self, at: float) -> SimulatedTrack:
-        """Stop publishing at ``at`` seconds."""
-        self.unpublished_at = min(self.unpublished_at, at)
-        self.playout.stop(at)
-        self.owner.room.script(at + self.owner.network.delay, self.owner.unpublished, self)
-        return self
 
     def lkframes_audio_stream(
         self, sample_rate: int, num_channels: int, frame_size_ms: int | None, capacity: int
@@ -104,24 +161,53 @@ class SimulatedTrack:
         self._streams.append(stream)
         return stream
 
-    def lkframes_packets_received(self) -> int:
-        return self.playout.packets_arrived(self.owner.room.clock())
+    def ends_after(self, now: float) -> float:
+        """What is in flight still plays, then a little silence."""
+        return max(now, self.playout.last_played_at()) + AFTER_END_S
 
-    def subscribe(self, now: float) -> None:
-        self.subscribed = True
-        if self.subscribed_at is None:
-            self.subscribed_at = now
 
-    def unsubscribe(self, now: float) -> None:
-        """Unsubscribed at ``now``: what is in flight still plays, then a little silence."""
-        self.subscribed = False
-        self._ends_at = max(now, self.playout.last_played_at()) + AFTER_END_S
-        for stream in self._streams:
-            stream.wake()
+class SimulatedVideoTrack(ScriptedTrack):
+    """A published camera track: the publication and the subscribed track in one object.
 
-    def _set_muted(self, muted: bool) -> None:
-        self.muted = muted
-        self.owner.room.emit("track_muted" if muted else "track_unmuted", self.owner, self)
+    The same attributes as `SimulatedTrack` (``kind`` is ``KIND_VIDEO``, ``source``
+    ``SOURCE_CAMERA``), and the publication's ``width`` and ``height`` (of the first
+    frame). Its streams end at the unsubscription: what is still in the jitter buffer
+    then is not handed out. Script it with `mute`, `unmute` and `unpublish`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from lkframes.testing import SimulatedRoom
+        >>> alice = SimulatedRoom().participant("alice")
+        >>> camera = alice.publish_video(np.zeros((30, 48, 64, 4), np.uint8), fps=30)
+        >>> camera.mute(at=0.2).unmute(at=0.5).unpublish(at=3.0).width
+        64
+    """
+
+    kind = rtc.TrackKind.KIND_VIDEO
+    source = rtc.TrackSource.SOURCE_CAMERA
+    mime_type = "video/vp8"
+
+    def __init__(
+        self, owner: SimulatedParticipant, playout: VideoPlayout, name: str, at: float
+    ) -> None:
+        super().__init__(owner, playout, name, at)
+        self.playout = playout
+        self.width, self.height = playout.size
+
+    def lkframes_video_stream(self, buffer_type: Any, capacity: int) -> SimulatedVideoStream:
+        from ._sim_video import SimulatedVideoStream
+
+        room = self.owner.room
+        stream = SimulatedVideoStream(
+            self.playout,
+            room,
+            max(room.clock(), self.subscribed_at or 0.0),
+            buffer_type,
+            capacity,
+            lambda: self._ends_at,
+        )
+        self._streams.append(stream)
+        return stream
 
 
 def as_int16(samples: ArrayLike, what: str) -> NDArray[np.int16]:

@@ -4,7 +4,9 @@ Like ``trio.testing.MockClock(autojump_threshold=0)``: whenever every task waits
 timer, the clock moves to that timer at once, so a simulated ten minutes take the CPU time
 the work needs, and the same program sees the same times, run after run. Waiting for I/O
 or a thread (a file read in a worker thread) is real: the loop blocks as usual while
-nothing is scheduled, and otherwise polls and jumps.
+nothing is scheduled, and otherwise polls and jumps. While a thread works (asyncio's
+``run_in_executor`` or anyio's ``to_thread.run_sync``, which lkframes' file work uses) the
+clock does not move: to the program, work in a thread takes no time.
 """
 
 from __future__ import annotations
@@ -71,8 +73,9 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._now += max(0.0, seconds)
 
     def busy_threads(self) -> bool:
-        """Whether a ``run_in_executor`` call is still working."""
-        return self._threads > 0
+        """Whether a ``run_in_executor`` or an anyio ``to_thread.run_sync`` call is still
+        working."""
+        return self._threads > 0 or _anyio_threads_busy(self)
 
     def run_in_executor(  # type: ignore[override]  # the same call, counted
         self, executor: Any, func: Callable[..., T], *args: Any
@@ -88,6 +91,28 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
 
 
 assert getattr(VirtualClockLoop, VIRTUAL_CLOCK)
+
+
+def _anyio_threads_busy(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether one of anyio's worker threads for ``loop`` is working.
+
+    anyio runs ``to_thread.run_sync`` in threads of its own, not through the loop's
+    executor. Relies on: ``anyio.lowlevel._run_vars`` (each loop's run variables) and the
+    asyncio backend's ``_threadpool_workers`` (a loop's worker threads) and
+    ``_threadpool_idle_workers`` (those waiting for work; a worker leaves it while it
+    works and is put back by a callback on the loop when it is done), anyio 4.4 to 4.16.
+    Without them, False (the clock may then jump while a thread works).
+    """
+    try:
+        from anyio import lowlevel
+        from anyio._backends import _asyncio as backend
+
+        values = lowlevel._run_vars.get(loop, {})
+        workers = values.get(backend._threadpool_workers, ())
+        idle = values.get(backend._threadpool_idle_workers, ())
+        return len(workers) > len(idle)
+    except (ImportError, AttributeError, TypeError):
+        return False
 
 
 def run_virtual(main: Callable[[], Awaitable[T]]) -> T:

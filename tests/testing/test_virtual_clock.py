@@ -1,0 +1,47 @@
+"""`run_virtual`'s clock jumps to the next timer only when nothing else can happen: not
+while a thread works (lkframes' file work runs in anyio's worker threads)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+import pytest
+
+from lkframes.testing import run_virtual
+
+
+async def run_in_executor() -> None:
+    await asyncio.get_running_loop().run_in_executor(None, time.sleep, 0.05)
+
+
+async def anyio_thread() -> None:
+    await anyio.to_thread.run_sync(time.sleep, 0.05)
+
+
+@pytest.mark.parametrize("work", [run_in_executor, anyio_thread])
+def test_the_clock_stands_still_while_a_thread_works(
+    work: Callable[[], Awaitable[None]],
+) -> None:
+    async def main() -> tuple[float, bool]:
+        loop = asyncio.get_running_loop()
+        timer = asyncio.create_task(asyncio.sleep(10))  # where the clock would jump to
+        await work()
+        at, fired = loop.time(), timer.done()
+        timer.cancel()
+        return at, fired
+
+    assert run_virtual(main) == (0.0, False)
+
+
+def test_with_no_thread_working_the_clock_jumps_to_the_next_timer() -> None:
+    async def main() -> float:
+        await anyio_thread()  # a worker thread exists, idle, from here on
+        await asyncio.sleep(3600)
+        return asyncio.get_running_loop().time()
+
+    started = time.perf_counter()
+    assert run_virtual(main) == 3600.0
+    assert time.perf_counter() - started < 5

@@ -165,13 +165,17 @@ def test_echo_agent_echoes_a_participant(livekit_server: LiveKitServer, tmp_path
 
 @contextmanager
 def agents_worker(server: LiveKitServer, log: Path) -> Iterator[None]:
-    """``examples/echo_agent.py dev`` as a registered LiveKit Agents worker, stopped after.
+    """``examples/echo_agent.py``'s job in a registered LiveKit Agents worker (``dev``), stopped
+    after; through ``tests/room_scenarios/agents_worker.py``, which reports no load (see
+    there why).
 
-    Its output goes to ``log``: through an unread pipe, a worker that logs on blocks once
-    the pipe is full, and answers the server's job requests too late.
+    Its output goes to ``log`` (read for the registration, and shown on a failure), not
+    to a pipe that nobody reads after it: a worker that logs into a full pipe would block.
     """
     worker = server.spawn(
-        [EXAMPLES / "echo_agent.py", "dev"], python=os.environ["LKFRAMES_AGENTS_PYTHON"], log=log
+        [Path(__file__).parent / "room_scenarios" / "agents_worker.py", "dev"],
+        python=os.environ["LKFRAMES_AGENTS_PYTHON"],
+        log=log,
     )
     try:
         deadline = time.monotonic() + 60

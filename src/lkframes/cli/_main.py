@@ -324,8 +324,20 @@ def _terminate_as_interrupt() -> Iterator[list[int]]:
         terminated.append(signum)
         if callable(signal.getsignal(signal.SIGINT)):
             signal.raise_signal(signal.SIGINT)  # asyncio's handler cancels the run cleanly
-        else:  # SIGINT ignored (a shell's `cmd &`): stop as Python's own Ctrl-C would
+            return
+        # SIGINT ignored (a shell's `cmd &`): stop as Python's own Ctrl-C would, but not
+        # from here while a loop runs: raised between any two bytecodes, a KeyboardInterrupt
+        # could land in the callback that hands a worker thread's result to its task and be
+        # lost there, leaving the run waiting forever (seen once in CI). The loop raises
+        # it from a callback of its own, between two callbacks.
+        asyncio = sys.modules.get("asyncio")  # no loop can run before it is imported
+        try:
+            loop = asyncio.get_running_loop() if asyncio is not None else None
+        except RuntimeError:
+            loop = None
+        if loop is None:
             raise KeyboardInterrupt
+        loop.call_soon_threadsafe(_interrupt)
 
     # A signal ignored when we started stays ignored: `nohup` ignores SIGHUP so that a
     # closed terminal does not stop the run, and a background job may ignore SIGTERM.
@@ -336,6 +348,11 @@ def _terminate_as_interrupt() -> Iterator[list[int]]:
     finally:
         for stop, handler in previous.items():
             signal.signal(stop, handler)
+
+
+def _interrupt() -> None:
+    """Stop the running loop as Ctrl-C would (a loop callback: see `_terminate_as_interrupt`)."""
+    raise KeyboardInterrupt
 
 
 def _demo_command(args: argparse.Namespace) -> int:

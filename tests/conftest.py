@@ -45,6 +45,16 @@ def _uses_server(item: pytest.Item) -> bool:
     return "livekit_server" in names or "impaired_server" in names
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that starts a server ``livekit``, before ``-m`` selects: a room test
+    whose module forgot ``pytestmark`` (the simulator-against-server tests did) ran in
+    CI's "all but the room tests" step."""
+    for item in items:
+        if _uses_server(item):
+            item.add_marker(pytest.mark.livekit)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
     """Build livekit-server before the first room test, outside any test's timeout.

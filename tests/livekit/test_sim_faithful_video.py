@@ -23,6 +23,12 @@ from lkframes.testing import SimulatedRoom, run_virtual
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "room_scenarios"))
 from sim_faithful_video import FPS, FRAMES, camera, watched
 
+SETTLED = FPS
+"""The first frame whose time is compared: WebRTC's jitter buffer settles its depth in the
+first second (measured: from 2-3 ms to ~25 ms idle; beside stress-ng the first frame
+stamped up to 169 ms before it was sent, then 65 ms deep, back to ~25 ms by frame 30),
+which the simulator's fixed buffer does not model."""
+
 FIRST_AT = 1.0
 """When A's first frame goes out on the simulated room's clock (exactly: the subscription,
 scripted for the same moment, then shows it, as the real one, made before it, does)."""
@@ -66,7 +72,8 @@ def measured(real: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
     sent = real["sent"]
     depth = [at - (sent["first"] + i / FPS) for i, at in shown(real).items() if i is not None]
     handed = [came - at for _, at, came in real["frames"]]
-    (first, last), span = common_span(real, sim)
+    (first, last), span = common_span(real, sim, 0)
+    _, settled = common_span(real, sim, SETTLED)
     return {
         "received": len(indices),
         "first_index": min(seen, default=None),
@@ -74,22 +81,28 @@ def measured(real: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
         "repeated": len(indices) - len(set(indices)),
         "unreadable": indices.count(None),
         "gap_ms": [round(1e3 * q, 1) for q in (min(gaps), statistics.median(gaps), max(gaps))],
+        "off_period": [
+            [i + 1, round(1e3 * gap)] for i, gap in enumerate(gaps) if abs(gap - 1 / FPS) > 0.005
+        ],
+        "depth_first_last_ms": [round(1e3 * depth[0], 1), round(1e3 * depth[-1], 1)],
         "depth_ms": [round(1e3 * q, 1) for q in (min(depth), statistics.median(depth), max(depth))],
         "handed_ms": [
             round(1e3 * q, 1) for q in (min(handed), statistics.median(handed), max(handed))
         ],
         "span": [first, last, round(span[0], 4), round(span[1], 4)],
+        "settled_span": [round(settled[0], 4), round(settled[1], 4)],
         "end_after_leave": [round(run["ended"] - run["last_gone"], 4) for run in (real, sim)],
         "publisher_late_ms": round(1e3 * sent["late_max"], 1),
     }
 
 
 def common_span(
-    real: dict[str, Any], sim: dict[str, Any]
+    real: dict[str, Any], sim: dict[str, Any], since: int
 ) -> tuple[tuple[int, int], tuple[float, float]]:
-    """The first and last frame both showed, and the time from one to the other in each."""
+    """The first (from ``since`` on) and last frame both showed, and the time from one to
+    the other in each."""
     r, s = shown(real), shown(sim)
-    both = sorted(i for i in r.keys() & s.keys() if i is not None)
+    both = sorted(i for i in r.keys() & s.keys() if i is not None and i >= since)
     first, last = both[0], both[-1]
     return (first, last), (r[last] - r[first], s[last] - s[first])
 
@@ -104,9 +117,11 @@ def test_the_simulated_camera_shows_and_ends_as_livekit_server_does(
     assert real["joined"] == sim["joined"] == ["A"]
     assert [i for i, _, _ in sim["frames"]] == list(range(FRAMES))  # the script's own
     assert numbers["unreadable"] == 0, "a frame's code did not survive the codec"
-    assert max(shown(real)) == FRAMES - 1  # the last frame is shown before A is gone
-    (first, last), (real_span, sim_span) = common_span(real, sim)
-    assert last - first >= FRAMES // 2, numbers  # most of the camera was seen
+    (first, last), _ = common_span(real, sim, 0)
+    assert last == FRAMES - 1, numbers  # the last frame is shown before A is gone
+    assert first <= SETTLED, numbers  # and the camera from its first second on
+    # Once the jitter buffer settled, the frames take as long as they were sent over.
+    real_span, sim_span = numbers["settled_span"]
     assert real_span == pytest.approx(sim_span, abs=0.05), numbers
     # Shown a frame period apart, as the simulation shows them (the median: WebRTC
     # repeats none and lost none here, but one late frame moves its neighbours' times).

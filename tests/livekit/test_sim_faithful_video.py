@@ -26,7 +26,8 @@ from sim_faithful_video import FPS, FRAMES, camera, watched
 SETTLED = FPS
 """The first frame whose time is compared: WebRTC's jitter buffer settles its depth in the
 first second (measured: from 2-3 ms to ~25 ms idle; beside stress-ng the first frame
-stamped up to 169 ms before it was sent, then 65 ms deep, back to ~25 ms by frame 30),
+stamped 28-169 ms before it was sent and shown again, then up to 68 ms deep, back to
+~25 ms within 1-2 s; the span from frame 30 on was then within 2 ms of the simulation's),
 which the simulator's fixed buffer does not model."""
 
 FIRST_AT = 1.0

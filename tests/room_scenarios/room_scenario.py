@@ -178,6 +178,17 @@ class Receiver:
         return str(path)
 
 
+async def publish_once_heard(
+    room: rtc.Room, track: rtc.LocalTrack, options: rtc.TrackPublishOptions
+) -> None:
+    """Publish ``track`` and wait (at most `WAIT_S`) until another participant subscribed
+    to it."""
+    heard = asyncio.Event()
+    room.on("local_track_subscribed", lambda *_: heard.set())
+    await room.local_participant.publish_track(track, options)
+    await asyncio.wait_for(heard.wait(), WAIT_S)
+
+
 async def play_once_heard(room: rtc.Room, frames: Iterable[rtc.AudioFrame]) -> float:
     """Publish a 48 kHz mono microphone track, wait (at most `WAIT_S`) until another
     participant subscribed to it, capture ``frames`` in real time and wait for their
@@ -185,10 +196,7 @@ async def play_once_heard(room: rtc.Room, frames: Iterable[rtc.AudioFrame]) -> f
     source = rtc.AudioSource(48_000, 1, queue_size_ms=50)
     track = rtc.LocalAudioTrack.create_audio_track("mic", source)
     options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-    heard = asyncio.Event()
-    room.on("local_track_subscribed", lambda *_: heard.set())
-    await room.local_participant.publish_track(track, options)
-    await asyncio.wait_for(heard.wait(), WAIT_S)
+    await publish_once_heard(room, track, options)
     first = 0.0
     for i, frame in enumerate(frames):
         await source.capture_frame(frame)

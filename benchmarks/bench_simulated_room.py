@@ -1,4 +1,5 @@
-"""How fast a `SimulatedRoom` runs: simulated seconds per real second, in one process.
+"""How fast a `SimulatedRoom` runs: simulated seconds per real second, in one process (audio
+rooms, then one camera read with `from_participant_video`).
 
 Each case scripts N participants who each talk (noise) for the whole scenario behind a
 network with 50 ms delay, 20 ms jitter and 1 % loss, and reads the room in two ways:
@@ -78,6 +79,41 @@ async def bare(room: SimulatedRoom) -> int:
     return samples
 
 
+def camera(minutes: float, width: int, height: int) -> SimulatedRoom:
+    """One participant with a 30 fps camera (a generator: frames made as they are sent)."""
+    room = SimulatedRoom(seed=1)
+    seconds = minutes * 60
+    talker = room.participant("cam", leaves=seconds, network=Network(0.05, 0.02, 0.01))
+    frame = np.full((height, width, 4), 128, np.uint8)
+    talker.publish_video((frame for _ in range(round(30 * (seconds - 1)))), fps=30)
+    return room
+
+
+async def watched(room: SimulatedRoom, pixel_format: lk.PixelFormat) -> int:
+    """Frames `from_participant_video` hands out, in the pixel format asked for."""
+    count = 0
+    async with room:
+        frames = lk.from_participant_video(room, "cam", pixel_format=pixel_format)
+        async with frames.open() as each:
+            async for _ in each:
+                count += 1
+    return count
+
+
+def video_table(minutes: float) -> None:
+    print("\n| camera, 30 fps | simulated min | frames | from_participant_video s | x real time |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    layouts: list[tuple[int, int, lk.PixelFormat]] = [(640, 360, "rgba"), (640, 360, "i420")]
+    for width, height, pixel_format in layouts:
+        room = camera(minutes, width, height)
+        took, frames = timed(lambda room=room, asked=pixel_format: watched(room, asked))
+        print(
+            f"| {width}x{height} {pixel_format} | {minutes:g} | {frames:.0f} | {took:.2f} | "
+            f"{minutes * 60 / took:,.0f} |"
+        )
+        assert frames >= 30 * (minutes * 60 - 2) * 0.95, "the camera came up short"
+
+
 def timed(main: object) -> tuple[float, float]:
     started = time.perf_counter()
     simulated = run_virtual(main)  # type: ignore[arg-type]
@@ -107,6 +143,7 @@ def main() -> None:
             f"{alone:.2f} | {seconds / alone:,.0f} |"
         )
         assert samples >= (seconds - 1.5) * RATE, "the room's audio came up short"
+    video_table(0.25 if args.quick else 1.0)
 
 
 if __name__ == "__main__":

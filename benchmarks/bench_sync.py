@@ -9,9 +9,10 @@ at the same moment, not absolute timings.
 
     python benchmarks/bench_sync.py            # 5 rounds of a 12 s clip (~4 min)
     python benchmarks/bench_sync.py --quick    # 1 round (the CI smoke run)
+    python benchmarks/bench_sync.py --rounds 2 --seconds 120   # drift over 2 minutes
 
 Needs root (a network namespace), livekit-server (scripts/livekit-server.sh) and Go for the
-client (scripts/go-client.sh); both are built once and cached. Exits 1 if a scenario lost
+client (scripts/go-programs.sh); both are built once and cached. Exits 1 if a scenario lost
 its marks (a correctness check), never for a slow or late result.
 """
 
@@ -28,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import sync_rounds
-from sync_marks import Error, errors_against, make_clip
+from sync_marks import CLIP_S, Error, errors_against, make_clip
 
 import livekit_server as lks
 
@@ -49,6 +50,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one round")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--seconds", type=int, default=CLIP_S, help=f"the clip's length (default {CLIP_S})"
+    )
     args = parser.parse_args()
     rounds = 1 if args.quick else args.rounds
     go = sync_rounds.go_client()
@@ -57,13 +61,16 @@ def main() -> int:
         lks.network_namespace(f"lkf-bench-{os.getpid()}") as namespace,
         lks.running_server(lks.server_binary(), Path(work), namespace) as server,
     ):
-        clip = make_clip(Path(work))
+        clip = make_clip(Path(work), seconds=args.seconds)
         results = [
             sync_rounds.sync_round(server, go, clip, Path(work) / f"r{i}", f"bench{i}")
             for i in range(rounds)
         ]
     control = sync_rounds.SCENARIOS[0]
-    print(f"A/V sync vs the Go SDK (Go -> Go) in the same round, {rounds} round(s), ms")
+    print(
+        f"A/V sync vs the Go SDK (Go -> Go) in the same round, {rounds} round(s) "
+        f"of a {args.seconds} s clip, ms"
+    )
     print("(offset = beep - flash; error = offset - the control's median offset, marks >= 3.5 s)")
     print()
     print(

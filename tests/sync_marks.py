@@ -49,6 +49,8 @@ class Clip:
     """Opus, 20 ms packets, one per Ogg page."""
     ivf: Path
     """VP8, a key frame every second."""
+    seconds: int = CLIP_S
+    """How long the clip is."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def make_clip(folder: Path, seconds: int = CLIP_S, fps: int = FPS) -> Clip:
         [*ffmpeg, "-an", "-c:v", "libvpx", "-b:v", "400k", "-g", str(fps), *VP8_REALTIME, str(ivf)],
         check=True,
     )
-    return Clip(mp4, ogg, ivf)
+    return Clip(mp4, ogg, ivf, seconds)
 
 
 def pair(flashes: list[float], beeps_: list[float]) -> list[tuple[float, float]]:

@@ -8,24 +8,24 @@ One **round** is two publishings of the flash-and-beep clip (`sync_marks.make_cl
    it to MP4 (lkframes -> lkframes).
 
 So every scenario has a control measured in the same round, on the same loaded machine.
-The Go client (tests/goclient) is built by ``scripts/go-client.sh`` and cached.
+The Go client (tests/goclient) is built once and cached by ``go_programs.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from go_programs import go_program
 from sync_marks import Clip, Mark, file_marks, go_marks
 
 import livekit_server as lks
 
-GO_BUILD_SCRIPT = lks.ROOT / "scripts" / "go-client.sh"
 ROUND_TIMEOUT_S = 60.0
+"""How long a publishing may take beyond the clip's own length."""
 
 SCENARIOS = (
     "Go -> Go (control)",
@@ -37,25 +37,12 @@ SCENARIOS = (
 
 
 def go_client() -> Path:
-    """The Go client binary, built (once per machine) by ``scripts/go-client.sh``.
+    """The Go client binary (tests/goclient), built once per machine by ``go_programs``.
 
     Raises:
-        lks.BuildError: The build failed; the message has its log.
+        GoBuildError: Go is missing or the build failed; the message has its log.
     """
-    done = subprocess.run(
-        [str(GO_BUILD_SCRIPT)],
-        capture_output=True,
-        text=True,
-        timeout=lks.BUILD_TIMEOUT_S,
-        check=False,
-    )
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines or not os.access(lines[-1], os.X_OK):
-        raise lks.BuildError(
-            f"{GO_BUILD_SCRIPT} failed (exit {done.returncode}):\n"
-            f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}"
-        )
-    return Path(lines[-1])
+    return go_program("goclient")
 
 
 def _go(
@@ -72,8 +59,9 @@ def _go(
 class _Processes:
     """Processes of one publishing; whatever is still running at the end is killed."""
 
-    def __init__(self, stack: ExitStack) -> None:
+    def __init__(self, stack: ExitStack, clip: Clip) -> None:
         self.running: list[subprocess.Popen[str]] = []
+        self.timeout_s = ROUND_TIMEOUT_S + clip.seconds
         stack.callback(self._kill)
 
     def start(self, command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -91,7 +79,7 @@ class _Processes:
 
     def result(self, process: subprocess.Popen[str], what: str) -> dict[str, Any]:
         try:
-            out, err = process.communicate(timeout=ROUND_TIMEOUT_S)
+            out, err = process.communicate(timeout=self.timeout_s)
         except subprocess.TimeoutExpired:
             process.kill()
             out, err = process.communicate(timeout=5)
@@ -108,9 +96,11 @@ class _Processes:
                 process.communicate(timeout=5)
 
 
-def _lk_scenario(server: lks.LiveKitServer, room: str, out: Path, *args: str) -> list[str]:
+def _lk_scenario(
+    server: lks.LiveKitServer, clip: Clip, room: str, out: Path, *args: str
+) -> list[str]:
     script = lks.SCENARIOS / "sync_lk.py"
-    timeout = ("--timeout", str(ROUND_TIMEOUT_S))
+    timeout = ("--timeout", str(ROUND_TIMEOUT_S + clip.seconds))
     return server.command([script, *server.credentials(room), "--out", str(out), *timeout, *args])
 
 
@@ -119,12 +109,12 @@ def go_publishes(
 ) -> dict[str, list[Mark]]:
     """Go publishes; Go subscribes (the control); lkframes records to MP4 and WebM."""
     with ExitStack() as stack:
-        run = _Processes(stack)
-        into = ("--out", str(out / "go"))
+        run = _Processes(stack, clip)
+        into = ("--out", str(out / "go"), "--seconds", str(ROUND_TIMEOUT_S + clip.seconds))
         sub = run.start(_go(server, go, "subscribe", room, "go-sub", "--from", "go-pub", *into))
         run.ready(sub, "the Go subscriber")
         lk_rec = run.start(
-            _lk_scenario(server, room, out, "--mode", "record", "--from", "go-pub"),
+            _lk_scenario(server, clip, room, out, "--mode", "record", "--from", "go-pub"),
             env=server.env(),
         )
         run.ready(lk_rec, "the lkframes recorders")
@@ -156,13 +146,22 @@ def lkframes_publishes(
 ) -> dict[str, list[Mark]]:
     """lkframes publishes with publish_media; Go subscribes; lkframes records to MP4."""
     with ExitStack() as stack:
-        run = _Processes(stack)
-        into = ("--out", str(out / "go"))
+        run = _Processes(stack, clip)
+        into = ("--out", str(out / "go"), "--seconds", str(ROUND_TIMEOUT_S + clip.seconds))
         sub = run.start(_go(server, go, "subscribe", room, "go-sub", "--from", "lk-pub", *into))
         run.ready(sub, "the Go subscriber")
         lk_pub = run.start(
             _lk_scenario(
-                server, room, out, "--mode", "publish", "--from", "lk-pub", "--clip", str(clip.mp4)
+                server,
+                clip,
+                room,
+                out,
+                "--mode",
+                "publish",
+                "--from",
+                "lk-pub",
+                "--clip",
+                str(clip.mp4),
             ),
             env=server.env(),
         )

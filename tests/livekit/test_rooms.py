@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile
-from go_programs import go_available, go_program
+from go_programs import GoBuildError, go_available, go_program
 
 import lkframes as lk
 from audio_analysis import align, band_level_db, dominant_hz, nonsilent, rms_dbfs
@@ -245,7 +245,10 @@ def silent_publisher() -> Path:
     """LiveKit's Go SDK as a participant who stays but sends nothing (tests/silent_publisher)."""
     if not go_available():
         pytest.skip("the silent publisher is a Go program and `go` is not installed")
-    return go_program("silent_publisher")
+    try:
+        return go_program("silent_publisher")
+    except GoBuildError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def test_stall_timeout_ends_a_dead_connection_but_never_a_silent_participant(

@@ -18,12 +18,12 @@ sender-report offsets are reported beside them.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import sync_rounds
+from go_programs import GoBuildError, go_available
 from sync_marks import SETTLED_S, Error, Mark, errors_against, make_clip
 
 import livekit_server as lks
@@ -39,12 +39,12 @@ Rounds = list[dict[str, list[Mark]]]
 
 @pytest.fixture(scope="session")
 def go_client() -> Path:
-    """The Go client, built by ``scripts/go-client.sh``; skipped only if Go is missing."""
+    """The Go client (tests/goclient), built once; skipped only if Go is missing."""
+    if not go_available():
+        pytest.skip("the sync control is a Go program and `go` is not installed")
     try:
         return sync_rounds.go_client()
-    except lks.BuildError as exc:
-        if shutil.which("go") is None:
-            pytest.skip(reason=str(exc))
+    except GoBuildError as exc:
         pytest.fail(str(exc), pytrace=False)
 
 

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.anyio
 async def test_an_open_pipeline_is_counted_until_closed() -> None:
     iterator = aiter(lk.sine(440, 1.0, 16_000).resample(8_000).chunk(ms=20).map(lambda f: f))
     await anext(iterator)
-    assert open_resources() == {"stage": 3}  # chunk, map and resample each hold an upstream
+    # Each generator step holds its upstream: resample; chunk cutting lists; map on the
+    # lists; and the frames handed out one by one from them.
+    assert open_resources() == {"stage": 4}
     await iterator.aclose()
     assert open_resources() == {}
 

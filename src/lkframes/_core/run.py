@@ -22,6 +22,7 @@ from .format import AudioFormat
 from .frame import AudioFrame
 from .framelist import FrameList
 from .opening import NEEDS_OPEN, running, task_group_var
+from .plan import explain
 from .tasks import one_error
 
 __all__ = ("RunSummary", "StreamBase")
@@ -68,7 +69,17 @@ class StreamBase(Generic[T_co]):
         True
     """
 
-    __slots__ = ("_flat", "_live", "_name", "_open", "_tasks", "format")
+    __slots__ = (
+        "_flat",
+        "_lists",
+        "_live",
+        "_name",
+        "_open",
+        "_stage",
+        "_tasks",
+        "_upstream",
+        "format",
+    )
 
     def __init__(
         self,
@@ -87,6 +98,11 @@ class StreamBase(Generic[T_co]):
         self._flat = flat
         self._tasks = tasks
         self._live = live
+        # Set by the stage that made this stream (see plan.py): what it was applied to,
+        # and an opener of the same items in lists, for stages after a `chunk`.
+        self._upstream: StreamBase[Any] | None = None
+        self._stage: Any = None
+        self._lists: Callable[[], AsyncGenerator[list[T_co], None]] | None = None
 
     @property
     def name(self) -> str:
@@ -131,9 +147,15 @@ class StreamBase(Generic[T_co]):
             >>> lk.run_sync(first_frame())
             320
         """
+        async with self._opening(self._open) as frames:
+            yield frames
+
+    @contextlib.asynccontextmanager
+    async def _opening(self, opener: Callable[[], Any]) -> AsyncGenerator[Any, None]:
+        """`open` with ``opener`` (`_open`, or `_lists` for a terminal that takes lists)."""
         if not self._tasks:
-            async with running(self._open) as frames:
-                yield frames
+            async with running(opener) as items:
+                yield items
             return
         # The stages' tasks hand their errors to the stage, never to the task group, so
         # the group holds only what the caller's own block raised: give that back as is.
@@ -141,10 +163,35 @@ class StreamBase(Generic[T_co]):
             async with anyio.create_task_group() as group:
                 token = task_group_var.set(group)
                 try:
-                    async with running(self._open) as frames:
-                        yield frames
+                    async with running(opener) as items:
+                        yield items
                 finally:
                     task_group_var.reset(token)
+
+    def explain(self) -> str:
+        """How the pipeline will run: its steps in order, as the planner arranged them.
+
+        Stages that work frame by frame are fused into one step, run on lists of frames
+        after a `chunk`, and those that work per sample (``gain``, ``to_dtype``,
+        ``remix``, ``map(fn, per_sample=True)``) move before a `chunk`, onto the
+        source's blocks. The results are the same as running the stages as written.
+
+        Returns:
+            One line per step, the source first, each with the format it gives.
+
+        Examples:
+            >>> import lkframes as lk
+            >>> stream = lk.sine(440, 1.0, 48_000).resample(16_000).chunk(ms=20).gain(-6)
+            >>> print(stream.explain())  # doctest: +NORMALIZE_WHITESPACE
+            Stream(sine(440 Hz) | resample(16000, quality='HQ') | chunk(ms=20, tail='keep')
+            | gain(-6 dB), 16000 Hz mono int16), planned as:
+              1. source: sine(440 Hz)  -> 48000 Hz mono int16
+              2. resample(16000, quality='HQ')  -> 16000 Hz mono int16
+              3. gain(-6 dB)  [per sample, item by item]  -> 16000 Hz mono int16
+              4. chunk(ms=20, tail='keep')  [cuts each block into a list of frames]
+                 -> 16000 Hz mono int16
+        """
+        return explain(self)
 
     # -- terminals -----------------------------------------------------------------
 
@@ -163,6 +210,12 @@ class StreamBase(Generic[T_co]):
             >>> len(lk.run_sync(lk.silence(0.1, 8_000).chunk(ms=20).collect()))
             5
         """
+        if self._lists is not None:
+            out: list[T_co] = []
+            async with self._opening(self._lists) as lists:
+                async for items in lists:
+                    out += items
+            return FrameList(out)
         async with self.open() as frames:
             return FrameList([frame async for frame in frames])
 
@@ -180,13 +233,28 @@ class StreamBase(Generic[T_co]):
         count = 0
         samples = 0
         fmt = self.format
-        async with self.open() as frames:
-            async for frame in frames:
-                count += 1
-                if isinstance(frame, AudioFrame):
-                    samples += frame.samples_per_channel
-                    fmt = frame.format
+
+        def one(frame: object) -> None:
+            nonlocal count, samples, fmt
+            count += 1
+            if isinstance(frame, AudioFrame):
+                samples += frame.samples_per_channel
+                fmt = frame.format
+
+        await self._for_each(one)
         return RunSummary(count, samples, fmt)
+
+    async def _for_each(self, fn: Callable[[Any], None]) -> None:
+        """Call ``fn`` on every item, for a terminal: taken in lists where there are lists."""
+        if self._lists is None:
+            async with self.open() as frames:
+                async for frame in frames:
+                    fn(frame)
+            return
+        async with self._opening(self._lists) as lists:
+            async for items in lists:
+                for item in items:
+                    fn(item)
 
     async def to_array(
         self: StreamBase[AudioFrame], *, squeeze: bool | None = None
@@ -220,13 +288,15 @@ class StreamBase(Generic[T_co]):
         blocks: list[NDArray[Any]] = []
         guard = FormatGuard("to_array", self.format)
         timeline = PtsGuard("to_array")
-        async with self.open() as frames:
-            async for frame in frames:
-                guard(frame)
-                gap = timeline(frame)
-                if gap:
-                    blocks.append(np.zeros((gap, frame.num_channels), frame.data.dtype))
-                blocks.append(frame.data)
+
+        def one(frame: AudioFrame) -> None:
+            guard(frame)
+            gap = timeline(frame)
+            if gap:
+                blocks.append(np.zeros((gap, frame.num_channels), frame.data.dtype))
+            blocks.append(frame.data)
+
+        await self._for_each(one)
         fmt = guard.format
         if fmt is None:
             raise FormatError(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from .format import AudioFormat
 from .opening import register_upstream
+from .plan import Each, compose, each_on_items, each_on_lists, flatten, planning_enabled
 from .resources import held
 from .stream import Stream
 
-__all__ = ("OutputFormat", "Stage")
+__all__ = ("OutputFormat", "Stage", "cutting_stage", "each_stage")
 
 A = TypeVar("A")
 A_contra = TypeVar("A_contra", contravariant=True)
@@ -75,7 +76,17 @@ class Stage(Generic[A_contra, B_co]):
         (AudioFormat(sample_rate=16000, num_channels=1, dtype='int16'), (1600, 1))
     """
 
-    __slots__ = ("_output_format", "_tasks", "_transform", "name")
+    __slots__ = (
+        "_batches",
+        "_each",
+        "_keeps_silence",
+        "_output_format",
+        "_pads",
+        "_per_sample",
+        "_tasks",
+        "_transform",
+        "name",
+    )
 
     def __init__(
         self,
@@ -90,6 +101,12 @@ class Stage(Generic[A_contra, B_co]):
         self._transform = transform
         self._output_format = output_format
         self._tasks = tasks
+        # For the planner (plan.py; set by `each_stage` and `cutting_stage`):
+        self._each: Each | None = None  # the stage as a function of one item
+        self._per_sample = False  # ... of each sample alone: it commutes with cutting
+        self._keeps_silence = False  # ... and keeps zeros zeros (so it may precede a pad)
+        self._batches: Callable[[Any], AsyncIterator[list[Any]]] | None = None  # cuts lists
+        self._pads = False  # the cutting pads its last frame with zeros
 
     def __repr__(self) -> str:
         return f"Stage({self.name})"
@@ -116,26 +133,57 @@ class Stage(Generic[A_contra, B_co]):
 
     def __call__(self, stream: Stream[A_contra]) -> Stream[B_co]:
         """Apply the stage to ``stream``."""
-        out_format = self.output_format(stream.format)
+        return self._plan(stream, f"{stream.name} | {self.name}")
+
+    def _plan(self, stream: Stream[Any], name: str) -> Stream[Any]:
+        """Apply, fusing with the stage before or moving before a cutting (plan.py)."""
+        before = stream._stage
+        if self._each is None or before is None or not planning_enabled():
+            return self._apply(stream, name)
+        upstream = cast("Stream[Any]", stream._upstream)
+        moves = self._per_sample and (self._keeps_silence or not before._pads)
+        if before._batches is not None and moves:
+            inside = self._plan(upstream, f"{upstream.name} | {self.name}")
+            return before._apply(inside, name)  # type: ignore[no-any-return]
+        if before._each is not None:
+            return _fused(before, self)._plan(upstream, name)
+        return self._apply(stream, name)
+
+    def _apply(self, stream: Stream[Any], name: str) -> Stream[Any]:
+        """The stream of this stage's output over ``stream``, as written."""
         transform = self._transform
+        lists = self._lists_over(stream)
+        if lists is not None and self._each is not None:
 
-        def open() -> AsyncGenerator[B_co, None]:
-            upstream = stream._open()
-            if register_upstream(upstream):  # the pipeline being opened closes it
-                out = transform(upstream)
-                if hasattr(out, "aclose"):
-                    return out  # type: ignore[return-value]
-                return _wrapped(out, None)
-            return _wrapped(transform(upstream), upstream)
+            def open() -> AsyncGenerator[Any, None]:
+                return _chain(lists(), flatten)  # one step per list, then per item
 
-        return Stream(
+        else:
+
+            def open() -> AsyncGenerator[Any, None]:
+                return _chain(stream._open(), transform)
+
+        out: Stream[Any] = Stream(
             open,
-            format=out_format,
-            name=f"{stream.name} | {self.name}",
+            format=self.output_format(stream.format),
+            name=name,
             flat=stream.flat,
             tasks=stream.runs_tasks or self._tasks,
             live=stream.live,
         )
+        out._upstream, out._stage, out._lists = stream, self, lists
+        return out
+
+    def _lists_over(
+        self, stream: Stream[Any]
+    ) -> Callable[[], AsyncGenerator[list[Any], None]] | None:
+        """An opener of this stage's output in lists, if the stage or its input cuts lists."""
+        batches, each, upstream_lists = self._batches, self._each, stream._lists
+        if batches is not None:
+            return lambda: _chain(stream._open(), batches)
+        if each is not None and upstream_lists is not None:
+            return lambda: _chain(upstream_lists(), lambda lists: each_on_lists(each, lists))
+        return None
 
     def __or__(self, after: Stage[B_co, C]) -> Stage[A_contra, C]:
         """Compose: ``(a | b)(stream)`` is ``b(a(stream))``.
@@ -147,6 +195,95 @@ class Stage(Generic[A_contra, B_co]):
             5
         """
         return _Composite(self, after)
+
+
+def each_stage(
+    name: str,
+    each: Each,
+    *,
+    output_format: OutputFormat = "same",
+    per_sample: bool = False,
+    keeps_silence: bool = False,
+) -> Stage[Any, Any]:
+    """A stage that applies a function to each item, which the planner may fuse or move.
+
+    Args:
+        name: The stage's label.
+        each: Called once per opening; returns the function applied to each item (which
+            may return a `plan.Pending` for a result it must await).
+        output_format: As for `Stage`.
+        per_sample: The function's result for each sample depends on that sample alone
+            and the format, so it may run on blocks of any size (before a `chunk`).
+        keeps_silence: It also maps zeros to zeros, so it may run before a `chunk`
+            that pads its last frame with zeros.
+    """
+    stage: Stage[Any, Any] = Stage(
+        name, lambda items: each_on_items(each, items), output_format=output_format
+    )
+    stage._each = each
+    stage._per_sample = per_sample
+    stage._keeps_silence = per_sample and keeps_silence
+    return stage
+
+
+def cutting_stage(
+    name: str,
+    transform: Callable[[Any], AsyncIterator[Any]],
+    batches: Callable[[Any], AsyncIterator[list[Any]]],
+    *,
+    output_format: OutputFormat = "same",
+    pads: bool = False,
+) -> Stage[Any, Any]:
+    """A stage that cuts its input into frames (`chunk`): ``batches`` yields, for each
+    input item, the list of frames ready (possibly empty), and ``transform`` the same
+    frames one by one. Stages after it work on the lists.
+
+    Args:
+        name: The stage's label.
+        transform: The frames one by one.
+        batches: The same frames, a list per input item (skip empty lists).
+        output_format: As for `Stage`.
+        pads: The last frame is padded with zeros.
+    """
+    stage: Stage[Any, Any] = Stage(name, transform, output_format=output_format)
+    stage._batches = batches
+    stage._pads = pads
+    return stage
+
+
+def _fused(first: Stage[Any, Any], second: Stage[Any, Any]) -> Stage[Any, Any]:
+    """One item stage doing ``first`` then ``second``."""
+    assert first._each is not None
+    assert second._each is not None
+    rule: OutputFormat
+    if isinstance(second._output_format, AudioFormat):
+        rule = second._output_format
+    elif isinstance(first._output_format, AudioFormat):
+        rule = second.output_format(first._output_format)
+    else:
+
+        def rule(fmt: AudioFormat) -> AudioFormat | None:
+            return second.output_format(first.output_format(fmt))
+
+    return each_stage(
+        f"{first.name} + {second.name}",
+        compose(first._each, second._each),
+        output_format=rule,
+        per_sample=first._per_sample and second._per_sample,
+        keeps_silence=first._keeps_silence and second._keeps_silence,
+    )
+
+
+def _chain(
+    upstream: AsyncGenerator[Any, None], transform: Callable[[Any], AsyncIterator[Any]]
+) -> AsyncGenerator[Any, None]:
+    """``transform`` over ``upstream``; the pipeline being opened closes ``upstream``."""
+    if register_upstream(upstream):  # the pipeline being opened closes it
+        out = transform(upstream)
+        if hasattr(out, "aclose"):
+            return out  # type: ignore[return-value]
+        return _wrapped(out, None)
+    return _wrapped(transform(upstream), upstream)
 
 
 async def _wrapped(

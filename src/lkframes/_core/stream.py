@@ -155,10 +155,13 @@ class Stream(StreamBase[T_co]):
         concurrency: int = 1,
         ordered: bool = True,
         format: AudioFormat | None = None,
+        per_sample: bool = False,
     ) -> Stream[T_co]:
         """Apply ``fn`` (sync or async) to every item. See `lkframes.map`."""
         return self.pipe(
-            registry.stage("map")(fn, concurrency=concurrency, ordered=ordered, format=format)
+            registry.stage("map")(
+                fn, concurrency=concurrency, ordered=ordered, format=format, per_sample=per_sample
+            )
         )
 
     def flat_map(

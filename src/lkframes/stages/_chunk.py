@@ -13,7 +13,7 @@ from .._core.frame import AudioFrame
 from .._core.params import TAILS, Tail
 from .._core.registry import stage_entry
 from .._core.samples import check_ms, samples_for
-from .._core.stage import Stage
+from .._core.stage import Stage, cutting_stage
 
 __all__ = ("chunk",)
 
@@ -61,30 +61,66 @@ def chunk(
         samples_for(fmt.sample_rate, ms=ms, samples=samples)
         return fmt
 
+    def cutter() -> _Cutter:
+        return _Cutter(name, ms, samples, tail)
+
     async def transform(frames: AsyncIterator[AudioFrame]) -> AsyncGenerator[AudioFrame, None]:
-        guard = FormatGuard(name, None)
-        buf: FrameBuffer | None = None
-        fmt: AudioFormat | None = None
-        size = 0
-        pts = 0
+        cut = cutter()
         async for frame in frames:
-            fmt = guard(frame)
-            if buf is None:
-                size = samples_for(fmt.sample_rate, ms=ms, samples=samples)
-                buf = FrameBuffer(fmt.num_channels, fmt.dtype)
-                pts = frame.pts
-            buf.push(frame.data)
-            ready = buf.frames(size, fmt, pts)
-            pts += len(ready) * size
-            for out in ready:
+            for out in cut.push(frame):
                 yield out
-        if buf is None or fmt is None or not buf.available or tail == "drop":
-            return
+        for out in cut.end():
+            yield out
+
+    async def batches(
+        frames: AsyncIterator[AudioFrame],
+    ) -> AsyncGenerator[list[AudioFrame], None]:
+        cut = cutter()
+        async for frame in frames:
+            ready = cut.push(frame)
+            if ready:
+                yield ready
+        last = cut.end()
+        if last:
+            yield last
+
+    return cutting_stage(name, transform, batches, output_format=output_format, pads=tail == "pad")
+
+
+class _Cutter:
+    """The frames of exactly ``size`` samples, cut from the frames pushed so far."""
+
+    __slots__ = ("_buf", "_fmt", "_guard", "_ms", "_pts", "_samples", "_size", "_tail")
+
+    def __init__(self, name: str, ms: float | None, samples: int | None, tail: Tail) -> None:
+        self._guard = FormatGuard(name, None)
+        self._buf: FrameBuffer | None = None
+        self._fmt: AudioFormat | None = None
+        self._ms, self._samples, self._tail = ms, samples, tail
+        self._size = 0
+        self._pts = 0
+
+    def push(self, frame: AudioFrame) -> list[AudioFrame]:
+        """Take ``frame``; return the frames now complete."""
+        fmt = self._fmt = self._guard(frame)
+        buf = self._buf
+        if buf is None:
+            self._size = samples_for(fmt.sample_rate, ms=self._ms, samples=self._samples)
+            buf = self._buf = FrameBuffer(fmt.num_channels, fmt.dtype)
+            self._pts = frame.pts
+        buf.push(frame.data)
+        ready = buf.frames(self._size, fmt, self._pts)
+        self._pts += len(ready) * self._size
+        return ready
+
+    def end(self) -> list[AudioFrame]:
+        """The last, shorter frame as ``tail`` says (at the end of the input)."""
+        buf, fmt = self._buf, self._fmt
+        if buf is None or fmt is None or not buf.available or self._tail == "drop":
+            return []
         rest = buf.pop_all()
-        if tail == "pad":
-            padded = np.zeros((size, fmt.num_channels), fmt.numpy_dtype)
+        if self._tail == "pad":
+            padded = np.zeros((self._size, fmt.num_channels), fmt.numpy_dtype)
             padded[: rest.shape[0]] = rest
             rest = padded
-        yield AudioFrame.of(rest, fmt, pts)
-
-    return Stage(name, transform, output_format=output_format)
+        return [AudioFrame.of(rest, fmt, self._pts)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -14,7 +14,7 @@ from .._core.format import SUPPORTED_DTYPES, AudioFormat, DType
 from .._core.frame import AudioFrame
 from .._core.registry import stage_entry
 from .._core.samples import positive_int
-from .._core.stage import Stage
+from .._core.stage import Stage, each_stage
 
 __all__ = ("gain", "remix", "to_dtype")
 
@@ -24,24 +24,30 @@ def _per_frame(
     output_format: Callable[[AudioFormat], AudioFormat],
     convert: Callable[[AudioFormat], Callable[[AudioFrame, AudioFormat], AudioFrame] | None],
 ) -> Stage[AudioFrame, AudioFrame]:
-    """A stage that maps each frame on its own to a frame of ``output_format(input)``.
+    """A stage that maps each frame on its own to a frame of ``output_format(input)``,
+    sample by sample (so the planner may run it on the source's blocks, before a `chunk`).
 
     ``convert(input_format)`` gives the per-frame function, or None when the stage leaves
     frames of that format as they are.
     """
 
-    async def transform(frames: AsyncIterator[AudioFrame]) -> AsyncGenerator[AudioFrame, None]:
+    def each() -> Callable[[AudioFrame], AudioFrame]:
         guard = FormatGuard(name, None)
         out_fmt: AudioFormat | None = None
         step: Callable[[AudioFrame, AudioFormat], AudioFrame] | None = None
-        async for frame in frames:
+
+        def one(frame: AudioFrame) -> AudioFrame:
+            nonlocal out_fmt, step
             fmt = guard(frame)
             if out_fmt is None:
                 out_fmt = output_format(fmt)
                 step = convert(fmt)
-            yield frame if step is None else step(frame, out_fmt)
+            return frame if step is None else step(frame, out_fmt)
 
-    return Stage(name, transform, output_format=output_format)
+        return one
+
+    # Each output sample depends on that input sample alone, and silence stays silence.
+    return each_stage(name, each, output_format=output_format, per_sample=True, keeps_silence=True)
 
 
 @stage_entry(cli={"num_channels": "--channels"})

@@ -16,8 +16,9 @@ from anyio.abc import TaskGroup
 from .._core.errors import InvalidAudioError, ParameterError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
+from .._core.plan import Pending
 from .._core.registry import stage_entry
-from .._core.stage import OutputFormat, Stage
+from .._core.stage import OutputFormat, Stage, each_stage
 from .._core.stream import current_task_group
 from ._results import PLAIN_RESULTS, annotate, call, finite, is_async, label, to_frame
 
@@ -41,6 +42,7 @@ def map(
     concurrency: int = 1,
     ordered: bool = True,
     format: AudioFormat | None = None,
+    per_sample: bool = False,
 ) -> Stage[Any, Any]:
     """Apply ``fn`` to every item; ``fn`` may be sync or async.
 
@@ -63,6 +65,13 @@ def map(
             finishes: out of pts order, so for `collect` or side effects, not for
             `to_file` or `to_array`, which refuse frames that go back in time.
         format: The output format when ``fn`` changes it (rate, channels or dtype).
+        per_sample: Declare that ``fn`` works sample by sample: each output sample depends
+            only on the input sample at the same place (and the format), as with
+            ``f.data // 2`` or ``np.clip(f.data, -1, 1)``, not a filter, a level or
+            anything that looks at neighbours or at ``f.pts``. Then lkframes may call it
+            on blocks of any size: before a `chunk`, on the source's big blocks, which is
+            faster (see `Stream.explain`). The output is the same as long as the
+            declaration is true. A sync ``fn`` with ``concurrency=1`` only.
 
     Returns:
         The stage. With ``concurrency > 1`` it runs tasks: iterate the stream with
@@ -90,37 +99,35 @@ def map(
     _check_format(format)
     name = f"map({label(fn)})"
 
+    if not isinstance(per_sample, bool):
+        raise ParameterError(f"per_sample must be a bool (got {type(per_sample).__name__})")
     async_fn = is_async(fn)
     make = AudioFrame.of
 
     def result(out: object, item: Any) -> Any:
+        if type(out) is np.ndarray and type(item) is AudioFrame:
+            try:
+                frame = make(out, format or item.format, item.pts)
+            except InvalidAudioError:
+                frame = to_frame(out, item, format or item.format, name, "map")  # explains
+            if out.dtype.kind == "f":
+                finite(frame, item, name)
+            return frame
         if isinstance(item, AudioFrame):
             return to_frame(out, item, format or item.format, name, "map")
         return out
 
+    def each() -> Callable[[Any], Any]:
+        return _calling(fn, name, result)
+
     async def in_order(frames: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
-        # The per-frame hot path: no coroutine per call, one O(1)-checked frame per result.
         async for item in frames:
             try:
-                if async_fn:
-                    out = await fn(item)
-                else:
-                    out = fn(item)
-                    if type(out) not in PLAIN_RESULTS and inspect.isawaitable(out):
-                        out = await out
+                out = await fn(item)
             except Exception as exc:
                 annotate(exc, name, item)
                 raise
-            if type(out) is np.ndarray and type(item) is AudioFrame:
-                try:
-                    frame = make(out, format or item.format, item.pts)
-                except InvalidAudioError:
-                    frame = result(out, item)  # raises the error that explains the problem
-                if out.dtype.kind == "f":
-                    finite(frame, item, name)
-                yield frame
-            else:
-                yield result(out, item)
+            yield result(out, item)
 
     async def windowed(frames: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
         window = _Window(fn, name, concurrency, current_task_group())
@@ -135,9 +142,39 @@ def map(
                 await window.stop()
 
     output_format: OutputFormat = "same" if format is None else format
+    if concurrency == 1 and not async_fn:
+        return each_stage(name, each, output_format=output_format, per_sample=per_sample)
     if concurrency == 1:
         return Stage(name, in_order, output_format=output_format)
     return Stage(name, windowed, output_format=output_format, tasks=True)
+
+
+def _calling(
+    fn: Callable[[Any], Any], name: str, result: Callable[[Any, Any], Any]
+) -> Callable[[Any], Any]:
+    """``item -> result(fn(item), item)``: map's per-frame hot path, a plain call and one
+    O(1)-checked frame per result; an awaitable result is left `Pending`."""
+
+    def one(item: Any) -> Any:
+        try:
+            out = fn(item)
+        except Exception as exc:
+            annotate(exc, name, item)
+            raise
+        if type(out) not in PLAIN_RESULTS and inspect.isawaitable(out):
+            return Pending(_awaited(out, name, item), (lambda out: result(out, item),))
+        return result(out, item)
+
+    return one
+
+
+async def _awaited(out: Any, stage: str, item: Any) -> Any:
+    """The awaitable a sync function returned, awaited, its error noted like a call's."""
+    try:
+        return await out
+    except Exception as exc:
+        annotate(exc, stage, item)
+        raise
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,16 @@ from .._core.frame import AudioFrame
 from .._core.registry import stage_entry
 from .._core.stage import OutputFormat, Stage
 from .._core.stream import current_task_group
-from ._results import PLAIN_RESULTS, annotate, call, finite, is_async, label, to_frame
+from ._results import (
+    PLAIN_RESULTS,
+    annotate,
+    call,
+    finite,
+    is_async,
+    label,
+    map_result,
+    to_frame,
+)
 
 __all__ = ("flat_map", "map")
 
@@ -44,13 +53,25 @@ def map(
 ) -> Stage[Any, Any]:
     """Apply ``fn`` to every item; ``fn`` may be sync or async.
 
-    For audio, ``fn`` returns an `AudioFrame` or a numpy array, which becomes a frame
-    with the input frame's pts. The output must keep the input format unless ``format``
-    declares another, so a function that changes the channel count by mistake is caught at
-    the first frame instead of producing wrong-speed or garbled audio downstream. The checks
-    are O(1) per frame (type, dtype, shape, contiguity), plus one vectorised pass over float
-    results for NaN and infinity (which a file would hold as 0 or full scale). Other items
-    (video frames, tuples) are replaced by whatever ``fn`` returns.
+    One contract for every kind of item, which is also what the type checker sees:
+
+    - ``fn`` returns a frame of the item's kind (an `AudioFrame` for an audio frame, a
+      `VideoFrame` for a video frame): the frame is passed on.
+    - ``fn`` returns a numpy array: it becomes a frame of the item's kind, at the item's
+      time. For audio, with the item's pts and the input format (or ``format``); for
+      video, with the item's layout, size and timestamp, so the array must be uint8 pixels
+      of the item's shape (return a `VideoFrame` to change the size or layout). Other
+      items (tuples from `zip`, ...) pass arrays on as they are.
+    - ``fn`` returns anything else (a float, a dict, None, ...): it is passed on as a
+      plain item, so ``audio.map(rms)`` is a stream of floats (`collect` takes them; the
+      audio sinks refuse them).
+
+    Audio frames must keep the input format unless ``format`` declares another, so a
+    function that changes the channel count by mistake is caught at the first frame
+    instead of producing wrong-speed or garbled audio downstream. The checks are O(1) per
+    frame (type, dtype, shape, contiguity), plus one vectorised pass over float audio
+    results for NaN and infinity (which a file would hold as 0 or full scale). A wrong
+    array fails at the frame that returned it, naming the stage.
 
     Args:
         fn: ``item -> result`` or an async function of the same shape.
@@ -71,9 +92,14 @@ def map(
     Raises:
         ParameterError: ``concurrency`` < 1, ``fn`` not callable, or ``format`` not an
             `AudioFormat`.
-        FormatError: (while running) ``fn`` returned a frame of another format.
-        InvalidAudioError: (while running) ``fn`` returned something that is not audio, or
-            float samples with NaN or infinity (a note names the stage and pts).
+        FormatError: (while running) ``fn`` returned an audio frame or array of another
+            format than the input's (or ``format``).
+        InvalidAudioError: (while running) ``fn`` returned an array that is not audio
+            (float64, 3-D, ...) for an audio frame, or float samples with NaN or infinity
+            (a note names the stage and pts).
+        InvalidVideoError: (while running) ``fn`` returned an array for a video frame that
+            is not uint8, not the frame's shape, or not C-contiguous (the message names the
+            stage, a note the timestamp).
         Exception: whatever ``fn`` raises, unchanged, with a note naming the stage and pts.
 
     Examples:
@@ -93,11 +119,6 @@ def map(
     async_fn = is_async(fn)
     make = AudioFrame.of
 
-    def result(out: object, item: Any) -> Any:
-        if isinstance(item, AudioFrame):
-            return to_frame(out, item, format or item.format, name, "map")
-        return out
-
     async def in_order(frames: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
         # The per-frame hot path: no coroutine per call, one O(1)-checked frame per result.
         async for item in frames:
@@ -115,12 +136,12 @@ def map(
                 try:
                     frame = make(out, format or item.format, item.pts)
                 except InvalidAudioError:
-                    frame = result(out, item)  # raises the error that explains the problem
+                    frame = map_result(out, item, format, name)  # raises the explaining error
                 if out.dtype.kind == "f":
                     finite(frame, item, name)
                 yield frame
             else:
-                yield result(out, item)
+                yield map_result(out, item, format, name)
 
     async def windowed(frames: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
         window = _Window(fn, name, concurrency, current_task_group())
@@ -129,7 +150,7 @@ def map(
                 async for _, item, outcome in outcomes:
                     if isinstance(outcome, _Failure):
                         raise outcome.error
-                    yield result(outcome, item)
+                    yield map_result(outcome, item, format, name)
         finally:
             with anyio.CancelScope(shield=True):
                 await window.stop()

@@ -107,6 +107,9 @@ def map(
         >>> quieter = lk.sine(1000, 0.1, 8_000).map(lambda f: f.data // 2)
         >>> int(lk.run_sync(quieter.to_array()).max())
         8192
+        >>> peaks = lk.sine(1000, 0.04, 8_000, block_ms=20).map(lambda f: int(f.data.max()))
+        >>> lk.run_sync(peaks.collect())  # not a frame or an array: passed on as it is
+        [16384, 16384]
     """
     _check_callable(fn, "fn")
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:

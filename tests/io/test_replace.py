@@ -8,11 +8,13 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import numpy as np
 import pytest
 import soundfile as sf
+from numpy.typing import NDArray
 from processes import file_size_limit, kill_after
 
 import lkframes as lk
@@ -73,7 +75,7 @@ async def test_a_failing_overwrite_leaves_the_original_byte_for_byte(
     await _tone(path)
     before = _digest(path)
 
-    def fail_late(frame: lk.AudioFrame) -> object:
+    def fail_late(frame: lk.AudioFrame) -> NDArray[Any]:
         if frame.pts > RATE:
             raise ZeroDivisionError("late failure")
         return frame.data

@@ -89,7 +89,7 @@ async def test_merge_declares_the_common_format_only(anyio_backend: Backend) -> 
     with pytest.raises(lk.ParameterError, match="at least one stream"):
         lk.merge()
     with pytest.raises(lk.ParameterError, match="argument 1 is not an lkframes Stream"):
-        lk.merge(lk.silence(0.1), [])  # type: ignore[arg-type]
+        lk.merge(lk.silence(0.1), [])  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -82,14 +82,6 @@ async def test_map_with_format_rejects_a_different_one(anyio_backend: str) -> No
         await stream.collect()
 
 
-async def test_map_returning_none_raises(anyio_backend: str) -> None:
-    stream = _ramp().map(lambda f: None)
-    with pytest.raises(
-        lk.InvalidAudioError, match=r"must return an AudioFrame or a numpy array \(got NoneType\)"
-    ):
-        await stream.collect()
-
-
 async def test_map_returning_invalid_array_raises(anyio_backend: str) -> None:
     stream = _ramp().map(lambda f: f.data.astype(np.float64))
     with pytest.raises(lk.InvalidAudioError, match=r"expected int16 or float32, got float64"):

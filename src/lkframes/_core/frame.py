@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import InvalidAudioError
-from .format import SUPPORTED_DTYPES, AudioFormat
+from .format import SUPPORTED_DTYPES, AudioFormat, DType
 from .samples import float_to_int16
 
 if TYPE_CHECKING:
@@ -210,8 +210,8 @@ class AudioFrame:
         return self._format._num_channels
 
     @property
-    def dtype(self) -> str:
-        """``"int16"`` or ``"float32"``."""
+    def dtype(self) -> DType:
+        """``"int16"`` or ``"float32"`` (the `DType` literal)."""
         return self._format._dtype
 
     @property

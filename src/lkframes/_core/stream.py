@@ -23,15 +23,23 @@ from .run import RunSummary, StreamBase
 
 if TYPE_CHECKING:
     from livekit import rtc
-    from numpy.typing import ArrayLike
+    from numpy.typing import ArrayLike, NDArray
 
     from .stage import Stage
     from .video import PixelFormat, VideoFrame
 
 __all__ = ("RunSummary", "Stream", "close_upstream", "consume", "current_task_group")
 
+_AudioResult = TypeVar(
+    "_AudioResult", bound="AudioFrame | NDArray[Any] | Awaitable[AudioFrame | NDArray[Any]]"
+)
+_VideoResult = TypeVar(
+    "_VideoResult", bound="VideoFrame | NDArray[Any] | Awaitable[VideoFrame | NDArray[Any]]"
+)
+
 T_co = TypeVar("T_co", covariant=True)
 B = TypeVar("B")
+R = TypeVar("R")
 
 
 class Stream(StreamBase[T_co]):
@@ -148,16 +156,62 @@ class Stream(StreamBase[T_co]):
             )
         )
 
+    # map's result type follows fn's: a frame or an array on a stream of that frame kind is
+    # that frame kind (arrays become frames), anything else is passed on as it is.
+    @overload
     def map(
-        self,
-        fn: Callable[[T_co], Any],
+        self: Stream[AudioFrame],
+        fn: Callable[[AudioFrame], _AudioResult],
         *,
         concurrency: int = 1,
         ordered: bool = True,
         format: AudioFormat | None = None,
         per_sample: bool = False,
-    ) -> Stream[T_co]:
-        """Apply ``fn`` (sync or async) to every item. See `lkframes.map`."""
+    ) -> Stream[AudioFrame]: ...
+    @overload
+    def map(
+        self: Stream[VideoFrame],
+        fn: Callable[[VideoFrame], _VideoResult],
+        *,
+        concurrency: int = 1,
+        ordered: bool = True,
+        format: AudioFormat | None = None,
+        per_sample: bool = False,
+    ) -> Stream[VideoFrame]: ...
+    @overload
+    def map(
+        self,
+        fn: Callable[[T_co], Awaitable[R]],
+        *,
+        concurrency: int = 1,
+        ordered: bool = True,
+        format: AudioFormat | None = None,
+        per_sample: bool = False,
+    ) -> Stream[R]: ...
+    @overload
+    def map(
+        self,
+        fn: Callable[[T_co], R],
+        *,
+        concurrency: int = 1,
+        ordered: bool = True,
+        format: AudioFormat | None = None,
+        per_sample: bool = False,
+    ) -> Stream[R]: ...
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        *,
+        concurrency: int = 1,
+        ordered: bool = True,
+        format: AudioFormat | None = None,
+        per_sample: bool = False,
+    ) -> Stream[Any]:
+        """Apply ``fn`` (sync or async) to every item. See `lkframes.map`.
+
+        The result's item type follows ``fn``: a frame, or an array on a stream of frames
+        of that kind, gives frames of that kind; anything else is passed on as it is.
+        """
         return self.pipe(
             registry.stage("map")(
                 fn, concurrency=concurrency, ordered=ordered, format=format, per_sample=per_sample

@@ -92,7 +92,13 @@ def concat(*streams: Stream[AudioFrame]) -> Stream[AudioFrame]:
     )
 
 
-def merge(*streams: Stream[T]) -> Stream[T]:
+@overload
+def merge(first: Stream[A], second: Stream[B], /) -> Stream[A | B]: ...
+@overload
+def merge(first: Stream[A], second: Stream[B], third: Stream[C], /) -> Stream[A | B | C]: ...
+@overload
+def merge(*streams: Stream[T]) -> Stream[T]: ...
+def merge(*streams: Stream[Any]) -> Stream[Any]:
     """The items of all ``streams``, each as soon as it arrives (like aiostream's merge).
 
     Every stream is read by a task of its own, so a slow or waiting stream (a live track)
@@ -111,7 +117,9 @@ def merge(*streams: Stream[T]) -> Stream[T]:
 
     Returns:
         A stream that runs tasks: iterate it with `Stream.open` or a terminal. Its format
-        is the streams' common declared format, if all declare the same one.
+        is the streams' common declared format, if all declare the same one. Its item type
+        is the union of the streams' (``merge(audio, video)`` is a
+        ``Stream[AudioFrame | VideoFrame]``).
 
     Raises:
         ParameterError: No streams, or an argument that is not a `Stream`.
@@ -128,14 +136,14 @@ def merge(*streams: Stream[T]) -> Stream[T]:
     formats = {s.format for s in streams}
     declared = formats.pop() if len(formats) == 1 else None
 
-    async def run() -> AsyncGenerator[T, None]:
+    async def run() -> AsyncGenerator[Any, None]:
         group = current_task_group()
         send, receive = anyio.create_memory_object_stream[tuple[str, Any]]()
         scopes = [anyio.CancelScope() for _ in streams]
         finished = anyio.Event()
         running = len(streams)
 
-        async def pump(stream: Stream[T], scope: anyio.CancelScope) -> None:
+        async def pump(stream: Stream[Any], scope: anyio.CancelScope) -> None:
             nonlocal running
             try:
                 with scope:

@@ -20,7 +20,16 @@ from .._core.plan import Pending
 from .._core.registry import stage_entry
 from .._core.stage import OutputFormat, Stage, each_stage
 from .._core.stream import current_task_group
-from ._results import PLAIN_RESULTS, annotate, call, finite, is_async, label, to_frame
+from ._results import (
+    PLAIN_RESULTS,
+    annotate,
+    call,
+    finite,
+    is_async,
+    label,
+    map_result,
+    to_frame,
+)
 
 __all__ = ("flat_map", "map")
 
@@ -46,13 +55,25 @@ def map(
 ) -> Stage[Any, Any]:
     """Apply ``fn`` to every item; ``fn`` may be sync or async.
 
-    For audio, ``fn`` returns an `AudioFrame` or a numpy array, which becomes a frame
-    with the input frame's pts. The output must keep the input format unless ``format``
-    declares another, so a function that changes the channel count by mistake is caught at
-    the first frame instead of producing wrong-speed or garbled audio downstream. The checks
-    are O(1) per frame (type, dtype, shape, contiguity), plus one vectorised pass over float
-    results for NaN and infinity (which a file would hold as 0 or full scale). Other items
-    (video frames, tuples) are replaced by whatever ``fn`` returns.
+    One contract for every kind of item, which is also what the type checker sees:
+
+    - ``fn`` returns a frame of the item's kind (an `AudioFrame` for an audio frame, a
+      `VideoFrame` for a video frame): the frame is passed on.
+    - ``fn`` returns a numpy array: it becomes a frame of the item's kind, at the item's
+      time. For audio, with the item's pts and the input format (or ``format``); for
+      video, with the item's layout, size and timestamp, so the array must be uint8 pixels
+      of the item's shape (return a `VideoFrame` to change the size or layout). Other
+      items (tuples from `zip`, ...) pass arrays on as they are.
+    - ``fn`` returns anything else (a float, a dict, None, ...): it is passed on as a
+      plain item, so ``audio.map(rms)`` is a stream of floats (`collect` takes them; the
+      audio sinks refuse them).
+
+    Audio frames must keep the input format unless ``format`` declares another, so a
+    function that changes the channel count by mistake is caught at the first frame
+    instead of producing wrong-speed or garbled audio downstream. The checks are O(1) per
+    frame (type, dtype, shape, contiguity), plus one vectorised pass over float audio
+    results for NaN and infinity (which a file would hold as 0 or full scale). A wrong
+    array fails at the frame that returned it, naming the stage.
 
     Args:
         fn: ``item -> result`` or an async function of the same shape.
@@ -80,9 +101,14 @@ def map(
     Raises:
         ParameterError: ``concurrency`` < 1, ``fn`` not callable, or ``format`` not an
             `AudioFormat`.
-        FormatError: (while running) ``fn`` returned a frame of another format.
-        InvalidAudioError: (while running) ``fn`` returned something that is not audio, or
-            float samples with NaN or infinity (a note names the stage and pts).
+        FormatError: (while running) ``fn`` returned an audio frame or array of another
+            format than the input's (or ``format``).
+        InvalidAudioError: (while running) ``fn`` returned an array that is not audio
+            (float64, 3-D, ...) for an audio frame, or float samples with NaN or infinity
+            (a note names the stage and pts).
+        InvalidVideoError: (while running) ``fn`` returned an array for a video frame that
+            is not uint8, not the frame's shape, or not C-contiguous (the message names the
+            stage, a note the timestamp).
         Exception: whatever ``fn`` raises, unchanged, with a note naming the stage and pts.
 
     Examples:
@@ -90,6 +116,9 @@ def map(
         >>> quieter = lk.sine(1000, 0.1, 8_000).map(lambda f: f.data // 2)
         >>> int(lk.run_sync(quieter.to_array()).max())
         8192
+        >>> peaks = lk.sine(1000, 0.04, 8_000, block_ms=20).map(lambda f: int(f.data.max()))
+        >>> lk.run_sync(peaks.collect())  # not a frame or an array: passed on as it is
+        [16384, 16384]
     """
     _check_callable(fn, "fn")
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
@@ -109,13 +138,11 @@ def map(
             try:
                 frame = make(out, format or item.format, item.pts)
             except InvalidAudioError:
-                frame = to_frame(out, item, format or item.format, name, "map")  # explains
+                frame = map_result(out, item, format, name)  # raises the explaining error
             if out.dtype.kind == "f":
                 finite(frame, item, name)
             return frame
-        if isinstance(item, AudioFrame):
-            return to_frame(out, item, format or item.format, name, "map")
-        return out
+        return map_result(out, item, format, name)
 
     def each() -> Callable[[Any], Any]:
         return _calling(fn, name, result)
@@ -136,7 +163,7 @@ def map(
                 async for _, item, outcome in outcomes:
                     if isinstance(outcome, _Failure):
                         raise outcome.error
-                    yield result(outcome, item)
+                    yield map_result(outcome, item, format, name)
         finally:
             with anyio.CancelScope(shield=True):
                 await window.stop()

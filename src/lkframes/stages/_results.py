@@ -1,6 +1,7 @@
 """What the item stages share: calling a user's function (sync or async) and turning its
-results into frames of the expected format, with O(1) checks and the same clear errors, and
-one vectorised pass over float results for NaN and infinity."""
+results into frames of the expected format (audio) or of the input frame's layout (video),
+with O(1) checks and the same clear errors, and one vectorised pass over float audio results
+for NaN and infinity."""
 
 from __future__ import annotations
 
@@ -11,17 +12,30 @@ from typing import Any
 import numpy as np
 
 from .._core.checks import all_finite, check_finite
-from .._core.errors import FormatError, InvalidAudioError
+from .._core.errors import FormatError, InvalidAudioError, InvalidVideoError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame, validate_samples
+from .._core.video import VideoFrame
 
-__all__ = ("PLAIN_RESULTS", "annotate", "call", "finite", "is_async", "label", "to_frame")
+__all__ = (
+    "PLAIN_RESULTS",
+    "annotate",
+    "call",
+    "finite",
+    "is_async",
+    "label",
+    "map_result",
+    "to_frame",
+    "to_video_frame",
+)
 
 WRONG_RESULT = "{stage} must return an AudioFrame or a numpy array (got {got})"
 FORMAT_CHANGED = "{stage} changed the frame format"
 FORMAT_HINT = "pass format= to {function}() to declare the new format"
+WRONG_PIXELS = "the array {stage} returned is not {what} (expected {expected}, got {got}){hint}"
+PIXELS_HINT = "; return a VideoFrame to change the size or layout"
 
-PLAIN_RESULTS = (bool, np.ndarray, AudioFrame, type(None))
+PLAIN_RESULTS = (bool, np.ndarray, AudioFrame, VideoFrame, type(None))
 """Result types that are never awaitable: no need to ask `inspect.isawaitable`."""
 
 
@@ -41,7 +55,12 @@ def label(fn: Callable[..., object]) -> str:
 
 def annotate(exc: BaseException, stage: str, item: object) -> None:
     """Note on ``exc`` which stage raised it, and at which pts."""
-    where = f" at pts={item.pts}" if isinstance(item, AudioFrame) else ""
+    if isinstance(item, AudioFrame):
+        where = f" at pts={item.pts}"
+    elif isinstance(item, VideoFrame):
+        where = f" at timestamp_us={item.timestamp_us}"
+    else:
+        where = ""
     exc.add_note(f"raised in lkframes stage {stage}{where}")
 
 
@@ -70,6 +89,29 @@ def finite(frame: AudioFrame, item: AudioFrame, stage: str) -> AudioFrame:
             annotate(exc, stage, item)
             raise
     return frame
+
+
+def map_result(result: object, item: object, format: AudioFormat | None, stage: str) -> Any:
+    """What `map` passes on when its function returned ``result`` for ``item``.
+
+    An array becomes a frame of ``item``'s kind (`to_frame` for audio, with ``format`` or
+    the item's; `to_video_frame` for video); an audio frame for an audio item is checked
+    against that format; anything else, and anything for an item that is not a frame, is
+    passed on as it is.
+
+    Raises:
+        FormatError: An audio frame or array of another format.
+        InvalidAudioError: An array that is not audio, or float samples with NaN or infinity.
+        InvalidVideoError: An array that is not pixels of ``item``'s layout and size.
+    """
+    if isinstance(result, np.ndarray):
+        if isinstance(item, AudioFrame):
+            return to_frame(result, item, format or item.format, stage, "map")
+        if isinstance(item, VideoFrame):
+            return to_video_frame(result, item, stage)
+    elif isinstance(result, AudioFrame) and isinstance(item, AudioFrame):
+        return to_frame(result, item, format or item.format, stage, "map")
+    return result
 
 
 def to_frame(
@@ -126,3 +168,36 @@ def _explain(
         got,
         hint=FORMAT_HINT.format(function=function),
     )
+
+
+def to_video_frame(result: np.ndarray[Any, Any], item: VideoFrame, stage: str) -> VideoFrame:
+    """``result``, an array ``stage``'s function returned for ``item``, as a frame with
+    ``item``'s layout, size and timestamp. O(1) checks: dtype, shape, contiguity.
+
+    Raises:
+        InvalidVideoError: Not uint8 pixels of ``item``'s shape, or not C-contiguous (the
+            message names the stage, expected and got; a note gives the timestamp).
+    """
+    expected = item.data.shape
+    if result.dtype != np.uint8:
+        problem = ("uint8 pixels", "uint8", result.dtype, "")
+    elif result.shape != expected:
+        layout = f"{expected} for {item.width}x{item.height} {item.pixel_format}"
+        problem = ("the input frame's shape", layout, result.shape, PIXELS_HINT)
+    elif not result.flags.c_contiguous:
+        hint = "; pass np.ascontiguousarray(array)"
+        problem = ("C-contiguous", "C-contiguous", f"strides {result.strides}", hint)
+    else:
+        return VideoFrame(
+            np.asarray(result),
+            item.pixel_format,
+            timestamp_us=item.timestamp_us,
+            width=item.width,
+            height=item.height,
+        )
+    what, want, got, hint = problem
+    error = InvalidVideoError(
+        WRONG_PIXELS.format(stage=stage, what=what, expected=want, got=got, hint=hint)
+    )
+    annotate(error, stage, item)
+    raise error

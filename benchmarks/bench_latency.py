@@ -12,6 +12,10 @@ Two tables, in one process, no server:
   .chunk(ms=20)``; each click's arrival time (``time.monotonic()`` when the frame holding
   it is handed over) is compared. The difference is what the lkframes path adds.
 
+The same clicks also go through ``.gain(-3).map(…)`` after the chunk, planned (issue 22: gain
+moves before chunk, the map runs on chunk's lists) and as written: planning must add no
+delay to a live stream.
+
 Target (issue 13): lkframes adds no more than one output frame (20 ms) plus the
 resampler's hold-back (its most, 48 kHz to 16 kHz) over the plain loop, at the median.
 Exits 1 only if a check fails (a click not found, or frames that are not 20 ms).
@@ -33,6 +37,7 @@ import numpy as np
 from livekit import rtc
 
 import lkframes as lk
+from lkframes._core.plan import planning
 
 RATE = 48_000
 CLICK_EVERY = 0.25
@@ -64,12 +69,29 @@ def hold_back(in_rate: int, out_rate: int, quality: Any, seconds: float) -> list
     return held[len(held) // 4 : -2]  # past the start, before the final flush
 
 
-async def end_to_end(quality: Any, seconds: float) -> list[float]:
-    """Per click: ms by which the lkframes path's arrival trails the plain loop's."""
+PATHS = ("chunk", "planned", "as written")
+"""The lkframes paths timed against the plain loop: ``resample().chunk()``, then the same
+with ``.gain(-3).map(a new array)`` after it, planned (gain moved before chunk, the map
+on chunk's lists) and as written (each stage a generator step per frame)."""
+
+
+def live_pipeline(track: rtc.LocalAudioTrack, quality: Any, path: str) -> lk.Stream[Any]:
+    live = lk.from_track(track, sample_rate=RATE, frame_size_ms=10)
+    chunked = live.resample(16_000, quality=quality).chunk(ms=20)
+    if path == "chunk":
+        return chunked
+    if path == "planned":
+        return chunked.gain(-3).map(lambda f: f.data.copy())
+    with planning(False):
+        return chunked.gain(-3).map(lambda f: f.data.copy())
+
+
+async def end_to_end(quality: Any, seconds: float) -> dict[str, list[float]]:
+    """Per path, per click: ms by which its arrival trails the plain loop's."""
     source = rtc.AudioSource(RATE, 1, queue_size_ms=100)
     track = rtc.LocalAudioTrack.create_audio_track("mic", source)
     plain: list[float] = []
-    ours: list[float] = []
+    arrivals: dict[str, list[float]] = {path: [] for path in PATHS}
     clicks = int(seconds / CLICK_EVERY)
 
     async def read_plain() -> None:
@@ -81,10 +103,9 @@ async def end_to_end(quality: Any, seconds: float) -> list[float]:
                     break
         await stream.aclose()
 
-    async def read_lkframes() -> None:
-        live = lk.from_track(track, sample_rate=RATE, frame_size_ms=10)
-        pipeline = live.resample(16_000, quality=quality).chunk(ms=20)
-        async with pipeline.open() as frames:
+    async def read_lkframes(path: str) -> None:
+        ours = arrivals[path]
+        async with live_pipeline(track, quality, path).open() as frames:
             async for frame in frames:
                 check(frame.samples_per_channel == 320, "20 ms frames at 16 kHz")
                 if np.abs(frame.data).max() > 5_000:
@@ -101,14 +122,19 @@ async def end_to_end(quality: Any, seconds: float) -> list[float]:
             data = click if n % per_click == per_click // 2 else block
             await source.capture_frame(rtc.AudioFrame(data.tobytes(), RATE, 1, 480))
 
-    readers = [asyncio.create_task(read_plain()), asyncio.create_task(read_lkframes())]
+    readers = [asyncio.create_task(read_plain())]
+    readers += [asyncio.create_task(read_lkframes(path)) for path in PATHS]
     await asyncio.sleep(0.1)
     player = asyncio.create_task(play())
     await asyncio.wait_for(asyncio.gather(*readers, player), timeout=seconds + 10)
     await source.wait_for_playout()
     await source.aclose()
-    check(len(plain) == len(ours) == clicks, f"clicks found: {len(plain)}, {len(ours)} of {clicks}")
-    return [(b - a) * 1000 for a, b in zip(plain, ours, strict=False)]
+    found = [len(plain)] + [len(ours) for ours in arrivals.values()]
+    check(all(n == clicks for n in found), f"clicks found: {found} of {clicks}")
+    return {
+        path: [(b - a) * 1000 for a, b in zip(plain, ours, strict=False)]
+        for path, ours in arrivals.items()
+    }
 
 
 def main() -> int:
@@ -136,17 +162,22 @@ def main() -> int:
     print("\nmean (min to max) over a run")
 
     print("\n## end to end on a local track: from_track → resample(16k) → chunk(20 ms)\n")
-    print("| quality | added over a plain AudioStream loop (median, max) | bound: 20 ms + "
+    print(
+        "Added over a plain AudioStream loop, median (max); then the same with "
+        "`.gain(-3).map(…)` after chunk,\nplanned and as written, read side by side.\n"
+    )
+    print("| quality | chunk | + gain + map, planned | + gain + map, as written | bound: 20 ms + "
           "resampler's most | within |")  # fmt: skip
-    print("| --- | ---: | ---: | :---: |")
+    print("| --- | ---: | ---: | ---: | ---: | :---: |")
     for quality in qualities:
         added = asyncio.run(end_to_end(quality, seconds))
-        if not added:
+        if not all(added.values()):
             continue
-        median = statistics.median(added)
+        medians = {path: statistics.median(values) for path, values in added.items()}
         bound = 20 + worst[quality]
-        ok = "yes" if median <= bound else "**no**"
-        print(f"| {quality} | {median:.1f} ms ({max(added):.1f}) | {bound:.1f} ms | {ok} |")
+        ok = "yes" if max(medians.values()) <= bound else "**no**"
+        cells = " | ".join(f"{medians[path]:.1f} ms ({max(added[path]):.1f})" for path in PATHS)
+        print(f"| {quality} | {cells} | {bound:.1f} ms | {ok} |")
     if failures:
         print(f"\n{len(failures)} check(s) failed", file=sys.stderr)
         return 1

@@ -66,7 +66,7 @@ class Closer:
     def drain(self) -> None:
         if self._timer is None:
             self._drain_began = self._loop.time()
-            self._timer = self._loop.call_later(DRAIN_S, self._drained)
+            self._timer = self._loop.call_later(self._limit, self._drained)
 
     def played_out(self, data: NDArray[np.int16]) -> bool:
         """While draining: whether the frame of ``data`` (all channels' samples) ends the

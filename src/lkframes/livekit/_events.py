@@ -89,8 +89,11 @@ async def removed_as_dead(
     """
     if participant is None:
         return False
-    present = room is not None and room.remote_participants.get(participant.identity)
-    if wait and room is not None and present is participant:
+    if (
+        wait
+        and room is not None
+        and room.remote_participants.get(participant.identity) is participant
+    ):
         left = asyncio.Event()
 
         def on_left(gone: rtc.RemoteParticipant) -> None:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .._core.errors import UnsupportedSDKError
 
@@ -59,76 +59,83 @@ __all__ = (
     "video_stream",
 )
 
+T = TypeVar("T")
+
 SIMULATED = "lkframes_simulated"
 """The attribute a simulated room's objects set (to True) in place of the SDK's classes."""
+
+
+def _made(owner: object, simulated: str, args: tuple[Any, ...], real: Callable[[Any], T]) -> T:
+    """``owner.<simulated>(*args)`` for a simulated room's object, else ``real(rtc)``: the
+    one place where the SDK's constructors and the simulator's meet."""
+    if getattr(owner, SIMULATED, False):
+        made: T = getattr(owner, simulated)(*args)
+        return made
+    from livekit import rtc
+
+    return real(rtc)
 
 
 def audio_stream(
     track: rtc.Track, sample_rate: int, num_channels: int, frame_size_ms: int | None, capacity: int
 ) -> rtc.AudioStream:
     """``rtc.AudioStream(track, ...)``, or a simulated track's own stream of the same shape."""
-    if getattr(track, SIMULATED, False):
-        stream: rtc.AudioStream = track.lkframes_audio_stream(  # type: ignore[attr-defined]
-            sample_rate, num_channels, frame_size_ms, capacity
-        )
-        return stream
-    from livekit import rtc
-
-    return rtc.AudioStream(
+    made: rtc.AudioStream = _made(
         track,
-        sample_rate=sample_rate,
-        num_channels=num_channels,
-        frame_size_ms=frame_size_ms,
-        capacity=capacity,
+        "lkframes_audio_stream",
+        (sample_rate, num_channels, frame_size_ms, capacity),
+        lambda rtc: rtc.AudioStream(
+            track,
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+            frame_size_ms=frame_size_ms,
+            capacity=capacity,
+        ),
     )
+    return made
 
 
 def new_audio_source(
     room: rtc.Room, sample_rate: int, num_channels: int, queue_size_ms: int
 ) -> rtc.AudioSource:
     """``rtc.AudioSource(...)`` to publish into ``room``, or a simulated room's own."""
-    if getattr(room, SIMULATED, False):
-        made: rtc.AudioSource = room.lkframes_audio_source(  # type: ignore[attr-defined]
-            sample_rate, num_channels, queue_size_ms
-        )
-        return made
-    from livekit import rtc
-
-    return rtc.AudioSource(sample_rate, num_channels, queue_size_ms=queue_size_ms)
+    made: rtc.AudioSource = _made(
+        room,
+        "lkframes_audio_source",
+        (sample_rate, num_channels, queue_size_ms),
+        lambda rtc: rtc.AudioSource(sample_rate, num_channels, queue_size_ms=queue_size_ms),
+    )
+    return made
 
 
 def new_audio_track(room: rtc.Room, name: str, source: rtc.AudioSource) -> rtc.LocalAudioTrack:
     """``rtc.LocalAudioTrack.create_audio_track(name, source)``, or a simulated room's."""
-    if getattr(room, SIMULATED, False):
-        made: rtc.LocalAudioTrack = room.lkframes_local_audio_track(  # type: ignore[attr-defined]
-            name, source
-        )
-        return made
-    from livekit import rtc
-
-    return rtc.LocalAudioTrack.create_audio_track(name, source)
+    made: rtc.LocalAudioTrack = _made(
+        room,
+        "lkframes_local_audio_track",
+        (name, source),
+        lambda rtc: rtc.LocalAudioTrack.create_audio_track(name, source),
+    )
+    return made
 
 
 def new_video_source(room: rtc.Room, width: int, height: int) -> rtc.VideoSource:
     """``rtc.VideoSource(width, height)`` to publish into ``room``, or a simulated room's."""
-    if getattr(room, SIMULATED, False):
-        made: rtc.VideoSource = room.lkframes_video_source(width, height)  # type: ignore[attr-defined]
-        return made
-    from livekit import rtc
-
-    return rtc.VideoSource(width, height)
+    made: rtc.VideoSource = _made(
+        room, "lkframes_video_source", (width, height), lambda rtc: rtc.VideoSource(width, height)
+    )
+    return made
 
 
 def new_video_track(room: rtc.Room, name: str, source: rtc.VideoSource) -> rtc.LocalVideoTrack:
     """``rtc.LocalVideoTrack.create_video_track(name, source)``, or a simulated room's."""
-    if getattr(room, SIMULATED, False):
-        made: rtc.LocalVideoTrack = room.lkframes_local_video_track(  # type: ignore[attr-defined]
-            name, source
-        )
-        return made
-    from livekit import rtc
-
-    return rtc.LocalVideoTrack.create_video_track(name, source)
+    made: rtc.LocalVideoTrack = _made(
+        room,
+        "lkframes_local_video_track",
+        (name, source),
+        lambda rtc: rtc.LocalVideoTrack.create_video_track(name, source),
+    )
+    return made
 
 
 def is_remote(track: rtc.Track) -> bool:

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from .._core.clock import VIRTUAL_CLOCK
+from ._anyio import anyio_threads_busy
 
 __all__ = ("VirtualClockLoop", "run_virtual")
 
@@ -75,7 +76,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     def busy_threads(self) -> bool:
         """Whether a ``run_in_executor`` or an anyio ``to_thread.run_sync`` call is still
         working."""
-        return self._threads > 0 or _anyio_threads_busy(self)
+        return self._threads > 0 or anyio_threads_busy(self)
 
     def run_in_executor(  # type: ignore[override]  # the same call, counted
         self, executor: Any, func: Callable[..., T], *args: Any
@@ -101,28 +102,6 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
 
 
 assert getattr(VirtualClockLoop, VIRTUAL_CLOCK)
-
-
-def _anyio_threads_busy(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether one of anyio's worker threads for ``loop`` is working.
-
-    anyio runs ``to_thread.run_sync`` in threads of its own, not through the loop's
-    executor. Relies on: ``anyio.lowlevel._run_vars`` (each loop's run variables) and the
-    asyncio backend's ``_threadpool_workers`` (a loop's worker threads) and
-    ``_threadpool_idle_workers`` (those waiting for work; a worker leaves it while it
-    works and is put back by a callback on the loop when it is done), anyio 4.4 to 4.16.
-    Without them, False (the clock may then jump while a thread works).
-    """
-    try:
-        from anyio import lowlevel
-        from anyio._backends import _asyncio as backend
-
-        values = lowlevel._run_vars.get(loop, {})
-        workers = values.get(backend._threadpool_workers, ())
-        idle = values.get(backend._threadpool_idle_workers, ())
-        return len(workers) > len(idle)
-    except (ImportError, AttributeError, TypeError):
-        return False
 
 
 def run_virtual(main: Callable[[], Awaitable[T]]) -> T:

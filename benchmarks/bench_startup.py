@@ -115,7 +115,7 @@ def main() -> int:
     print("| --- | ---: | ---: | ---: |")
     for name, walls in times.items():
         best, median = min(walls) * 1e3, statistics.median(walls) * 1e3
-        print(f"| `{name}` | {best:.0f} | {median:.0f} | +{best - base * 1e3:.0f} |")
+        print(f"| `{name}` | {best:.0f} | {median:.0f} | {best - base * 1e3:+.0f} |")
     print("\n| target (idle machine) | min | met |\n| --- | ---: | :---: |")
     for name, target in TARGETS_MS.items():
         best = min(times[name]) * 1e3

@@ -116,6 +116,16 @@ def test_a_commands_help_imports_no_outside_library(command: str) -> None:
     assert _forbidden(_imported("-m", "lkframes", command, "--help"), outside) == []
 
 
+def test_info_on_a_wav_file_imports_no_pyav_pydantic_or_livekit(tmp_path: Path) -> None:
+    # lkframes' soxi: what it does not use stays unloaded (pydantic alone is ~0.1 s)
+    wav = tmp_path / "tone.wav"
+    sf.write(str(wav), np.zeros(4_800, dtype=np.int16), 48_000)
+    names = _imported("-m", "lkframes", "info", str(wav))
+    assert (
+        _forbidden(names, ("av", "livekit", "pydantic", "yaml", "sounddevice", "hypothesis")) == []
+    )
+
+
 def test_the_console_script_is_as_light() -> None:
     names = _imported("-c", "import sys; from lkframes.cli import main; sys.exit(main(['-h']))")
     assert _forbidden(names, (*OUTSIDE, *BEFORE_A_COMMAND)) == []

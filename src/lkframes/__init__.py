@@ -16,7 +16,9 @@ pydantic or matplotlib load only when a pipeline uses them (tests/test_startup.p
 
 from __future__ import annotations
 
+import atexit as _atexit
 import importlib as _importlib
+import sys as _sys
 import typing as _typing
 
 from ._core import registry as _registry
@@ -235,6 +237,18 @@ def _register(name: str | None) -> None:
 
 
 _registry.set_loader(_register)
+
+
+def _close_livekit_at_exit() -> None:
+    """At exit, close LiveKit's native layer where a script started it, so that the
+    process ends cleanly (livekit/_exit.py says why and why registered here)."""
+    if "livekit.rtc" in _sys.modules:
+        from .livekit._exit import close_native_layer
+
+        close_native_layer()
+
+
+_atexit.register(_close_livekit_at_exit)
 
 
 __all__ = (

@@ -229,13 +229,13 @@ def _add_convert(convert: argparse.ArgumentParser) -> None:
 
 
 def _info_command(args: argparse.Namespace) -> int:
-    from ._commands import info_command
+    from ._info import info_command
 
     return info_command(args)
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    from ._commands import run_command
+    from ._run import run_command
 
     return run_command(args)
 

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 import lkframes as lk
 from lkframes._core import registry
 from lkframes.cli import _main
+from lkframes.cli._parser import build_parser
 from lkframes.cli._stage_flags import CONVERT_ORDER, flag_values
 from lkframes.pipeline import stage_models
 
@@ -240,7 +241,7 @@ def test_convert_applies_every_stage_that_names_flags() -> None:
 @pytest.mark.parametrize("name", _cli_names())
 def test_convert_flags_have_the_functions_types_choices_and_defaults(name: str) -> None:
     entry = registry.stages()[name]
-    parser = _main._parser()
+    parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     convert = commands.choices["convert"]
     by_flag = {flag: action for action in convert._actions for flag in action.option_strings}
@@ -273,7 +274,7 @@ def test_convert_flags_give_the_functions_arguments(name: str) -> None:
             continue
         argv += [flag, str(value)]
         wanted[parameter] = value
-    args = _main._parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     assert flag_values(name, args) == wanted
 
 

@@ -6,7 +6,6 @@ of these is used, never by ``import lkframes``.
 
 from __future__ import annotations
 
-from . import _exit
 from ._live import LiveStats as LiveStats
 from ._live import OnMute as OnMute
 from ._live import Overflow as Overflow
@@ -38,5 +37,3 @@ __all__ = (
     "to_source",
     "to_video_source",
 )
-
-_exit.register()

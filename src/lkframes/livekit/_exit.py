@@ -8,21 +8,24 @@ thread with a forced unwind, which may not cross the SDK's Rust frames, so Rust 
 the process ("panic in a function that cannot unwind", SIGABRT) after the script's work
 is done. lkframes closes the native layer itself (once) and then gives the callbacks in
 flight a moment to return, while the interpreter can still run them.
+
+``import lkframes`` registers the hook that calls `close_native_layer` (it imports this
+module at exit, where ``livekit.rtc`` was imported): that is before the SDK registers its
+own hook (when its native layer starts), so it runs after the SDK's (``atexit`` runs hooks
+last in, first out) and only the wait is left to do. Registered later (a script that
+started the layer before it imported lkframes), it closes the layer itself first.
 """
 
 from __future__ import annotations
 
-import atexit
 import time
 
 from ._sdk import dispose_native_layer
 
-__all__ = ("DRAIN_S", "close_native_layer", "register")
+__all__ = ("DRAIN_S", "close_native_layer")
 
 DRAIN_S = 0.1
 """How long callbacks in flight get after the native layer is closed (they need ~µs)."""
-
-_registered: list[bool] = []
 
 
 def close_native_layer() -> None:
@@ -32,16 +35,3 @@ def close_native_layer() -> None:
     """
     if dispose_native_layer():  # the SDK's own hook; a no-op when it already ran
         time.sleep(DRAIN_S)
-
-
-def register() -> None:
-    """Run `close_native_layer` at exit (once per process).
-
-    Registered when lkframes is imported, which is before the SDK registers its own hook
-    (when its native layer starts), so it runs after the SDK's (``atexit`` runs hooks last
-    in, first out): then only the wait is left to do. Registered later, it closes the
-    layer itself first.
-    """
-    if not _registered:
-        _registered.append(True)
-        atexit.register(close_native_layer)

@@ -1,0 +1,130 @@
+"""``lkframes info``: a file's format and duration, from its header or decoded."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from dataclasses import replace
+from typing import Any
+
+import lkframes as lk
+
+from ..io._read import read_with_info
+from ._input import STDIO, Caveats, decoder_output, in_flags, input_of, read_options
+from ._report import LevelMeter, decibels, format_json, progress
+
+__all__ = ("info_command",)
+
+_LAYOUT = ("sample_rate", "num_channels", "encoding")
+
+
+def info_command(args: argparse.Namespace) -> int:
+    """``lkframes info FILE``: what the header says; the file decoded (length counted,
+    level measured, damage reported) with ``--exact`` or where the header cannot say."""
+    caveats = Caveats("info")
+    source = input_of(args.file)
+    options = read_options(args)
+    with decoder_output(args.verbose, explain=not args.quiet), caveats.watching():
+        try:
+            info, stream = _header_or_stream(args, source, options)
+        except lk.ParameterError as exc:
+            args.parser.error(in_flags(str(exc)))
+        decode = stream is not None
+        meter = LevelMeter()
+        if stream is not None:
+            stream, close_bar = progress(
+                stream.tap(meter),
+                info.duration,
+                not (args.quiet or args.json),
+                "info",
+            )
+            try:
+                info = replace(
+                    info, samples_per_channel=lk.run_sync(stream.run()).samples_per_channel
+                )
+            finally:
+                close_bar()
+    _show_info(args, info, decode, meter, caveats)
+    return 0
+
+
+def _header_or_stream(
+    args: argparse.Namespace, source: Any, options: dict[str, Any]
+) -> tuple[lk.AudioFileInfo, lk.Stream[lk.AudioFrame] | None]:
+    """FILE's header (it raises for a cut the header shows), and a stream to decode where
+    ``--exact`` asks or the header cannot say the length (stdin, an ADTS stream)."""
+    if args.exact or str(args.file) == STDIO:
+        return read_with_info(source, **options)
+    info = lk.file_info(source, **{k: options[k] for k in _LAYOUT})
+    if info.samples_per_channel is not None:
+        return info, None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lk.AssumedFormatWarning)  # said once already
+        return read_with_info(source, **options)
+
+
+def _show_info(
+    args: argparse.Namespace,
+    info: lk.AudioFileInfo,
+    decoded: bool,
+    meter: LevelMeter,
+    caveats: Caveats,
+) -> None:
+    peak, rms = (decibels(meter.peak), decibels(meter.rms)) if decoded else (None, None)
+    video = _video_of(info)
+    length = "counted by decoding" if decoded else "from the header"
+    if info.container == "RAW" and not decoded:
+        length = "from its size"
+    if args.json:
+        result = {
+            "command": "info",
+            "path": info.name,
+            "container": info.container,
+            "codec": info.codec,
+            "backend": info.backend,
+            "format": format_json(info.format),
+            "samples_per_channel": info.samples_per_channel,
+            "duration_s": info.duration,
+            "length": "decoded" if decoded else "header",
+            "peak_dbfs": peak,
+            "rms_dbfs": rms,
+            "video": None
+            if video is None
+            else {
+                "width": video.width,
+                "height": video.height,
+                "fps": video.fps,
+                "codec": video.codec,
+            },
+            **caveats.to_json(),
+        }
+        print(json.dumps(result, indent=2))
+        return
+    if args.quiet:
+        return
+    lines = [
+        info.name,
+        f"  file      {info.container} / {info.codec} (read with {info.backend})",
+        f"  format    {info.format}",
+        f"  duration  {info.duration or 0:.3f} s ({info.samples_per_channel} samples, {length})",
+    ]
+    if decoded:
+        level = (
+            "silent" if peak is None or rms is None else f"peak {peak:.1f} dBFS, RMS {rms:.1f} dBFS"
+        )
+        lines.append(f"  level     {level}")
+    if video is not None:
+        fps = f", {video.fps:g} fps" if video.fps else ""
+        lines.append(f"  video     {video.width}x{video.height}{fps}, {video.codec} (not measured)")
+    print("\n".join(lines))
+
+
+def _video_of(info: lk.AudioFileInfo) -> lk.VideoInfo | None:
+    """The video stream beside the audio, for a file FFmpeg read (an MP4, say)."""
+    if info.backend != "pyav":
+        return None
+    try:
+        return None if info.path is None else lk.open_media(info.path).info.video
+    except lk.MediaFileError:
+        return None

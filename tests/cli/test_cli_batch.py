@@ -317,3 +317,44 @@ def test_run_takes_one_file_into_another_as_convert_does(
     assert "one: cannot write files ending in nothing" in capsys.readouterr().err
     assert _main.main(["run", "pipes/p.json", "in/a.flac", "folder/", "-q"]) == 0  # many
     assert np.array_equal(sf.read("folder/a.wav", dtype="int32")[0], ran)  # p.json's .wav
+
+
+def _signal_state(_: object) -> tuple[bool, bool, object]:
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    return signal.SIGINT in blocked, signal.SIGTERM in blocked, signal.getsignal(signal.SIGTERM)
+
+
+def test_batch_workers_start_with_the_stop_signals_held_until_set_up() -> None:
+    # A SIGTERM that reached a worker before its initializer ran found the CLI's handler
+    # and left the worker stuck with the pool's lock (a hang seen once under load). Workers
+    # now start with SIGINT/SIGTERM blocked and unblock them once set up; the parent's mask
+    # is given back.
+    from lkframes.cli._batch import worker_pool
+
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    pool = worker_pool(2)
+    try:
+        states = pool.map(_signal_state, range(4))
+    finally:
+        pool.terminate()
+        pool.join()
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+    assert all(state == (False, False, signal.SIG_DFL) for state in states), states
+
+
+def test_the_pool_starts_its_workers_while_the_stop_signals_are_blocked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lkframes.cli import _batch
+
+    seen: list[set[int]] = []
+
+    class Context:
+        def Pool(self, jobs: int, initializer: object) -> str:
+            seen.append(set(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+            return "pool"
+
+    monkeypatch.setattr(_batch, "get_context", lambda method: Context())
+    assert _batch.worker_pool(2) == "pool"
+    assert {signal.SIGINT, signal.SIGTERM} <= seen[0]  # what forked workers inherit
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [])

@@ -175,7 +175,7 @@ def _run(
             _line(args, done[-1])
         return
     tasks = [(write, job["input"], job["output"], payload) for job in todo]
-    pool = get_context(_start_method()).Pool(jobs, initializer=_leave_ctrl_c_to_the_parent)
+    pool = worker_pool(jobs)
     try:
         for result in pool.imap_unordered(_convert_task, tasks):
             done.append(result)
@@ -206,13 +206,39 @@ def _convert_task(task: tuple[Writer, str, str, Any]) -> FileResult:
     return convert_one(*task)
 
 
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+def worker_pool(jobs: int) -> Any:
+    """A ``multiprocessing`` pool of ``jobs`` workers that leave Ctrl-C to the parent.
+
+    The workers start with SIGINT and SIGTERM blocked, and unblock them once they have set
+    what the signals do (`_leave_ctrl_c_to_the_parent`): a SIGTERM from a parent stopping
+    early (``pool.terminate()``) could otherwise reach a worker still running the CLI's
+    handler it inherited, which left it stuck holding the pool's queue lock and the parent
+    waiting for it (seen once in a loaded test run). The parent's own signals are held,
+    not lost, for the few milliseconds the workers take to start.
+    """
+    context = get_context(_start_method())
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        return context.Pool(jobs, initializer=_leave_ctrl_c_to_the_parent)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        return context.Pool(jobs, initializer=_leave_ctrl_c_to_the_parent)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def _leave_ctrl_c_to_the_parent() -> None:
     """Workers ignore SIGINT (a terminal sends it to the whole group): the parent stops
     them all at once, instead of each dying mid-write with a traceback of its own. SIGTERM
     (how the parent stops them) ends a worker at once, not as the CLI's own handler, which
-    a forked worker inherits, would have it (as a Ctrl-C, which it ignores)."""
+    a forked worker inherits, would have it (as a Ctrl-C, which it ignores). Then both are
+    unblocked (`worker_pool` starts workers with them blocked)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
 
 
 def _start_method() -> str:

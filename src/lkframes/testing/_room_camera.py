@@ -102,12 +102,12 @@ def check_seen(
 
 
 def _listed(indices: list[int]) -> str:
-    """``frame 9``, ``frames 3, 4 and 9``, ``frames 3 to 40`` (the first and the last)."""
+    """``frame 9``, ``frames 3, 4 and 9``, ``the first frame 3, the last 40``."""
     if len(indices) == 1:
         return f"frame {indices[0]}"
     if len(indices) <= 3:
         return f"frames {', '.join(map(str, indices[:-1]))} and {indices[-1]}"
-    return f"frames {indices[0]} to {indices[-1]}"
+    return f"the first frame {indices[0]}, the last {indices[-1]}"
 
 
 def _index_of(frame: object, number: int) -> int | None:

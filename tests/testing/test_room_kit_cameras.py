@@ -214,3 +214,14 @@ def test_a_camera_scenario_builds_the_same_room_every_time() -> None:
     first = run_virtual(seen)
     assert 20 < len(first) < 60  # a fifth lost
     assert first == run_virtual(seen)
+
+
+@pytest.mark.parametrize("fps", [None, 0.0, float("nan")])
+def test_a_talker_without_a_working_camera_has_no_frames(fps: float | None) -> None:
+    with pytest.raises(lk.ParameterError, match=r"'c': camera_fps= must be .* > 0"):
+        Talker("c", 0.0, 1.0, (), camera_fps=fps).camera(0)
+
+
+def test_a_camera_too_long_to_number_its_frames_is_refused() -> None:
+    with pytest.raises(lk.ParameterError, match=r"at most 65536 frames \(got 108001\)"):
+        Talker("d", 0.0, 3600.0, (), camera_fps=30.0).camera(0)

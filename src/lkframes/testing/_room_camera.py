@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from .._core.errors import ParameterError
 from .._core.video import VideoFrame
 from ._sim_track import SimulatedVideoTrack
 
@@ -43,9 +44,11 @@ def camera_frames(number: int, indices: NDArray[np.int64]) -> NDArray[np.uint8]:
         ((300, 24, 32, 4), [2, 1, 2, 255])
     """
     if not 0 <= number < 256:
-        raise ValueError(f"talker number {number} does not fit a byte")
+        raise ParameterError(f"a scenario has at most 256 talkers with cameras (got {number + 1})")
     if indices.size and not 0 <= int(indices.min()) <= int(indices.max()) < MAX_FRAMES:
-        raise ValueError(f"a camera shows at most {MAX_FRAMES} frames")
+        raise ParameterError(
+            f"a camera shows at most {MAX_FRAMES} frames (got {int(indices.max()) + 1})"
+        )
     k = indices.astype(np.int64)[:, None, None]
     y = np.arange(HEIGHT)[None, :, None]
     x = np.arange(WIDTH)[None, None, :]

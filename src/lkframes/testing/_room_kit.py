@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
+from .._core.errors import ParameterError
 from .._core.resources import open_resources
 from .._core.video import VideoFrame
 from ._room_camera import camera_frames, check_seen
@@ -114,10 +115,18 @@ class Talker:
         Frame ``k``'s first pixel holds ``k`` (red: the low byte, green: the high byte) and
         ``number``, their place in the scenario (blue); the other pixels a pattern of both.
         A camera shows at most 65 536 frames.
+
+        Raises:
+            ParameterError: No camera (``camera_fps`` is None or not above 0), too many
+                frames, or ``number`` over 255.
         """
-        fps = self.camera_fps or 0.0
+        fps = self.camera_fps
+        if fps is None or not (math.isfinite(fps) and fps > 0):
+            raise ParameterError(
+                f"Talker {self.identity!r}: camera_fps= must be frames per second > 0 (got {fps!r})"
+            )
         count = math.ceil((self.gone - self.joins) * fps * self.network.speed) + 1
-        return camera_frames(number, np.arange(count if fps else 0))
+        return camera_frames(number, np.arange(count))
 
 
 @dataclass(frozen=True)

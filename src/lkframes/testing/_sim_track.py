@@ -214,6 +214,10 @@ class SimulatedVideoTrack(ScriptedTrack):
         delivered from the subscription until the unsubscription (lost frames, frames
         sent while muted or in an outage left out), whether or not a stream read them.
 
+        Raises:
+            ParameterError: Frames from a generator not yet read to its end, on a track
+                still subscribed and sending: there is no last frame yet.
+
         Examples:
             >>> import numpy as np
             >>> from lkframes.testing import Network, SimulatedRoom, run_virtual

@@ -186,7 +186,10 @@ class VideoPlayout:
         out: list[int] = []
         index, count = self.first_shown_from(begin), self.frames.count
         if count is None and math.isinf(min(end, self.stopped_at)):
-            raise ValueError("delivered(): an endless camera needs a finite end")
+            raise ParameterError(
+                "delivered(): a camera from a generator that has not ended, still "
+                "subscribed and sending, has no last frame yet"
+            )
         while self.shown_at(index) < end and (count is None or index < count):
             if self.sent_at(index) >= self.stopped_at:
                 break

@@ -225,3 +225,23 @@ def test_a_talker_without_a_working_camera_has_no_frames(fps: float | None) -> N
 def test_a_camera_too_long_to_number_its_frames_is_refused() -> None:
     with pytest.raises(lk.ParameterError, match=r"at most 65536 frames \(got 108001\)"):
         Talker("d", 0.0, 3600.0, (), camera_fps=30.0).camera(0)
+
+
+def test_a_frame_of_theirs_that_never_arrived_is_caught() -> None:
+    """Their next frame after the last that came (sent, but after the unsubscription or
+    never), forged from the pattern: it is theirs, yet the network never delivered it."""
+    pattern = Talker("p0", 0.0, 60.0, (), camera_fps=30.0).camera(number=0)
+
+    async def forges(room: SimulatedRoom) -> RoomKept:
+        kept = await record(room)
+        assert kept.video is not None
+        video = {k: list(v) for k, v in kept.video.items()}
+        frames = video["p0"]
+        if frames:
+            last = int(frames[-1].data[0, 0, 0]) + 256 * int(frames[-1].data[0, 0, 1])
+            later = frames[-1].timestamp_us + 1
+            frames.append(lk.VideoFrame(pattern[last + 1], timestamp_us=later))
+        return RoomKept(kept.audio, video)
+
+    with pytest.raises(AssertionError, match=r"'p0': video frame \d+ was kept but never arrived"):
+        check_room_consumer(forges, scenarios=CAMERAS, max_examples=20)

@@ -12,7 +12,8 @@
 - A simulated LiveKit room: `SimulatedRoom` (scripted participants, their audio and
   video, mutes, leaves, vanishes, and a `Network` each) on a virtual clock (`run_virtual`), which
   lkframes' room functions use unchanged; `room_scenarios` and `check_room_consumer` try
-  generated rooms on a function that consumes one.
+  generated rooms (with cameras if asked) on a function that consumes one, which returns
+  what it kept (a `RoomKept`, or a mapping of audio).
 
 `open_resources` and the source kit need nothing more; the strategies and the stage and
 sink kits need ``hypothesis`` (``pip install 'lkframes[testing]'``), imported when first
@@ -34,6 +35,7 @@ from ._virtual_clock import run_virtual as run_virtual
 
 if _typing.TYPE_CHECKING:
     from ._room_kit import RoomConsumer as RoomConsumer
+    from ._room_kit import RoomKept as RoomKept
     from ._room_kit import RoomScenario as RoomScenario
     from ._room_kit import Talker as Talker
     from ._room_kit import check_room_consumer as check_room_consumer
@@ -56,6 +58,7 @@ if _typing.TYPE_CHECKING:
 __all__ = (
     "Network",
     "RoomConsumer",
+    "RoomKept",
     "RoomScenario",
     "SimulatedParticipant",
     "SimulatedRoom",
@@ -83,6 +86,7 @@ __all__ = (
 
 _NEEDS_HYPOTHESIS = {
     "RoomConsumer": "._room_kit",
+    "RoomKept": "._room_kit",
     "RoomScenario": "._room_kit",
     "Talker": "._room_kit",
     "check_room_consumer": "._room_kit",

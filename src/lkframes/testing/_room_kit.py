@@ -1,11 +1,11 @@
-"""Property tests of code that consumes a room: `RoomScenario`, `room_scenarios` and
-`check_room_consumer`."""
+"""Property tests of code that consumes a room: `RoomScenario`, `room_scenarios`,
+`check_room_consumer` and what a consumer returns (`RoomKept`)."""
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,21 +14,56 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
+from .._core.errors import ParameterError
 from .._core.resources import open_resources
+from .._core.video import VideoFrame
+from ._room_camera import camera_frames, check_seen
 from ._sim_audio import Network
-from ._sim_room import SimulatedParticipant, SimulatedRoom, SimulatedTrack
+from ._sim_room import SimulatedParticipant, SimulatedRoom, SimulatedTrack, SimulatedVideoTrack
 from ._stage_kit import phases
 from ._virtual_clock import run_virtual
 
-__all__ = ("RoomConsumer", "RoomScenario", "Talker", "check_room_consumer", "room_scenarios")
+__all__ = (
+    "RoomConsumer",
+    "RoomKept",
+    "RoomScenario",
+    "Talker",
+    "check_room_consumer",
+    "room_scenarios",
+)
 
 RATE = 48_000
 
-RoomConsumer = Callable[[SimulatedRoom], Awaitable[Mapping[str, NDArray[np.int16]]]]
+
+@dataclass(frozen=True)
+class RoomKept:
+    """What a consumer kept of a room, per identity, for `check_room_consumer` to check.
+
+    A consumer returns this to have its video checked too; a plain mapping
+    ``{identity: audio}`` is the same as ``RoomKept(audio=mapping)``. What is None is not
+    checked: ``RoomKept(video=...)`` is a consumer of cameras only.
+
+    Examples:
+        >>> import numpy as np
+        >>> from lkframes.testing import RoomKept
+        >>> kept = RoomKept(audio={"alice": np.zeros(480, np.int16)}, video={"alice": []})
+        >>> sorted(kept.video)
+        ['alice']
+    """
+
+    audio: Mapping[str, NDArray[np.int16]] | None = None
+    """Each one's audio: int16, 48 kHz, mono, shaped (samples,) or (samples, 1)."""
+    video: Mapping[str, Sequence[VideoFrame]] | None = None
+    """Each one's camera: the `lkframes.VideoFrame` objects kept, in the order kept, in a
+    packed RGB layout (``rgba``, the default of `lkframes.from_participant_video`, ``bgra``,
+    ``argb``, ``abgr`` or ``rgb24``: frames are told apart by their pixels)."""
+
+
+RoomConsumer = Callable[[SimulatedRoom], Awaitable[Mapping[str, NDArray[np.int16]] | RoomKept]]
 """The type of a function `check_room_consumer` tests.
 
 It reads the room and returns, per identity, the audio it kept (int16, 48 kHz, mono,
-shaped (samples,) or (samples, 1)).
+shaped (samples,) or (samples, 1)), or a `RoomKept` with the audio and the video.
 
 Examples:
     >>> import lkframes as lk
@@ -45,12 +80,16 @@ class Talker:
 
     In the room from ``joins`` until ``gone`` (a goodbye, or with ``vanishes`` a
     connection that died), talking in ``talks`` ``(start, seconds)`` after joining, behind
-    ``network``.
+    ``network``. With ``camera_fps``, they also show a camera from joining until gone, that
+    many frames a second: small RGBA frames (`camera`) whose pixels say whose and which
+    frame each is.
 
     Examples:
         >>> from lkframes.testing import Network, Talker
         >>> Talker("alice", joins=0.5, gone=3.0, talks=((0.2, 1.0),)).identity
         'alice'
+        >>> Talker("bob", 0.0, 2.0, (), camera_fps=10.0).camera(number=1).shape
+        (21, 24, 32, 4)
     """
 
     identity: str
@@ -59,6 +98,7 @@ class Talker:
     talks: tuple[tuple[float, float], ...]
     vanishes: bool = False
     network: Network = field(default_factory=Network)
+    camera_fps: float | None = None
 
     def signal(self, seed: int) -> NDArray[np.int16]:
         """What they publish from joining: silence, with loud noise while they talk."""
@@ -68,6 +108,25 @@ class Talker:
             lo, hi = round(start * RATE), min(out.size, round((start + seconds) * RATE))
             out[lo:hi] = np.clip(rng.standard_normal(max(0, hi - lo)) * 5_000 + 1, -32767, 32767)
         return out
+
+    def camera(self, number: int) -> NDArray[np.uint8]:
+        """What their camera shows from joining until gone, as (frames, 24, 32, 4) RGBA.
+
+        Frame ``k``'s first pixel holds ``k`` (red: the low byte, green: the high byte) and
+        ``number``, their place in the scenario (blue); the other pixels a pattern of both.
+        A camera shows at most 65 536 frames.
+
+        Raises:
+            ParameterError: No camera (``camera_fps`` is None or not above 0), too many
+                frames, or ``number`` over 255.
+        """
+        fps = self.camera_fps
+        if fps is None or not (math.isfinite(fps) and fps > 0):
+            raise ParameterError(
+                f"Talker {self.identity!r}: camera_fps= must be frames per second > 0 (got {fps!r})"
+            )
+        count = math.ceil((self.gone - self.joins) * fps * self.network.speed) + 1
+        return camera_frames(number, np.arange(count))
 
 
 @dataclass(frozen=True)
@@ -90,6 +149,8 @@ class RoomScenario:
         for i, talker in enumerate(self.talkers):
             who = room.participant(talker.identity, joins=talker.joins, network=talker.network)
             who.publish_audio(talker.signal(self.seed + i), at=talker.joins)
+            if talker.camera_fps is not None:
+                who.publish_video(talker.camera(i), fps=talker.camera_fps, at=talker.joins)
             (who.vanish if talker.vanishes else who.leave)(talker.gone)
         return room
 
@@ -108,12 +169,14 @@ def room_scenarios(
     max_seconds: float = 6.0,
     impairments: bool = True,
     vanishing: bool = True,
+    cameras: bool = False,
 ) -> RoomScenario:
     """Hypothesis strategy: `RoomScenario` of 1 to ``max_participants`` talkers.
 
     Within ``max_seconds``, the room empties only when the last one goes; with
     ``impairments``, delay, jitter, loss, outages and clock drift; with ``vanishing``, participants
-    whose connection dies. Shrinks toward one talker on a perfect network.
+    whose connection dies; with ``cameras``, talkers who also show a camera (10, 12.5 or 30
+    frames a second). Shrinks toward one talker on a perfect network, without a camera.
 
     Raises:
         hypothesis.errors.InvalidArgument: A bound is out of range (from Hypothesis).
@@ -151,9 +214,16 @@ def room_scenarios(
             drift = draw(st.sampled_from([0.0, 50.0, -50.0, 500.0, -500.0]))
             network = Network(delay, draw(st.floats(0.0, 0.04)), loss, outages, drift)
         vanishes = vanishing and draw(st.booleans())
+        fps = draw(st.none() | st.sampled_from([10.0, 12.5, 30.0])) if cameras else None
         talkers.append(
             Talker(
-                f"p{i}", round(joins, 3), round(joins + stay, 3), tuple(talks), vanishes, network
+                f"p{i}",
+                round(joins, 3),
+                round(joins + stay, 3),
+                tuple(talks),
+                vanishes,
+                network,
+                camera_fps=fps,
             )
         )
     return RoomScenario(tuple(talkers), seed=draw(st.integers(0, 2**16)))
@@ -172,9 +242,15 @@ def check_room_consumer(
     must: keep every sample each participant was heard saying (all but what the network
     lost, in order, nothing added); return within ``end_within`` seconds after the room
     learns that the last participant is gone; leave no task running and nothing open.
+    A consumer that returns a `RoomKept` with ``video`` must also keep every frame of
+    each camera that arrived (all but what the network lost; frames shown before the
+    subscription or after the unsubscription never arrive), each once, in order, with
+    increasing timestamps, and no frame they did not show (try it with
+    ``scenarios=room_scenarios(cameras=True)``).
 
     Args:
-        consumer: ``async def consumer(room) -> {identity: audio}`` (int16, 48 kHz, mono).
+        consumer: ``async def consumer(room) -> {identity: audio}`` (int16, 48 kHz, mono),
+            or ``-> RoomKept(audio=..., video=...)``.
         scenarios: The scenarios to try (default `room_scenarios()`).
         max_examples: How many scenarios Hypothesis tries.
         end_within: Seconds (virtual) the consumer may take after the last one is gone.
@@ -214,9 +290,15 @@ async def _one(consumer: RoomConsumer, scenario: RoomScenario, end_within: float
                 f"the consumer did not return within end_within={end_within} s after the "
                 f"room learned the last participant was gone ({scenario.last_gone(room):.3f} s)"
             ) from None
-        for talker in scenario.talkers:
+        if not isinstance(kept, RoomKept):
+            kept = RoomKept(audio=kept)
+        for number, talker in enumerate(scenario.talkers):
             who = room.present.get(talker.identity) or _gone(room, talker.identity)
-            _check_heard(talker.identity, who, kept.get(talker.identity))
+            if kept.audio is not None:
+                _check_heard(talker.identity, who, kept.audio.get(talker.identity))
+            cameras = [t for t in who.scripted if isinstance(t, SimulatedVideoTrack)]
+            if kept.video is not None and cameras:
+                check_seen(talker.identity, number, cameras[0], kept.video.get(talker.identity))
         current = asyncio.current_task()
         for _ in range(3):
             await asyncio.sleep(0)

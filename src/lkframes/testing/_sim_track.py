@@ -209,6 +209,33 @@ class SimulatedVideoTrack(ScriptedTrack):
         self._streams.append(stream)
         return stream
 
+    def delivered(self) -> list[int]:
+        """The index of each frame the subscription got, in order: what the network
+        delivered from the subscription until the unsubscription (lost frames, frames
+        sent while muted or in an outage left out), whether or not a stream read them.
+
+        Raises:
+            ParameterError: Frames from a generator not yet read to its end, on a track
+                still subscribed and sending: there is no last frame yet.
+
+        Examples:
+            >>> import numpy as np
+            >>> from lkframes.testing import Network, SimulatedRoom, run_virtual
+            >>> room = SimulatedRoom()
+            >>> alice = room.participant("alice", leaves=1.0, network=Network(delay=0.1))
+            >>> camera = alice.publish_video(np.zeros((30, 2, 2, 4), np.uint8), fps=10)
+            >>> import asyncio
+            >>> async def main() -> None:
+            ...     async with room:
+            ...         await asyncio.sleep(2)
+            >>> run_virtual(main)
+            >>> camera.delivered()  # the frames sent from 0 s until she left at 1 s
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+        """
+        if self.subscribed_at is None:
+            return []
+        return self.playout.delivered(self.subscribed_at, self._ends_at)
+
 
 def as_int16(samples: ArrayLike, what: str) -> NDArray[np.int16]:
     """``samples`` as (frames, channels) int16 (floats in -1..1 scaled)."""

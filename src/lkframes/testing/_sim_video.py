@@ -177,6 +177,27 @@ class VideoPlayout:
         gaps = (*self.network.outages, *self.muted)
         return not any(begin <= sent < end for begin, end in gaps)
 
+    def delivered(self, begin: float, end: float) -> list[int]:
+        """The frames a stream from ``begin`` hands out before ``end`` (room clock): each
+        that was sent and arrived, shown in ``[begin, end)``, by index.
+
+        Frames past the end of a generator not yet read to its end count as sent.
+        """
+        out: list[int] = []
+        index, count = self.first_shown_from(begin), self.frames.count
+        if count is None and math.isinf(min(end, self.stopped_at)):
+            raise ParameterError(
+                "delivered(): a camera from a generator that has not ended, still "
+                "subscribed and sending, has no last frame yet"
+            )
+        while self.shown_at(index) < end and (count is None or index < count):
+            if self.sent_at(index) >= self.stopped_at:
+                break
+            if self.arrives(index):
+                out.append(index)
+            index += 1
+        return out
+
     def packets_arrived(self, now: float) -> int:
         """How many frames the subscriber received by ``now``."""
         count, index = 0, 0

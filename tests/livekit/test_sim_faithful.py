@@ -1,7 +1,8 @@
 """The simulated room against the real one: the same script through livekit-server (real
 clients, ``room_scenarios/sim_faithful.py``) and through `SimulatedRoom`, read by the same
 ``from_room`` code, must give the same participants, talk lengths (±50 ms), placement of
-one participant against another on the timeline (±20 ms) and end (the stream's end after
+one participant against another on the timeline (±30 ms: 4-14 ms idle, 21 ms once beside
+stress-ng, where the two real jitter buffers start at different depths) and end (the stream's end after
 the last ``participant_disconnected``, ±50 ms). What the simulator does not model (NetEq's
 adaptive depth and concealment) is in docs/cookbook/test-without-a-server.md."""
 
@@ -54,7 +55,7 @@ def test_the_simulator_places_and_ends_a_room_as_livekit_server_does(
         assert r1 - r0 == pytest.approx(s1 - s0, abs=0.05), identity
     real_gap = real["heard"]["B"][0] - real["heard"]["A"][0]
     sim_gap = sim["heard"]["B"][0] - sim["heard"]["A"][0]
-    assert real_gap == pytest.approx(sim_gap, abs=0.02)
+    assert real_gap == pytest.approx(sim_gap, abs=0.03)
     # The end: the stream ends on the last leave, as long after the SDK's event as in the
     # simulation (the time for the event to arrive is the machine's, and not compared).
     real_end, sim_end = real["ended"] - real["last_gone"], sim["ended"] - sim["last_gone"]

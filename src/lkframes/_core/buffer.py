@@ -12,6 +12,8 @@ from .errors import FormatError, ParameterError
 from .format import SUPPORTED_DTYPES, AudioFormat, DType
 from .frame import AudioFrame, trusted_frame, validate_samples
 
+_new = object.__new__
+
 __all__ = ("FrameBuffer",)
 
 
@@ -133,25 +135,38 @@ class FrameBuffer:
                 f"{format.num_channels} ch {format.dtype}",
             )
         out: list[AudioFrame] = []
+        append = out.append
         blocks = self._blocks
         available, offset = self._available, self._offset
         while available >= samples:
             first = blocks[0]
-            end = offset + samples
             size = first.shape[0]
-            if end < size:
-                out.append(trusted_frame(first[offset:end], format, pts))
+            whole = (size - offset) // samples
+            if whole >= 4:  # many views of one block, cut by numpy in one reshape
+                stop = offset + whole * samples
+                for view in first[offset:stop].reshape(whole, samples, self._num_channels):
+                    frame = _new(AudioFrame)
+                    frame._data, frame._format, frame._pts = view, format, pts
+                    append(frame)
+                    pts += samples
+                available -= stop - offset
+                offset = stop
+            elif whole:  # a few: one view at a time
+                end = offset + samples
+                append(trusted_frame(first[offset:end], format, pts))
                 offset = end
-            elif end == size:
-                out.append(trusted_frame(first[offset:end], format, pts))
-                blocks.popleft()
-                offset = 0
+                available -= samples
+                pts += samples
             else:  # the frame straddles blocks: one copy
                 self._offset = offset
-                out.append(trusted_frame(self._assemble(samples), format, pts))
+                append(trusted_frame(self._assemble(samples), format, pts))
                 offset = self._offset
-            available -= samples
-            pts += samples
+                available -= samples
+                pts += samples
+                continue
+            if offset == size:
+                blocks.popleft()
+                offset = 0
         self._available, self._offset = available, offset
         return out
 

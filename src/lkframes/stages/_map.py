@@ -145,7 +145,7 @@ def map(
         return map_result(out, item, format, name)
 
     def each() -> Callable[[Any], Any]:
-        return _calling(fn, name, result)
+        return _calling(fn, name, format, result)
 
     async def in_order(frames: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
         async for item in frames:
@@ -177,10 +177,15 @@ def map(
 
 
 def _calling(
-    fn: Callable[[Any], Any], name: str, result: Callable[[Any, Any], Any]
+    fn: Callable[[Any], Any],
+    name: str,
+    format: AudioFormat | None,
+    result: Callable[[Any, Any], Any],
 ) -> Callable[[Any], Any]:
     """``item -> result(fn(item), item)``: map's per-frame hot path, a plain call and one
     O(1)-checked frame per result; an awaitable result is left `Pending`."""
+
+    make = AudioFrame.of
 
     def one(item: Any) -> Any:
         try:
@@ -188,7 +193,12 @@ def _calling(
         except Exception as exc:
             annotate(exc, name, item)
             raise
-        if type(out) not in PLAIN_RESULTS and inspect.isawaitable(out):
+        if type(out) is np.ndarray and type(item) is AudioFrame and out.dtype.kind != "f":
+            try:  # the common case, inline: an int16 array for an audio frame
+                return make(out, format or item.format, item.pts)
+            except InvalidAudioError:
+                pass  # ``result`` raises the error that explains it, or applies format=
+        elif type(out) not in PLAIN_RESULTS and inspect.isawaitable(out):
             return Pending(_awaited(out, name, item), (lambda out: result(out, item),))
         return result(out, item)
 

@@ -2,9 +2,10 @@
 clients, ``room_scenarios/sim_faithful.py``) and through `SimulatedRoom`, read by the same
 ``from_room`` code, must give the same participants, talk lengths (±50 ms), placement of
 one participant against another on the timeline (±30 ms: 4-14 ms idle, 21 ms once beside
-stress-ng, where the two real jitter buffers start at different depths) and end (the stream's end after
-the last ``participant_disconnected``, ±50 ms). What the simulator does not model (NetEq's
-adaptive depth and concealment) is in docs/cookbook/test-without-a-server.md."""
+stress-ng, where the two real jitter buffers start at different depths) and end (the
+stream's end after the last ``participant_disconnected``, ±50 ms). What the simulator does
+not model (NetEq's adaptive depth and concealment) is in
+docs/cookbook/test-without-a-server.md."""
 
 from __future__ import annotations
 

@@ -349,7 +349,7 @@ def _check_case(report: Report, case: Case, x: Array, outputs: dict[str, list[An
                 f"pipecat: {case.name}: {want_len - got.shape[0]} samples short at the end "
                 "(it has no flush)"
             )
-            tol = case.out_rate // 20  # all of the input went through, but the last 50 ms
+            tol = case.out_rate // 10  # all of the input went through, but the last 100 ms
         report.check(
             f"{case.name}: {key} length",
             abs(got.shape[0] - want_len) <= tol,

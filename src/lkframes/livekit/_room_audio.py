@@ -19,8 +19,9 @@ from .._core.frame import AudioFrame
 from .._core.stream import Stream, consume, current_task_group
 from ._events import on_disconnect, require_asyncio
 from ._live import DEFAULT_SAMPLE_RATE, Live, LiveStats, audio_format
+from ._sdk import block_end
 from ._timeline import Timeline
-from ._track import from_participant
+from ._track import participant_audio
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -29,6 +30,11 @@ __all__ = ("RoomStats", "from_room")
 
 BLOCK_S = 0.01
 """The timeline is given out 10 ms at a time (LiveKit's own frame length)."""
+
+BATCH_DELAY_S = (0.02, 0.5)
+"""The ``delay`` within which `from_room` takes a simulated room's ``block`` (see
+`_stretch`): at least two frames, so that what is handed out at a block's end is there, and
+at most half a second, so that handing out late stays clear of the script's events."""
 
 
 @dataclass
@@ -102,14 +108,19 @@ class _Listeners:
             self.ended_at = monotonic()
 
     async def _listen(self, identity: str, scope: anyio.CancelScope) -> None:
-        stats = LiveStats() if self.settings.stall_timeout else None
-        audio = from_participant(
+        from livekit import rtc
+
+        settings = self.settings
+        stats = LiveStats() if settings.stall_timeout else None
+        live = Live.make("block", None, stats, "silence", settings.stall_timeout)
+        audio = participant_audio(
             self.room,
             identity,
-            sample_rate=self.timeline.format.sample_rate,
-            num_channels=self.timeline.format.num_channels,
-            stall_timeout=self.settings.stall_timeout,
-            stats=stats,
+            rtc.TrackSource.SOURCE_MICROPHONE,
+            self.timeline.format,
+            None,
+            live,
+            settings.blocks,
         )
         try:
             with scope:
@@ -154,6 +165,37 @@ class _Settings:
     stall_timeout: float | None
     stats: RoomStats | None
 
+    @property
+    def blocks(self) -> bool:
+        """Whether a simulated room's ``block`` may be used (see `_stretch`)."""
+        low, high = BATCH_DELAY_S
+        return self.mix and not self.stall_timeout and low <= self.delay <= high
+
+
+def _stretch(
+    room: rtc.Room, zero: float, rate: int, pts: int, end: int, limit: int | None, delay: float
+) -> tuple[int, float | None]:
+    """Where the next stretch of the timeline ends, and when to hand it out (None: ``delay``
+    after its end): 10 ms, or in a quiet cell of a simulated room with a ``block`` (see
+    `block_end`), up to that cell's end, handed out once the cell is over.
+
+    The participants' streams hand out a cell's frames by its end, so everything due before
+    then is placed: the same samples as 10 ms at a time. Nothing that the timeline watches
+    (a leave, the end of a participant's stream) happens in such a cell or the next.
+    """
+    cell = block_end(room, zero + pts / rate + BLOCK_S, 1)
+    if cell is None:
+        return end, None
+    # A sample is in a frame that is due at most 10 ms after it: due before the cell ends.
+    before = math.floor((cell - BLOCK_S - 0.001 - zero) * rate)
+    step = max(1, round(BLOCK_S * rate))
+    stretch = pts + max(1, (before - pts) // step) * step
+    if limit is not None:
+        stretch = min(stretch, limit)
+    if stretch <= end:
+        return end, None
+    return stretch, max(cell, zero + stretch / rate + delay)
+
 
 def _mixed(parts: dict[str, NDArray[np.int16]], settings: _Settings, length: int) -> Any:
     """The participants' blocks added with their gains, saturating at int16 full scale."""
@@ -197,13 +239,16 @@ async def _timeline(room: rtc.Room, settings: _Settings) -> AsyncGenerator[Any, 
         while True:
             pts = timeline.taken
             end = pts + step if limit is None else min(pts + step, limit)
+            wake = None
             if listeners.ended_at is not None and listeners.idle:
                 # Everyone's last audio has arrived (it drains after they leave): stop.
                 last = max(math.ceil((listeners.ended_at - zero) * rate), timeline.heard_until)
                 end = min(end, max(pts, last))
+            elif settings.blocks:
+                end, wake = _stretch(room, zero, rate, pts, end, limit, settings.delay)
             if end <= pts:
                 return
-            await anyio.sleep(max(0.0, zero + end / rate + settings.delay - monotonic()))
+            await anyio.sleep(max(0.0, (wake or zero + end / rate + settings.delay) - monotonic()))
             if listeners.error is not None:
                 raise listeners.error
             parts = timeline.block(end - pts)

@@ -46,6 +46,7 @@ __all__ = (
     "SIMULATED",
     "UNBOUNDED",
     "audio_stream",
+    "block_end",
     "dispose_native_layer",
     "end_stream",
     "is_remote",
@@ -77,13 +78,23 @@ def _made(owner: object, simulated: str, args: tuple[Any, ...], real: Callable[[
 
 
 def audio_stream(
-    track: rtc.Track, sample_rate: int, num_channels: int, frame_size_ms: int | None, capacity: int
+    track: rtc.Track,
+    sample_rate: int,
+    num_channels: int,
+    frame_size_ms: int | None,
+    capacity: int,
+    blocks: bool = False,
 ) -> rtc.AudioStream:
-    """``rtc.AudioStream(track, ...)``, or a simulated track's own stream of the same shape."""
+    """``rtc.AudioStream(track, ...)``, or a simulated track's own stream of the same shape.
+
+    ``blocks``: the reader takes frames of any length (a multiple of ``frame_size_ms``); a
+    simulated room with a ``block`` then hands out several at once where its script is
+    quiet (see `block_end`). The SDK's stream ignores it.
+    """
     made: rtc.AudioStream = _made(
         track,
         "lkframes_audio_stream",
-        (sample_rate, num_channels, frame_size_ms, capacity),
+        (sample_rate, num_channels, frame_size_ms, capacity, *((blocks,) if blocks else ())),
         lambda rtc: rtc.AudioStream(
             track,
             sample_rate=sample_rate,
@@ -93,6 +104,21 @@ def audio_stream(
         ),
     )
     return made
+
+
+def block_end(room: rtc.Room, at: float, reach: int) -> float | None:
+    """Until when (monotonic clock) a reader that reached ``at`` may take the room's audio
+    in one block, or None: frame by frame, at each frame's time (always, for the SDK's).
+
+    A simulated room with a ``block`` answers the end of the block-long cell holding
+    ``at`` where its script is quiet ``reach`` cells around it: no event a reader reacts
+    to (a leave, an unsubscription, a mute) happens then, and its tracks' streams opened
+    with ``blocks`` hand out that cell's frames by then.
+    """
+    if not getattr(room, SIMULATED, False):
+        return None
+    end: float | None = room.lkframes_block_end(at, reach)  # type: ignore[attr-defined]
+    return end
 
 
 def new_audio_source(

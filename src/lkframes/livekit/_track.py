@@ -36,16 +36,20 @@ if TYPE_CHECKING:
 
     from .._core.video import VideoFrame
 
-__all__ = ("from_participant", "from_track")
+__all__ = ("frames_of", "from_participant", "from_track", "participant_audio")
 
 
 def _audio_stream(
-    track: rtc.Track, fmt: AudioFormat, frame_size_ms: int | None, live: Live | None
+    track: rtc.Track,
+    fmt: AudioFormat,
+    frame_size_ms: int | None,
+    live: Live | None,
+    blocks: bool,
 ) -> rtc.AudioStream:
     """The SDK's stream of ``track`` in ``fmt``, its queue sized and counted for ``live``."""
 
     capacity = live.capacity(frame_size_ms) if live is not None else 0
-    audio = audio_stream(track, fmt.sample_rate, fmt.num_channels, frame_size_ms, capacity)
+    audio = audio_stream(track, fmt.sample_rate, fmt.num_channels, frame_size_ms, capacity, blocks)
     if live is not None and live.stats is not None:
         count_frames(audio, capacity, live.stats)
         live.stats.stalled = False
@@ -58,6 +62,7 @@ async def frames_of(
     frame_size_ms: int | None,
     start_pts: int,
     live: Live | None = None,
+    blocks: bool = False,
 ) -> AsyncGenerator[AudioFrame, None]:
     """Frames of one subscription to ``track``, closing the native stream however it ends.
 
@@ -67,9 +72,15 @@ async def frames_of(
     closed here: on ``disconnected`` at once, and on the room's ``track_unsubscribed`` for
     this track once the audio still in flight has arrived (`DRAIN_S`); the iteration then
     ends normally.
+
+    ``blocks``: the caller takes frames of any length: a simulated room with a ``block``
+    may then hand out several of its frames as one (not with ``on_mute="skip"`` or a
+    ``stall_timeout``, which look at each frame as it comes).
     """
     require_asyncio("from_track/from_participant")
-    audio = _audio_stream(track, fmt, frame_size_ms, live)
+    blocks = blocks and (live is None or (live.on_mute != "skip" and not live.stall_timeout))
+    audio = _audio_stream(track, fmt, frame_size_ms, live, blocks)
+    per_frame = fmt.sample_rate * (frame_size_ms or 10) // 1000
     stats = live.stats if live is not None else None
     muted = MuteSkip(track) if live is not None and live.on_mute == "skip" else None
     room, publisher = room_of(track), participant_of(track)
@@ -108,7 +119,7 @@ async def frames_of(
                     stats.skipped += 1
                 continue
             if stats is not None:
-                stats.delivered += 1
+                stats.delivered += samples // per_frame if blocks else 1
             yield AudioFrame.of(data.reshape(samples, channels), fmt, pts)
             pts += samples
         # With stall_timeout, an unsubscription waits for the reason (see removed_as_dead).
@@ -306,12 +317,26 @@ def from_participant(
     wanted = rtc.TrackSource.SOURCE_MICROPHONE if source is None else source
     fmt = audio_format(sample_rate or DEFAULT_SAMPLE_RATE, num_channels or 1)
     live = Live.make(overflow, max_queue_ms, stats, on_mute, stall_timeout)
+    return participant_audio(room, identity, wanted, fmt, frame_size_ms, live)
+
+
+def participant_audio(
+    room: rtc.Room,
+    identity: str,
+    wanted: rtc.TrackSource.ValueType,
+    fmt: AudioFormat,
+    frame_size_ms: int | None,
+    live: Live,
+    blocks: bool = False,
+) -> Stream[AudioFrame]:
+    """`from_participant` with its settings checked; ``blocks`` as for `frames_of`."""
 
     def run() -> AsyncGenerator[AudioFrame, None]:
         at = [0]  # pts carries on from one track to the next, per iteration
 
         async def frames(track: rtc.Track) -> AsyncGenerator[AudioFrame, None]:
-            async with consume(frames_of(track, fmt, frame_size_ms, at[0], live)) as audio:
+            start = at[0]
+            async with consume(frames_of(track, fmt, frame_size_ms, start, live, blocks)) as audio:
                 async for frame in audio:
                     at[0] = frame.end_pts
                     yield frame

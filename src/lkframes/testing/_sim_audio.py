@@ -139,8 +139,30 @@ class Playout:
 
     def frame(self, start: float, rate: int, channels: int, samples: int) -> NDArray[np.int16]:
         """The ``samples`` frames the subscriber plays from ``start`` on, at ``rate``."""
-        heard = self._heard(rate, channels)
         first = _sample_at(start - self.published_at - self.network.buffer, rate)
+        return self._span(first, rate, channels, samples)
+
+    def frames(
+        self, starts: NDArray[np.float64], rate: int, channels: int, samples: int
+    ) -> NDArray[np.int16]:
+        """The frames of ``samples`` beginning at each of ``starts``, one after another:
+        the same as `frame` for each, concatenated (one slice when they are contiguous)."""
+        exact = (starts - self.published_at - self.network.buffer) * rate
+        # `_sample_at`'s ceil(round(x, 6)): up to 5e-7 past a whole sample is that sample.
+        whole = np.floor(exact)
+        past = exact - whole
+        firsts = np.where(past <= 5e-7, whole, np.ceil(exact)).astype(np.int64)
+        for i in np.flatnonzero(np.abs(past - 5e-7) < 1e-8):  # too close to tell: ask it
+            seconds = float(starts[i]) - self.published_at - self.network.buffer
+            firsts[i] = _sample_at(seconds, rate)
+        first = int(firsts[0])
+        if np.array_equal(firsts, first + np.arange(firsts.shape[0]) * samples):
+            return self._span(first, rate, channels, samples * firsts.shape[0])
+        return np.concatenate([self._span(int(f), rate, channels, samples) for f in firsts])
+
+    def _span(self, first: int, rate: int, channels: int, samples: int) -> NDArray[np.int16]:
+        """``samples`` frames of what is heard from sample ``first`` on (zeros outside)."""
+        heard = self._heard(rate, channels)
         if first >= 0 and first + samples <= heard.shape[0]:
             return heard[first : first + samples]
         out = np.zeros((samples, channels), np.int16)

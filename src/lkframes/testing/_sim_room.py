@@ -10,6 +10,7 @@ every time for the same seed.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import heapq
 import itertools
@@ -167,6 +168,11 @@ class SimulatedRoom(rtc.Room):
             subscription (auto-subscribe).
         removal_after: Seconds after a participant vanished until the server removes them
             (livekit-server 1.13.5: about 20).
+        block: Seconds of audio `lkframes.from_room` (mixed) may take from each
+            participant, and hand out, at once where the script is quiet (see `quiet`):
+            the same samples as frame by frame, in frames up to this long, handed out up
+            to ``block`` seconds later than frame by frame. 0 (default): LiveKit's 10 ms
+            frames, each at its own time. Other readers always get 10 ms frames.
 
     Examples:
         >>> import numpy as np
@@ -187,9 +193,18 @@ class SimulatedRoom(rtc.Room):
     lkframes_simulated = True
 
     def __init__(
-        self, *, seed: int = 0, subscribe_delay: float = 0.05, removal_after: float = 20.0
+        self,
+        *,
+        seed: int = 0,
+        subscribe_delay: float = 0.05,
+        removal_after: float = 20.0,
+        block: float = 0.0,
     ) -> None:
         EventEmitter.__init__(self)  # not rtc.Room's: no native room
+        if not (isinstance(block, int | float) and math.isfinite(block) and block >= 0):
+            raise ParameterError(f"SimulatedRoom block= must be seconds >= 0 (got {block!r})")
+        self.block = float(block)
+        self._times: list[float] = []  # every scripted action's time, sorted
         self._ffi_handle = None
         self.rng = np.random.default_rng(seed)
         self.subscribe_delay = subscribe_delay
@@ -233,7 +248,41 @@ class SimulatedRoom(rtc.Room):
         """Run ``action(*args)`` at ``at`` seconds of the room's clock (in the room's own
         task, as the SDK emits its events: listeners may use anyio)."""
         heapq.heappush(self._script, (at, next(self._order), action, args))
+        bisect.insort(self._times, at)
         wake(self._wake)
+
+    def quiet(self, start: float, end: float) -> bool:
+        """Whether nothing is scripted from `settle` before ``start`` to `settle` after
+        ``end`` (room clock): no join, leave, publication, subscription, mute or removal
+        whose consequences (a stream's end, the audio in flight) reach into the stretch."""
+        settle = self.settle
+        first = bisect.bisect_left(self._times, start - settle)
+        return first == len(self._times) or self._times[first] > end + settle
+
+    def lkframes_block_end(self, at: float, reach: int) -> float | None:
+        """`cell_end` on the event loop's clock (lkframes' monotonic clock)."""
+        end = self.cell_end(at - self._zero, reach)
+        return None if end is None else self._zero + end
+
+    def cell_end(self, at: float, reach: int) -> float | None:
+        """The end of the `block`-long cell of the room's clock that holds ``at``, if the
+        script is `quiet` from ``reach`` cells before that cell to ``reach`` after; None
+        if not (or without ``block``): frame by frame there."""
+        block = self.block
+        if not block:
+            return None
+        cell = math.floor(at / block)
+        if not self.quiet((cell - reach) * block, (cell + 1 + reach) * block):
+            return None
+        return (cell + 1) * block
+
+    @property
+    def settle(self) -> float:
+        """How long a scripted action's consequences last: the slowest network's audio in
+        flight, the 0.17 s of silence after an unsubscription, a reader's 0.3 s drain,
+        with room to spare."""
+        buffers = [who.network.buffer for who, _ in self._cast]
+        return 1.0 + max(buffers, default=0.0)
 
     async def _drive(self) -> None:
         """The room's task: runs each scripted action at its time, in script order."""

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import numpy as np
+
 from ._sim_audio import Playout
 
 if TYPE_CHECKING:
@@ -86,9 +88,11 @@ class HandOut(Generic[E]):
         """Whether the iteration ends once the ring is empty."""
         return self._closed
 
-    def put(self, event: E) -> None:
+    def put(self, event: E, frames: int = 1) -> None:
+        """Put ``event`` (of ``frames`` frames: the ``on_put`` hooks see each) in the ring."""
         for before in self._on_put:
-            before(len(self._ring))
+            for _ in range(frames):
+                before(len(self._ring))
         if self._capacity and len(self._ring) >= self._capacity:
             self._ring.popleft()
         self._ring.append(event)
@@ -117,6 +121,11 @@ class SimulatedAudioStream(HandOut[_Event]):
 
     A ring of ``capacity`` frames (0: unbounded) drops its oldest, as the SDK's does, when
     the reader falls behind. Iteration ends only when the stream is closed, as the SDK's.
+
+    With ``cell_end`` (the room's ``block``, asked for by one of lkframes' readers), the
+    frames due within a quiet cell of the room's clock (``cell_end(due)`` its end, None
+    where the script is not quiet) are handed out together, as one frame, when the last
+    of them is due; after the unsubscription, frame by frame again.
     """
 
     def __init__(
@@ -129,6 +138,7 @@ class SimulatedAudioStream(HandOut[_Event]):
         frame_ms: int,
         capacity: int,
         ended_at: Callable[[], float],
+        cell_end: Callable[[float], float | None] | None = None,
     ) -> None:
         super().__init__(clock, capacity)
         self._playout = playout
@@ -138,15 +148,35 @@ class SimulatedAudioStream(HandOut[_Event]):
         self._samples = rate * frame_ms // 1000
         self._step = frame_ms / 1000
         self._ended_at = ended_at
+        self._cell_end = cell_end
         self._next = 0
+        self.handed_out = 0
+        """How many times frames were put into the ring (a block counts once)."""
 
     def _due(self, index: int) -> float:
         """When frame ``index`` is handed out: once its last sample has played."""
         return self._start + (index + 1) * self._step
 
+    def _last_with(self, index: int) -> int:
+        """The last frame handed out together with frame ``index``: itself, or within a
+        quiet cell the last one due before the cell ends."""
+        if self._cell_end is None or math.isfinite(self._ended_at()):
+            return index
+        end = self._cell_end(self._due(index))
+        if end is None:
+            return index
+        last = max(index, math.floor((end - self._start) / self._step) - 1)
+        while last > index and self._due(last) >= end:
+            last -= 1
+        while self._due(last + 1) < end:
+            last += 1
+        return last
+
     def next_due(self) -> float:
         begin = self._start + self._next * self._step
-        return self._due(self._next) if begin < self._ended_at() else math.inf
+        if begin >= self._ended_at():
+            return math.inf
+        return self._due(self._last_with(self._next))
 
     def produce(self) -> None:
         now, end = self._clock(), self._ended_at()
@@ -154,10 +184,20 @@ class SimulatedAudioStream(HandOut[_Event]):
             begin = self._start + self._next * self._step
             if begin >= end:
                 break
-            data = self._playout.frame(begin, self._rate, self._channels, self._samples)
-            frame = _rtc().AudioFrame(data.tobytes(), self._rate, self._channels, self._samples)
-            self.put(_Event(frame))
-            self._next += 1
+            last = self._last_with(self._next)
+            while self._due(last) > now:
+                last -= 1
+            count = last - self._next + 1
+            if count == 1:
+                data = self._playout.frame(begin, self._rate, self._channels, self._samples)
+            else:
+                starts = self._start + np.arange(self._next, last + 1) * self._step
+                data = self._playout.frames(starts, self._rate, self._channels, self._samples)
+            samples = self._samples * count
+            frame = _rtc().AudioFrame(data.tobytes(), self._rate, self._channels, samples)
+            self.put(_Event(frame), count)
+            self._next += count
+            self.handed_out += 1
 
 
 @functools.cache

@@ -14,6 +14,11 @@ from .._core.errors import ParameterError
 from ._sim_audio import Playout
 from ._sim_stream import AFTER_END_S, SimulatedAudioStream
 
+BATCH_REACH = 2
+"""A stream batches the frames of a cell only when the script is quiet for two cells around
+it, one more than `lkframes.from_room` asks of its own blocks: wherever the timeline goes
+frame by frame, so do the frames it takes."""
+
 if TYPE_CHECKING:
     from ._sim_room import SimulatedParticipant, SimulatedRoom
     from ._sim_video import SimulatedVideoStream, VideoPlayout
@@ -145,9 +150,17 @@ class SimulatedTrack(ScriptedTrack):
         self.playout = playout
 
     def lkframes_audio_stream(
-        self, sample_rate: int, num_channels: int, frame_size_ms: int | None, capacity: int
+        self,
+        sample_rate: int,
+        num_channels: int,
+        frame_size_ms: int | None,
+        capacity: int,
+        blocks: bool = False,
     ) -> SimulatedAudioStream:
+        """The subscription's stream; with ``blocks`` (and the room's ``block``, and an
+        unbounded ring) the frames due within a quiet cell come as one frame."""
         room = self.owner.room
+        batch = blocks and room.block > 0 and capacity == 0
         stream = SimulatedAudioStream(
             self.playout,
             room.clock,
@@ -157,6 +170,7 @@ class SimulatedTrack(ScriptedTrack):
             frame_size_ms or 10,
             capacity,
             lambda: self._ends_at,
+            (lambda at: room.cell_end(at, BATCH_REACH)) if batch else None,
         )
         self._streams.append(stream)
         return stream

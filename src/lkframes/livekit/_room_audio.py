@@ -33,8 +33,13 @@ BLOCK_S = 0.01
 
 BATCH_DELAY_S = (0.02, 0.5)
 """The ``delay`` within which `from_room` takes a simulated room's ``block`` (see
-`_stretch`): at least two frames, so that what is handed out at a block's end is there, and
-at most half a second, so that handing out late stays clear of the script's events."""
+`_stretch`): at least two frames, so that the 10 ms after a block have come before they
+are handed out, and at most `BATCH_MARGINS_S`'s after, so that a block handed out late is
+still clear of the script's next event."""
+
+BATCH_MARGINS_S = (0.03, BATCH_DELAY_S[1])
+"""How far before and after a cell `_stretch` asks a simulated room to be quiet: from the
+stretch's start (up to 20 ms before the cell) until it is handed out (``delay`` after)."""
 
 
 @dataclass
@@ -179,17 +184,19 @@ def _stretch(
     after its end): 10 ms, or in a quiet cell of a simulated room with a ``block`` (see
     `block_end`), up to that cell's end, handed out once the cell is over.
 
-    The participants' streams hand out a cell's frames by its end, so everything due before
-    then is placed: the same samples as 10 ms at a time. Nothing that the timeline watches
-    (a leave, the end of a participant's stream) happens in such a cell or the next.
+    A sample comes in a frame due at most 10 ms after it, and the participants' streams
+    hand out a cell's frames by its end: the stretch holds the same samples as 10 ms at a
+    time would. Nothing that the timeline watches (a leave, the end of a participant's
+    stream) happens from the stretch's start until it is handed out.
     """
-    cell = block_end(room, zero + pts / rate + BLOCK_S, 1)
+    step = max(1, round(BLOCK_S * rate))
+    # The cell in which the frames of the next 10 ms are due (at most 20 ms after pts),
+    # ending late enough for a stretch of at least 10 ms.
+    cell = block_end(room, zero + pts / rate + 2 * BLOCK_S + 0.003, *BATCH_MARGINS_S)
     if cell is None:
         return end, None
-    # A sample is in a frame that is due at most 10 ms after it: due before the cell ends.
-    before = math.floor((cell - BLOCK_S - 0.001 - zero) * rate)
-    step = max(1, round(BLOCK_S * rate))
-    stretch = pts + max(1, (before - pts) // step) * step
+    before = math.floor((cell - BLOCK_S - 0.002 - zero) * rate)  # due before the cell ends
+    stretch = pts + max(0, (before - pts) // step) * step
     if limit is not None:
         stretch = min(stretch, limit)
     if stretch <= end:

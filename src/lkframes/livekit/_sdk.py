@@ -106,18 +106,20 @@ def audio_stream(
     return made
 
 
-def block_end(room: rtc.Room, at: float, reach: int) -> float | None:
+def block_end(room: rtc.Room, at: float, before: float, after: float) -> float | None:
     """Until when (monotonic clock) a reader that reached ``at`` may take the room's audio
     in one block, or None: frame by frame, at each frame's time (always, for the SDK's).
 
     A simulated room with a ``block`` answers the end of the block-long cell holding
-    ``at`` where its script is quiet ``reach`` cells around it: no event a reader reacts
-    to (a leave, an unsubscription, a mute) happens then, and its tracks' streams opened
-    with ``blocks`` hand out that cell's frames by then.
+    ``at`` where its script is quiet from ``before`` seconds before the cell until
+    ``after`` after it (at most 0.03 and 0.5): no event a reader reacts to (a leave, the
+    end of a stream, a mute) happens then. Its tracks' streams opened with ``blocks`` hand
+    out the frames due within a cell by its end, and go frame by frame, on time, wherever
+    such a reader would, around a cell up to one away.
     """
     if not getattr(room, SIMULATED, False):
         return None
-    end: float | None = room.lkframes_block_end(at, reach)  # type: ignore[attr-defined]
+    end: float | None = room.lkframes_block_end(at, before, after)  # type: ignore[attr-defined]
     return end
 
 

@@ -21,6 +21,7 @@ The model (see docs/cookbook/test-without-a-server.md for what it leaves out):
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,7 +108,9 @@ class Playout:
     stopped_at: float = math.inf
     """When the publisher stopped sending (unpublished, left, or vanished)."""
     _arrival: NDArray[np.float64] = field(init=False)
-    _converted: dict[tuple[int, int], NDArray[np.int16]] = field(init=False)
+    _converted: dict[tuple[int, int], tuple[NDArray[np.int16], list[int], list[int]]] = field(
+        init=False
+    )
 
     def __post_init__(self) -> None:
         packets = math.ceil(self.samples.shape[0] / (RATE * PACKET_S))
@@ -162,13 +165,20 @@ class Playout:
 
     def _span(self, first: int, rate: int, channels: int, samples: int) -> NDArray[np.int16]:
         """``samples`` frames of what is heard from sample ``first`` on (zeros outside)."""
-        heard = self._heard(rate, channels)
-        if first >= 0 and first + samples <= heard.shape[0]:
-            return heard[first : first + samples]
-        out = np.zeros((samples, channels), np.int16)
+        heard, silent_from, silent_to = self._heard(rate, channels)
         lo, hi = max(first, 0), min(first + samples, heard.shape[0])
-        if lo < hi:
-            out[lo - first : hi - first] = heard[lo:hi]
+        if lo == first and hi == first + samples:
+            out = heard[lo:hi]  # a view: copied only where something falls silent
+        else:
+            out = np.zeros((samples, channels), np.int16)
+            if lo < hi:
+                out[lo - first : hi - first] = heard[lo:hi]
+        i = bisect.bisect_right(silent_to, lo)
+        if i < len(silent_from) and silent_from[i] < hi and out.base is not None:
+            out = out.copy()
+        while i < len(silent_from) and silent_from[i] < hi:
+            out[max(silent_from[i], lo) - first : min(silent_to[i], hi) - first] = 0
+            i += 1
         return out
 
     def stop(self, at: float) -> None:
@@ -181,9 +191,10 @@ class Playout:
         """The script changed (a mute, an end): what is heard is worked out again."""
         self._converted.clear()
 
-    def _heard(self, rate: int, channels: int) -> NDArray[np.int16]:
-        """The published samples at ``rate`` with ``channels`` (LiveKit converts too), as
-        heard: silence for lost packets, while muted and after the publisher stopped.
+    def _heard(self, rate: int, channels: int) -> tuple[NDArray[np.int16], list[int], list[int]]:
+        """The published samples at ``rate`` with ``channels`` (LiveKit converts too), on
+        the room's clock, and the sorted, disjoint stretches ``[from, to)`` of them heard
+        as silence: lost packets, while muted and after the publisher stopped.
 
         The buffer is deeper than the worst delay, so no packet that arrives is too late.
         """
@@ -198,26 +209,53 @@ class Playout:
         if data.shape[1] != channels:
             mono = data.astype(np.float64).mean(axis=1, keepdims=True)
             data = np.repeat(np.round(mono), channels, axis=1).astype(np.int16)
-        heard = np.array(data, np.int16, order="C")
+        heard = np.ascontiguousarray(data, np.int16)
         per_packet = round(rate * PACKET_S)
-        for k in np.flatnonzero(np.isinf(self._arrival)):
-            heard[k * per_packet : (k + 1) * per_packet] = 0
+        lost = [
+            (k * per_packet, (k + 1) * per_packet) for k in np.flatnonzero(np.isinf(self._arrival))
+        ]
         speed = self.network.speed
         if speed != 1:  # onto the room's clock: drop or repeat samples evenly
+            if lost:
+                heard = heard.copy()
+                for begin, end in lost:
+                    heard[begin:end] = 0
+                lost = []
             kept = np.floor(np.arange(math.floor(heard.shape[0] / speed)) * speed)
             heard = heard[kept.astype(np.int64)]
-        silent = [*self.muted, (self.stopped_at, math.inf)]
-        for begin, end in silent:
-            if begin >= self.published_at + heard.shape[0] / rate:
+        silent = [*lost, *self._silent_while(rate, heard.shape[0])]
+        self._converted[key] = (heard, *_merged(silent, heard.shape[0]))
+        return self._converted[key]
+
+    def _silent_while(self, rate: int, length: int) -> list[tuple[int, int]]:
+        """The samples (of ``length`` on the room's clock) sent while muted or after the
+        publisher stopped."""
+        out = []
+        for begin, end in [*self.muted, (self.stopped_at, math.inf)]:
+            if begin >= self.published_at + length / rate:
                 continue
             lo = max(0, math.ceil((begin - self.published_at) * rate))
-            hi = heard.shape[0]
+            hi = length
             if end < self.published_at + hi / rate:
                 hi = max(0, math.ceil((end - self.published_at) * rate))
-            if lo < hi:
-                heard[lo:hi] = 0
-        self._converted[key] = heard
-        return heard
+            out.append((lo, hi))
+        return out
+
+
+def _merged(stretches: list[tuple[int, int]], length: int) -> tuple[list[int], list[int]]:
+    """``stretches`` within ``length``, sorted and merged: their starts and their ends."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for lo, hi in sorted(stretches):
+        lo, hi = max(lo, 0), min(hi, length)
+        if lo >= hi:
+            continue
+        if ends and lo <= ends[-1]:
+            ends[-1] = max(ends[-1], hi)
+        else:
+            starts.append(lo)
+            ends.append(hi)
+    return starts, ends
 
 
 def _sample_at(seconds: float, rate: int) -> int:

@@ -39,6 +39,9 @@ __all__ = ("SimulatedParticipant", "SimulatedRoom", "SimulatedTrack", "Simulated
 
 _Track = TypeVar("_Track", bound=ScriptedTrack)
 
+SETTLE_S = 0.75
+"""What `SimulatedRoom.settle` adds to the slowest network's buffer."""
+
 
 class SimulatedParticipant:
     """A remote participant of a `SimulatedRoom`, made by `SimulatedRoom.participant`.
@@ -205,6 +208,7 @@ class SimulatedRoom(rtc.Room):
             raise ParameterError(f"SimulatedRoom block= must be seconds >= 0 (got {block!r})")
         self.block = float(block)
         self._times: list[float] = []  # every scripted action's time, sorted
+        self._cells: dict[tuple[int, float, float], float | None] = {}  # cell_end's
         self._ffi_handle = None
         self.rng = np.random.default_rng(seed)
         self.subscribe_delay = subscribe_delay
@@ -249,40 +253,42 @@ class SimulatedRoom(rtc.Room):
         task, as the SDK emits its events: listeners may use anyio)."""
         heapq.heappush(self._script, (at, next(self._order), action, args))
         bisect.insort(self._times, at)
+        self._cells.clear()
         wake(self._wake)
 
     def quiet(self, start: float, end: float) -> bool:
-        """Whether nothing is scripted from `settle` before ``start`` to `settle` after
-        ``end`` (room clock): no join, leave, publication, subscription, mute or removal
-        whose consequences (a stream's end, the audio in flight) reach into the stretch."""
-        settle = self.settle
-        first = bisect.bisect_left(self._times, start - settle)
-        return first == len(self._times) or self._times[first] > end + settle
+        """Whether nothing is scripted from `settle` before ``start`` until ``end`` (room
+        clock): no join, leave, publication, subscription, mute or removal, nor the
+        consequences of one (a stream's end, the audio in flight), within the stretch."""
+        first = bisect.bisect_left(self._times, start - self.settle)
+        return first == len(self._times) or self._times[first] > end
 
-    def lkframes_block_end(self, at: float, reach: int) -> float | None:
+    def lkframes_block_end(self, at: float, before: float, after: float) -> float | None:
         """`cell_end` on the event loop's clock (lkframes' monotonic clock)."""
-        end = self.cell_end(at - self._zero, reach)
+        end = self.cell_end(at - self._zero, before, after)
         return None if end is None else self._zero + end
 
-    def cell_end(self, at: float, reach: int) -> float | None:
+    def cell_end(self, at: float, before: float, after: float) -> float | None:
         """The end of the `block`-long cell of the room's clock that holds ``at``, if the
-        script is `quiet` from ``reach`` cells before that cell to ``reach`` after; None
-        if not (or without ``block``): frame by frame there."""
+        script is `quiet` from ``before`` seconds before that cell until ``after`` after
+        it; None if not (or without ``block``): frame by frame there."""
         block = self.block
         if not block:
             return None
         cell = math.floor(at / block)
-        if not self.quiet((cell - reach) * block, (cell + 1 + reach) * block):
-            return None
-        return (cell + 1) * block
+        key = (cell, before, after)
+        if key not in self._cells:
+            quiet = self.quiet(cell * block - before, (cell + 1) * block + after)
+            self._cells[key] = (cell + 1) * block if quiet else None
+        return self._cells[key]
 
     @property
     def settle(self) -> float:
         """How long a scripted action's consequences last: the slowest network's audio in
-        flight, the 0.17 s of silence after an unsubscription, a reader's 0.3 s drain,
-        with room to spare."""
+        flight, then 0.17 s of silence after an unsubscription and a reader's drain of up
+        to 0.3 s, with room to spare."""
         buffers = [who.network.buffer for who, _ in self._cast]
-        return 1.0 + max(buffers, default=0.0)
+        return SETTLE_S + max(buffers, default=0.0)
 
     async def _drive(self) -> None:
         """The room's task: runs each scripted action at its time, in script order."""

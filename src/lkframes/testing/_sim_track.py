@@ -14,16 +14,16 @@ from .._core.errors import ParameterError
 from ._sim_audio import Playout
 from ._sim_stream import AFTER_END_S, SimulatedAudioStream
 
-BATCH_REACH = 2
-"""A stream batches the frames of a cell only when the script is quiet for two cells around
-it, one more than `lkframes.from_room` asks of its own blocks: wherever the timeline goes
-frame by frame, so do the frames it takes."""
-
 if TYPE_CHECKING:
     from ._sim_room import SimulatedParticipant, SimulatedRoom
     from ._sim_video import SimulatedVideoStream, VideoPlayout
 
 __all__ = ("ScriptedTrack", "SimulatedTrack", "SimulatedVideoTrack", "as_int16")
+
+
+READER_BEFORE_S, READER_AFTER_S = 0.03, 0.5
+"""How far around a cell a reader of blocks asks the script to be quiet, at most (see
+``lkframes.livekit._sdk.block_end``; `lkframes.from_room` asks this)."""
 
 
 class _Playout(Protocol):
@@ -170,7 +170,7 @@ class SimulatedTrack(ScriptedTrack):
             frame_size_ms or 10,
             capacity,
             lambda: self._ends_at,
-            (lambda at: room.cell_end(at, BATCH_REACH)) if batch else None,
+            (lambda at: room.cell_end(at, *_batch_margins(room.block))) if batch else None,
         )
         self._streams.append(stream)
         return stream
@@ -249,6 +249,13 @@ class SimulatedVideoTrack(ScriptedTrack):
         if self.subscribed_at is None:
             return []
         return self.playout.delivered(self.subscribed_at, self._ends_at)
+
+
+def _batch_margins(block: float) -> tuple[float, float]:
+    """How far around a cell a stream asks the script to be quiet before it hands out the
+    cell's frames at once: wherever a reader goes frame by frame (its own margins, around
+    a cell up to one away), so do the frames it reads, on time."""
+    return block + READER_BEFORE_S, block + READER_AFTER_S + 0.03
 
 
 def as_int16(samples: ArrayLike, what: str) -> NDArray[np.int16]:

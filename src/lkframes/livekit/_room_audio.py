@@ -31,6 +31,10 @@ __all__ = ("RoomStats", "from_room")
 BLOCK_S = 0.01
 """The timeline is given out 10 ms at a time (LiveKit's own frame length)."""
 
+EXACT_SUM = 256
+"""Up to this many participants at gain 1, their int16 sum is exact in float32 (below
+2**24): `_mixed` adds them as integers, the same samples, faster."""
+
 BATCH_DELAY_S = (0.02, 0.5)
 """The ``delay`` within which `from_room` takes a simulated room's ``block`` (see
 `_stretch`): at least two frames, so that the 10 ms after a block have come before they
@@ -211,6 +215,11 @@ def _mixed(parts: dict[str, NDArray[np.int16]], settings: _Settings, length: int
         return gains[0][1]
     if not gains:
         return np.zeros((length, settings.fmt.num_channels), np.int16)
+    if len(gains) <= EXACT_SUM and all(gain == 1.0 for gain, _ in gains):
+        whole = np.zeros((length, settings.fmt.num_channels), np.int32)
+        for _, data in gains:
+            whole += data  # what float32 adds too, exactly (whole numbers below 2**24)
+        return np.clip(whole, -32768, 32767).astype(np.int16)
     total = np.zeros((length, settings.fmt.num_channels), np.float32)
     for gain, data in gains:
         total += data * np.float32(gain)  # float32: a float64 gain would upcast the block

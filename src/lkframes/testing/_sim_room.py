@@ -203,13 +203,13 @@ class SimulatedRoom(rtc.Room):
         removal_after: float = 20.0,
         block: float = 0.0,
     ) -> None:
-        EventEmitter.__init__(self)  # not rtc.Room's: no native room
+        self._ffi_handle = None
         if not (isinstance(block, int | float) and math.isfinite(block) and block >= 0):
             raise ParameterError(f"SimulatedRoom block= must be seconds >= 0 (got {block!r})")
+        EventEmitter.__init__(self)  # not rtc.Room's: no native room
         self.block = float(block)
         self._times: list[float] = []  # every scripted action's time, sorted
         self._cells: dict[tuple[int, float, float], float | None] = {}  # cell_end's
-        self._ffi_handle = None
         self.rng = np.random.default_rng(seed)
         self.subscribe_delay = subscribe_delay
         self.removal_after = removal_after

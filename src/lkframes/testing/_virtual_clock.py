@@ -12,6 +12,8 @@ clock does not move: to the program, work in a thread takes no time.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import selectors
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -37,8 +39,24 @@ class _JumpingSelector(selectors.DefaultSelector):
             return ready if ready or timeout == 0 else super().select(timeout)
         if self.loop.busy_threads():
             return super().select(timeout)  # a thread's result may come first: wait for real
-        self.loop.advance(timeout)
+        self.loop.jump(timeout)
         return []
+
+
+class _Timer(asyncio.TimerHandle):
+    """asyncio's timer, after the timers of the same time made before it: the order in
+    which they fire does not depend on the heap's history."""
+
+    __slots__ = ("_order",)
+
+    def __init__(self, order: int, *args: Any) -> None:
+        super().__init__(*args)
+        self._order = order
+
+    def __lt__(self, other: object) -> bool:
+        if isinstance(other, _Timer) and self._when == other._when:
+            return self._order < other._order
+        return super().__lt__(other)
 
 
 class VirtualClockLoop(asyncio.SelectorEventLoop):
@@ -64,6 +82,10 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         selector.loop = self
         self._now = 0.0
         self._threads = 0
+        self.jumps = 0
+        self._timers = itertools.count()
+        """How many times the clock jumped ahead: how often everything waited for a timer
+        (what a scenario costs, whatever the machine)."""
 
     def time(self) -> float:
         """Seconds of virtual time since the loop was made."""
@@ -72,6 +94,34 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     def advance(self, seconds: float) -> None:
         """Move the clock ``seconds`` ahead (the loop does this when all tasks wait)."""
         self._now += max(0.0, seconds)
+        self.jumps += 1
+
+    def call_at(
+        self, when: float, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        """As asyncio's, but timers of the same time fire in the order they were made."""
+        self._check_closed()  # type: ignore[attr-defined]
+        if self.get_debug():
+            self._check_thread()  # type: ignore[attr-defined]
+            self._check_callback(callback, "call_at")  # type: ignore[attr-defined]
+        timer = _Timer(next(self._timers), when, callback, args, self, context)
+        if timer._source_traceback:  # type: ignore[attr-defined]
+            del timer._source_traceback[-1]  # type: ignore[attr-defined]
+        heapq.heappush(self._scheduled, timer)  # type: ignore[attr-defined]
+        timer._scheduled = True  # type: ignore[attr-defined]
+        return timer
+
+    def jump(self, timeout: float) -> None:
+        """Everything waits, the first timer in ``timeout``: move the clock to that timer's
+        exact time (not ``time() + timeout``, which rounds differently from one ``time()``
+        to another), so that a timer lands on the same time however the clock got there."""
+        scheduled = getattr(self, "_scheduled", None)  # asyncio's heap of TimerHandles
+        first = scheduled[0].when() if scheduled else None
+        if first is not None and first > self._now and first - self._now <= timeout:
+            self._now = first
+            self.jumps += 1
+        else:
+            self.advance(timeout)
 
     def busy_threads(self) -> bool:
         """Whether a ``run_in_executor`` or an anyio ``to_thread.run_sync`` call is still

@@ -76,7 +76,7 @@ def handed_out(room: SimulatedRoom) -> list[int]:
 def test_an_eventful_room_in_blocks_is_the_same_samples_and_stats(options: Any) -> None:
     audio, stats, jumps, _ = mixed(eventful(0.0), **options)
     in_blocks, block_stats, block_jumps, _ = mixed(eventful(1.0), **options)
-    assert audio.shape[0] > 60 * stats.started_at + 60 * (options.get("sample_rate") or RATE)
+    assert audio.shape[0] >= 70 * options.get("sample_rate", RATE)
     assert np.array_equal(in_blocks, audio)
     assert block_stats == stats
     assert stats.late_samples == 0

@@ -19,7 +19,7 @@ from .._core.frame import AudioFrame
 from .._core.stream import Stream, consume, current_task_group
 from ._events import on_disconnect, require_asyncio
 from ._live import DEFAULT_SAMPLE_RATE, Live, LiveStats, audio_format
-from ._sdk import block_end
+from ._room_blocks import BATCH_DELAY_S, BLOCK_S, stretch
 from ._timeline import Timeline
 from ._track import participant_audio
 
@@ -28,22 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ("RoomStats", "from_room")
 
-BLOCK_S = 0.01
-"""The timeline is given out 10 ms at a time (LiveKit's own frame length)."""
-
 EXACT_SUM = 256
 """Up to this many participants at gain 1, their int16 sum is exact in float32 (below
 2**24): `_mixed` adds them as integers, the same samples, faster."""
-
-BATCH_DELAY_S = (0.02, 0.5)
-"""The ``delay`` within which `from_room` takes a simulated room's ``block`` (see
-`_stretch`): at least two frames, so that the 10 ms after a block have come before they
-are handed out, and at most `BATCH_MARGINS_S`'s after, so that a block handed out late is
-still clear of the script's next event."""
-
-BATCH_MARGINS_S = (0.03, BATCH_DELAY_S[1])
-"""How far before and after a cell `_stretch` asks a simulated room to be quiet: from the
-stretch's start (up to 20 ms before the cell) until it is handed out (``delay`` after)."""
 
 
 @dataclass
@@ -176,36 +163,9 @@ class _Settings:
 
     @property
     def blocks(self) -> bool:
-        """Whether a simulated room's ``block`` may be used (see `_stretch`)."""
+        """Whether a simulated room's ``block`` may be used (see `stretch`)."""
         low, high = BATCH_DELAY_S
         return self.mix and not self.stall_timeout and low <= self.delay <= high
-
-
-def _stretch(
-    room: rtc.Room, zero: float, rate: int, pts: int, end: int, limit: int | None, delay: float
-) -> tuple[int, float | None]:
-    """Where the next stretch of the timeline ends, and when to hand it out (None: ``delay``
-    after its end): 10 ms, or in a quiet cell of a simulated room with a ``block`` (see
-    `block_end`), up to that cell's end, handed out once the cell is over.
-
-    A sample comes in a frame due at most 10 ms after it, and the participants' streams
-    hand out a cell's frames by its end: the stretch holds the same samples as 10 ms at a
-    time would. Nothing that the timeline watches (a leave, the end of a participant's
-    stream) happens from the stretch's start until it is handed out.
-    """
-    step = max(1, round(BLOCK_S * rate))
-    # The cell in which the frames of the next 10 ms are due (at most 20 ms after pts),
-    # ending late enough for a stretch of at least 10 ms.
-    cell = block_end(room, zero + pts / rate + 2 * BLOCK_S + 0.003, *BATCH_MARGINS_S)
-    if cell is None:
-        return end, None
-    before = math.floor((cell - BLOCK_S - 0.002 - zero) * rate)  # due before the cell ends
-    stretch = pts + max(0, (before - pts) // step) * step
-    if limit is not None:
-        stretch = min(stretch, limit)
-    if stretch <= end:
-        return end, None
-    return stretch, max(cell, zero + stretch / rate + delay)
 
 
 def _mixed(parts: dict[str, NDArray[np.int16]], settings: _Settings, length: int) -> Any:
@@ -261,7 +221,7 @@ async def _timeline(room: rtc.Room, settings: _Settings) -> AsyncGenerator[Any, 
                 last = max(math.ceil((listeners.ended_at - zero) * rate), timeline.heard_until)
                 end = min(end, max(pts, last))
             elif settings.blocks:
-                end, wake = _stretch(room, zero, rate, pts, end, limit, settings.delay)
+                end, wake = stretch(room, zero, rate, pts, end, limit, settings.delay)
             if end <= pts:
                 return
             await anyio.sleep(max(0.0, (wake or zero + end / rate + settings.delay) - monotonic()))

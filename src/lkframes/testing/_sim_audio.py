@@ -146,7 +146,7 @@ class Playout:
         return self._span(first, rate, channels, samples)
 
     def frames(
-        self, starts: NDArray[np.float64], rate: int, channels: int, samples: int
+        self, starts: NDArray[np.floating[Any]], rate: int, channels: int, samples: int
     ) -> NDArray[np.int16]:
         """The frames of ``samples`` beginning at each of ``starts``, one after another:
         the same as `frame` for each, concatenated (one slice when they are contiguous)."""
@@ -211,8 +211,9 @@ class Playout:
             data = np.repeat(np.round(mono), channels, axis=1).astype(np.int16)
         heard = np.ascontiguousarray(data, np.int16)
         per_packet = round(rate * PACKET_S)
-        lost = [
-            (k * per_packet, (k + 1) * per_packet) for k in np.flatnonzero(np.isinf(self._arrival))
+        lost: list[tuple[int, int]] = [
+            (int(k) * per_packet, (int(k) + 1) * per_packet)
+            for k in np.flatnonzero(np.isinf(self._arrival))
         ]
         speed = self.network.speed
         if speed != 1:  # onto the room's clock: drop or repeat samples evenly
@@ -230,7 +231,7 @@ class Playout:
     def _silent_while(self, rate: int, length: int) -> list[tuple[int, int]]:
         """The samples (of ``length`` on the room's clock) sent while muted or after the
         publisher stopped."""
-        out = []
+        out: list[tuple[int, int]] = []
         for begin, end in [*self.muted, (self.stopped_at, math.inf)]:
             if begin >= self.published_at + length / rate:
                 continue

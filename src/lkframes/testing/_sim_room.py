@@ -10,10 +10,7 @@ every time for the same seed.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
-import heapq
-import itertools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
@@ -31,6 +28,7 @@ from ._sim_local import (
     SimulatedLocalTrack,
     SimulatedVideoSource,
 )
+from ._sim_script import Script
 from ._sim_stream import wake
 from ._sim_track import ScriptedTrack, SimulatedTrack, SimulatedVideoTrack, as_int16
 from ._sim_video import VideoFrames, VideoInput, VideoPlayout
@@ -38,9 +36,6 @@ from ._sim_video import VideoFrames, VideoInput, VideoPlayout
 __all__ = ("SimulatedParticipant", "SimulatedRoom", "SimulatedTrack", "SimulatedVideoTrack")
 
 _Track = TypeVar("_Track", bound=ScriptedTrack)
-
-SETTLE_S = 0.75
-"""What `SimulatedRoom.settle` adds to the slowest network's buffer."""
 
 
 class SimulatedParticipant:
@@ -204,20 +199,17 @@ class SimulatedRoom(rtc.Room):
         block: float = 0.0,
     ) -> None:
         self._ffi_handle = None
-        if not (isinstance(block, int | float) and math.isfinite(block) and block >= 0):
-            raise ParameterError(f"SimulatedRoom block= must be seconds >= 0 (got {block!r})")
+        self.actions = Script(
+            block, lambda: max((w.network.buffer for w, _ in self._cast), default=0.0)
+        )
+        """The script: what happens when, and where nothing does (see ``block``)."""
         EventEmitter.__init__(self)  # not rtc.Room's: no native room
-        self.block = float(block)
-        self._times: list[float] = []  # every scripted action's time, sorted
-        self._cells: dict[tuple[int, float, float], float | None] = {}  # cell_end's
         self.rng = np.random.default_rng(seed)
         self.subscribe_delay = subscribe_delay
         self.removal_after = removal_after
         self.present: dict[str, SimulatedParticipant] = {}
         """Who is in the room now (as `remote_participants`, typed as the script's)."""
         self._cast: list[tuple[SimulatedParticipant, float]] = []
-        self._script: list[tuple[float, int, Callable[..., Any], tuple[Any, ...]]] = []
-        self._order = itertools.count()
         self._sim_loop: asyncio.AbstractEventLoop | None = None
         self._zero = 0.0
         self._wake: asyncio.Future[None] | None = None
@@ -251,56 +243,24 @@ class SimulatedRoom(rtc.Room):
     def script(self, at: float, action: Callable[..., Any], *args: Any) -> None:
         """Run ``action(*args)`` at ``at`` seconds of the room's clock (in the room's own
         task, as the SDK emits its events: listeners may use anyio)."""
-        heapq.heappush(self._script, (at, next(self._order), action, args))
-        bisect.insort(self._times, at)
-        self._cells.clear()
+        self.actions.add(at, action, args)
         wake(self._wake)
 
-    def quiet(self, start: float, end: float) -> bool:
-        """Whether nothing is scripted from `settle` before ``start`` until ``end`` (room
-        clock): no join, leave, publication, subscription, mute or removal, nor the
-        consequences of one (a stream's end, the audio in flight), within the stretch."""
-        first = bisect.bisect_left(self._times, start - self.settle)
-        return first == len(self._times) or self._times[first] > end
-
     def lkframes_block_end(self, at: float, before: float, after: float) -> float | None:
-        """`cell_end` on the event loop's clock (lkframes' monotonic clock)."""
-        end = self.cell_end(at - self._zero, before, after)
+        """`Script.cell_end` on the event loop's clock (lkframes' monotonic clock)."""
+        end = self.actions.cell_end(at - self._zero, before, after)
         return None if end is None else self._zero + end
-
-    def cell_end(self, at: float, before: float, after: float) -> float | None:
-        """The end of the `block`-long cell of the room's clock that holds ``at``, if the
-        script is `quiet` from ``before`` seconds before that cell until ``after`` after
-        it; None if not (or without ``block``): frame by frame there."""
-        block = self.block
-        if not block:
-            return None
-        cell = math.floor(at / block)
-        key = (cell, before, after)
-        if key not in self._cells:
-            quiet = self.quiet(cell * block - before, (cell + 1) * block + after)
-            self._cells[key] = (cell + 1) * block if quiet else None
-        return self._cells[key]
-
-    @property
-    def settle(self) -> float:
-        """How long a scripted action's consequences last: the slowest network's audio in
-        flight, then 0.17 s of silence after an unsubscription and a reader's drain of up
-        to 0.3 s, with room to spare."""
-        buffers = [who.network.buffer for who, _ in self._cast]
-        return SETTLE_S + max(buffers, default=0.0)
 
     async def _drive(self) -> None:
         """The room's task: runs each scripted action at its time, in script order."""
         loop = asyncio.get_running_loop()
         while True:
-            while self._script and self._script[0][0] <= self.clock():
-                _, _, action, args = heapq.heappop(self._script)
+            while (due := self.actions.pop(self.clock())) is not None:
+                action, args = due
                 action(*args)
             self._wake = loop.create_future()
-            timer = None
-            if self._script:
-                timer = loop.call_at(self._zero + self._script[0][0], wake, self._wake)
+            after = self.actions.next_at
+            timer = None if after is None else loop.call_at(self._zero + after, wake, self._wake)
             try:
                 await self._wake
             finally:

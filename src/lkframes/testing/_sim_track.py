@@ -160,7 +160,7 @@ class SimulatedTrack(ScriptedTrack):
         """The subscription's stream; with ``blocks`` (and the room's ``block``, and an
         unbounded ring) the frames due within a quiet cell come as one frame."""
         room = self.owner.room
-        batch = blocks and room.block > 0 and capacity == 0
+        batch = blocks and room.actions.block > 0 and capacity == 0
         stream = SimulatedAudioStream(
             self.playout,
             room.clock,
@@ -170,7 +170,9 @@ class SimulatedTrack(ScriptedTrack):
             frame_size_ms or 10,
             capacity,
             lambda: self._ends_at,
-            (lambda at: room.cell_end(at, *_batch_margins(room.block))) if batch else None,
+            (lambda at: room.actions.cell_end(at, *_batch_margins(room.actions.block)))
+            if batch
+            else None,
         )
         self._streams.append(stream)
         return stream

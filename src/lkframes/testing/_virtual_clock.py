@@ -53,10 +53,10 @@ class _Timer(asyncio.TimerHandle):
         super().__init__(*args)
         self._order = order
 
-    def __lt__(self, other: object) -> bool:
-        if isinstance(other, _Timer) and self._when == other._when:
+    def __lt__(self, other: asyncio.TimerHandle) -> bool:
+        if isinstance(other, _Timer) and self.when() == other.when():
             return self._order < other._order
-        return super().__lt__(other)
+        return self.when() < other.when()
 
 
 class VirtualClockLoop(asyncio.SelectorEventLoop):
@@ -96,7 +96,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._now += max(0.0, seconds)
         self.jumps += 1
 
-    def call_at(
+    def call_at(  # type: ignore[override]  # the same call, its timers ordered
         self, when: float, callback: Callable[..., object], *args: Any, context: Any = None
     ) -> asyncio.TimerHandle:
         """As asyncio's, but timers of the same time fire in the order they were made."""

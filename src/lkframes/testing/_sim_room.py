@@ -167,10 +167,16 @@ class SimulatedRoom(rtc.Room):
         removal_after: Seconds after a participant vanished until the server removes them
             (livekit-server 1.13.5: about 20).
         block: Seconds of audio `lkframes.from_room` (mixed) may take from each
-            participant, and hand out, at once where the script is quiet (see `quiet`):
-            the same samples as frame by frame, in frames up to this long, handed out up
-            to ``block`` seconds later than frame by frame. 0 (default): LiveKit's 10 ms
+            participant, and hand out, at once, in cells of the room's clock this long
+            where the script is quiet (nothing scripted from ``block`` and about a second
+            before a cell until ``block`` and half a second after it): the same samples and
+            `lkframes.RoomStats` as frame by frame, in frames up to this long, each
+            handed out once its cell is over (up to ``block`` seconds later than frame by
+            frame). Speeds long scenarios up some 20-fold. 0 (default): LiveKit's 10 ms
             frames, each at its own time. Other readers always get 10 ms frames.
+
+    Raises:
+        ParameterError: ``block`` is not a number of seconds >= 0.
 
     Examples:
         >>> import numpy as np

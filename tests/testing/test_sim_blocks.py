@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import lkframes as lk
 from lkframes._core.errors import ParameterError
-from lkframes.testing import Network, SimulatedRoom, run_virtual
+from lkframes.testing import Network, RoomScenario, SimulatedRoom, room_scenarios, run_virtual
 from lkframes.testing._sim_audio import Playout
 from lkframes.testing._sim_stream import SimulatedAudioStream
 
@@ -72,16 +73,33 @@ def handed_out(room: SimulatedRoom) -> list[int]:
     return [s.handed_out for s in streams if isinstance(s, SimulatedAudioStream)]
 
 
-@pytest.mark.parametrize("options", [{}, {"sample_rate": 16_000, "num_channels": 2}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"sample_rate": 16_000, "num_channels": 2},
+        {"duration": 33.333, "gains": {"a": 0.5, "b": 1.7}, "delay": 0.2},
+    ],
+)
 def test_an_eventful_room_in_blocks_is_the_same_samples_and_stats(options: Any) -> None:
     audio, stats, jumps, _ = mixed(eventful(0.0), **options)
     in_blocks, block_stats, block_jumps, _ = mixed(eventful(1.0), **options)
-    assert audio.shape[0] >= 70 * options.get("sample_rate", RATE)
+    seconds = options.get("duration", 70)
+    assert audio.shape[0] >= math.floor(seconds * options.get("sample_rate", RATE))
     assert np.array_equal(in_blocks, audio)
     assert block_stats == stats
     assert stats.late_samples == 0
     assert set(stats.placed) == {"a", "b", "c"}
     assert block_jumps < jumps / 2, "the quiet stretches between the events went in blocks"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(room_scenarios(max_participants=3, max_seconds=15.0))
+def test_any_scenario_in_blocks_is_the_same_samples_and_stats(scenario: RoomScenario) -> None:
+    audio, stats, _, _ = mixed(scenario.room())
+    in_blocks, block_stats, _, _ = mixed(scenario.room(block=0.5))
+    assert np.array_equal(in_blocks, audio)
+    assert block_stats == stats
 
 
 def test_five_talkers_for_two_minutes_the_same_samples_for_a_twentieth_of_the_work() -> None:

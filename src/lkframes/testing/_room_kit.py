@@ -143,9 +143,10 @@ class RoomScenario:
     talkers: tuple[Talker, ...]
     seed: int = 0
 
-    def room(self) -> SimulatedRoom:
-        """A new `SimulatedRoom` scripted with this scenario (a room is entered once)."""
-        room = SimulatedRoom(seed=self.seed)
+    def room(self, *, block: float = 0.0) -> SimulatedRoom:
+        """A new `SimulatedRoom` scripted with this scenario (a room is entered once),
+        with ``block`` (see `SimulatedRoom`)."""
+        room = SimulatedRoom(seed=self.seed, block=block)
         for i, talker in enumerate(self.talkers):
             who = room.participant(talker.identity, joins=talker.joins, network=talker.network)
             who.publish_audio(talker.signal(self.seed + i), at=talker.joins)

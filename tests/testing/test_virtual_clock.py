@@ -56,3 +56,38 @@ def test_closing_waits_for_the_executor_in_real_time_and_warns_of_nothing() -> N
 
     for _ in range(20):
         run_virtual(main)  # warnings are errors in this suite
+
+
+def test_timers_of_the_same_time_fire_in_the_order_they_were_made() -> None:
+    """asyncio's heap alone pops these 40 in a scrambled order (39, 17, 15, ...)."""
+
+    async def main() -> list[int]:
+        loop = asyncio.get_running_loop()
+        fired: list[int] = []
+        for i in range(40):
+            loop.call_at(1.0 + 0.001 * (i % 5), lambda: None)
+            loop.call_at(2.0, fired.append, i)
+        await asyncio.sleep(3)
+        return fired
+
+    assert run_virtual(main) == list(range(40))
+
+
+def test_the_clock_lands_on_each_timers_own_time_and_counts_its_jumps() -> None:
+    """From 0.004003297262922589 s, the time before plus the wait (1.3601936880654127 s)
+    is not 1.3641969853283353 but one unit in the last place off it."""
+
+    async def main() -> tuple[list[float], list[float], int]:
+        loop = asyncio.get_running_loop()
+        whens, landed = [], []
+        for when in (0.004003297262922589, 1.3641969853283353, 2.5, 7.1):
+            woken = loop.create_future()
+            timer = loop.call_at(when, woken.set_result, None)
+            whens.append(timer.when())
+            await woken
+            landed.append(loop.time())
+        return whens, landed, loop.jumps  # type: ignore[attr-defined]
+
+    whens, landed, jumps = run_virtual(main)
+    assert landed == whens  # exactly
+    assert jumps == len(whens)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -116,6 +117,18 @@ def test_five_talkers_for_two_minutes_the_same_samples_for_a_twentieth_of_the_wo
     assert block_jumps * 20 < jumps
     assert max(block_outs) * 20 < min(outs)
     assert max(block_outs) <= 120 + 5 * 100
+
+
+def test_record_room_in_blocks_writes_the_same_file(tmp_path: Path) -> None:
+    async def record(block: float) -> bytes:
+        room = talkers(block, participants=2, seconds=30)
+        async with room:
+            await lk.record_room(room, tmp_path / f"{block}.wav", until_empty=True)
+        return (tmp_path / f"{block}.wav").read_bytes()
+
+    frame_by_frame = run_virtual(lambda: record(0.0))
+    assert len(frame_by_frame) > 30 * RATE * 2
+    assert run_virtual(lambda: record(1.0)) == frame_by_frame
 
 
 def test_other_readers_get_livekits_10_ms_frames_in_a_room_with_a_block() -> None:

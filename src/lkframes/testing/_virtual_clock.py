@@ -53,10 +53,9 @@ class _Timer(asyncio.TimerHandle):
         super().__init__(*args)
         self._order = order
 
-    def __lt__(self, other: asyncio.TimerHandle) -> bool:
-        if isinstance(other, _Timer) and self.when() == other.when():
-            return self._order < other._order
-        return self.when() < other.when()
+    def __lt__(self, other: _Timer) -> bool:  # type: ignore[override]  # only _Timers here
+        when, other_when = self._when, other._when  # type: ignore[attr-defined]
+        return when < other_when or (when == other_when and self._order < other._order)
 
 
 class VirtualClockLoop(asyncio.SelectorEventLoop):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def get_speech_timestamps_from_probs(  # noqa: C901 - Silero's function, kept as it is
+def get_speech_timestamps_from_probs(
     speech_probs: Sequence[float],
     sampling_rate: int = 16000,
     threshold: float = 0.5,

@@ -178,7 +178,8 @@ def test_the_registry_finds_every_stage_without_importing_everything() -> None:
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
     )
-    for part in ("stages", "sources", "io", "livekit", "dsp", "devices", "media", "pipeline"):
+    parts = ("stages", "sources", "io", "livekit", "dsp", "voice", "devices", "media", "pipeline")
+    for part in parts:
         importlib.import_module(f"lkframes.{part}")  # here: every module that could register
     assert done.stdout.split() == sorted(registry.stages())
 

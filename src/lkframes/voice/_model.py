@@ -45,7 +45,9 @@ def _onnxruntime() -> Any:
     try:
         import onnxruntime
     except ImportError:
-        raise MissingExtraError("voice activity detection", extra="vad", module="onnxruntime")
+        raise MissingExtraError(
+            "voice activity detection", extra="vad", module="onnxruntime"
+        ) from None
     return onnxruntime
 
 
@@ -58,7 +60,7 @@ def load_session() -> Any:
     ort = _onnxruntime()
     model = resources.files(__package__).joinpath("silero_vad.onnx").read_bytes()
     if hashlib.sha256(model).hexdigest() != MODEL_SHA256:  # pragma: no cover - a broken install
-        raise RuntimeError("lkframes/speech/silero_vad.onnx is not the model lkframes ships")
+        raise RuntimeError("lkframes/voice/silero_vad.onnx is not the model lkframes ships")
     options = ort.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")

@@ -7,8 +7,11 @@ model, never by ``import lkframes``.
 
 from __future__ import annotations
 
-from ._vad import ModelRate as ModelRate
-from ._vad import VoiceActivity as VoiceActivity
+from .._core.voice import ModelRate as ModelRate
+from .._core.voice import Utterance as Utterance
+from .._core.voice import VoiceActivity as VoiceActivity
+from ._utterances import speech as speech
+from ._utterances import utterances as utterances
 from ._vad import vad as vad
 
-__all__ = ("ModelRate", "VoiceActivity", "vad")
+__all__ = ("ModelRate", "Utterance", "VoiceActivity", "speech", "utterances", "vad")

@@ -59,7 +59,8 @@ class Segmenter:
         self._neg_threshold = neg_threshold
         self._min_speech = min_speech
         self._min_silence = min_silence
-        self._pad = speech_pad
+        self.pad = speech_pad
+        """The padding on each side of a segment."""
         self._max = max_samples
         self._position = 0  # the first sample of the next window
         self.speaking = False
@@ -75,8 +76,8 @@ class Segmenter:
         out = self._kept(*ended) if ended else []
         if self._pending is not None:
             next_start = self._start if self.speaking else self._position
-            if next_start - self._pending[1] >= 2 * self._pad:
-                out += self._release(self._pending[1] + self._pad)
+            if next_start - self._pending[1] >= 2 * self.pad:
+                out += self._release(self._pending[1] + self.pad)
         if self.speaking and self._max is not None and self._confirmed():
             out += self._cut()
         return out
@@ -92,8 +93,17 @@ class Segmenter:
             out += self._kept(self._start, length)
             self.speaking = False
         if self._pending is not None:
-            out += self._release(min(length, self._pending[1] + self._pad))
+            out += self._release(min(length, self._pending[1] + self.pad))
         return out
+
+    @property
+    def needed_from(self) -> int:
+        """The earliest sample a segment still to come can start at."""
+        if self._pending is not None:
+            return self._pending[0]
+        if self._from is not None:
+            return self._from
+        return int((self._start if self.speaking else self._position) - self.pad)
 
     def _step(self, probability: float) -> tuple[int, int] | None:
         """Silero's hysteresis for one window: the raw segment it ends, if any."""
@@ -125,11 +135,11 @@ class Segmenter:
         if self._from is not None:
             return [], self._from
         if self._pending is None:
-            return [], int(max(0, start - self._pad))
+            return [], int(max(0, start - self.pad))
         gap = start - self._pending[1]
-        if gap < 2 * self._pad:
+        if gap < 2 * self.pad:
             return self._release(self._pending[1] + gap // 2), int(max(0, start - gap // 2))
-        return self._release(self._pending[1] + self._pad), int(max(0, start - self._pad))
+        return self._release(self._pending[1] + self.pad), int(max(0, start - self.pad))
 
     def _kept(self, start: int, end: int) -> list[Segment]:
         out, padded_start = self._open_start(start)

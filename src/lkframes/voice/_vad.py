@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Literal, NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 
@@ -15,37 +15,17 @@ from .._core.resources import held
 from .._core.samples import resampled_length
 from .._core.stage import Stage
 from .._core.stream import Stream
+from .._core.voice import ModelRate, VoiceActivity
 from ._model import MODEL_RATES, SileroModel, load_session, window_samples
 from ._segments import Segmenter
 
-__all__ = ("ModelRate", "VoiceActivity", "model_windows", "segmenter", "vad")
-
-ModelRate = Literal[8000, 16000]
-"""The rates Silero VAD runs at: the stream is resampled to one of them for the model."""
-
-
-class VoiceActivity(NamedTuple):
-    """Silero VAD's verdict on one model window (32 ms at the default 16 kHz).
-
-    Times are in the input stream's time base: samples at its rate, from its own ``pts``.
-    """
-
-    pts: int
-    """The window's first sample, in the input stream's samples (as `AudioFrame.pts`)."""
-    duration: int
-    """The window's length in input samples (the last window of a stream may be shorter)."""
-    probability: float
-    """The model's speech probability for the window, 0 to 1 (not smoothed)."""
-    speaking: bool
-    """Whether speech is on after this window: on at ``threshold``, off once the
-    probability stayed below ``threshold - 0.15`` for ``min_silence_ms``."""
-    sample_rate: int
-    """The input stream's rate, for seconds: ``pts / sample_rate``."""
-
-    @property
-    def time(self) -> float:
-        """The window's start in seconds (``pts / sample_rate``)."""
-        return self.pts / self.sample_rate
+__all__ = (
+    "Window",
+    "model_rate_of",
+    "model_windows",
+    "segmenter",
+    "vad",
+)
 
 
 class Window(NamedTuple):
@@ -154,11 +134,12 @@ def segmenter(
     )
 
 
-def _model_rate(model_rate: object) -> int:
-    return int(check_choice(model_rate, MODEL_RATES, "model_rate"))
+def model_rate_of(model_rate: object) -> int:
+    """``model_rate`` if Silero VAD runs at it, else `ParameterError`."""
+    return check_choice(cast(int, model_rate), MODEL_RATES, "model_rate")
 
 
-@stage_entry(spec=False)
+@stage_entry(records=True)
 def vad(
     threshold: float = 0.5,
     *,
@@ -197,7 +178,7 @@ def vad(
         >>> [(w.pts, w.duration, w.probability < 0.1, w.speaking) for w in windows]
         [(0, 1536, True, False), (1536, 1536, True, False), (3072, 1536, True, False), (4608, 192, True, False)]
     """  # noqa: E501
-    rate = _model_rate(model_rate)
+    rate = model_rate_of(model_rate)
     hysteresis = _checked_hysteresis(rate, threshold, min_silence_ms)
     name = f"vad(threshold={threshold:g})"
 
@@ -205,9 +186,7 @@ def vad(
         segments = hysteresis()
         async for w in model_windows(frames, rate, name):
             segments.push(w.probability)
-            yield VoiceActivity(
-                w.pts, w.duration, w.probability, segments.speaking, w.sample_rate
-            )
+            yield VoiceActivity(w.pts, w.duration, w.probability, segments.speaking, w.sample_rate)
 
     return Stage(name, transform, output_format=None)
 

@@ -128,7 +128,10 @@ class Segmenter:
         return None
 
     def _confirmed(self) -> bool:
-        return self._from is not None or self._position - self._start > self._min_speech
+        """Whether the open segment will be kept: its end is at least where a quiet began,
+        or, with none begun, at least the next window."""
+        end = self._temp_end or self._position
+        return self._from is not None or end - self._start > self._min_speech
 
     def _open_start(self, start: int) -> tuple[list[Segment], int]:
         """The padded start of kept segment ``start``, and the previous one now padded."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Any
 
 import numpy as np
@@ -29,12 +30,10 @@ class _Recording:
         self.length = 0
         self.first: AudioFrame | None = None
 
-    async def tap(self, frames: AsyncIterator[AudioFrame]) -> AsyncGenerator[AudioFrame, None]:
-        async for frame in frames:
-            self.first = self.first or frame
-            self.blocks.append((self.length, frame.data))
-            self.length += frame.samples_per_channel
-            yield frame
+    def add(self, frame: AudioFrame) -> None:
+        self.first = self.first or frame
+        self.blocks.append((self.length, frame.data))
+        self.length += frame.samples_per_channel
 
     def drop_before(self, offset: int) -> None:
         keep = 0
@@ -70,15 +69,16 @@ async def _utterances(
         return Utterance(pts, pts + audio.shape[0], audio, first.format, segment.continues)
 
     last: Window | None = None
-    async for window in model_windows(recording.tap(frames), rate, name):
-        if window.last:
-            last = window
-            break
-        for segment in segments.push(window.probability):
-            yield utterance(segment)
-        needed = int(max(0, segments.needed_from - margin))
-        if recording.first is not None:
-            recording.drop_before(resampled_length(needed, rate, recording.first.sample_rate))
+    async with aclosing(model_windows(frames, rate, name, recording.add)) as windows:
+        async for window in windows:
+            if window.last:
+                last = window
+                break
+            for segment in segments.push(window.probability):
+                yield utterance(segment)
+            needed = int(max(0, segments.needed_from - margin))
+            in_rate = window.sample_rate
+            recording.drop_before(resampled_length(needed, rate, in_rate))
     if recording.first is None:
         return
     length = resampled_length(recording.length, recording.first.sample_rate, rate)
@@ -208,7 +208,8 @@ def speech(
         return fmt
 
     async def transform(frames: AsyncIterator[AudioFrame]) -> AsyncGenerator[AudioFrame, None]:
-        async for utterance in _utterances(frames, rate, make, name):
-            yield utterance.frame()
+        async with aclosing(_utterances(frames, rate, make, name)) as found:
+            async for utterance in found:
+                yield utterance.frame()
 
     return Stage(name, transform, output_format=output_format)

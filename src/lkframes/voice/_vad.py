@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from typing import NamedTuple, cast
 
 import numpy as np
@@ -40,31 +41,32 @@ class Window(NamedTuple):
     sample_rate: int
 
 
-def _to_model(frames: AsyncIterator[AudioFrame], rate: int) -> Stream[AudioFrame]:
-    """``frames`` as mono float32 at ``rate``, through lkframes' own remix and resample."""
-
-    async def source() -> AsyncGenerator[AudioFrame, None]:
-        async for frame in frames:
-            yield frame
-
-    return Stream(source, name="vad input").remix(1).to_dtype("float32").resample(rate)
-
-
 async def model_windows(
-    frames: AsyncIterator[AudioFrame], model_rate: int, name: str
+    frames: AsyncIterator[AudioFrame],
+    model_rate: int,
+    name: str,
+    on_frame: Callable[[AudioFrame], object] | None = None,
 ) -> AsyncGenerator[Window, None]:
     """Every model window of ``frames`` with its probability, as Silero's
-    ``get_speech_timestamps`` runs the model (the last partial window padded with zeros)."""
+    ``get_speech_timestamps`` runs the model (the last partial window padded with zeros).
+
+    The frames go to the model mono, float32, at ``model_rate``, through lkframes' own
+    `remix`, `to_dtype` and `resample`; ``on_frame`` sees each input frame first.
+    """
     size = window_samples(model_rate)
     guard = FormatGuard(name, None)
     first: AudioFrame | None = None
 
-    async def checked() -> AsyncGenerator[AudioFrame, None]:
+    async def source() -> AsyncGenerator[AudioFrame, None]:
         nonlocal first
         async for frame in frames:
             guard(frame)
             first = first or frame
+            if on_frame is not None:
+                on_frame(frame)
             yield frame
+
+    model_input = Stream(source, name=name).remix(1).to_dtype("float32").resample(model_rate)
 
     def window(position: int, probability: float, end: int) -> Window:
         assert first is not None
@@ -79,7 +81,7 @@ async def model_windows(
         try:
             pending = np.empty(0, np.float32)
             position = 0
-            async with _to_model(checked(), model_rate).open() as blocks:
+            async with model_input.open() as blocks:
                 async for block in blocks:
                     pending = np.concatenate((pending, block.data[:, 0]))
                     count = pending.shape[0] // size
@@ -184,9 +186,11 @@ def vad(
 
     async def transform(frames: AsyncIterator[AudioFrame]) -> AsyncGenerator[VoiceActivity, None]:
         segments = hysteresis()
-        async for w in model_windows(frames, rate, name):
-            segments.push(w.probability)
-            yield VoiceActivity(w.pts, w.duration, w.probability, segments.speaking, w.sample_rate)
+        async with aclosing(model_windows(frames, rate, name)) as windows:
+            async for w in windows:
+                segments.push(w.probability)
+                speaking = segments.speaking
+                yield VoiceActivity(w.pts, w.duration, w.probability, speaking, w.sample_rate)
 
     return Stage(name, transform, output_format=None)
 

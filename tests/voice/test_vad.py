@@ -16,6 +16,7 @@ import soundfile as sf
 
 import lkframes as lk
 from lkframes.testing import open_resources, speech_like
+from lkframes.voice import _model
 
 pytestmark = pytest.mark.anyio
 
@@ -151,7 +152,7 @@ async def test_an_early_exit_closes_the_model_and_the_upstream(anyio_backend: st
     stream = lk.from_array(speech_like([0.1, 3.0, 0.1]), 16_000).chunk(ms=20).vad()
     async with stream.open() as windows:
         await anext(windows)
-        assert open_resources().get("vad.session") == 1
+        assert open_resources().get("vad.model") == 1
     assert open_resources() == {}
     async with lk.noise(None, 16_000).utterances(threshold=0.01).open() as found:
         first = await anext(found)
@@ -194,6 +195,7 @@ async def test_without_onnxruntime_the_error_names_the_extra(
     anyio_backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime fails
+    monkeypatch.setattr(_model, "_session", None)  # as in a process that never loaded it
     stream = lk.silence(0.1, 16_000).vad()  # building it needs no onnxruntime
     with pytest.raises(lk.MissingExtraError, match=r"pip install 'lkframes\[vad\]'"):
         await stream.collect()

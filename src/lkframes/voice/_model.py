@@ -14,6 +14,7 @@ window's speech probability and the next state. The session is single-threaded o
 from __future__ import annotations
 
 import hashlib
+import threading
 from importlib import resources
 from typing import Any
 
@@ -51,12 +52,27 @@ def _onnxruntime() -> Any:
     return onnxruntime
 
 
+_session: Any = None
+_session_lock = threading.Lock()
+
+
 def load_session() -> Any:
-    """A new single-threaded CPU ``onnxruntime.InferenceSession`` of the shipped model.
+    """The process's single-threaded CPU ``onnxruntime.InferenceSession`` of the shipped
+    model, made on first use (0.1 to 0.4 s) and shared by every stream after, as
+    livekit-plugins-silero's ``VAD.load()`` shares one (onnxruntime runs a session from
+    several threads at once; each stream keeps its own state in a `SileroModel`).
 
     Raises:
         MissingExtraError: onnxruntime is not installed (``pip install 'lkframes[vad]'``).
     """
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = _new_session()
+        return _session
+
+
+def _new_session() -> Any:
     ort = _onnxruntime()
     model = resources.files(__package__).joinpath("silero_vad.onnx").read_bytes()
     if hashlib.sha256(model).hexdigest() != MODEL_SHA256:  # pragma: no cover - a broken install
@@ -74,7 +90,7 @@ class SileroModel:
     """One stream's Silero VAD: the session, the recurrent state and the context.
 
     Args:
-        session: From `load_session` (one per stream: closing the stream drops it).
+        session: From `load_session` (shared: the state is this object's).
         sample_rate: 8000 or 16000.
     """
 
@@ -104,5 +120,5 @@ class SileroModel:
         return float(out.item())
 
     def close(self) -> None:
-        """Drop the session (onnxruntime frees it with its last reference)."""
+        """Let go of the session; the model is unusable after."""
         self._session = None

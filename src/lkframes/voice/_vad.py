@@ -76,7 +76,7 @@ async def model_windows(
         last = end < position + size
         return Window(position, first.pts + pts, duration, probability, last, rate)
 
-    with held("vad.session"):
+    with held("vad.model"):
         model = SileroModel(load_session(), model_rate)
         try:
             pending = np.empty(0, np.float32)

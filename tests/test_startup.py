@@ -108,7 +108,7 @@ def test_the_version_and_the_help_import_no_heavy_library(flag: str) -> None:
     assert ours == sorted(CLI)  # (python -m runs lkframes.__main__ without importing it)
 
 
-@pytest.mark.parametrize("command", ["demo", "info", "convert", "run"])
+@pytest.mark.parametrize("command", ["demo", "info", "convert", "run", "split"])
 def test_a_commands_help_imports_no_outside_library(command: str) -> None:
     # Its options come from the stage registry and the stage functions: numpy loads, and
     # soxr, which the resample stage's module imports.

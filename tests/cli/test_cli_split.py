@@ -27,8 +27,11 @@ def talk(tmp_path: Path) -> Path:
     return path
 
 
-def _utterances(path: Path, **kwargs: float) -> list[lk.Utterance]:
-    return lk.run_sync(lk.from_file(path).utterances(**kwargs).collect())
+def _utterances(
+    path: Path, *, max_ms: float | None = None, speech_pad_ms: float = 30
+) -> list[lk.Utterance]:
+    stream = lk.from_file(path).utterances(max_ms=max_ms, speech_pad_ms=speech_pad_ms)
+    return lk.run_sync(stream.collect())
 
 
 def test_split_writes_the_utterances_and_an_index(talk: Path, tmp_path: Path) -> None:

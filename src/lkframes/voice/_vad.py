@@ -10,6 +10,7 @@ import numpy as np
 
 from .._core.checks import FormatGuard, check_choice, finite_number
 from .._core.errors import ParameterError
+from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
 from .._core.registry import stage_entry
 from .._core.resources import held
@@ -19,6 +20,9 @@ from .._core.stream import Stream
 from .._core.voice import ModelRate, VoiceActivity
 from ._model import MODEL_RATES, SileroModel, load_session, window_samples
 from ._segments import Segmenter
+
+_INT16_SCALE = np.float32(1 / 32768)
+"""int16 full scale is float 1.0 (lkframes' `to_dtype`; an exact power of two)."""
 
 __all__ = (
     "Window",
@@ -51,22 +55,30 @@ async def model_windows(
     ``get_speech_timestamps`` runs the model (the last partial window padded with zeros).
 
     The frames go to the model mono, float32, at ``model_rate``, through lkframes' own
-    `remix`, `to_dtype` and `resample`; ``on_frame`` sees each input frame first.
+    `resample`; ``on_frame`` sees each input frame first.
     """
     size = window_samples(model_rate)
     guard = FormatGuard(name, None)
     first: AudioFrame | None = None
 
     async def source() -> AsyncGenerator[AudioFrame, None]:
+        """The input as mono float32 (channels averaged, as `remix(1)` does; int16 scaled
+        as `to_dtype` does), one numpy step per frame instead of two stages."""
         nonlocal first
+        mono: AudioFormat | None = None
         async for frame in frames:
-            guard(frame)
-            first = first or frame
+            fmt = guard(frame)
+            if first is None:
+                first = frame
+                mono = fmt.with_(num_channels=1, dtype="float32")
             if on_frame is not None:
                 on_frame(frame)
-            yield frame
+            data = frame.data if fmt.num_channels == 1 else frame.data.mean(axis=1, keepdims=True)
+            if fmt.dtype == "int16":
+                data = np.multiply(data, _INT16_SCALE, dtype=np.float32)
+            yield AudioFrame.of(np.asarray(data, np.float32), mono, frame.pts)  # type: ignore[arg-type]
 
-    model_input = Stream(source, name=name).remix(1).to_dtype("float32").resample(model_rate)
+    model_input = Stream(source, name=name).resample(model_rate)
 
     def window(position: int, probability: float, end: int) -> Window:
         assert first is not None

@@ -41,7 +41,7 @@ def speech_like(
 
     The speech is glottal pulses through the formants of /a/, /i/ and /o/, a syllable
     every 250 ms: Silero VAD gives it probabilities near 1, and near 0 to the silence
-    between (tests/speech). No recording needed, so docs and tests run anywhere.
+    between (tests/voice). No recording needed, so docs and tests run anywhere.
 
     Args:
         parts: Durations in seconds, silence first: ``[0.5, 1.0, 0.3]`` is 0.5 s of

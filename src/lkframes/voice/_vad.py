@@ -62,8 +62,8 @@ async def model_windows(
     first: AudioFrame | None = None
 
     async def source() -> AsyncGenerator[AudioFrame, None]:
-        """The input as mono float32 (channels averaged, as `remix(1)` does; int16 scaled
-        as `to_dtype` does), one numpy step per frame instead of two stages."""
+        """The input as mono float32 (channels averaged; int16 scaled as `to_dtype` does),
+        one numpy step per frame instead of two stages."""
         nonlocal first
         mono: AudioFormat | None = None
         async for frame in frames:
@@ -162,12 +162,12 @@ def vad(
 ) -> Stage[AudioFrame, VoiceActivity]:
     """Silero VAD on the stream: one `VoiceActivity` per model window.
 
-    The audio is mixed to mono and resampled to ``model_rate`` (lkframes' `remix` and
-    `resample`), cut into the model's windows (512 samples at 16 kHz, 256 at 8 kHz; the
+    The audio is mixed to mono (the channels averaged), made float32 and resampled to
+    ``model_rate`` (lkframes' `resample`), cut into the model's windows (512 samples at 16 kHz, 256 at 8 kHz; the
     last partial window padded with zeros, as Silero's ``get_speech_timestamps`` does) and
     run through the Silero VAD v6 ONNX model that livekit-plugins-silero ships, with
     onnxruntime on one CPU thread. Probabilities equal that plugin's on the same audio
-    (tests/speech/test_vad_reference.py). ``speaking`` follows Silero's hysteresis, live:
+    (tests/voice/test_vad_reference.py). ``speaking`` follows Silero's hysteresis, live:
     on at the first window at ``threshold``, off once ``min_silence_ms`` stayed below
     ``threshold - 0.15`` (`utterances` adds Silero's padding and minimum length).
 

@@ -122,6 +122,8 @@ def utterances(
     Each is given as soon as it is certain, so the stage works live (from a track: an
     utterance arrives ``min_silence_ms`` plus a window after its speech ended) as well
     as on files. The audio is the input's own samples, in its format, not the model's.
+    Times count the input's samples from its first frame's ``pts``: a gap in the input's
+    ``pts`` (a `filter` before) is not heard as silence, so times after it run early.
 
     Args:
         threshold: Probability from which a window is speech (Silero's 0.5).
@@ -146,9 +148,13 @@ def utterances(
 
     Examples:
         >>> import lkframes as lk
+        >>> from lkframes.testing import speech_like
+        >>> talk = lk.from_array(speech_like([0.5, 1.0, 0.5]), 16_000)  # 1 s of "speech"
+        >>> [(round(u.time, 2), round(u.duration_ms)) for u in lk.run_sync(talk.utterances().collect())]
+        [(0.48, 1052)]
         >>> lk.run_sync(lk.noise(1.0, 16_000, amplitude=0.01, seed=1).utterances().collect())
         []
-    """
+    """  # noqa: E501
     rate, make = _parameters(
         model_rate, threshold, min_speech_ms, min_silence_ms, speech_pad_ms, max_ms
     )
@@ -194,8 +200,12 @@ def speech(
 
     Examples:
         >>> import lkframes as lk
-        >>> quiet = lk.noise(1.0, 16_000, amplitude=0.01, seed=1)
-        >>> lk.run_sync(quiet.speech().collect())
+        >>> from lkframes.testing import speech_like
+        >>> talk = lk.from_array(speech_like([0.5, 1.0, 0.5]), 16_000)
+        >>> kept = lk.run_sync(talk.speech().collect())
+        >>> kept[0].pts, sum(f.samples_per_channel for f in kept)  # from 0.48 s, 1.05 s of it
+        (7712, 16832)
+        >>> lk.run_sync(lk.noise(1.0, 16_000, amplitude=0.01, seed=1).speech().collect())
         []
     """
     window_ms = window_samples(model_rate_of(model_rate)) * 1000 / model_rate

@@ -154,7 +154,8 @@ async def test_an_early_exit_closes_the_model_and_the_upstream(anyio_backend: st
         await anext(windows)
         assert open_resources().get("vad.model") == 1
     assert open_resources() == {}
-    async with lk.noise(None, 16_000).utterances(threshold=0.01).open() as found:
+    endless = lk.concat(lk.from_array(speech_like([0.1, 1.0]), 16_000), lk.noise(None, 16_000))
+    async with endless.utterances(max_ms=500).open() as found:
         first = await anext(found)
         assert first.audio.size
     assert open_resources() == {}

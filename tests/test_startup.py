@@ -108,7 +108,7 @@ def test_the_version_and_the_help_import_no_heavy_library(flag: str) -> None:
     assert ours == sorted(CLI)  # (python -m runs lkframes.__main__ without importing it)
 
 
-@pytest.mark.parametrize("command", ["demo", "info", "convert", "run"])
+@pytest.mark.parametrize("command", ["demo", "info", "convert", "run", "split"])
 def test_a_commands_help_imports_no_outside_library(command: str) -> None:
     # Its options come from the stage registry and the stage functions: numpy loads, and
     # soxr, which the resample stage's module imports.
@@ -178,7 +178,8 @@ def test_the_registry_finds_every_stage_without_importing_everything() -> None:
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
     )
-    for part in ("stages", "sources", "io", "livekit", "dsp", "devices", "media", "pipeline"):
+    parts = ("stages", "sources", "io", "livekit", "dsp", "voice", "devices", "media", "pipeline")
+    for part in parts:
         importlib.import_module(f"lkframes.{part}")  # here: every module that could register
     assert done.stdout.split() == sorted(registry.stages())
 

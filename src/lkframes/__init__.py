@@ -68,6 +68,9 @@ if _typing.TYPE_CHECKING:
     from ._core.sync import run_sync as run_sync
     from ._core.video import PixelFormat as PixelFormat
     from ._core.video import VideoFrame as VideoFrame
+    from ._core.voice import ModelRate as ModelRate
+    from ._core.voice import Utterance as Utterance
+    from ._core.voice import VoiceActivity as VoiceActivity
     from ._core.warnings import AssumedFormatWarning as AssumedFormatWarning
     from ._core.warnings import DamagedAudioWarning as DamagedAudioWarning
     from ._core.warnings import TruncatedAudioWarning as TruncatedAudioWarning
@@ -139,6 +142,9 @@ if _typing.TYPE_CHECKING:
     from .stages import timeout as timeout
     from .stages import to_dtype as to_dtype
     from .stages import to_pixel_format as to_pixel_format
+    from .voice import speech as speech
+    from .voice import utterances as utterances
+    from .voice import vad as vad
 
 _PUBLIC: dict[str, str] = {
     "._core.buffer": "FrameBuffer",
@@ -156,6 +162,7 @@ _PUBLIC: dict[str, str] = {
     "._core.params": "Interpolation Partial Quality Tail",
     "._core.samples": "resampled_length",
     "._core.stage": "OutputFormat Stage",
+    "._core.voice": "ModelRate Utterance VoiceActivity",
     "._core.stream": "RunSummary Stream close_upstream consume current_task_group",
     "._core.sync": "run_sync",
     "._core.video": "PixelFormat VideoFrame",
@@ -173,6 +180,7 @@ _PUBLIC: dict[str, str] = {
     ".media": "RoomRecording publish_media record_participant record_room",
     ".pipeline": "PipelineSpec",
     ".sources": "concat from_array from_frames from_video_frames merge mix noise silence sine zip",
+    ".voice": "speech utterances vad",
     ".stages": (
         "chunk filter flat_map fps gain map remix resample resize skip skip_while take take_while "
         "tap timeout to_dtype to_pixel_format"
@@ -184,7 +192,17 @@ above. tests/test_startup.py checks that this table and those imports agree."""
 
 _MODULE_OF = {name: module for module, names in _PUBLIC.items() for name in names.split()}
 
-_SUBPACKAGES = ("_core", "devices", "dsp", "io", "livekit", "media", "sources", "stages")
+_SUBPACKAGES = (
+    "_core",
+    "devices",
+    "dsp",
+    "io",
+    "livekit",
+    "media",
+    "sources",
+    "stages",
+    "voice",
+)
 """The subpackages that ``lk.io``, ``lk.stages``, ... reach without an import of their own."""
 
 
@@ -230,7 +248,7 @@ def _register(name: str | None) -> None:
     """Import what registers stage or method ``name`` (its public name's module), or with
     None every module that registers stages; the registry calls it for names it lacks."""
     if name is None:
-        for module in (".stages", ".dsp"):  # tests/test_startup.py: these are all of them
+        for module in (".stages", ".dsp", ".voice"):  # tests/test_startup.py: these are all of them
             _importlib.import_module(module, __name__)
     elif name in _MODULE_OF:
         _lazy(name)
@@ -276,6 +294,7 @@ __all__ = (
     "MediaInfo",
     "MediaSummary",
     "MissingExtraError",
+    "ModelRate",
     "NeedsOpenError",
     "NotConnectedError",
     "OnDamaged",
@@ -305,8 +324,10 @@ __all__ = (
     "UnsupportedAudioError",
     "UnsupportedMediaError",
     "UnsupportedSDKError",
+    "Utterance",
     "VideoFrame",
     "VideoInfo",
+    "VoiceActivity",
     "WrongEventLoopError",
     "auto_gain",
     "chunk",
@@ -355,6 +376,7 @@ __all__ = (
     "sine",
     "skip",
     "skip_while",
+    "speech",
     "take",
     "take_while",
     "tap",
@@ -366,5 +388,7 @@ __all__ = (
     "to_source",
     "to_speaker",
     "to_video_source",
+    "utterances",
+    "vad",
     "zip",
 )

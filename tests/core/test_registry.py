@@ -22,6 +22,7 @@ from lkframes.cli import _main
 from lkframes.cli._parser import build_parser
 from lkframes.cli._stage_flags import CONVERT_ORDER, flag_values
 from lkframes.pipeline import stage_models
+from lkframes.testing import speech_like
 
 pytestmark = pytest.mark.anyio
 
@@ -65,6 +66,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "resize": {"width": 32, "keep_aspect": True, "interpolation": "area"},
     "to_pixel_format": {"pixel_format": "i420"},
     "fps": {"rate": 10},
+    "vad": {"threshold": 0.4, "min_silence_ms": 200, "model_rate": 8_000},
+    "utterances": {"threshold": 0.3, "min_speech_ms": 100, "max_ms": 100},
+    "speech": {"threshold": 0.3, "min_speech_ms": 100, "speech_pad_ms": 10},
 }
 
 
@@ -87,6 +91,11 @@ def _input() -> lk.Stream[lk.AudioFrame]:
     return lk.sine(440, 0.4, RATE, amplitude=0.3, block_ms=50)
 
 
+def _speech_like() -> lk.Stream[lk.AudioFrame]:
+    """0.3 s of silence, 1 s of vowel-like sound Silero VAD takes for speech, 0.3 s."""
+    return lk.from_array(speech_like([0.3, 1.0, 0.3], RATE), RATE)
+
+
 def _plain(annotation: object) -> str:
     """An annotation with type variables as Any, as text, for comparing two signatures."""
     text = repr(annotation)
@@ -101,6 +110,8 @@ _TYPING_NAMES = {
     "rtc": rtc,
     "VideoFrame": lk.VideoFrame,
     "PixelFormat": lk.PixelFormat,
+    "ModelRate": lk.ModelRate,
+    "Stream": lk.Stream,  # the speech methods' module names it for type checking only
 }
 
 
@@ -156,10 +167,16 @@ def _video_input() -> lk.Stream[lk.VideoFrame]:
     )
 
 
-@pytest.mark.parametrize("name", sorted(n for n, e in registry.stages().items() if not e.video))
+def _audio_input(name: str) -> lk.Stream[lk.AudioFrame]:
+    return _speech_like() if name == "speech" else _input()
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, e in registry.stages().items() if not e.video and not e.records)
+)
 async def test_method_and_pipe_forms_give_the_same_audio(anyio_backend: str, name: str) -> None:
-    via_method = getattr(_input(), name)(**_kwargs(name))
-    via_pipe = _input() | getattr(lk, name)(**_kwargs(name))
+    via_method = getattr(_audio_input(name), name)(**_kwargs(name))
+    via_pipe = _audio_input(name) | getattr(lk, name)(**_kwargs(name))
     assert via_method.format == via_pipe.format
     a = await via_method.to_array()
     b = await via_pipe.to_array()
@@ -180,6 +197,20 @@ async def test_method_and_pipe_forms_give_the_same_video(anyio_backend: str, nam
         np.testing.assert_array_equal(a.data, b.data)
 
 
+def _record_key(record: Any) -> Any:
+    if isinstance(record, lk.Utterance):
+        return (record.start, record.end, record.continues, record.audio.tobytes())
+    return record
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in registry.stages().items() if e.records))
+async def test_method_and_pipe_forms_give_the_same_records(anyio_backend: str, name: str) -> None:
+    via_method = await getattr(_speech_like(), name)(**_kwargs(name)).collect()
+    via_pipe = await (_speech_like() | getattr(lk, name)(**_kwargs(name))).collect()
+    assert len(via_method) > 1
+    assert [_record_key(r) for r in via_method] == [_record_key(r) for r in via_pipe]
+
+
 def _spec_names() -> list[str]:
     return sorted(n for n, e in registry.stages().items() if e.spec)
 
@@ -193,8 +224,10 @@ def test_stages_taking_python_functions_are_the_ones_left_out_of_files() -> None
         if any("Callable" in _plain(h) for h in typing.get_type_hints(e.function).values())
     }
     video = {n for n, e in registry.stages().items() if e.video}
+    records = {n for n, e in registry.stages().items() if e.records}
     assert video == {"resize", "to_pixel_format", "fps"}
-    assert left_out == takes_callable | video
+    assert records == {"vad", "utterances"}
+    assert left_out == takes_callable | video | records
     assert sorted(stage_models()) == _spec_names()
 
 
@@ -217,7 +250,7 @@ async def test_the_pipeline_file_gives_the_same_audio(
 ) -> None:
     source = tmp_path / "in.wav"
     reference = tmp_path / "reference.wav"
-    await _input().to_file(source)
+    await _audio_input(name).to_file(source)
     await _reference().to_file(reference)
     document: dict[str, Any] = {"stage": name, **EXAMPLES[name]}
     if document.get("reference") == "REFERENCE":

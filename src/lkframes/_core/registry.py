@@ -42,10 +42,12 @@ class StageEntry(NamedTuple):  # not a dataclass: `import lkframes` skips datacl
     """Command-line flags of ``lkframes convert`` for its parameters, e.g.
     ``{"sample_rate": "--rate"}``; a stage without parameters maps ``""`` to its flag."""
     spec: bool = True
-    """Whether pipeline files can name it (false for stages taking Python callables, and
-    for video stages: pipeline files read audio)."""
+    """Whether pipeline files can name it (false for stages taking Python callables, for
+    video stages and for stages giving records: pipeline files turn audio into audio)."""
     video: bool = False
     """Whether it takes `VideoFrame` items (`resize`, `fps`) rather than audio frames."""
+    records: bool = False
+    """Whether it turns audio into records (`vad`, `utterances`) rather than frames."""
 
 
 _stages: dict[str, StageEntry] = {}
@@ -70,7 +72,11 @@ def _load(name: str | None) -> None:
 
 
 def stage_entry(
-    *, cli: Mapping[str, str] | None = None, spec: bool = True, video: bool = False
+    *,
+    cli: Mapping[str, str] | None = None,
+    spec: bool = True,
+    video: bool = False,
+    records: bool = False,
 ) -> Callable[[F], F]:
     """Register the decorated stage function under its own name."""
 
@@ -79,7 +85,8 @@ def stage_entry(
         if name in _stages:
             raise RuntimeError(f"stage {name!r} is registered twice")
         cli_flags = MappingProxyType(dict(cli or {}))
-        _stages[name] = StageEntry(name, function, cli_flags, spec and not video, video)
+        usable_in_files = spec and not video and not records
+        _stages[name] = StageEntry(name, function, cli_flags, usable_in_files, video, records)
         return function
 
     return register

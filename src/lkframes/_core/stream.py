@@ -20,6 +20,7 @@ from .frame import AudioFrame
 from .opening import close_upstream, consume, current_task_group
 from .params import Interpolation, Partial, Quality, Tail
 from .run import RunSummary, StreamBase
+from .voice import SpeechMethods
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -42,7 +43,7 @@ B = TypeVar("B")
 R = TypeVar("R")
 
 
-class Stream(StreamBase[T_co]):
+class Stream(StreamBase[T_co], SpeechMethods):
     """An async-iterable pipeline of frames with its format, where known.
 
     Streams are lazy: nothing runs until the stream is iterated or a terminal method

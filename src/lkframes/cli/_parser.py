@@ -56,6 +56,7 @@ COMMANDS = {
     "info": "show an audio file's format and duration (and level, with --exact)",
     "convert": "convert an audio file: rate, channels, gain, frame size, format",
     "run": "run a pipeline written as JSON or YAML",
+    "split": "cut an audio file into one file per utterance (Silero VAD), with an index",
 }
 """Each command's one-line help: all that ``lkframes --help`` shows of it."""
 
@@ -72,7 +73,13 @@ def build_parser(commands: Collection[str] = tuple(COMMANDS)) -> argparse.Argume
     )
     parser.add_argument("--version", action="version", version=f"lkframes {lk.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    builders = {"demo": _add_demo, "info": _add_info, "convert": _add_convert, "run": _add_run}
+    builders = {
+        "demo": _add_demo,
+        "info": _add_info,
+        "convert": _add_convert,
+        "run": _add_run,
+        "split": _add_split,
+    }
     for name, help_text in COMMANDS.items():
         command = subparsers.add_parser(name, help=help_text)
         if name in commands:
@@ -226,6 +233,47 @@ def _add_convert(convert: argparse.ArgumentParser) -> None:
     )
     _output_flags(convert)
     convert.set_defaults(handler=_convert_command, parser=convert)
+
+
+def _add_split(split: argparse.ArgumentParser) -> None:
+    from ._input import add_input_flags, add_reading_flags
+    from ._split import add_split_flags
+
+    split.description = (
+        "Find the speech in IN with Silero VAD (as lk.utterances: Silero's own segment "
+        "rules) and write each utterance to a file of its own in OUT_DIR, named "
+        "IN's-name-0001.wav and so on, with an index (index.json or index.csv: file, start "
+        "and end in seconds and in samples). OUT_DIR appears only once complete. Needs "
+        "onnxruntime: pip install 'lkframes[vad]'."
+    )
+    split.add_argument("input", type=str, metavar="IN", help="audio file to read (- for stdin)")
+    split.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="folder to write into")
+    split.add_argument(
+        "--vad", action="store_true", required=True, help="split at the speech Silero VAD finds"
+    )
+    add_split_flags(split)
+    split.add_argument(
+        "--ext",
+        default="wav",
+        choices=["wav", "flac", "ogg", "opus", "mp3"],
+        help="the format of the files (default wav)",
+    )
+    split.add_argument(
+        "--index", default="json", choices=["json", "csv"], help="the index's format"
+    )
+    split.add_argument(
+        "--overwrite", action="store_true", help="write into OUT_DIR even if it has files"
+    )
+    add_input_flags(split)
+    add_reading_flags(split)
+    _output_flags(split)
+    split.set_defaults(handler=_split_command, parser=split)
+
+
+def _split_command(args: argparse.Namespace) -> int:
+    from ._split import split_command
+
+    return split_command(args)
 
 
 def _info_command(args: argparse.Namespace) -> int:

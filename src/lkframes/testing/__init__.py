@@ -7,6 +7,8 @@
   the caller's event loop (asyncio or trio), like ``trio.testing``.
 - Hypothesis strategies: `audio_formats`, `audio_arrays`, `audio_frames`, `splits`,
   `frame_streams` (irregular frame sizes, including 0 and 1 sample).
+- `speech_like`: vowel-like sound that Silero VAD takes for speech, for testing `vad`,
+  `utterances` and `speech` without a recording.
 - `open_resources`: what lkframes holds open right now (stages, files, LiveKit streams and
   sources), for asserting that nothing leaks.
 - A simulated LiveKit room: `SimulatedRoom` (scripted participants, their audio and
@@ -30,6 +32,7 @@ from .._core.resources import open_resources as open_resources
 from ._sim_audio import Network as Network
 from ._source_kit import check_source as check_source
 from ._source_kit import check_source_async as check_source_async
+from ._speech import speech_like as speech_like
 from ._virtual_clock import VirtualClockLoop as VirtualClockLoop
 from ._virtual_clock import run_virtual as run_virtual
 
@@ -81,6 +84,7 @@ __all__ = (
     "open_resources",
     "room_scenarios",
     "run_virtual",
+    "speech_like",
     "splits",
 )
 

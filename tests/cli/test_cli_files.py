@@ -108,7 +108,9 @@ def test_convert_resamples_remixes_and_keeps_the_bit_depth(
         "PCM_16",
     )
     # The same as the library pipeline, sample for sample (to soxr's int16 rounding).
-    expected = lk.run_sync(lk.from_file(stereo_flac).remix(1).resample(16_000).to_array())
+    expected = lk.run_sync(
+        lk.from_file(stereo_flac).remix(1).resample(16_000).to_array(squeeze=False)
+    )
     got, _ = sf.read(str(out), dtype="int16", always_2d=True)
     assert np.abs(got.astype(np.int32) - expected.astype(np.int32)).max() <= 2
 
@@ -140,8 +142,8 @@ def test_convert_to_m4a_writes_aac_of_the_exact_length(
     assert (info["codec"], info["backend"], info["samples_per_channel"]) == ("aac", "pyav", 32_000)
     assert info["format"] == {"sample_rate": 16_000, "num_channels": 2, "dtype": "float32"}
     assert info["rms_dbfs"] == pytest.approx(-6.02 - 3.01, abs=0.3)  # peaks overshoot a little
-    expected = lk.run_sync(lk.from_file(stereo_flac).resample(16_000).to_array())
-    got = lk.run_sync(lk.from_file(out).to_array())
+    expected = lk.run_sync(lk.from_file(stereo_flac).resample(16_000).to_array(squeeze=False))
+    got = lk.run_sync(lk.from_file(out).to_array(squeeze=False))
     error = np.sum((expected / 32_768 - got) ** 2)
     assert 10 * np.log10(np.sum((expected / 32_768) ** 2) / error) > 15
     # ... and back to FLAC: 16-bit PCM, as from any lossy input.
@@ -412,7 +414,7 @@ def test_run_with_its_input_as_output_edits_in_place(
 ) -> None:
     path = tmp_path / f"talk.{ext}"
     sf.write(path, sf.read(stereo_flac)[0], 44_100)
-    expected = lk.run_sync(lk.from_file(path).remix(1).gain(-6).to_array())
+    expected = lk.run_sync(lk.from_file(path).remix(1).gain(-6).to_array(squeeze=False))
     spec = {
         "input": path.name,
         "output": path.name,
@@ -421,7 +423,7 @@ def test_run_with_its_input_as_output_edits_in_place(
     }
     assert _main.main(["run", str(_pipeline(tmp_path, spec)), "--json"]) == 0
     assert _json(capsys)["samples_per_channel"] == len(expected)
-    got = lk.run_sync(lk.from_file(path).to_array())
+    got = lk.run_sync(lk.from_file(path).to_array(squeeze=False))
     assert got.shape == expected.shape
     if ext != "ogg":  # lossless: 16-bit PCM, as the input was
         np.testing.assert_allclose(got, expected, atol=2.0**-15)

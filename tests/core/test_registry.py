@@ -178,8 +178,8 @@ async def test_method_and_pipe_forms_give_the_same_audio(anyio_backend: str, nam
     via_method = getattr(_audio_input(name), name)(**_kwargs(name))
     via_pipe = _audio_input(name) | getattr(lk, name)(**_kwargs(name))
     assert via_method.format == via_pipe.format
-    a = await via_method.to_array()
-    b = await via_pipe.to_array()
+    a = await via_method.to_array(squeeze=False)
+    b = await via_pipe.to_array(squeeze=False)
     assert a.shape == b.shape
     assert a.size
     np.testing.assert_allclose(a, b, rtol=0, atol=_tolerance(name))
@@ -256,9 +256,11 @@ async def test_the_pipeline_file_gives_the_same_audio(
     if document.get("reference") == "REFERENCE":
         document["reference"] = str(reference)
     spec = lk.PipelineSpec.parse({"input": str(source), "stages": [document]})
-    from_file = await spec.build().to_array()
+    from_file = await spec.build().to_array(squeeze=False)
     in_python = (
-        await lk.from_file(source).pipe(getattr(lk, name)(**_kwargs(name, reference))).to_array()
+        await lk.from_file(source)
+        .pipe(getattr(lk, name)(**_kwargs(name, reference)))
+        .to_array(squeeze=False)
     )
     np.testing.assert_allclose(from_file, in_python, rtol=0, atol=_tolerance(name))
 
@@ -326,7 +328,7 @@ async def test_convert_equals_the_same_stages_in_python(anyio_backend: str, tmp_
         .denoise()
         .gain(-3)
         .chunk(ms=20)
-        .to_array()
+        .to_array(squeeze=False)
     )
     got, rate = sf.read(str(out), dtype="int16", always_2d=True)
     assert rate == 16_000

@@ -154,7 +154,7 @@ async def test_decode_equals_libsndfile(
     info = lk.file_info(path)
     assert info.backend == "soundfile"
     assert (info.format.sample_rate, info.format.num_channels) == (SPEECH_RATE, 1)
-    y = await lk.from_file(path, block_ms=block_ms).to_array()
+    y = await lk.from_file(path, block_ms=block_ms).to_array(squeeze=False)
     assert y.dtype == np.dtype(info.format.dtype)
 
     reference, rate = sf.read(str(path), dtype=info.format.dtype, always_2d=True)
@@ -178,8 +178,8 @@ async def test_lossless_conversions_hold_the_same_speech(
     anyio_backend: str, speech: Path, converted: Callable[[str], Path], name: str, scale: float
 ) -> None:
     # sox widened 16-bit samples without dither, so the values are exactly the original's.
-    original = await lk.from_file(speech).to_array()
-    y = await lk.from_file(converted(name)).to_array()
+    original = await lk.from_file(speech).to_array(squeeze=False)
+    y = await lk.from_file(converted(name)).to_array(squeeze=False)
     expected = original if scale == 1 else original * np.float32(scale)
     np.testing.assert_array_equal(y, expected)
 
@@ -190,7 +190,7 @@ async def test_pyav_decode_equals_the_ffmpeg_cli(
     path = converted("speech.m4a")
     info = lk.file_info(path)
     assert (info.backend, info.codec) == ("pyav", "aac")
-    y = await lk.from_file(path, block_ms=100).to_array()
+    y = await lk.from_file(path, block_ms=100).to_array(squeeze=False)
     reference = _ffmpeg_decode(path, np.float32)
     # The ffmpeg CLI skips the encoder's priming samples (the edit list) but keeps the
     # padding after the last real sample; lkframes stops where the audio ends. Where that
@@ -261,7 +261,7 @@ def _sox_resample(speech: Path, out: Path, effect: str) -> NDArray[np.float32]:
 
 
 async def _lkframes_resample(speech: Path, quality: lk.Quality, dtype: lk.DType) -> NDArray[Any]:
-    y = await lk.from_file(speech, dtype=dtype).resample(16_000, quality).to_array()
+    y = await lk.from_file(speech, dtype=dtype).resample(16_000, quality).to_array(squeeze=False)
     assert y.dtype == np.dtype(dtype)
     return y.reshape(-1) / np.float32(32_768) if dtype == "int16" else y.reshape(-1)
 

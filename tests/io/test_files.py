@@ -234,7 +234,7 @@ async def test_mp3_in_blocks_equals_one_read(
     x = _tones(3 * 44_100, 2, 44_100)
     path = tmp_path / "tones.mp3"
     sf.write(str(path), x, 44_100)
-    y = await lk.from_file(path, block_ms=block_ms).to_array()
+    y = await lk.from_file(path, block_ms=block_ms).to_array(squeeze=False)
     np.testing.assert_array_equal(y, _one_shot_read(path, "float32"))
     assert np.corrcoef(x[:, 0], y[: len(x), 0])[0, 1] > 0.99
 
@@ -248,7 +248,7 @@ async def test_dtype_override_int16_file_as_float32(anyio_backend: str, tmp_path
     sf.write(str(path), x, RATE, subtype="PCM_16")
     stream = lk.from_file(path, dtype="float32")
     assert stream.format == lk.AudioFormat(RATE, 2, "float32")
-    y = await stream.to_array()
+    y = await stream.to_array(squeeze=False)
     assert y.dtype == np.float32
     np.testing.assert_array_equal(y, x / np.float32(32_768))
 
@@ -258,7 +258,7 @@ async def test_dtype_override_float_file_as_int16(anyio_backend: str, tmp_path: 
     path = tmp_path / "float.wav"
     sf.write(str(path), x, RATE, subtype="FLOAT")
     assert lk.file_info(path).format.dtype == "float32"
-    y = await lk.from_file(path, dtype="int16").to_array()
+    y = await lk.from_file(path, dtype="int16").to_array(squeeze=False)
     assert y.dtype == np.int16
     np.testing.assert_array_equal(y, _one_shot_read(path, "int16"))
 
@@ -294,8 +294,8 @@ async def test_a_file_stream_is_re_iterable(anyio_backend: str, tmp_path: Path) 
     path = tmp_path / "twice.flac"
     sf.write(str(path), x, RATE)
     stream = lk.from_file(path, block_ms=100)
-    first = await stream.to_array()
-    second = await stream.to_array()
+    first = await stream.to_array(squeeze=False)
+    second = await stream.to_array(squeeze=False)
     np.testing.assert_array_equal(first, x)
     np.testing.assert_array_equal(second, x)
 
@@ -317,7 +317,7 @@ async def test_streaming_placeholder_size_is_not_truncation(
     raw = bytearray(path.read_bytes())
     raw[4:8] = raw[40:44] = struct.pack("<I", 0xFFFF_FFFF)
     path.write_bytes(bytes(raw))
-    y = await lk.from_file(path).to_array()  # filterwarnings=error: no warning either
+    y = await lk.from_file(path).to_array(squeeze=False)  # filterwarnings=error: no warning either
     np.testing.assert_array_equal(y, x)
 
 
@@ -407,8 +407,8 @@ async def test_pyav_fallback(
 
 async def test_pyav_dtype_override(anyio_backend: str, ffmpeg_files: dict[str, Path]) -> None:
     path = ffmpeg_files["aac.m4a"]
-    as_float = await lk.from_file(path).to_array()
-    as_int = await lk.from_file(path, dtype="int16").to_array()
+    as_float = await lk.from_file(path).to_array(squeeze=False)
+    as_int = await lk.from_file(path, dtype="int16").to_array(squeeze=False)
     assert as_int.dtype == np.int16
     assert as_int.shape == as_float.shape
     expected = np.clip(np.round(as_float.astype(np.float64) * 32_768), -32_768, 32_767)
@@ -521,7 +521,7 @@ async def test_truncated_wav_warn_policy(
 ) -> None:
     path, x = truncated_wav
     with pytest.warns(lk.TruncatedAudioWarning, match="truncated after 20000 samples"):
-        y = await lk.from_file(path, on_truncated="warn").to_array()
+        y = await lk.from_file(path, on_truncated="warn").to_array(squeeze=False)
     np.testing.assert_array_equal(y, x[:20_000])
 
 
@@ -575,7 +575,7 @@ async def test_corrupt_flac_is_read_past_the_damage(
     path.write_bytes(bytes(damaged))
     seconds = 4 * block / 16_000
     with pytest.warns(lk.DamagedAudioWarning, match=f"skipped at {seconds:.3f} s") as w:
-        y = await lk.from_file(path, block_ms=100).to_array()
+        y = await lk.from_file(path, block_ms=100).to_array(squeeze=False)
     report = w[0].message
     assert isinstance(report, lk.DamagedAudioWarning)
     lost = round(report.lost_s * 16_000)
@@ -585,7 +585,7 @@ async def test_corrupt_flac_is_read_past_the_damage(
     assert not y[4 * block : 4 * block + lost].any()
     np.testing.assert_array_equal(y[4 * block + lost :], x[4 * block + lost :])
     with pytest.raises(lk.DamagedAudioError, match=f"damaged data at {seconds:.3f} s"):
-        await lk.from_file(path, on_damaged="error").to_array()
+        await lk.from_file(path, on_damaged="error").to_array(squeeze=False)
 
 
 # -- to_file: destinations ---------------------------------------------------------------------

@@ -38,7 +38,7 @@ def test_a_damaged_mp4_is_read_past_the_damage(tmp_path: Path) -> None:
         media = lk.open_media(damaged)
         assert media.audio is not None
         assert media.video is not None
-        audio = lk.run_sync(media.audio.to_array())
+        audio = lk.run_sync(media.audio.to_array(squeeze=False))
         frames = lk.run_sync(lk.open_media(damaged).video.collect())  # type: ignore[union-attr]
     assert audio.shape == (480_000, 1)  # the timeline is kept: the loss is silence
     probe = subprocess.run(

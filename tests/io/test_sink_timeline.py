@@ -271,5 +271,5 @@ async def test_to_media_file_refuses_overlaps_and_fills_gaps(
         expected[start : start + FRAME] = 0
     audio = lk.open_media(tmp_path / "gaps.mkv").audio
     assert audio is not None
-    decoded = await audio.to_array()
+    decoded = await audio.to_array(squeeze=False)
     np.testing.assert_array_equal(decoded[:, 0], expected)  # FLAC: lossless

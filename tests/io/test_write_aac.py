@@ -114,7 +114,7 @@ def test_the_file_holds_exactly_the_samples_written(
 
     # What decodes: from_file gives exactly that many samples; the ffmpeg CLI (which drops
     # the priming but keeps the last frame's padding) gives the same samples first.
-    got = lk.run_sync(lk.from_file(path).to_array())
+    got = lk.run_sync(lk.from_file(path).to_array(squeeze=False))
     assert got.shape == (samples, channels)
     decoded = _ffmpeg_decode(path, channels)
     assert samples <= len(decoded) < samples + 1024
@@ -143,8 +143,8 @@ def test_the_same_signal_as_the_ffmpeg_cli_makes(tmp_path: Path, channels: int) 
     lk.run_sync(lk.from_file(wav).to_file(ours))
 
     reference = _as_float(x)
-    mine = lk.run_sync(lk.from_file(ours).to_array())
-    other = lk.run_sync(lk.from_file(theirs).to_array())
+    mine = lk.run_sync(lk.from_file(ours).to_array(squeeze=False))
+    other = lk.run_sync(lk.from_file(theirs).to_array(squeeze=False))
     assert _snr_db(reference, mine) > _snr_db(reference, other) - 3
     assert _snr_db(other, mine) > 20  # the same encoder (another FFmpeg), the same alignment
     # ffmpeg's default bit rate: 69 kb/s mono, 128 kb/s stereo, as ours.
@@ -188,7 +188,7 @@ def test_every_channel_is_kept(tmp_path: Path, channels: int) -> None:
     x = np.stack([0.3 * np.sin(2 * np.pi * hz * t) for hz in tones], axis=1).astype(np.float32)
     path = tmp_path / "many.m4a"
     lk.run_sync(lk.from_array(x, rate).to_file(path))
-    got = lk.run_sync(lk.from_file(path).to_array())
+    got = lk.run_sync(lk.from_file(path).to_array(squeeze=False))
     assert got.shape == x.shape
     middle = got[4_800:43_200]
     phase = np.exp(-2j * np.pi * np.outer(np.arange(4_800, 43_200) / rate, tones))
@@ -314,7 +314,7 @@ async def test_a_cancelled_new_file_holds_everything_written(
         await _endless(16_000, 12_345).to_file(path, partial="keep")
     assert scope.cancelled_caught
     assert lk.file_info(path).samples_per_channel == 12_345
-    got = await lk.from_file(path).to_array()
+    got = await lk.from_file(path).to_array(squeeze=False)
     assert got.shape == (12_345, 1)
     assert _snr_db(_as_float(_tones(12_345, 16_000, 1, "int16")), got) > 12
     assert open_resources() == {}
@@ -349,11 +349,11 @@ async def test_a_failed_run_keeps_a_new_file_and_leaves_a_replaced_one(
 async def test_an_edit_in_place(anyio_backend: str, tmp_path: Path) -> None:
     path = tmp_path / "talk.m4a"
     await lk.sine(440, 2.0, 44_100, amplitude=0.5).to_file(path)
-    expected = await lk.from_file(path).resample(16_000).gain(-6).to_array()
+    expected = await lk.from_file(path).resample(16_000).gain(-6).to_array(squeeze=False)
     summary = await lk.from_file(path).resample(16_000).gain(-6).to_file(path, overwrite=True)
     assert summary.samples_per_channel == 32_000
     assert lk.file_info(path).samples_per_channel == 32_000
-    got = await lk.from_file(path).to_array()
+    got = await lk.from_file(path).to_array(squeeze=False)
     assert _snr_db(expected, got) > 12
     assert _temporaries(tmp_path) == []
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.lowlevel
 import numpy as np
 import pytest
+import soundfile as sf
 from livekit import rtc
 from numpy.typing import NDArray
 
@@ -72,13 +74,29 @@ async def test_from_array_is_re_iterable(anyio_backend: str) -> None:
     np.testing.assert_array_equal(second, x)
 
 
-async def test_to_array_shape_follows_the_input(anyio_backend: str) -> None:
+async def test_to_array_has_one_shape_rule_for_every_source(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    """Mono is 1-D whatever the source (as soundfile.read gives), so a file's samples and
+    the array written to it compare element by element instead of broadcasting to (n, n)."""
     flat = np.arange(10, dtype=np.int16)
     column = flat.reshape(-1, 1)
-    assert (await lk.from_array(flat, 8_000).to_array()).shape == (10,)
-    assert (await lk.from_array(column, 8_000).to_array()).shape == (10, 1)
-    assert (await lk.from_array(column, 8_000).to_array(squeeze=True)).shape == (10,)
-    assert (await lk.from_array(flat, 8_000).to_array(squeeze=False)).shape == (10, 1)
+    sf.write(tmp_path / "mono.wav", flat, 8_000, subtype="PCM_16")
+    stereo = np.stack([flat, -flat], axis=1)
+    mono_sources = [
+        lk.from_array(flat, 8_000),
+        lk.from_array(column, 8_000),
+        lk.from_file(tmp_path / "mono.wav"),
+        lk.from_array(stereo, 8_000).remix(1),
+        lk.silence(10 / 8_000, 8_000),
+    ]
+    for stream in mono_sources:
+        got = await stream.to_array()
+        assert got.shape == (10,), stream
+        assert (await stream.to_array(squeeze=False)).shape == (10, 1), stream
+    np.testing.assert_array_equal(await lk.from_file(tmp_path / "mono.wav").to_array(), flat)
+    assert (await lk.from_array(stereo, 8_000).to_array()).shape == (10, 2)
+    assert (await lk.from_array(stereo, 8_000).to_array(squeeze=False)).shape == (10, 2)
 
 
 async def test_to_array_returns_a_writable_copy(anyio_backend: str) -> None:
@@ -93,7 +111,7 @@ async def test_to_array_returns_a_writable_copy(anyio_backend: str) -> None:
     [
         (np.zeros(0, np.int16), (0,)),
         (np.zeros((0, 2), np.float32), (0, 2)),
-        (np.zeros((0, 1), np.int16), (0, 1)),
+        (np.zeros((0, 1), np.int16), (0,)),  # mono: 1-D, whatever the input's shape
     ],
 )
 async def test_empty_array_gives_empty_output(
@@ -172,7 +190,7 @@ async def test_from_frames_sync_generator(anyio_backend: str) -> None:
         yield from _lk_frames()
 
     y = await lk.from_frames(gen()).to_array()
-    assert y[:, 0].tolist() == [0] * 160 + [1] * 160 + [2] * 80
+    assert y.tolist() == [0] * 160 + [1] * 160 + [2] * 80
 
 
 async def test_from_frames_async_generator(anyio_backend: str) -> None:

@@ -23,7 +23,7 @@ RATES = st.sampled_from([8_000, 11_025, 16_000, 22_050, 24_000, 44_100, 48_000])
 def _stream_resample(frames: list[lk.AudioFrame], rate: int, quality: str = "HQ") -> Any:
     async def main() -> NDArray[Any]:
         stream = lk.from_frames(frames, format=frames[0].format)
-        return await stream.resample(rate, quality).to_array()  # type: ignore[arg-type]
+        return await stream.resample(rate, quality).to_array(squeeze=False)  # type: ignore[arg-type]
 
     return anyio.run(main)
 

@@ -55,7 +55,7 @@ def heard_alone(
         async with room:
             return await lk.from_participant(room, "a").to_array()
 
-    heard: np.ndarray = virtual(main)[:, 0]
+    heard: np.ndarray = virtual(main)
     return heard
 
 
@@ -98,7 +98,7 @@ def test_from_track_reads_a_subscribed_track_until_it_is_unpublished() -> None:
         async with room:
             track = await subscribed
             heard = await lk.from_track(track, sample_rate=16_000).to_array()
-            return heard[:, 0], room.clock()
+            return heard, room.clock()
 
     heard, ended = virtual(main)
     assert ended == pytest.approx(3.05 + IN_FLIGHT_S, abs=1e-6)  # the unpublish, heard
@@ -225,7 +225,7 @@ def test_a_mute_is_digital_silence_that_on_mute_skip_leaves_out() -> None:
                 lk.from_participant(room, "a").to_array(),
                 lk.from_participant(room, "a", on_mute="skip").to_array(),
             )
-            return kept[:, 0], skipped[:, 0], events
+            return kept, skipped, events
 
     kept, skipped, events = virtual(main)
     assert events == ["muted 1.05", "unmuted 2.05"]
@@ -336,7 +336,7 @@ def test_an_echo_agent_publishes_back_what_it_heard_in_real_time() -> None:
             echo = room.you.published["echo"]
             assert summary.samples_per_channel == echo.audio().shape[0]
             assert not room.you.track_publications  # unpublished at the end
-            return heard[:, 0], echo.audio()[:, 0], echo.started_at, room.clock()
+            return heard, echo.audio(), echo.started_at, room.clock()
 
     heard, echoed, started, ended = virtual(main)
     assert np.array_equal(echoed[: heard.size], heard // 2)

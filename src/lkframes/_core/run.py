@@ -70,7 +70,6 @@ class StreamBase(Generic[T_co]):
     """
 
     __slots__ = (
-        "_flat",
         "_lists",
         "_live",
         "_name",
@@ -87,7 +86,6 @@ class StreamBase(Generic[T_co]):
         *,
         format: AudioFormat | None = None,
         name: str = "stream",
-        flat: bool = False,
         tasks: bool = False,
         live: bool = False,
     ) -> None:
@@ -95,7 +93,6 @@ class StreamBase(Generic[T_co]):
         self.format = format
         """The format of the frames, if known before iteration (else None)."""
         self._name = name
-        self._flat = flat
         self._tasks = tasks
         self._live = live
         # Set by the stage that made this stream (see plan.py): what it was applied to,
@@ -108,11 +105,6 @@ class StreamBase(Generic[T_co]):
     def name(self) -> str:
         """The label shown in reprs: the source and its stages."""
         return self._name
-
-    @property
-    def flat(self) -> bool:
-        """Whether the source was 1-D, so `to_array` gives mono output as 1-D."""
-        return self._flat
 
     @property
     def live(self) -> bool:
@@ -256,9 +248,7 @@ class StreamBase(Generic[T_co]):
                 for item in items:
                     fn(item)
 
-    async def to_array(
-        self: StreamBase[AudioFrame], *, squeeze: bool | None = None
-    ) -> NDArray[Any]:
+    async def to_array(self: StreamBase[AudioFrame], *, squeeze: bool = True) -> NDArray[Any]:
         """Run the pipeline and return all samples as one array, laid out by their pts.
 
         The array starts at the first frame's pts (no silence before it). A frame that starts
@@ -268,9 +258,9 @@ class StreamBase(Generic[T_co]):
         repeats pts) is refused: mix such streams, or `chunk` them, which re-stamps pts.
 
         Args:
-            squeeze: Return 1-D for mono. By default, 1-D when the stream is mono and its
-                source was 1-D (an array or a synthetic mono signal), else
-                ``(samples, channels)``.
+            squeeze: Return a mono stream as 1-D ``(samples,)``, as ``soundfile.read``
+                does; the same rule for every source (an array, a file, a track). False
+                gives ``(samples, channels)`` always, ``(samples, 1)`` for mono.
 
         Returns:
             The samples, concatenated in order, gaps filled with zeros.
@@ -308,8 +298,6 @@ class StreamBase(Generic[T_co]):
             out = np.concatenate(blocks) if len(blocks) > 1 else blocks[0].copy()
         else:
             out = np.empty((0, fmt.num_channels), fmt.numpy_dtype)
-        if squeeze is None:
-            squeeze = self._flat
         if squeeze and fmt.num_channels == 1:
             return out.reshape(-1)
         return out

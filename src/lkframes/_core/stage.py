@@ -73,7 +73,7 @@ class Stage(Generic[A_contra, B_co]):
         ...     return lk.Stage("left", transform, output_format=output_format)
         >>> stream = lk.sine(440, 0.1, 16_000, num_channels=2) | left()
         >>> stream.format, lk.run_sync(stream.to_array()).shape
-        (AudioFormat(sample_rate=16000, num_channels=1, dtype='int16'), (1600, 1))
+        (AudioFormat(sample_rate=16000, num_channels=1, dtype='int16'), (1600,))
     """
 
     __slots__ = (
@@ -167,7 +167,6 @@ class Stage(Generic[A_contra, B_co]):
             open,
             format=self.output_format(stream.format),
             name=name,
-            flat=stream.flat,
             tasks=stream.runs_tasks or self._tasks,
             live=stream.live,
         )

@@ -63,7 +63,6 @@ class Stream(StreamBase[T_co], SpeechMethods):
         open: Returns a fresh async generator of frames each time it is called.
         format: The `AudioFormat` of the frames, if known before the first frame.
         name: A label shown in reprs.
-        flat: The source was 1-D, so `to_array` returns 1-D for mono output.
         tasks: Some stage starts tasks (see `current_task_group`).
         live: The source gives frames as they happen (see `live`).
 

@@ -6,7 +6,6 @@ from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import numpy as np
 from numpy.typing import NDArray
 
 from .._core.checks import FormatGuard
@@ -58,7 +57,6 @@ def from_array(
         [400, 400, 200]
     """
     rate = positive_int(sample_rate, "sample_rate")
-    flat = isinstance(array, np.ndarray) and array.ndim == 1
     data = validate_samples(array, what="array")
     if check_finite:
         ensure_finite(data, what="array")
@@ -73,7 +71,7 @@ def from_array(
             await checkpoint()
             yield AudioFrame.of(frozen[offset : offset + block], fmt, start + offset)
 
-    return Stream(run, format=fmt, name=f"from_array({data.shape[0]} samples)", flat=flat)
+    return Stream(run, format=fmt, name=f"from_array({data.shape[0]} samples)")
 
 
 def from_frames(
@@ -108,7 +106,7 @@ def from_frames(
         >>> a = lk.AudioFrame(np.ones(160, np.int16), 16_000)
         >>> b = lk.AudioFrame(np.ones(160, np.int16), 16_000, pts=160)
         >>> lk.run_sync(lk.from_frames([a, b]).to_array()).shape
-        (320, 1)
+        (320,)
     """
     items_of = replayable(frames, "from_frames")
 

@@ -86,7 +86,6 @@ def concat(*streams: Stream[AudioFrame]) -> Stream[AudioFrame]:
         run,
         format=declared,
         name=f"concat({len(streams)} streams)",
-        flat=all(s.flat for s in streams),
         tasks=any(s.runs_tasks for s in streams),
         live=any(s.live for s in streams),
     )
@@ -184,7 +183,6 @@ def merge(*streams: Stream[Any]) -> Stream[Any]:
         run,
         format=declared,
         name=f"merge({len(streams)} streams)",
-        flat=all(s.flat for s in streams),
         tasks=True,
         live=any(s.live for s in streams),
     )
@@ -292,7 +290,6 @@ def mix(*streams: Stream[AudioFrame], gains: Sequence[float] | None = None) -> S
         run,
         format=declared,
         name=f"mix({len(streams)} streams)",
-        flat=all(s.flat for s in streams),
         tasks=any(s.runs_tasks for s in streams),
         live=any(s.live for s in streams),
     )

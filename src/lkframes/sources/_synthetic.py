@@ -59,7 +59,7 @@ def _synthetic(
             yield AudioFrame.of(data, fmt, start)
             start += n
 
-    return Stream(run, format=fmt, name=name, flat=num_channels == 1)
+    return Stream(run, format=fmt, name=name)
 
 
 def sine(

@@ -69,7 +69,7 @@ Examples:
     >>> import lkframes as lk
     >>> from lkframes.testing import RoomConsumer
     >>> async def alice_only(room):
-    ...     return {"alice": (await lk.from_participant(room, "alice").to_array())[:, 0]}
+    ...     return {"alice": await lk.from_participant(room, "alice").to_array()}
     >>> consumer: RoomConsumer = alice_only
 """
 

@@ -139,7 +139,7 @@ class Published:
     Examples:
         >>> from lkframes.testing._sim_local import Published
         >>> Published("echo", []).audio().shape
-        (0, 1)
+        (0,)
     """
 
     def __init__(
@@ -161,11 +161,13 @@ class Published:
         first = self.chunks or self.frames
         return first[0][0] if first else None
 
-    def audio(self) -> NDArray[np.int16]:
-        """Everything it played, in order, as (samples, channels) int16."""
+    def audio(self, *, squeeze: bool = True) -> NDArray[np.int16]:
+        """Everything it played, in order, as int16: 1-D for mono and ``(samples,
+        channels)`` otherwise, as `Stream.to_array` gives (``squeeze=False``: always 2-D)."""
         if not self.chunks:
-            return np.zeros((0, 1), np.int16)
-        return np.concatenate([data for _, data in self.chunks])
+            return np.zeros((0,) if squeeze else (0, 1), np.int16)
+        out = np.concatenate([data for _, data in self.chunks])
+        return out.reshape(-1) if squeeze and out.shape[1] == 1 else out
 
 
 class SimulatedLocalParticipant:

@@ -139,6 +139,7 @@ if _typing.TYPE_CHECKING:
     from .stages import timeout as timeout
     from .stages import to_dtype as to_dtype
     from .stages import to_pixel_format as to_pixel_format
+    from .stages import window as window
 
 _PUBLIC: dict[str, str] = {
     "._core.buffer": "FrameBuffer",
@@ -175,7 +176,7 @@ _PUBLIC: dict[str, str] = {
     ".sources": "concat from_array from_frames from_video_frames merge mix noise silence sine zip",
     ".stages": (
         "chunk filter flat_map fps gain map remix resample resize skip skip_while take take_while "
-        "tap timeout to_dtype to_pixel_format"
+        "tap timeout to_dtype to_pixel_format window"
     ),
 }
 """Where each public name is defined, by module: ``import lkframes`` imports none of them;
@@ -366,5 +367,6 @@ __all__ = (
     "to_source",
     "to_speaker",
     "to_video_source",
+    "window",
     "zip",
 )

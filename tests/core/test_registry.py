@@ -65,6 +65,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "resize": {"width": 32, "keep_aspect": True, "interpolation": "area"},
     "to_pixel_format": {"pixel_format": "i420"},
     "fps": {"rate": 10},
+    "window": {"ms": 50, "hop_ms": 50, "tail": "pad"},
 }
 
 

@@ -102,6 +102,21 @@ class Stream(StreamBase[T_co]):
         """Cut into frames of exactly ``ms`` or ``samples``. See `lkframes.chunk`."""
         return self.pipe(registry.stage("chunk")(ms=ms, samples=samples, tail=tail))
 
+    def window(
+        self: Stream[AudioFrame],
+        *,
+        ms: float | None = None,
+        hop_ms: float | None = None,
+        samples: int | None = None,
+        hop_samples: int | None = None,
+        tail: Tail = "drop",
+    ) -> Stream[AudioFrame]:
+        """Windows of ``ms`` every ``hop_ms`` (may overlap). See `lkframes.window`."""
+        stage = registry.stage("window")
+        return self.pipe(
+            stage(ms=ms, hop_ms=hop_ms, samples=samples, hop_samples=hop_samples, tail=tail)
+        )
+
     def remix(
         self: Stream[AudioFrame], num_channels: int, *, matrix: ArrayLike | None = None
     ) -> Stream[AudioFrame]:

@@ -23,6 +23,7 @@ from ._resample import resample as resample
 from ._video import fps as fps
 from ._video import resize as resize
 from ._video import to_pixel_format as to_pixel_format
+from ._window import window as window
 
 __all__ = (
     "chunk",
@@ -42,4 +43,5 @@ __all__ = (
     "timeout",
     "to_dtype",
     "to_pixel_format",
+    "window",
 )

@@ -118,7 +118,8 @@ class Meter:
         """Samples per channel in each 100 ms step."""
         self._partial = 0.0  # weighted sum of squares of the step being filled
         self._filled = 0  # samples in it
-        self._steps: list[float] = []  # the mean energy of each complete step
+        self._steps = np.zeros(1024)  # the mean energy of each complete step, in [:_count]
+        self._count = 0
         self.samples = 0
         """Samples per channel measured so far."""
         self.sample_peak = 0.0
@@ -136,7 +137,20 @@ class Meter:
     @property
     def steps(self) -> int:
         """Complete 100 ms steps so far."""
-        return len(self._steps)
+        return self._count
+
+    def step_energies(self) -> NDArray[np.float64]:
+        """The mean energy of every complete 100 ms step so far (a view)."""
+        return self._steps[: self._count]
+
+    def _append(self, energies: NDArray[np.float64]) -> None:
+        end = self._count + energies.shape[0]
+        if end > self._steps.shape[0]:  # doubling: appending stays O(1) per step
+            grown = np.zeros(max(end, 2 * self._steps.shape[0]))
+            grown[: self._count] = self._steps[: self._count]
+            self._steps = grown
+        self._steps[self._count : end] = energies
+        self._count = end
 
     def push(self, samples: NDArray[Any]) -> int:
         """Measure ``(n, channels)`` samples (int16 or float32, full scale 1.0 or 32768).
@@ -161,20 +175,21 @@ class Meter:
 
     def _add(self, power: NDArray[np.float64]) -> int:
         """Add per-sample weighted powers to the 100 ms steps; return the steps completed."""
-        step, before = self.step, len(self._steps)
+        step = self.step
         need = step - self._filled
         if power.shape[0] < need:
             self._partial += float(power.sum())
             self._filled += power.shape[0]
             return 0
-        self._steps.append((self._partial + float(power[:need].sum())) / step)
         rest = power[need:]
-        whole = rest.shape[0] // step
-        if whole:
-            self._steps += (rest[: whole * step].reshape(whole, step).sum(axis=1) / step).tolist()
+        whole = int(rest.shape[0] // step)
+        sums = np.empty(whole + 1)
+        sums[0] = self._partial + float(power[:need].sum())
+        sums[1:] = rest[: whole * step].reshape(whole, step).sum(axis=1)
+        self._append(sums / step)
         tail = rest[whole * step :]
         self._partial, self._filled = float(tail.sum()), tail.shape[0]
-        return len(self._steps) - before
+        return whole + 1
 
     def finish(self) -> None:
         """The end of the stream: flush the oversampler (the last samples' true peak)."""
@@ -188,9 +203,8 @@ class Meter:
     def window(self, steps: int, end: int | None = None) -> float:
         """Loudness of the ``steps`` 100 ms steps ending with step ``end`` (exclusive;
         default: the last complete one); steps before the start count as silence."""
-        stop = len(self._steps) if end is None else end
-        chosen = self._steps[max(0, stop - steps) : stop]
-        return lufs(sum(chosen) / steps)
+        stop = self._count if end is None else end
+        return lufs(float(self._steps[max(0, stop - steps) : stop].sum()) / steps)
 
     def momentary(self, end: int | None = None) -> float:
         """Momentary loudness: the last 400 ms."""
@@ -200,17 +214,19 @@ class Meter:
         """Short-term loudness: the last 3 s."""
         return self.window(30, end)
 
-    def block_energies(self) -> NDArray[np.float64]:
-        """The energy of every complete 400 ms gating block (a block every 100 ms)."""
-        steps = np.asarray(self._steps)
+    def block_energies(self, end: int | None = None) -> NDArray[np.float64]:
+        """The energy of every complete 400 ms gating block (a block every 100 ms) in the
+        first ``end`` steps (default: all)."""
+        steps = self.step_energies()[:end]
         if steps.shape[0] < 4:
             return np.empty(0)
         sums = np.convolve(steps, np.ones(4), mode="valid")
         return sums / 4.0
 
-    def integrated(self) -> float:
-        """Integrated (gated) loudness of everything so far, -inf when all is gated out."""
-        blocks = self.block_energies()
+    def integrated(self, end: int | None = None) -> float:
+        """Integrated (gated) loudness of the first ``end`` steps (default: everything so
+        far), -inf when all is gated out."""
+        blocks = self.block_energies(end)
         absolute = 10.0 ** ((_ABSOLUTE_GATE - _OFFSET) / 10.0)
         loud = blocks[blocks >= absolute]
         if not loud.shape[0]:

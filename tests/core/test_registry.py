@@ -65,6 +65,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "resize": {"width": 32, "keep_aspect": True, "interpolation": "area"},
     "to_pixel_format": {"pixel_format": "i420"},
     "fps": {"rate": 10},
+    "normalize": {"lufs": -20.0, "true_peak": -2.0},
+    "meter_loudness": {"on_reading": lambda reading: None, "every_ms": 200},
     "window": {"ms": 50, "hop_ms": 50, "tail": "pad"},
 }
 
@@ -102,6 +104,7 @@ _TYPING_NAMES = {
     "rtc": rtc,
     "VideoFrame": lk.VideoFrame,
     "PixelFormat": lk.PixelFormat,
+    "LoudnessReading": lk.LoudnessReading,
 }
 
 

@@ -51,6 +51,15 @@ class LoudnessReading:
 
     Windows that reach back before the stream's start count that time as silence, as
     FFmpeg's ``ebur128`` filter does, so the first readings are low.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> readings = []
+        >>> tone = lk.sine(997, 1.0, 16_000, amplitude=0.5).meter_loudness(readings.append)
+        >>> summary = lk.run_sync(tone.run())
+        >>> first, last = readings[0], readings[-1]
+        >>> first.pts, round(first.momentary_lufs, 1), last.pts, round(last.momentary_lufs, 1)
+        (1600, -15.1, 16000, -9.0)
     """
 
     pts: int

@@ -76,8 +76,10 @@ class AssumedFormatWarning(UserWarning):
 
 
 class LoudnessWarning(UserWarning):
-    """`normalize` could not bring the stream to its target loudness: the gain would have
-    passed the true-peak limit (so a smaller gain was applied), or the stream is silent.
+    """`normalize` fell short of its target loudness (a true-peak limit, or silence).
+
+    The gain that reaches the target would have passed the true-peak limit, so a smaller
+    gain was applied; or the stream is silent and was left as it is.
 
     Args:
         message: What happened, the gain wanted and the gain applied.

@@ -86,7 +86,7 @@ async def loudness(stream: Stream[AudioFrame], *, true_peak: bool = True) -> Lou
     )
 
 
-@stage_entry()
+@stage_entry(spec=False)
 def meter_loudness(
     on_reading: Callable[[LoudnessReading], object], *, every_ms: int = 100
 ) -> Stage[AudioFrame, AudioFrame]:

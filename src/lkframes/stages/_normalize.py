@@ -66,8 +66,8 @@ def normalize(
     Args:
         lufs: The target integrated loudness, -70 to 0 LUFS: -23 is EBU R128 (broadcast),
             -16 common for podcasts, -14 for music streaming.
-        true_peak: The highest true peak allowed in the output, in dBTP (-60 to 0), or None
-            for no limit.
+        true_peak: The highest true peak allowed in the output, in dBTP (-60 to 0); None
+            (in Python) for no limit.
         live: Normalise as the audio arrives (for live streams) instead of in two passes.
 
     Returns:

@@ -6,6 +6,7 @@ readings equal FFmpeg's momentary and short-term values."""
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +165,14 @@ async def test_surround_weights_follow_bs1770(anyio_backend: str) -> None:
 def test_bad_reading_intervals_are_refused(every_ms: Any) -> None:
     with pytest.raises(lk.ParameterError, match="every_ms"):
         lk.meter_loudness(print, every_ms=every_ms)
+
+
+async def test_without_scipy_the_error_names_the_extra(
+    anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "scipy", None)  # import scipy now raises ImportError
+    monkeypatch.setitem(sys.modules, "scipy.signal", None)
+    with pytest.raises(lk.MissingExtraError, match=r"pip install 'lkframes\[loudness\]'"):
+        await lk.sine(440, 1.0, 16_000).loudness()
+    with pytest.raises(lk.MissingExtraError, match="scipy"):
+        await lk.sine(440, 1.0, 16_000).normalize(-20, live=True).run()

@@ -66,3 +66,11 @@ def test_bad_loudness_flags_are_refused_in_flag_terms(
 ) -> None:
     assert _main.main(["convert", str(speech), str(tmp_path / "x.wav"), *flags]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_convert_loudness_refuses_stdin_in_flag_terms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["convert", "-", str(tmp_path / "x.wav"), "--loudness", "-16"]
+    assert _main.main(argv) == 2
+    assert "--loudness -16 reads IN twice" in capsys.readouterr().err

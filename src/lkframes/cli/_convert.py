@@ -165,6 +165,11 @@ def convert_command(args: argparse.Namespace) -> int:
         raise lk.AudioFileError(f"OUT {str(output)!r} is a directory; give a file name")
     try:
         stages = _flag_stages(args)
+        if "normalize" in stages and str(args.input) == STDIO:
+            raise lk.ParameterError(
+                f"{_flags_of('normalize', args)} reads IN twice (it measures the loudness, "
+                "then applies the gain); give IN as a file, not - (stdin)"
+            )
         output_encoding(named, args.subtype, args.dtype, None, subtype_name="--subtype")
     except lk.ParameterError as exc:
         _usage(args, str(exc).replace("stdout.", "--ext ") if to_stdout else str(exc))

@@ -124,6 +124,8 @@ class Meter:
         """Samples per channel measured so far."""
         self.sample_peak = 0.0
         """The largest absolute sample so far (full scale 1.0)."""
+        self.last_peak = 0.0
+        """The largest absolute sample of the last `push`."""
         self._true_peak = 0.0
         self._oversampler: Any = None
         if true_peak and oversampling(sample_rate) > 1:
@@ -162,7 +164,8 @@ class Meter:
             return 0
         floats = samples.astype(np.float32) / 32768.0 if samples.dtype == np.int16 else samples
         self.samples += samples.shape[0]
-        self.sample_peak = max(self.sample_peak, float(np.abs(floats).max()))
+        self.last_peak = float(np.abs(floats).max())
+        self.sample_peak = max(self.sample_peak, self.last_peak)
         if self._oversampler is not None:
             up = self._oversampler.resample_chunk(np.ascontiguousarray(floats, np.float32))
             if up.size:

@@ -191,13 +191,11 @@ def _live(name: str, lufs: float, true_peak: float | None) -> Stage[AudioFrame, 
             fmt = guard(frame)
             if meter is None:
                 meter = Meter(fmt.sample_rate, fmt.num_channels, true_peak=False)
-            peak_before = meter.sample_peak
-            meter.sample_peak = 0.0
             if meter.push(frame.data):
                 so_far = meter.integrated()
                 if so_far > -math.inf:
                     target = min(max(10.0 ** ((lufs - so_far) / 20.0), 1.0 / most), most)
-            peak, meter.sample_peak = meter.sample_peak, max(peak_before, meter.sample_peak)
+            peak = meter.last_peak if frame.samples_per_channel else 0.0
             end = min(target, ceiling / peak) if peak > 0 else target
             n = frame.samples_per_channel
             if n == 0 or (end == level == 1.0):

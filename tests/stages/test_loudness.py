@@ -17,6 +17,7 @@ import soundfile as sf
 from loudness_refs import RATE, espeak_speech, ffmpeg_r128, tone, with_noise
 
 import lkframes as lk
+from lkframes.testing import check_stage
 
 pytestmark = pytest.mark.anyio
 
@@ -176,3 +177,12 @@ async def test_without_scipy_the_error_names_the_extra(
         await lk.sine(440, 1.0, 16_000).loudness()
     with pytest.raises(lk.MissingExtraError, match="scipy"):
         await lk.sine(440, 1.0, 16_000).normalize(-20, live=True).run()
+
+
+def test_meter_loudness_passes_the_stage_kit() -> None:
+    # the frames pass on untouched, whatever the split, and the source is closed
+    check_stage(
+        lambda fmt: lk.meter_loudness(lambda reading: None),
+        expected_length=lambda n, fmt: n,
+        max_examples=20,
+    )

@@ -137,3 +137,22 @@ async def test_live_form_on_speech_converges_to_the_two_pass_gain(
     whole = ffmpeg_r128(out)
     assert abs(whole["I"] + 23) < 1.0  # measured 0.8: the early seconds are off
     assert whole["TP"] <= 0.0
+
+
+async def test_two_passes_open_and_close_the_source_twice(anyio_backend: str) -> None:
+    # (why the stage kit, which expects one opening, does not fit normalize)
+    opened: list[str] = []
+    tone = lk.run_sync(lk.sine(997, 1.0, RATE, amplitude=0.1).to_array())
+
+    async def source() -> AsyncGenerator[lk.AudioFrame, None]:
+        opened.append("open")
+        try:
+            for start in range(0, RATE, 4_800):
+                yield lk.AudioFrame(tone[start : start + 4_800], RATE, pts=start)
+        finally:
+            opened.append("closed")
+
+    stream = lk.Stream(source, format=lk.AudioFormat(RATE, 1), name="tone")
+    out = await stream.normalize(-20).to_array()
+    assert opened == ["open", "closed", "open", "closed"]
+    assert abs((await lk.from_array(out, RATE).loudness()).integrated_lufs + 20) < 0.01

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 import lkframes as lk
 from lkframes._core.plan import planning
-from lkframes.testing import frame_streams
+from lkframes.testing import check_stage, frame_streams
 
 
 def _windows(frames: list[lk.AudioFrame], **kwargs: Any) -> list[lk.AudioFrame]:
@@ -129,3 +129,12 @@ def test_a_hop_that_is_not_whole_samples_is_refused_at_the_rate() -> None:
     message = r"hop_ms: 0\.1 ms at 16000 Hz is 1\.6 samples.*hop_samples="
     with pytest.raises(lk.ParameterError, match=message):
         lk.silence(0.1, 16_000).window(ms=25, hop_ms=0.1)
+
+
+def test_window_without_overlap_passes_the_stage_kit() -> None:
+    # hop == size: contiguous pts, split-independent, closes its source, re-iterable
+    check_stage(
+        lambda fmt: lk.window(samples=64, hop_samples=64, tail="keep"),
+        expected_length=lambda n, fmt: n,
+        max_examples=25,
+    )

@@ -186,3 +186,15 @@ def test_meter_loudness_passes_the_stage_kit() -> None:
         expected_length=lambda n, fmt: n,
         max_examples=20,
     )
+
+
+async def test_stages_that_run_tasks_are_measured(anyio_backend: str) -> None:
+    tone = lk.sine(997, 3.0, 16_000, amplitude=0.5, block_ms=100)
+    plain = await tone.loudness()
+    concurrent = await tone.map(lambda frame: frame, concurrency=3).loudness()
+    assert concurrent == plain
+
+
+async def test_rates_below_8000_hz_are_refused(anyio_backend: str) -> None:
+    with pytest.raises(lk.FormatError, match=r"expected >= 8000 Hz, got 4000 Hz"):
+        await lk.sine(440, 1.0, 4_000).loudness()

@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .._core.errors import MissingExtraError
+from .._core.errors import FormatError, MissingExtraError
 
-__all__ = ("Meter", "channel_weights", "k_weighting", "lufs")
+__all__ = ("MIN_RATE", "Meter", "channel_weights", "k_weighting", "lufs")
 
 _ABSOLUTE_GATE = -70.0  # LUFS
 _RELATIVE_GATE = -10.0  # LU below the absolutely gated loudness
 _OFFSET = -0.691
+MIN_RATE = 8_000
 
 
 def _scipy_signal() -> Any:
@@ -103,12 +104,22 @@ class Meter:
     """The BS.1770 measurement of one stream, fed samples in order (any block sizes).
 
     Args:
-        sample_rate: The stream's rate.
+        sample_rate: The stream's rate, 8000 Hz or more.
         num_channels: Its channels.
         true_peak: Also measure the true peak (costs a 4x oversampling).
+
+    Raises:
+        FormatError: A rate below 8000 Hz.
+        MissingExtraError: scipy is not installed.
     """
 
     def __init__(self, sample_rate: int, num_channels: int, *, true_peak: bool = True) -> None:
+        if sample_rate < MIN_RATE:
+            raise FormatError(
+                "loudness (BS.1770) needs the K-weighting's 1.7 kHz shelf below half the rate",
+                f">= {MIN_RATE} Hz",
+                f"{sample_rate} Hz",
+            )
         signal = _scipy_signal()
         self._sosfilt = signal.sosfilt
         self._sos = k_weighting(sample_rate)

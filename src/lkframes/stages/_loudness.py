@@ -13,7 +13,6 @@ from .._core.checks import FormatGuard
 from .._core.errors import ParameterError
 from .._core.frame import AudioFrame
 from .._core.loudness import Loudness, LoudnessReading
-from .._core.opening import consume
 from .._core.registry import method_entry, stage_entry
 from .._core.stage import Stage, each_stage
 from .._core.stream import Stream
@@ -54,7 +53,8 @@ async def loudness(stream: Stream[AudioFrame], *, true_peak: bool = True) -> Lou
 
     Raises:
         MissingExtraError: scipy is not installed (``pip install 'lkframes[loudness]'``).
-        FormatError: The frames' format changes mid-stream.
+        FormatError: The frames' format changes mid-stream, or its rate is below 8000 Hz
+            (BS.1770's filter has its shelf at 1.7 kHz).
 
     Examples:
         >>> import lkframes as lk
@@ -64,7 +64,7 @@ async def loudness(stream: Stream[AudioFrame], *, true_peak: bool = True) -> Lou
     """
     guard = FormatGuard("loudness", stream.format)
     meter: Meter | None = None
-    async with consume(stream) as frames:
+    async with stream.open() as frames:  # a task group for stages that run tasks
         async for frame in frames:
             fmt = guard(frame)
             if meter is None:

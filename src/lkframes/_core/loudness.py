@@ -59,7 +59,7 @@ class LoudnessReading:
         >>> summary = lk.run_sync(tone.run())
         >>> first, last = readings[0], readings[-1]
         >>> first.pts, round(first.momentary_lufs, 1), last.pts, round(last.momentary_lufs, 1)
-        (1600, -15.1, 16000, -9.0)
+        (1600, -15.0, 16000, -9.0)
     """
 
     pts: int

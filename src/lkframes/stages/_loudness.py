@@ -60,7 +60,7 @@ async def loudness(stream: Stream[AudioFrame], *, true_peak: bool = True) -> Lou
         >>> import lkframes as lk
         >>> quiet = lk.noise(3.0, 48_000, amplitude=0.05, seed=1)
         >>> round(lk.run_sync(quiet.loudness()).integrated_lufs)
-        -34
+        -28
     """
     guard = FormatGuard("loudness", stream.format)
     meter: Meter | None = None

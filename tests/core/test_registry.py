@@ -132,7 +132,7 @@ def test_the_stream_method_has_the_functions_parameters_and_defaults(name: str) 
     assert _parameters(method, skip_first=True) == _parameters(getattr(lk, name))
 
 
-@pytest.mark.parametrize("name", ["to_file", "to_source", "publish", "concat"])
+@pytest.mark.parametrize("name", ["to_file", "to_source", "publish", "concat", "loudness"])
 def test_sink_and_combinator_methods_match_their_functions(name: str) -> None:
     method = getattr(lk.Stream, name)
     function = getattr(lk, name)

@@ -105,6 +105,7 @@ _TYPING_NAMES = {
     "VideoFrame": lk.VideoFrame,
     "PixelFormat": lk.PixelFormat,
     "LoudnessReading": lk.LoudnessReading,
+    "Loudness": lk.Loudness,
 }
 
 

@@ -60,8 +60,10 @@ def normalize(
     up to and with that frame) to ``lufs``, ramped sample by sample from the last frame's
     gain (no clicks), within ±30 dB, and lowered where the frame's sample peak would pass
     ``true_peak``. Until the first 400 ms gating block is complete the gain is 0 dB; on
-    steady programme it settles within about a second, on speech within a few seconds,
-    and from then on moves only as the running integrated loudness does.
+    steady programme it settles within about a second, on speech within a few seconds
+    (tests/stages/test_normalize.py: within 2.3 dB of the two-pass gain from 3 s on, 0.2
+    dB in the last second), and from then on moves only as the running integrated
+    loudness does. Noise before the first word is boosted until speech arrives.
 
     Args:
         lufs: The target integrated loudness, -70 to 0 LUFS: -23 is EBU R128 (broadcast),

@@ -56,9 +56,7 @@ def _flags_of(name: str, args: argparse.Namespace) -> str:
         "chunk": f"--chunk-ms {args.chunk_ms:g}" if args.chunk_ms is not None else "--chunk-ms",
         "gain": f"--gain-db {args.gain_db:g}" if args.gain_db is not None else "--gain-db",
         "to_dtype": f"--dtype {args.dtype}",
-        "normalize": f"--loudness {args.loudness:g}"
-        if args.loudness is not None
-        else "--true-peak",
+        "normalize": "--loudness" if args.loudness is None else f"--loudness {args.loudness:g}",
     }
     return words.get(name, name)
 

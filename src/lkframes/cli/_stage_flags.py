@@ -29,7 +29,7 @@ CONVERT_ORDER = (
     "denoise",
     "auto_gain",
     "gain",
-    "normalize",  # after every stage that changes the level, before int16 rounds it
+    "normalize",  # after every stage that changes the level
     "to_dtype",
     "chunk",
 )

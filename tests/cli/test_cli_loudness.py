@@ -59,6 +59,7 @@ def test_convert_loudness_normalises_within_the_true_peak_flag(
         (["--loudness", "5"], "--loudness must be between -70 and 0 LUFS (got 5)"),
         (["--loudness", "-16", "--true-peak", "1"], "--true-peak must be between -60 and 0"),
         (["--loudness", "loud"], "argument --loudness: not a number: 'loud'"),
+        (["--true-peak", "-2"], "--true-peak needs --loudness too"),
     ],
 )
 def test_bad_loudness_flags_are_refused_in_flag_terms(

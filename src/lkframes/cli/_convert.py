@@ -38,6 +38,8 @@ def _usage(args: argparse.Namespace, message: str) -> NoReturn:
 
 def _flag_stages(args: argparse.Namespace) -> dict[str, Any]:
     """The stages the flags ask for, by name, built (so checked) before any file is read."""
+    if args.true_peak is not None and args.loudness is None:
+        raise lk.ParameterError("--true-peak needs --loudness too (the target it limits)")
     stages = {}
     for name in CONVERT_ORDER:
         values = flag_values(name, args)

@@ -198,3 +198,16 @@ async def test_stages_that_run_tasks_are_measured(anyio_backend: str) -> None:
 async def test_rates_below_8000_hz_are_refused(anyio_backend: str) -> None:
     with pytest.raises(lk.FormatError, match=r"expected >= 8000 Hz, got 4000 Hz"):
         await lk.sine(440, 1.0, 4_000).loudness()
+
+
+@pytest.mark.parametrize("rate", [44_100, 16_000, 8_000])
+async def test_other_rates_match_ffmpeg(
+    anyio_backend: str, signals: dict[str, Path], tmp_path: Path, rate: int
+) -> None:
+    # The K-weighting is designed for each rate (as FFmpeg does); the true peak is 4x.
+    path = tmp_path / f"speech_{rate}.wav"
+    await lk.from_file(signals["speech_snr10"]).remix(1).resample(rate).to_file(path)
+    measured = await lk.from_file(path).loudness()
+    reference = ffmpeg_r128(path)
+    assert abs(measured.integrated_lufs - reference["I"]) < 0.1  # measured 0.005
+    assert abs(measured.true_peak_dbtp - reference["TP"]) < 0.1  # measured <= 0.03

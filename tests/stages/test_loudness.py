@@ -211,3 +211,15 @@ async def test_other_rates_match_ffmpeg(
     reference = ffmpeg_r128(path)
     assert abs(measured.integrated_lufs - reference["I"]) < 0.1  # measured 0.005
     assert abs(measured.true_peak_dbtp - reference["TP"]) < 0.1  # measured <= 0.03
+
+
+async def test_five_one_matches_ffmpeg(
+    anyio_backend: str, signals: dict[str, Path], tmp_path: Path
+) -> None:
+    # FFmpeg reads a 6-channel WAV as 5.1: the LFE left out, the surrounds weighed 1.41
+    x, rate = sf.read(signals["speech_snr10"], dtype="float32")
+    gains = np.array([[1.0, 0, 0.5, 0.8, 0.3, 0], [0, 1.0, 0, 0, 0, 0.6]], np.float32)
+    path = tmp_path / "five_one.wav"
+    sf.write(path, x @ gains, rate, subtype="FLOAT")
+    measured = await lk.from_file(path).loudness()
+    assert abs(measured.integrated_lufs - ffmpeg_r128(path)["I"]) < 0.1  # measured 0.005

@@ -32,6 +32,7 @@ OUTSIDE = (
     "pydantic",
     "pyloudnorm",
     "ray",
+    "scipy",
     "sounddevice",
     "soundfile",
     "soxr",

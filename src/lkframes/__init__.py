@@ -53,6 +53,8 @@ if _typing.TYPE_CHECKING:
     from ._core.format import DType as DType
     from ._core.frame import AudioFrame as AudioFrame
     from ._core.framelist import FrameList as FrameList
+    from ._core.loudness import Loudness as Loudness
+    from ._core.loudness import LoudnessReading as LoudnessReading
     from ._core.params import Interpolation as Interpolation
     from ._core.params import Partial as Partial
     from ._core.params import Quality as Quality
@@ -73,6 +75,7 @@ if _typing.TYPE_CHECKING:
     from ._core.voice import VoiceActivity as VoiceActivity
     from ._core.warnings import AssumedFormatWarning as AssumedFormatWarning
     from ._core.warnings import DamagedAudioWarning as DamagedAudioWarning
+    from ._core.warnings import LoudnessWarning as LoudnessWarning
     from ._core.warnings import TruncatedAudioWarning as TruncatedAudioWarning
     from .devices import from_microphone as from_microphone
     from .devices import play as play
@@ -130,7 +133,10 @@ if _typing.TYPE_CHECKING:
     from .stages import flat_map as flat_map
     from .stages import fps as fps
     from .stages import gain as gain
+    from .stages import loudness as loudness
     from .stages import map as map
+    from .stages import meter_loudness as meter_loudness
+    from .stages import normalize as normalize
     from .stages import remix as remix
     from .stages import resample as resample
     from .stages import resize as resize
@@ -145,6 +151,7 @@ if _typing.TYPE_CHECKING:
     from .voice import speech as speech
     from .voice import utterances as utterances
     from .voice import vad as vad
+    from .stages import window as window
 
 _PUBLIC: dict[str, str] = {
     "._core.buffer": "FrameBuffer",
@@ -159,6 +166,7 @@ _PUBLIC: dict[str, str] = {
     "._core.format": "AudioFormat DType",
     "._core.frame": "AudioFrame",
     "._core.framelist": "FrameList",
+    "._core.loudness": "Loudness LoudnessReading",
     "._core.params": "Interpolation Partial Quality Tail",
     "._core.samples": "resampled_length",
     "._core.stage": "OutputFormat Stage",
@@ -166,7 +174,9 @@ _PUBLIC: dict[str, str] = {
     "._core.stream": "RunSummary Stream close_upstream consume current_task_group",
     "._core.sync": "run_sync",
     "._core.video": "PixelFormat VideoFrame",
-    "._core.warnings": "AssumedFormatWarning DamagedAudioWarning TruncatedAudioWarning",
+    "._core.warnings": (
+        "AssumedFormatWarning DamagedAudioWarning LoudnessWarning TruncatedAudioWarning"
+    ),
     ".devices": "from_microphone play to_speaker",
     ".dsp": "auto_gain denoise echo_cancel high_pass process",
     ".io": (
@@ -182,8 +192,9 @@ _PUBLIC: dict[str, str] = {
     ".sources": "concat from_array from_frames from_video_frames merge mix noise silence sine zip",
     ".voice": "speech utterances vad",
     ".stages": (
-        "chunk filter flat_map fps gain map remix resample resize skip skip_while take take_while "
-        "tap timeout to_dtype to_pixel_format"
+        "chunk filter flat_map fps gain loudness map meter_loudness "
+        "normalize remix resample resize skip skip_while take take_while tap timeout to_dtype "
+        "to_pixel_format window"
     ),
 }
 """Where each public name is defined, by module: ``import lkframes`` imports none of them;
@@ -289,6 +300,9 @@ __all__ = (
     "InvalidVideoError",
     "LiveStats",
     "LkFramesError",
+    "Loudness",
+    "LoudnessReading",
+    "LoudnessWarning",
     "MediaFile",
     "MediaFileError",
     "MediaInfo",
@@ -355,11 +369,14 @@ __all__ = (
     "from_video_track",
     "gain",
     "high_pass",
+    "loudness",
     "make_token",
     "map",
     "merge",
+    "meter_loudness",
     "mix",
     "noise",
+    "normalize",
     "open_media",
     "play",
     "process",
@@ -390,5 +407,6 @@ __all__ = (
     "to_video_source",
     "utterances",
     "vad",
+    "window",
     "zip",
 )

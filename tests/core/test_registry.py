@@ -69,6 +69,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "vad": {"threshold": 0.4, "min_silence_ms": 200, "model_rate": 8_000},
     "utterances": {"threshold": 0.3, "min_speech_ms": 100, "max_ms": 100},
     "speech": {"threshold": 0.3, "min_speech_ms": 100, "speech_pad_ms": 10},
+    "normalize": {"lufs": -20.0, "true_peak": -2.0},
+    "meter_loudness": {"on_reading": lambda reading: None, "every_ms": 200},
+    "window": {"ms": 50, "hop_ms": 50, "tail": "pad"},
 }
 
 
@@ -112,6 +115,8 @@ _TYPING_NAMES = {
     "PixelFormat": lk.PixelFormat,
     "ModelRate": lk.ModelRate,
     "Stream": lk.Stream,  # the speech methods' module names it for type checking only
+    "LoudnessReading": lk.LoudnessReading,
+    "Loudness": lk.Loudness,
 }
 
 
@@ -139,7 +144,7 @@ def test_the_stream_method_has_the_functions_parameters_and_defaults(name: str) 
     assert _parameters(method, skip_first=True) == _parameters(getattr(lk, name))
 
 
-@pytest.mark.parametrize("name", ["to_file", "to_source", "publish", "concat"])
+@pytest.mark.parametrize("name", ["to_file", "to_source", "publish", "concat", "loudness"])
 def test_sink_and_combinator_methods_match_their_functions(name: str) -> None:
     method = getattr(lk.Stream, name)
     function = getattr(lk, name)

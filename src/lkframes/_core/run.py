@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 import numpy as np
 from numpy.typing import NDArray
 
+from . import registry
 from .checks import FormatGuard, PtsGuard
 from .errors import FormatError, NeedsOpenError
 from .format import AudioFormat
@@ -24,6 +25,9 @@ from .framelist import FrameList
 from .opening import NEEDS_OPEN, running, task_group_var
 from .plan import explain
 from .tasks import one_error
+
+if TYPE_CHECKING:
+    from .loudness import Loudness
 
 __all__ = ("RunSummary", "StreamBase")
 
@@ -301,3 +305,8 @@ class StreamBase(Generic[T_co]):
         if squeeze and fmt.num_channels == 1:
             return out.reshape(-1)
         return out
+
+    async def loudness(self: StreamBase[AudioFrame], *, true_peak: bool = True) -> Loudness:
+        """Run the pipeline and measure its loudness (BS.1770-4). See `lkframes.loudness`."""
+        result: Loudness = await registry.method("loudness")(self, true_peak=true_peak)
+        return result

@@ -1,11 +1,9 @@
 """`Stream[T]`: a lazy, re-openable async pipeline of frames with its format, and its
 fluent methods: one line per registered stage or sink.
 
-Each method is the same as piping into the stage function of the same name (``stream |
-lkframes.resample(...)``) or calling the sink (``lkframes.to_file(stream, ...)``). The
-registry reaches them without importing the layers above the core, and
-``tests/core/test_registry.py`` proves every method has its function's parameters and
-defaults.
+Each is the same as piping into the stage of that name (``stream | lkframes.resample(...)``)
+or calling the sink (``lkframes.to_file(stream, ...)``), reached through the registry;
+``tests/core/test_registry.py`` proves each has its function's parameters and defaults.
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ if TYPE_CHECKING:
     from livekit import rtc
     from numpy.typing import ArrayLike, NDArray
 
+    from .loudness import LoudnessReading
     from .stage import Stage
     from .video import PixelFormat, VideoFrame
 
@@ -102,6 +101,19 @@ class Stream(StreamBase[T_co], SpeechMethods):
         """Cut into frames of exactly ``ms`` or ``samples``. See `lkframes.chunk`."""
         return self.pipe(registry.stage("chunk")(ms=ms, samples=samples, tail=tail))
 
+    def window(
+        self: Stream[AudioFrame],
+        *,
+        ms: float | None = None,
+        hop_ms: float | None = None,
+        samples: int | None = None,
+        hop_samples: int | None = None,
+        tail: Tail = "drop",
+    ) -> Stream[AudioFrame]:
+        """Windows of ``ms`` every ``hop_ms`` (may overlap). See `lkframes.window`."""
+        sizes = {"ms": ms, "hop_ms": hop_ms, "samples": samples, "hop_samples": hop_samples}
+        return self.pipe(registry.stage("window")(**sizes, tail=tail))
+
     def remix(
         self: Stream[AudioFrame], num_channels: int, *, matrix: ArrayLike | None = None
     ) -> Stream[AudioFrame]:
@@ -115,6 +127,25 @@ class Stream(StreamBase[T_co], SpeechMethods):
     def gain(self: Stream[AudioFrame], db: float) -> Stream[AudioFrame]:
         """Change the level by ``db`` decibels. See `lkframes.gain`."""
         return self.pipe(registry.stage("gain")(db))
+
+    def normalize(
+        self: Stream[AudioFrame],
+        lufs: float = -23.0,
+        *,
+        true_peak: float | None = -1.0,
+        live: bool = False,
+    ) -> Stream[AudioFrame]:
+        """Bring the loudness to ``lufs`` LUFS. See `lkframes.normalize`."""
+        return self.pipe(registry.stage("normalize")(lufs, true_peak=true_peak, live=live))
+
+    def meter_loudness(
+        self: Stream[AudioFrame],
+        on_reading: Callable[[LoudnessReading], object],
+        *,
+        every_ms: int = 100,
+    ) -> Stream[AudioFrame]:
+        """Report loudness while running. See `lkframes.meter_loudness`."""
+        return self.pipe(registry.stage("meter_loudness")(on_reading, every_ms=every_ms))
 
     def denoise(self: Stream[AudioFrame]) -> Stream[AudioFrame]:
         """LiveKit's noise suppression, offline. See `lkframes.denoise`."""

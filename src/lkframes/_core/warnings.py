@@ -6,7 +6,12 @@ the facts instead of parsing the message.
 
 from __future__ import annotations
 
-__all__ = ("AssumedFormatWarning", "DamagedAudioWarning", "TruncatedAudioWarning")
+__all__ = (
+    "AssumedFormatWarning",
+    "DamagedAudioWarning",
+    "LoudnessWarning",
+    "TruncatedAudioWarning",
+)
 
 
 class TruncatedAudioWarning(UserWarning):
@@ -68,3 +73,27 @@ class AssumedFormatWarning(UserWarning):
         >>> issubclass(lk.AssumedFormatWarning, UserWarning)
         True
     """
+
+
+class LoudnessWarning(UserWarning):
+    """`normalize` fell short of its target loudness (a true-peak limit, or silence).
+
+    The gain that reaches the target would have passed the true-peak limit, so a smaller
+    gain was applied; or the stream is silent and was left as it is.
+
+    Args:
+        message: What happened, the gain wanted and the gain applied.
+        target_lufs: The loudness asked for.
+        output_lufs: The loudness the output has instead (-inf for silence).
+
+    Examples:
+        >>> import lkframes as lk
+        >>> warning = lk.LoudnessWarning("short", target_lufs=-16.0, output_lufs=-18.5)
+        >>> warning.target_lufs - warning.output_lufs
+        2.5
+    """
+
+    def __init__(self, message: str, *, target_lufs: float, output_lufs: float) -> None:
+        self.target_lufs = target_lufs
+        self.output_lufs = output_lufs
+        super().__init__(message)

@@ -38,6 +38,8 @@ def _usage(args: argparse.Namespace, message: str) -> NoReturn:
 
 def _flag_stages(args: argparse.Namespace) -> dict[str, Any]:
     """The stages the flags ask for, by name, built (so checked) before any file is read."""
+    if args.true_peak is not None and args.loudness is None:
+        raise lk.ParameterError("--true-peak needs --loudness too (the target it limits)")
     stages = {}
     for name in CONVERT_ORDER:
         values = flag_values(name, args)
@@ -56,6 +58,7 @@ def _flags_of(name: str, args: argparse.Namespace) -> str:
         "chunk": f"--chunk-ms {args.chunk_ms:g}" if args.chunk_ms is not None else "--chunk-ms",
         "gain": f"--gain-db {args.gain_db:g}" if args.gain_db is not None else "--gain-db",
         "to_dtype": f"--dtype {args.dtype}",
+        "normalize": "--loudness" if args.loudness is None else f"--loudness {args.loudness:g}",
     }
     return words.get(name, name)
 
@@ -162,6 +165,11 @@ def convert_command(args: argparse.Namespace) -> int:
         raise lk.AudioFileError(f"OUT {str(output)!r} is a directory; give a file name")
     try:
         stages = _flag_stages(args)
+        if "normalize" in stages and str(args.input) == STDIO:
+            raise lk.ParameterError(
+                f"{_flags_of('normalize', args)} reads IN twice (it measures the loudness, "
+                "then applies the gain); give IN as a file, not - (stdin)"
+            )
         output_encoding(named, args.subtype, args.dtype, None, subtype_name="--subtype")
     except lk.ParameterError as exc:
         _usage(args, str(exc).replace("stdout.", "--ext ") if to_stdout else str(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import warnings
 from dataclasses import replace
 from typing import Any
@@ -32,6 +33,7 @@ def info_command(args: argparse.Namespace) -> int:
             args.parser.error(in_flags(str(exc)))
         decode = stream is not None
         meter = LevelMeter()
+        loudness: lk.Loudness | None = None
         if stream is not None:
             stream, close_bar = progress(
                 stream.tap(meter),
@@ -40,12 +42,15 @@ def info_command(args: argparse.Namespace) -> int:
                 "info",
             )
             try:
-                info = replace(
-                    info, samples_per_channel=lk.run_sync(stream.run()).samples_per_channel
-                )
+                if args.loudness:
+                    loudness = lk.run_sync(stream.loudness())
+                    samples = loudness.samples_per_channel
+                else:
+                    samples = lk.run_sync(stream.run()).samples_per_channel
+                info = replace(info, samples_per_channel=samples)
             finally:
                 close_bar()
-    _show_info(args, info, decode, meter, caveats)
+    _show_info(args, info, decode, meter, caveats, loudness)
     return 0
 
 
@@ -54,7 +59,7 @@ def _header_or_stream(
 ) -> tuple[lk.AudioFileInfo, lk.Stream[lk.AudioFrame] | None]:
     """FILE's header (it raises for a cut the header shows), and a stream to decode where
     ``--exact`` asks or the header cannot say the length (stdin, an ADTS stream)."""
-    if args.exact or str(args.file) == STDIO:
+    if args.exact or args.loudness or str(args.file) == STDIO:
         return read_with_info(source, **options)
     info = lk.file_info(source, **{k: options[k] for k in _LAYOUT})
     if info.samples_per_channel is not None:
@@ -70,6 +75,7 @@ def _show_info(
     decoded: bool,
     meter: LevelMeter,
     caveats: Caveats,
+    loudness: lk.Loudness | None,
 ) -> None:
     peak, rms = (decibels(meter.peak), decibels(meter.rms)) if decoded else (None, None)
     video = _video_of(info)
@@ -89,6 +95,7 @@ def _show_info(
             "length": "decoded" if decoded else "header",
             "peak_dbfs": peak,
             "rms_dbfs": rms,
+            **_loudness_json(loudness),
             "video": None
             if video is None
             else {
@@ -114,10 +121,38 @@ def _show_info(
             "silent" if peak is None or rms is None else f"peak {peak:.1f} dBFS, RMS {rms:.1f} dBFS"
         )
         lines.append(f"  level     {level}")
+    if loudness is not None:
+        lines.append(f"  loudness  {_loudness_text(loudness)}")
     if video is not None:
         fps = f", {video.fps:g} fps" if video.fps else ""
         lines.append(f"  video     {video.width}x{video.height}{fps}, {video.codec} (not measured)")
     print("\n".join(lines))
+
+
+def _finite(value: float) -> float | None:
+    """``value`` rounded for showing, None for the -inf of silence (JSON has no infinity)."""
+    return round(value, 2) if math.isfinite(value) else None
+
+
+def _loudness_json(loudness: lk.Loudness | None) -> dict[str, float | None]:
+    """The loudness keys of ``info --json`` (present only with ``--loudness``)."""
+    if loudness is None:
+        return {}
+    return {
+        "integrated_lufs": _finite(loudness.integrated_lufs),
+        "true_peak_dbtp": _finite(loudness.true_peak_dbtp),
+        "max_short_term_lufs": _finite(loudness.max_short_term_lufs),
+    }
+
+
+def _loudness_text(loudness: lk.Loudness) -> str:
+    """``-23.0 LUFS integrated, true peak -1.2 dBTP`` (or ``silent``)."""
+    if not math.isfinite(loudness.integrated_lufs):
+        return "silent (nothing above -70 LUFS)"
+    return (
+        f"{loudness.integrated_lufs:.1f} LUFS integrated, true peak "
+        f"{loudness.true_peak_dbtp:.1f} dBTP, loudest 3 s {loudness.max_short_term_lufs:.1f} LUFS"
+    )
 
 
 def _video_of(info: lk.AudioFileInfo) -> lk.VideoInfo | None:

@@ -136,11 +136,18 @@ def _add_info(info: argparse.ArgumentParser) -> None:
         "header where the header says the length (instant, as soxi); a file whose header "
         "only allows an estimate (an ADTS .aac, an MP3 without a frame count, stdin) is "
         "decoded to count. --exact decodes any file: the exact length, its peak and RMS "
-        "level in dBFS, and any damage skipped."
+        "level in dBFS, and any damage skipped. --loudness decodes it too and measures "
+        "its loudness (BS.1770 / EBU R128: integrated LUFS and true peak)."
     )
     info.add_argument("file", type=Path, help="audio file, or - for stdin")
     info.add_argument(
         "--exact", action="store_true", help="decode the whole file: exact length and level"
+    )
+    info.add_argument(
+        "--loudness",
+        action="store_true",
+        help="decode the whole file and measure its loudness: integrated LUFS, true peak "
+        "(needs lkframes[loudness])",
     )
     add_input_flags(info)
     add_reading_flags(info)

@@ -29,13 +29,14 @@ CONVERT_ORDER = (
     "denoise",
     "auto_gain",
     "gain",
+    "normalize",  # after every stage that changes the level
     "to_dtype",
     "chunk",
 )
 """The order ``lkframes convert`` applies its stages in."""
 
 
-_METAVARS = {"sample_rate": "HZ", "num_channels": "N"}
+_METAVARS = {"sample_rate": "HZ", "num_channels": "N", "true_peak": "DBTP"}
 """Short placeholders in the usage line for the stage parameters whose names are long."""
 
 

@@ -17,12 +17,16 @@ from ._levels import remix as remix
 from ._levels import to_dtype as to_dtype
 from ._limits import skip as skip
 from ._limits import take as take
+from ._loudness import loudness as loudness
+from ._loudness import meter_loudness as meter_loudness
 from ._map import flat_map as flat_map
 from ._map import map as map
+from ._normalize import normalize as normalize
 from ._resample import resample as resample
 from ._video import fps as fps
 from ._video import resize as resize
 from ._video import to_pixel_format as to_pixel_format
+from ._window import window as window
 
 __all__ = (
     "chunk",
@@ -30,7 +34,10 @@ __all__ = (
     "flat_map",
     "fps",
     "gain",
+    "loudness",
     "map",
+    "meter_loudness",
+    "normalize",
     "remix",
     "resample",
     "resize",
@@ -42,4 +49,5 @@ __all__ = (
     "timeout",
     "to_dtype",
     "to_pixel_format",
+    "window",
 )

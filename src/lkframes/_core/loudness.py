@@ -1,0 +1,73 @@
+"""What loudness measurements return: `Loudness` (a whole stream, `Stream.loudness`) and
+`LoudnessReading` (one of `meter_loudness`'s live readings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .format import AudioFormat
+
+__all__ = ("Loudness", "LoudnessReading")
+
+
+@dataclass(frozen=True, slots=True)
+class Loudness:
+    """A stream's loudness, as ``ffmpeg -af ebur128=peak=true`` reports it (BS.1770-4).
+
+    Silence gives ``-inf`` (no gating block above -70 LUFS, or no sample above zero).
+
+    Examples:
+        >>> import lkframes as lk
+        >>> result = lk.run_sync(lk.sine(997, 5.0, 48_000, amplitude=0.5).loudness())
+        >>> round(result.integrated_lufs, 1), round(result.true_peak_dbtp, 1)
+        (-9.0, -6.0)
+    """
+
+    integrated_lufs: float
+    """Integrated (gated) loudness in LUFS: what R128 normalises (-23 LUFS) and podcasts
+    aim at (-16 LUFS)."""
+    true_peak_dbtp: float
+    """The largest value of the signal oversampled 4x, in dB of full scale (dBTP)."""
+    sample_peak_dbfs: float
+    """The largest absolute sample, in dBFS."""
+    max_momentary_lufs: float
+    """The loudest 400 ms window (a window every 100 ms)."""
+    max_short_term_lufs: float
+    """The loudest 3 s window (a window every 100 ms)."""
+    samples_per_channel: int
+    """Samples per channel measured."""
+    format: AudioFormat | None
+    """The measured audio's format (None for an empty stream of unknown format)."""
+
+    @property
+    def duration(self) -> float:
+        """Seconds measured (0.0 without a format)."""
+        return 0.0 if self.format is None else self.samples_per_channel / self.format.sample_rate
+
+
+@dataclass(frozen=True, slots=True)
+class LoudnessReading:
+    """What `meter_loudness` reports every ``every_ms`` of audio.
+
+    Windows that reach back before the stream's start count that time as silence, as
+    FFmpeg's ``ebur128`` filter does, so the first readings are low.
+
+    Examples:
+        >>> import lkframes as lk
+        >>> readings = []
+        >>> tone = lk.sine(997, 1.0, 16_000, amplitude=0.5).meter_loudness(readings.append)
+        >>> summary = lk.run_sync(tone.run())
+        >>> first, last = readings[0], readings[-1]
+        >>> first.pts, round(first.momentary_lufs, 1), last.pts, round(last.momentary_lufs, 1)
+        (1600, -15.0, 16000, -9.0)
+    """
+
+    pts: int
+    """Where the measured audio ends (exclusive), in samples at the stream's rate, counted
+    like the frames' pts."""
+    momentary_lufs: float
+    """Loudness of the last 400 ms."""
+    short_term_lufs: float
+    """Loudness of the last 3 s."""
+    integrated_lufs: float
+    """Integrated (gated) loudness of everything so far."""

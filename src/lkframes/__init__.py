@@ -148,10 +148,10 @@ if _typing.TYPE_CHECKING:
     from .stages import timeout as timeout
     from .stages import to_dtype as to_dtype
     from .stages import to_pixel_format as to_pixel_format
+    from .stages import window as window
     from .voice import speech as speech
     from .voice import utterances as utterances
     from .voice import vad as vad
-    from .stages import window as window
 
 _PUBLIC: dict[str, str] = {
     "._core.buffer": "FrameBuffer",

@@ -167,7 +167,6 @@ class _TwoPass(Stage[AudioFrame, AudioFrame]):
             run,
             format=stream.format,
             name=f"{stream.name} | {name}",
-            flat=stream.flat,
             tasks=stream.runs_tasks,
         )
         out._upstream, out._stage = stream, self  # for explain(); nothing to plan across

@@ -123,7 +123,8 @@ def _gain_db(name: str, measured: Loudness, lufs: float, true_peak: float | None
                 f"{name}: reaching {lufs:g} LUFS needs {db:+.2f} dB, which would bring the "
                 f"true peak to {measured.true_peak_dbtp + db:+.2f} dBTP; applied {lowered:+.2f} "
                 f"dB for a true peak of {true_peak:g} dBTP, so the output is {output:.2f} "
-                "LUFS (pass true_peak=None for the full gain, or limit the peaks first)",
+                "LUFS (true_peak=None gives the full gain, and in the command line --true-peak "
+                "up to 0 allows more; or limit the peaks first)",
                 target_lufs=lufs,
                 output_lufs=output,
             ),

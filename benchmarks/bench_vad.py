@@ -90,6 +90,7 @@ from pipecat.audio.vad.silero import SileroVADAnalyzer
 
 async def once(data, rate):
     analyzer = SileroVADAnalyzer(sample_rate=16_000)
+    analyzer.set_sample_rate(16_000)  # what pipecat's transport calls when it starts
     resampler = SOXRStreamAudioResampler()
     step = rate // 50
     started = time.perf_counter()

@@ -84,6 +84,41 @@ def test_info_names_the_video_beside_the_audio(
     capsys.readouterr()
 
 
+def test_info_describes_a_video_only_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file with video and no audio is described (it was refused as 'no audio stream');
+    its frames agree with ffprobe's count, from the header and by decoding with --exact."""
+    path = tmp_path / "screen.mp4"
+    pictures = [
+        lk.VideoFrame(np.zeros((48, 64, 3), np.uint8), "rgb24", timestamp_us=n * 40_000)
+        for n in range(30)
+    ]
+    lk.run_sync(lk.to_media_file(path, video=lk.from_video_frames(pictures)))
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
+         "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert _main.main(["info", str(path), "--json"]) == 0
+    info = _json(capsys)
+    assert info["format"] is None
+    assert info["length"] == "header"
+    assert info["video"] == {
+        "width": 64, "height": 48, "fps": 25.0, "codec": "h264", "frames": 30,
+    }  # fmt: skip
+    assert int(probe.stdout) == 30
+    assert _main.main(["info", str(path), "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert "audio     none" in out
+    assert "video     64x48, 25 fps, h264, 30 frames (counted by decoding)" in out
+    assert _main.main(["info", str(path), "--loudness"]) == 1
+    assert "--loudness: 'screen.mp4' has video and no audio stream" in capsys.readouterr().err
+    (tmp_path / "notes.txt").write_text("not media")
+    assert _main.main(["info", str(tmp_path / "notes.txt")]) == 1  # still refused as before
+    assert "not an audio file" in capsys.readouterr().err
+
+
 def test_info_of_silence_says_silent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "silence.wav"
     sf.write(path, np.zeros(1000, np.int16), 8_000)

@@ -7,6 +7,7 @@ import json
 import math
 import warnings
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import lkframes as lk
@@ -31,6 +32,17 @@ def info_command(args: argparse.Namespace) -> int:
             info, stream = _header_or_stream(args, source, options)
         except lk.ParameterError as exc:
             args.parser.error(in_flags(str(exc)))
+        except lk.UnsupportedAudioError:
+            media = _video_only(source)
+            if media is None:
+                raise
+            if args.loudness:
+                raise lk.UnsupportedAudioError(
+                    f"--loudness: {media.path.name!r} has video and no audio stream"
+                ) from None
+            counted = _count_frames(media) if args.exact else None
+            _show_video_only(args, media, counted)
+            return 0
         decode = stream is not None
         meter = LevelMeter()
         loudness: lk.Loudness | None = None
@@ -163,3 +175,65 @@ def _video_of(info: lk.AudioFileInfo) -> lk.VideoInfo | None:
         return None if info.path is None else lk.open_media(info.path).info.video
     except lk.MediaFileError:
         return None
+
+
+def _video_only(source: Any) -> lk.MediaInfo | None:
+    """The header of a media file with video and no audio (None for anything else)."""
+    if not isinstance(source, (str, Path)):
+        return None
+    try:
+        media = lk.open_media(source).info
+    except lk.MediaFileError:
+        return None
+    return media if media.video is not None and media.audio is None else None
+
+
+def _show_video_only(args: argparse.Namespace, media: lk.MediaInfo, counted: int | None) -> None:
+    """``info`` of a video-only file: its container and video stream, from the header, and
+    with ``--exact`` its frames ``counted`` by decoding."""
+    video = media.video
+    assert video is not None
+    frames_of = video.frames if counted is None else counted
+    length = "header" if counted is None else "decoded"
+    if args.json:
+        result = {
+            "command": "info",
+            "path": media.path.name,
+            "container": media.container,
+            "format": None,
+            "duration_s": media.duration,
+            "length": length,
+            "video": {
+                "width": video.width,
+                "height": video.height,
+                "fps": video.fps,
+                "codec": video.codec,
+                "frames": frames_of,
+            },
+        }
+        print(json.dumps(result, indent=2))
+        return
+    if args.quiet:
+        return
+    fps = f", {video.fps:g} fps" if video.fps else ""
+    said = "counted by decoding" if counted is not None else "from the header"
+    frames = f", {frames_of} frames ({said})" if frames_of is not None else ""
+    duration = "unknown" if media.duration is None else f"{media.duration:.3f} s"
+    print(
+        "\n".join(
+            [
+                media.path.name,
+                f"  file      {media.container} (read with pyav)",
+                "  audio     none",
+                f"  duration  {duration} (from the container)",
+                f"  video     {video.width}x{video.height}{fps}, {video.codec}{frames}",
+            ]
+        )
+    )
+
+
+def _count_frames(media: lk.MediaInfo) -> int:
+    """The frames of a video-only file's first video stream, counted by decoding."""
+    video = lk.open_media(media.path).video
+    assert video is not None  # media.video is not None
+    return lk.run_sync(video.run()).frames

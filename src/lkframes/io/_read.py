@@ -1,4 +1,5 @@
-"""`from_file`: stream an audio input block by block in a worker thread, to its real end."""
+"""`from_file`: stream an audio input block by block in a worker thread, one block ahead of
+the pipeline, to its real end."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import math
 import warnings
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import replace
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import anyio
+from numpy.typing import NDArray
 
+from .._core.ahead import Ahead
 from .._core.checks import check_choice
 from .._core.errors import ParameterError, TruncatedAudioError
 from .._core.format import SUPPORTED_DTYPES, AudioFormat, DType
@@ -209,19 +212,29 @@ def _reading(
             raise anyio.ClosedResourceError(f"{probed.source.name} is a pipe: it can be read once")
         opened[0] += 1
         reader = await anyio.to_thread.run_sync(FileReader, probed, fmt, on_damaged, start, end)
+        ahead: Ahead[NDArray[Any]] = Ahead()  # the next block is read while this one is used
         with held("file"):
             try:
+                ahead.start(reader.read, block)
                 while True:
-                    data = await anyio.to_thread.run_sync(reader.read, block)
+                    data = await ahead.result()
                     if not data.shape[0]:
                         break
-                    yield AudioFrame.of(data, fmt, reader.position - data.shape[0])
+                    pts = reader.position - data.shape[0]
+                    ahead.start(reader.read, block)
+                    yield AudioFrame.of(data, fmt, pts)
             finally:
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(reader.close)
+                with anyio.CancelScope(shield=True):  # no read left running on a closed file
+                    await anyio.to_thread.run_sync(_close, ahead, reader)
         _verdict(reader, on_truncated)
 
     return run
+
+
+def _close(ahead: Ahead[Any], reader: FileReader) -> None:
+    """Wait for a read in flight, then close the input (in a worker thread)."""
+    ahead.settle()
+    reader.close()
 
 
 def _verdict(reader: FileReader, on_truncated: OnTruncated) -> None:

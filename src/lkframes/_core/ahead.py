@@ -95,11 +95,13 @@ class Ahead(Generic[T]):
         Waiting is not cancellable (as an inline ``to_thread`` call would not be): a
         cancellation is raised once the call has finished.
         """
-        future = self._take()
+        future = self._future
+        assert future is not None, "no call was started"
         if future.done():
             await anyio.lowlevel.checkpoint()
         else:
             await anyio.to_thread.run_sync(concurrent.futures.wait, (future,))
+        self._future = None  # kept until here: a cancelled wait leaves the call to `settle`
         return future.result()
 
     def result_now(self) -> T:

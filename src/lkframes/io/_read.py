@@ -30,6 +30,9 @@ from ._source import AudioInput, Source
 
 __all__ = ("OnTruncated", "file_info", "from_file", "read_with_info", "sample_range")
 
+READ_AHEAD = "decoded in a worker thread, one block ahead"
+"""How `Stream.explain` shows a file source's thread boundary."""
+
 OnTruncated = Literal["raise", "warn"]
 """What `from_file` does with a file that ends before the length it declares (cut).
 
@@ -155,11 +158,13 @@ def read_with_info(
     )
     block = max(1, round(fmt.sample_rate * block_ms / 1000))
     label = source.name if source.path is None else source.path.name
-    return info, Stream(
+    stream = Stream(
         _reading(probed, fmt, block, on_truncated, on_damaged, first, last),
         format=fmt,
         name=f"from_file({label!r})",
     )
+    stream._threaded = READ_AHEAD
+    return info, stream
 
 
 def sample_range(

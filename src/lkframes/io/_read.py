@@ -60,7 +60,9 @@ def from_file(
 
     The header is read now (so a missing or unreadable file fails here, and the stream's
     format is known); each iteration opens the file anew and reads in a worker thread,
-    to the file's real end: a length is never taken from an estimate.
+    to the file's real end: a length is never taken from an estimate. The next block is
+    decoded while the pipeline works on the current one (one block ahead: memory stays
+    flat); a decoding error is raised after every block before it has been yielded.
 
     Args:
         path: A path, the file's bytes, or a readable binary file object (an open file,

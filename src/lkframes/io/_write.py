@@ -200,7 +200,8 @@ class _Writer:
         data = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
         if not all_finite(data):  # 0.5 s at a time: about 0.1 µs per 20 ms frame
             self._pending, self._pending_samples = [], 0  # not written, not retried on close
-            check_finite(data, "to_file: the audio", self.start + self.written, hint=NOT_FINITE)
+            at = self.start + self.written + (self._behind_samples if self._behind.busy else 0)
+            check_finite(data, "to_file: the audio", at, hint=NOT_FINITE)
         # Kept until handed over: a cancellation while the write before it finishes leaves
         # it for the shielded flush in `finish` instead of dropping it.
         self._pending = [data]
@@ -278,9 +279,10 @@ async def to_file(
 ) -> RunSummary:
     """Run ``stream`` and write its audio to ``path`` incrementally.
 
-    Writes in blocks of about 0.5 s from a worker thread, to a hidden temporary file
-    beside ``path`` that is renamed into place only when the run succeeds: a failure, a
-    cancellation or a kill leaves no file that looks complete, and an existing file (with
+    Writes in blocks of about 0.5 s from a worker thread (each block is written while the
+    next one gathers; a write error is raised at the next block), to a hidden temporary
+    file beside ``path`` that is renamed into place only when the run succeeds: a failure,
+    a cancellation or a kill leaves no file that looks complete, and an existing file (with
     ``overwrite=True``) is left intact, so ``path`` may be the file the stream reads (an
     edit in place). A live stream (a track, a room, a microphone) is recorded in place
     instead, its header finalised however the run ends, so a recording that is stopped

@@ -73,7 +73,9 @@ def from_array(
             await checkpoint()
             yield AudioFrame.of(frozen[offset : offset + block], fmt, start + offset)
 
-    return Stream(run, format=fmt, name=f"from_array({data.shape[0]} samples)", flat=flat)
+    stream = Stream(run, format=fmt, name=f"from_array({data.shape[0]} samples)", flat=flat)
+    stream._offline = True
+    return stream
 
 
 def from_frames(

@@ -59,7 +59,9 @@ def _synthetic(
             yield AudioFrame.of(data, fmt, start)
             start += n
 
-    return Stream(run, format=fmt, name=name, flat=num_channels == 1)
+    stream = Stream(run, format=fmt, name=name, flat=num_channels == 1)
+    stream._offline = True
+    return stream
 
 
 def sine(

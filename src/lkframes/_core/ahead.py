@@ -35,9 +35,6 @@ T = TypeVar("T")
 _MAX_WORKERS = 32
 """At most this many calls run ahead at once in the process (more wait their turn)."""
 
-_BEGIN_WAIT = 0.001
-"""How long `Ahead.start_now` waits for the worker thread to begin (seconds)."""
-
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -91,22 +88,6 @@ class Ahead(Generic[T]):
         """Start ``fn(*args)`` in a worker thread (after taking the previous result)."""
         assert self._future is None, "one call at a time: take the result first"
         self._future = _executor().submit(fn, *args)
-
-    def start_now(self, fn: Callable[..., T], *args: Any) -> None:
-        """`start`, and let the worker thread take the GIL to begin (at most a millisecond).
-
-        A thread woken while this one runs Python waits for the GIL until this one blocks
-        (or for the interpreter's 5 ms switch interval): without this, a caller that only
-        runs Python until it needs the result would get no overlap at all.
-        """
-        began = threading.Event()
-
-        def call() -> T:
-            began.set()
-            return fn(*args)
-
-        self.start(call)
-        began.wait(_BEGIN_WAIT)
 
     async def result(self) -> T:
         """The call's result, or its exception raised here; a checkpoint either way.

@@ -74,7 +74,6 @@ class StreamBase(Generic[T_co]):
         "_lists",
         "_live",
         "_name",
-        "_offline",
         "_open",
         "_stage",
         "_tasks",
@@ -107,9 +106,6 @@ class StreamBase(Generic[T_co]):
         self._lists: Callable[[], AsyncGenerator[list[T_co], None]] | None = None
         # What this step runs in a worker thread ahead of the pipeline (`Stream.explain`).
         self._threaded: str | None = None
-        # The source's items are all there at once (an array, a file, a synthetic signal):
-        # a stage may read one ahead of what it yields without delaying anything.
-        self._offline = False
 
     @property
     def name(self) -> str:

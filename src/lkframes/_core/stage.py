@@ -77,7 +77,6 @@ class Stage(Generic[A_contra, B_co]):
     """
 
     __slots__ = (
-        "_ahead",
         "_batches",
         "_each",
         "_keeps_silence",
@@ -108,9 +107,6 @@ class Stage(Generic[A_contra, B_co]):
         self._keeps_silence = False  # ... and keeps zeros zeros (so it may precede a pad)
         self._batches: Callable[[Any], AsyncIterator[list[Any]]] | None = None  # cuts lists
         self._pads = False  # the cutting pads its last frame with zeros
-        # A transform doing the same with its block work one block ahead in a worker
-        # thread, used over an offline source, and how `explain` shows it (`ahead_stage`).
-        self._ahead: tuple[Callable[[Any], AsyncIterator[Any]], str] | None = None
 
     def __repr__(self) -> str:
         return f"Stage({self.name})"
@@ -156,10 +152,6 @@ class Stage(Generic[A_contra, B_co]):
     def _apply(self, stream: Stream[Any], name: str) -> Stream[Any]:
         """The stream of this stage's output over ``stream``, as written."""
         transform = self._transform
-        ahead = self._ahead is not None and stream._offline and planning_enabled()
-        if ahead:
-            assert self._ahead is not None
-            transform = self._ahead[0]
         lists = self._lists_over(stream)
         if lists is not None and self._each is not None:
 
@@ -180,10 +172,6 @@ class Stage(Generic[A_contra, B_co]):
             live=stream.live,
         )
         out._upstream, out._stage, out._lists = stream, self, lists
-        out._offline = stream._offline
-        if ahead:
-            assert self._ahead is not None
-            out._threaded = self._ahead[1]
         return out
 
     def _lists_over(

@@ -166,7 +166,6 @@ def read_with_info(
         name=f"from_file({label!r})",
     )
     stream._threaded = READ_AHEAD
-    stream._offline = source.kind != "pipe"  # a pipe's blocks come as they are written
     return info, stream
 
 

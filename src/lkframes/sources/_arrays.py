@@ -73,9 +73,7 @@ def from_array(
             await checkpoint()
             yield AudioFrame.of(frozen[offset : offset + block], fmt, start + offset)
 
-    stream = Stream(run, format=fmt, name=f"from_array({data.shape[0]} samples)", flat=flat)
-    stream._offline = True
-    return stream
+    return Stream(run, format=fmt, name=f"from_array({data.shape[0]} samples)", flat=flat)
 
 
 def from_frames(

@@ -59,9 +59,7 @@ def _synthetic(
             yield AudioFrame.of(data, fmt, start)
             start += n
 
-    stream = Stream(run, format=fmt, name=name, flat=num_channels == 1)
-    stream._offline = True
-    return stream
+    return Stream(run, format=fmt, name=name, flat=num_channels == 1)
 
 
 def sine(

@@ -1,4 +1,4 @@
-"""`from_file` reads one block ahead in a worker thread; `to_file` writes one block behind.
+"""`from_file` reads up to two blocks ahead in a worker thread; `to_file` writes one behind.
 
 The frames and pts are the ones a block-by-block read gives, the pipeline after it is
 unchanged, an error in the thread is raised where the same read made inline raised it,
@@ -123,9 +123,10 @@ async def test_the_next_block_is_read_while_the_consumer_works(
     recorder = Recorder(monkeypatch)
     async with lk.from_file(noise_flac[0]).open() as frames:
         await anext(frames)
-        # The worker thread reads the next block while the event loop does not run.
-        assert recorder.wait_for("read 2 done")
-        assert recorder.reads == 2  # one block ahead, no more
+        # The worker thread reads the next blocks while the event loop does not run...
+        assert recorder.wait_for("read 3 done")
+        time.sleep(0.05)  # noqa: ASYNC251 - blocking on purpose: the loop must not run
+        assert recorder.reads == 3  # ... two blocks ahead, no more
     assert recorder.closed_after_reads()
 
 
@@ -190,7 +191,8 @@ async def test_explain_shows_the_thread_boundary(
     stream = lk.from_file(noise_flac[0]).resample(16_000).chunk(ms=20)
     steps = stream.explain().splitlines()
     assert steps[1] == (
-        "  1. source: from_file('noise.flac')  [decoded in a worker thread, one block ahead]"
+        "  1. source: from_file('noise.flac')  [decoded in a worker thread, up to 2 blocks "
+        "ahead]"
         "  -> 44100 Hz stereo int16"
     )
     assert "worker thread" not in "".join(steps[2:])

@@ -20,6 +20,7 @@ reuse, like anyio's, so a thousand short runs leave no thread behind.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import threading
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 import anyio.lowlevel
 
-__all__ = ("Ahead",)
+__all__ = ("Ahead", "Prefetch")
 
 T = TypeVar("T")
 
@@ -127,3 +128,100 @@ class Ahead(Generic[T]):
         future, self._future = self._future, None
         assert future is not None, "no call was started"
         return future
+
+
+class Prefetch(Generic[T]):
+    """Items made one after another by a blocking function in a worker thread, kept up
+    to ``depth`` ahead of the consumer: the thread goes on making the next while the
+    event loop takes the last, so neither waits for the other's hand-over.
+
+    ``make`` is called until ``last`` says its result ends the run, or it raises; each
+    result (or the exception) is given by `next` in order, the exception raised there.
+    `stop` ends the thread's work: it waits for a call in flight, so what ``make`` uses
+    may be released after it.
+
+    Examples:
+        >>> import itertools, lkframes as lk
+        >>> from lkframes._core.ahead import Prefetch
+        >>> async def three():
+        ...     count = itertools.count()
+        ...     items: Prefetch[int] = Prefetch(lambda: next(count), lambda n: n == 2)
+        ...     items.start()
+        ...     try:
+        ...         return [await items.next() for _ in range(3)]
+        ...     finally:
+        ...         items.stop()
+        >>> lk.run_sync(three())
+        [0, 1, 2]
+    """
+
+    __slots__ = ("_depth", "_future", "_items", "_last", "_make", "_ready", "_stopped")
+
+    def __init__(self, make: Callable[[], T], last: Callable[[T], bool], depth: int = 2) -> None:
+        self._make = make
+        self._last = last
+        self._depth = depth
+        self._items: collections.deque[tuple[T | None, BaseException | None]] = collections.deque()
+        self._ready = threading.Condition()
+        self._stopped = False
+        self._future: concurrent.futures.Future[None] | None = None
+
+    def start(self) -> None:
+        """Start making items in a worker thread."""
+        self._future = _executor().submit(self._run)
+
+    def _run(self) -> None:
+        ready = self._ready
+        while True:
+            with ready:
+                while len(self._items) >= self._depth and not self._stopped:
+                    ready.wait()
+                if self._stopped:
+                    return
+            error: BaseException | None = None
+            item: T | None = None
+            try:
+                item = self._make()
+            except BaseException as exc:  # raised to the consumer, in order
+                error = exc
+            with ready:
+                self._items.append((item, error))
+                ready.notify_all()
+            if error is not None or self._last(item):  # type: ignore[arg-type]
+                return
+
+    def _take(self, wait: bool) -> tuple[T | None, BaseException | None] | None:
+        with self._ready:
+            while wait and not self._items and not self._stopped:
+                self._ready.wait()
+            if not self._items:
+                return None
+            taken = self._items.popleft()
+            self._ready.notify_all()
+            return taken
+
+    async def next(self) -> T:
+        """The next item, or the exception making it raised; a checkpoint either way.
+
+        Waiting is not cancellable (an inline ``to_thread`` call would not be either):
+        a cancellation is raised once the item in the making is there.
+        """
+        taken = self._take(False)
+        if taken is None:
+            taken = await anyio.to_thread.run_sync(self._take, True)
+            assert taken is not None
+        else:
+            await anyio.lowlevel.checkpoint()
+        item, error = taken
+        if error is not None:
+            raise error
+        return item  # type: ignore[return-value]
+
+    def stop(self) -> None:
+        """Stop making items and wait for a call in flight (blocking)."""
+        with self._ready:
+            self._stopped = True
+            self._items.clear()
+            self._ready.notify_all()
+        if self._future is not None:
+            concurrent.futures.wait((self._future,))

@@ -1,5 +1,5 @@
-"""`from_file`: stream an audio input block by block in a worker thread, one block ahead of
-the pipeline, to its real end."""
+"""`from_file`: stream an audio input block by block, decoded in a worker thread ahead of the
+pipeline, to its real end."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, Literal, get_args
 import anyio
 from numpy.typing import NDArray
 
-from .._core.ahead import Ahead
+from .._core.ahead import Prefetch
 from .._core.checks import check_choice
 from .._core.errors import ParameterError, TruncatedAudioError
 from .._core.format import SUPPORTED_DTYPES, AudioFormat, DType
@@ -30,7 +30,9 @@ from ._source import AudioInput, Source
 
 __all__ = ("OnTruncated", "file_info", "from_file", "read_with_info", "sample_range")
 
-READ_AHEAD = "decoded in a worker thread, one block ahead"
+READ_AHEAD_BLOCKS = 2
+"""Blocks decoded ahead of the pipeline at most (memory: that many blocks)."""
+READ_AHEAD = "decoded in a worker thread, up to 2 blocks ahead"
 """How `Stream.explain` shows a file source's thread boundary."""
 
 OnTruncated = Literal["raise", "warn"]
@@ -61,8 +63,8 @@ def from_file(
     The header is read now (so a missing or unreadable file fails here, and the stream's
     format is known); each iteration opens the file anew and reads in a worker thread,
     to the file's real end: a length is never taken from an estimate. The next block is
-    decoded while the pipeline works on the current one (one block ahead: memory stays
-    flat); a decoding error is raised after every block before it has been yielded.
+    decoded while the pipeline works on the current one (up to two blocks ahead: memory
+    stays flat); a decoding error is raised after every block before it has been yielded.
 
     Args:
         path: A path, the file's bytes, or a readable binary file object (an open file,
@@ -219,28 +221,32 @@ def _reading(
             raise anyio.ClosedResourceError(f"{probed.source.name} is a pipe: it can be read once")
         opened[0] += 1
         reader = await anyio.to_thread.run_sync(FileReader, probed, fmt, on_damaged, start, end)
-        ahead: Ahead[NDArray[Any]] = Ahead()  # the next block is read while this one is used
+
+        def read() -> tuple[NDArray[Any], int]:
+            data = reader.read(block)
+            return data, reader.position - data.shape[0]
+
+        # Decoded in a worker thread, up to READ_AHEAD_BLOCKS ahead of the pipeline.
+        blocks = Prefetch(read, lambda item: not item[0].shape[0], READ_AHEAD_BLOCKS)
         with held("file"):
             try:
-                ahead.start(reader.read, block)
+                blocks.start()
                 while True:
-                    data = await ahead.result()
+                    data, pts = await blocks.next()
                     if not data.shape[0]:
                         break
-                    pts = reader.position - data.shape[0]
-                    ahead.start(reader.read, block)
                     yield AudioFrame.of(data, fmt, pts)
             finally:
                 with anyio.CancelScope(shield=True):  # no read left running on a closed file
-                    await anyio.to_thread.run_sync(_close, ahead, reader)
+                    await anyio.to_thread.run_sync(_close, blocks, reader)
         _verdict(reader, on_truncated)
 
     return run
 
 
-def _close(ahead: Ahead[Any], reader: FileReader) -> None:
+def _close(blocks: Prefetch[Any], reader: FileReader) -> None:
     """Wait for a read in flight, then close the input (in a worker thread)."""
-    ahead.settle()
+    blocks.stop()
     reader.close()
 
 

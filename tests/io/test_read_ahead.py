@@ -207,3 +207,19 @@ async def test_written_behind_is_written_whole_and_in_order(
     summary = await lk.from_file(path).chunk(ms=20).to_file(out)
     assert summary.samples_per_channel == data.shape[0]
     np.testing.assert_array_equal(sf.read(str(out), dtype="int16")[0], data)
+
+
+async def test_more_files_at_once_than_worker_threads(anyio_backend: str, tmp_path: Path) -> None:
+    # Each file's reader waits for its consumer with two blocks ready: from a pool of 32
+    # workers, a mix of 40 files would wait forever for the 8 readers that never started.
+    paths = []
+    for n in range(40):
+        path = tmp_path / f"tone-{n}.wav"
+        sf.write(str(path), np.full(3_200, n, np.int16), 16_000)
+        paths.append(path)
+    threads = threading.active_count()
+    with anyio.fail_after(30):
+        mixed = await lk.mix(*(lk.from_file(p, block_ms=10) for p in paths)).to_array(squeeze=True)
+    np.testing.assert_array_equal(mixed, np.full(3_200, sum(range(40)), np.int16))
+    assert threading.active_count() <= threads + 1  # every reader's thread joined
+    assert open_resources() == {}

@@ -1,21 +1,17 @@
-"""`Ahead`: one blocking call at a time in a worker thread, started before its result is
-needed, so the event loop's side of a pipeline and the thread's side overlap.
+"""Blocking calls in worker threads beside the event loop, so the loop's side of a file
+pipeline and the thread's side overlap: `Prefetch` decodes a file's next blocks while the
+pipeline works on the current one, `Ahead` writes a block while the next one gathers.
 
 A file is decoded, resampled and written in big blocks (0.1-1 s), by C code that releases
-the GIL (libsndfile, soxr). Awaited one by one, each block's decode waits for the previous
-block's frames to be cut, mapped and written, and on two cores half the machine idles.
-`Ahead` starts the next block's call in a worker thread and lets the caller go on with the
-current block; the result is taken when it is needed. At most one call is in flight, so:
+the GIL (libsndfile, FFmpeg, soxr). Awaited one by one, each block's decode waits for the
+previous block's frames to be cut, mapped and written, and on two cores half the machine
+idles. Both keep what is in flight bounded (memory stays flat), run their calls in order
+and never two at once (a decoder keeps state between calls), and raise a call's error
+where its result is taken: where the same call made inline would have raised it.
 
-- memory stays flat (one block ahead),
-- calls run in the order they were started, never two at once (a decoder or a resampler
-  keeps state between calls), and
-- a call's error is raised where its result is taken, which is where the same call made
-  inline would have raised it.
-
-Only for offline sources: a live stream's frames come as they happen, and a thread would
-only add a hop (the planner never puts one there). The workers are shared and kept for
-reuse, like anyio's, so a thousand short runs leave no thread behind.
+Only for files: a live stream's frames come as they happen, and a thread would only add
+a hop. `Ahead`'s workers are shared and kept for reuse, like anyio's, so a thousand short
+runs leave no thread behind; a `Prefetch` has a thread of its own, joined by `stop`.
 """
 
 from __future__ import annotations
@@ -53,10 +49,9 @@ def _executor() -> concurrent.futures.ThreadPoolExecutor:
 class Ahead(Generic[T]):
     """At most one call of a blocking function in flight in a worker thread.
 
-    `start` a call, go on, then `result` (async: the event loop stays free while it
-    waits) or `result_now` (blocking: where the caller would otherwise have made the same
-    call inline, so it blocks no longer than that would have). `settle` before releasing
-    what the call uses: it waits for a call in flight and drops its result.
+    `start` a call, go on, then await its `result` (the event loop stays free while it
+    waits). `asettle` before releasing what the call uses: it waits for a call in flight
+    and drops its result.
 
     Examples:
         >>> import lkframes as lk
@@ -102,32 +97,18 @@ class Ahead(Generic[T]):
             await anyio.lowlevel.checkpoint()
         else:
             await anyio.to_thread.run_sync(concurrent.futures.wait, (future,))
-        self._future = None  # kept until here: a cancelled wait leaves the call to `settle`
+        self._future = None  # kept until here: a cancelled wait leaves the call to `asettle`
         return future.result()
 
-    def result_now(self) -> T:
-        """The call's result, or its exception raised here, waiting in this thread."""
-        return self._take().result()
-
-    def settle(self) -> None:
-        """Wait for a call in flight, if any, and drop its result or exception (blocking)."""
-        future, self._future = self._future, None
-        if future is not None and not future.cancel():
-            concurrent.futures.wait((future,))
-
     async def asettle(self) -> None:
-        """`settle` from the event loop, shielded: the call ends before this returns."""
+        """Wait for a call in flight, if any, and drop its result or exception (shielded:
+        the call has ended when this returns)."""
         future, self._future = self._future, None
         if future is None or future.cancel():
             return
         with anyio.CancelScope(shield=True):
             if not future.done():
                 await anyio.to_thread.run_sync(concurrent.futures.wait, (future,))
-
-    def _take(self) -> concurrent.futures.Future[T]:
-        future, self._future = self._future, None
-        assert future is not None, "no call was started"
-        return future
 
 
 class Prefetch(Generic[T]):
@@ -155,7 +136,7 @@ class Prefetch(Generic[T]):
         [0, 1, 2]
     """
 
-    __slots__ = ("_depth", "_future", "_items", "_last", "_make", "_ready", "_stopped")
+    __slots__ = ("_depth", "_items", "_last", "_make", "_ready", "_stopped", "_thread")
 
     def __init__(self, make: Callable[[], T], last: Callable[[T], bool], depth: int = 2) -> None:
         self._make = make
@@ -164,11 +145,17 @@ class Prefetch(Generic[T]):
         self._items: collections.deque[tuple[T | None, BaseException | None]] = collections.deque()
         self._ready = threading.Condition()
         self._stopped = False
-        self._future: concurrent.futures.Future[None] | None = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Start making items in a worker thread."""
-        self._future = _executor().submit(self._run)
+        """Start making items in a thread of its own.
+
+        Not a pooled thread: a thread that waits for its consumer holds its worker, and
+        a pipeline reading more files at once than a pool has workers (a `mix` of many)
+        would wait forever for the ones that never started.
+        """
+        self._thread = threading.Thread(target=self._run, name="lkframes-read-ahead", daemon=True)
+        self._thread.start()
 
     def _run(self) -> None:
         ready = self._ready
@@ -223,5 +210,5 @@ class Prefetch(Generic[T]):
             self._stopped = True
             self._items.clear()
             self._ready.notify_all()
-        if self._future is not None:
-            concurrent.futures.wait((self._future,))
+        if self._thread is not None:
+            self._thread.join()

@@ -29,7 +29,7 @@ from ._input import (
 from ._report import Outcome, progress, report, timed
 from ._stage_flags import CONVERT_ORDER, build_stage, flag_values
 
-__all__ = ("convert_command", "convert_entry", "is_batch")
+__all__ = ("convert_command", "is_batch")
 
 _APM_FLAGS = {"denoise": "--denoise", "high_pass": "--high-pass", "auto_gain": "--auto-gain"}
 
@@ -187,23 +187,6 @@ def convert_command(args: argparse.Namespace) -> int:
     outcome = Outcome("convert", source, output, encoding, summary, wall, args.chunk_ms)
     report(outcome, as_json=args.json, quiet=args.quiet, caveats=caveats, to_stderr=to_stdout)
     return 0
-
-
-def convert_entry(args: argparse.Namespace) -> int:
-    """``lkframes convert``: one file into another, or many files into a folder."""
-    paths: list[str | Path] = [*args.inputs, args.target]
-    if is_batch(paths):
-        from ._batch import batch_convert  # worker processes, pipeline specs: only here
-
-        return batch_convert(args, paths)
-    if args.ext != "wav" and str(args.target) != "-":
-        _usage(
-            args,
-            "--ext applies when OUT is a folder or - (stdout); give OUT a file name with its "
-            "extension",
-        )
-    args.input, args.output = Path(paths[0]), Path(paths[1])
-    return convert_command(args)
 
 
 def is_batch(paths: Sequence[str | Path]) -> bool:

@@ -261,7 +261,7 @@ def _run_command(args: argparse.Namespace) -> int:
 
 
 def _convert_command(args: argparse.Namespace) -> int:
-    from ._convert import convert_entry
+    from ._entry import convert_entry
 
     return convert_entry(args)
 

@@ -154,10 +154,11 @@ def explain(stream: StreamBase[Any]) -> str:
     while node is not None:
         stage = node._stage
         fmt = f"  -> {node.format}" if node.format is not None else ""
+        thread = f"  [{node._threaded}]" if node._threaded is not None else ""
         if stage is None:
-            steps.append(f"source: {node.name}{fmt}")
+            steps.append(f"source: {node.name}{thread}{fmt}")
         else:
-            steps.append(f"{stage.name}{_how(stage, node)}{fmt}")
+            steps.append(f"{stage.name}{_how(stage, node)}{thread}{fmt}")
         node = node._upstream
     lines = [f"{stream!r}, planned as:"]
     lines += [f"  {n}. {step}" for n, step in enumerate(reversed(steps), 1)]

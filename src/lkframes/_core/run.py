@@ -80,6 +80,7 @@ class StreamBase(Generic[T_co]):
         "_open",
         "_stage",
         "_tasks",
+        "_threaded",
         "_upstream",
         "format",
     )
@@ -104,6 +105,8 @@ class StreamBase(Generic[T_co]):
         self._upstream: StreamBase[Any] | None = None
         self._stage: Any = None
         self._lists: Callable[[], AsyncGenerator[list[T_co], None]] | None = None
+        # What this step runs in a worker thread ahead of the pipeline (`Stream.explain`).
+        self._threaded: str | None = None
 
     @property
     def name(self) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 import lkframes as lk
 
-from ..batch._plan import AUDIO_SUFFIXES, FileJob, has_magic, plan_files
+from ..batch._plan import AUDIO_SUFFIXES, FileJob, plan_files
 from ..batch._process import BatchSummary, FileResult, Writer, run_file
 from ..io._choose import output_encoding
 from ..io._read import read_with_info
@@ -34,44 +34,13 @@ from ._convert import (
     _check_rate,
     _flag_stages,
     _usage,
-    convert_command,
     convert_stream,
+    is_batch,
 )
 from ._input import read_options
 from ._report import quiet_stderr
 
-__all__ = ("batch_convert", "convert_entry", "is_batch", "run_batch")
-
-
-def convert_entry(args: argparse.Namespace) -> int:
-    """``lkframes convert``: one file into another, or many files into a folder."""
-    paths: list[str | Path] = [*args.inputs, args.target]
-    if is_batch(paths):
-        return batch_convert(args, paths)
-    if args.ext != "wav" and str(args.target) != "-":
-        _usage(
-            args,
-            "--ext applies when OUT is a folder or - (stdout); give OUT a file name with its "
-            "extension",
-        )
-    args.input, args.output = Path(paths[0]), Path(paths[1])
-    return convert_command(args)
-
-
-def is_batch(paths: Sequence[str | Path]) -> bool:
-    """Whether ``convert`` was given many files: more than one IN, a folder or a pattern as
-    IN, or a folder (existing, or written with a trailing slash) as OUT.
-
-    OUT's slash is seen only in a ``str``: ``Path("out/")`` is ``Path("out")``."""
-    if len(paths) != 2:
-        return True
-    source, target = paths
-    return (
-        has_magic(str(source))
-        or Path(source).is_dir()
-        or Path(target).is_dir()
-        or str(target).endswith(("/", os.sep))
-    )
+__all__ = ("batch_convert", "is_batch", "run_batch")
 
 
 def convert_one(write: Writer, source: str, target: str, payload: Any) -> FileResult:

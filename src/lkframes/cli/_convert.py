@@ -4,7 +4,10 @@ problem said in flags and file names."""
 from __future__ import annotations
 
 import argparse
+import glob
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,7 +29,7 @@ from ._input import (
 from ._report import Outcome, progress, report, timed
 from ._stage_flags import CONVERT_ORDER, build_stage, flag_values
 
-__all__ = ("convert_command",)
+__all__ = ("convert_command", "is_batch")
 
 _APM_FLAGS = {"denoise": "--denoise", "high_pass": "--high-pass", "auto_gain": "--auto-gain"}
 
@@ -192,3 +195,19 @@ def convert_command(args: argparse.Namespace) -> int:
     outcome = Outcome("convert", source, output, encoding, summary, wall, args.chunk_ms)
     report(outcome, as_json=args.json, quiet=args.quiet, caveats=caveats, to_stderr=to_stdout)
     return 0
+
+
+def is_batch(paths: Sequence[str | Path]) -> bool:
+    """Whether ``convert`` was given many files: more than one IN, a folder or a pattern as
+    IN, or a folder (existing, or written with a trailing slash) as OUT.
+
+    OUT's slash is seen only in a ``str``: ``Path("out/")`` is ``Path("out")``."""
+    if len(paths) != 2:
+        return True
+    source, target = paths
+    return (
+        glob.has_magic(str(source))
+        or Path(source).is_dir()
+        or Path(target).is_dir()
+        or str(target).endswith(("/", os.sep))
+    )

@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Any
 
 import lkframes as lk
 
@@ -71,7 +72,7 @@ def build_parser(commands: Collection[str] = tuple(COMMANDS)) -> argparse.Argume
         prog="lkframes",
         description="Typed, streaming, zero-copy audio pipelines for LiveKit.",
     )
-    parser.add_argument("--version", action="version", version=f"lkframes {lk.__version__}")
+    parser.add_argument("--version", action=_Version, help="show lkframes' version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     builders = {
         "demo": _add_demo,
@@ -85,6 +86,25 @@ def build_parser(commands: Collection[str] = tuple(COMMANDS)) -> argparse.Argume
         if name in commands:
             builders[name](command)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``: reads the version (``importlib.metadata``, 15 ms at start-up) only
+    when it is asked for, not every time a parser is built."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(f"lkframes {lk.__version__}")
+        parser.exit()
 
 
 def named_command(argv: Sequence[str] | None) -> set[str]:
@@ -296,7 +316,7 @@ def _run_command(args: argparse.Namespace) -> int:
 
 
 def _convert_command(args: argparse.Namespace) -> int:
-    from ._batch import convert_entry
+    from ._entry import convert_entry
 
     return convert_entry(args)
 

@@ -39,6 +39,10 @@ def declared_truncation(info: str) -> str | None:
     return f"data chunk declares {declared} bytes, file holds {actual}"
 
 
+READ_BLOCKS = 2
+"""`SoundFileDecoder` asks libsndfile for this many of the blocks it is asked for at once."""
+
+
 class SoundFileDecoder:
     """Reads with libsndfile's own ``sf_readf_*``, not `soundfile.SoundFile.read`.
 
@@ -63,16 +67,33 @@ class SoundFileDecoder:
         # handle under it crashed the interpreter. The lock makes close wait for the read.
         self._lock = threading.Lock()
         self._closed = False
+        self._kept: NDArray[Any] = np.empty((0, handle.channels), dtype)  # read, not given
+        self._ended = False  # libsndfile gave less than asked: its end, or its error
+        self._error: str | None = None  # ... which becomes `failed` once the rest is given
 
     def read(self, samples: int) -> NDArray[Any]:
+        """Up to ``samples`` samples, short only at the end or where libsndfile stopped
+        (then ``failed`` says why), exactly as one ``sf_readf`` call of that size gives.
+
+        libsndfile is asked for `READ_BLOCKS` times as much at once (FLAC decodes about a
+        tenth faster in 1 s calls than in 0.5 s ones) and the rest is kept for the next
+        call; its error is kept too, until the samples before it have been given.
+        """
         with self._lock:
             if self.failed is not None or self._closed:
                 return np.empty((0, self._handle.channels), self._dtype)
-            out = np.empty((samples, self._handle.channels), self._dtype)
-            got, error = read_into(self._handle, out)
-            if error is not None:  # libsndfile reports corrupt data mid-stream
-                self.failed = f"decoding failed: {error}"
-            return out[:got]
+            if self._kept.shape[0] < samples and not self._ended:
+                out = np.empty((samples * READ_BLOCKS, self._handle.channels), self._dtype)
+                got, error = read_into(self._handle, out)
+                self._ended = error is not None or got < out.shape[0]
+                if error is not None:  # libsndfile reports corrupt data mid-stream
+                    self._error = f"decoding failed: {error}"
+                kept = self._kept
+                self._kept = np.concatenate((kept, out[:got])) if kept.shape[0] else out[:got]
+            data, self._kept = self._kept[:samples], self._kept[samples:]
+            if data.shape[0] < samples or (not self._kept.shape[0] and self._ended):
+                self.failed = self._error
+            return data
 
     def close(self) -> None:
         with self._lock:

@@ -1,4 +1,5 @@
-"""`from_file`: stream an audio input block by block in a worker thread, to its real end."""
+"""`from_file`: stream an audio input block by block, decoded in a worker thread ahead of the
+pipeline, to its real end."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import math
 import warnings
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import replace
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import anyio
+from numpy.typing import NDArray
 
+from .._core.ahead import Prefetch
 from .._core.checks import check_choice
 from .._core.errors import ParameterError, TruncatedAudioError
 from .._core.format import SUPPORTED_DTYPES, AudioFormat, DType
@@ -26,6 +29,11 @@ from ._reader import FileReader
 from ._source import AudioInput, Source
 
 __all__ = ("OnTruncated", "file_info", "from_file", "read_with_info", "sample_range")
+
+READ_AHEAD_BLOCKS = 2
+"""Blocks decoded ahead of the pipeline at most (memory: that many blocks)."""
+READ_AHEAD = "decoded in a worker thread, up to 2 blocks ahead"
+"""How `Stream.explain` shows a file source's thread boundary."""
 
 OnTruncated = Literal["raise", "warn"]
 """What `from_file` does with a file that ends before the length it declares (cut).
@@ -54,7 +62,9 @@ def from_file(
 
     The header is read now (so a missing or unreadable file fails here, and the stream's
     format is known); each iteration opens the file anew and reads in a worker thread,
-    to the file's real end: a length is never taken from an estimate.
+    to the file's real end: a length is never taken from an estimate. The next block is
+    decoded while the pipeline works on the current one (up to two blocks ahead: memory
+    stays flat); a decoding error is raised after every block before it has been yielded.
 
     Args:
         path: A path, the file's bytes, or a readable binary file object (an open file,
@@ -152,11 +162,13 @@ def read_with_info(
     )
     block = max(1, round(fmt.sample_rate * block_ms / 1000))
     label = source.name if source.path is None else source.path.name
-    return info, Stream(
+    stream = Stream(
         _reading(probed, fmt, block, on_truncated, on_damaged, first, last),
         format=fmt,
         name=f"from_file({label!r})",
     )
+    stream._threaded = READ_AHEAD
+    return info, stream
 
 
 def sample_range(
@@ -209,19 +221,33 @@ def _reading(
             raise anyio.ClosedResourceError(f"{probed.source.name} is a pipe: it can be read once")
         opened[0] += 1
         reader = await anyio.to_thread.run_sync(FileReader, probed, fmt, on_damaged, start, end)
+
+        def read() -> tuple[NDArray[Any], int]:
+            data = reader.read(block)
+            return data, reader.position - data.shape[0]
+
+        # Decoded in a worker thread, up to READ_AHEAD_BLOCKS ahead of the pipeline.
+        blocks = Prefetch(read, lambda item: not item[0].shape[0], READ_AHEAD_BLOCKS)
         with held("file"):
             try:
+                blocks.start()
                 while True:
-                    data = await anyio.to_thread.run_sync(reader.read, block)
+                    data, pts = await blocks.next()
                     if not data.shape[0]:
                         break
-                    yield AudioFrame.of(data, fmt, reader.position - data.shape[0])
+                    yield AudioFrame.of(data, fmt, pts)
             finally:
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(reader.close)
+                with anyio.CancelScope(shield=True):  # no read left running on a closed file
+                    await anyio.to_thread.run_sync(_close, blocks, reader)
         _verdict(reader, on_truncated)
 
     return run
+
+
+def _close(blocks: Prefetch[Any], reader: FileReader) -> None:
+    """Wait for a read in flight, then close the input (in a worker thread)."""
+    blocks.stop()
+    reader.close()
 
 
 def _verdict(reader: FileReader, on_truncated: OnTruncated) -> None:

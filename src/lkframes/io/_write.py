@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 import numpy as np
 from numpy.typing import NDArray
 
+from .._core.ahead import Ahead
 from .._core.checks import FormatGuard, PtsGuard, all_finite, check_finite
 from .._core.errors import AudioFileError, FormatError, InvalidAudioError
 from .._core.format import AudioFormat
@@ -146,7 +148,8 @@ class _Encoder:
 
 
 class _Writer:
-    """Gathers frames into blocks of `WRITE_BLOCK_MS` and writes them from a worker thread."""
+    """Gathers frames into blocks of `WRITE_BLOCK_MS` and writes each from a worker thread
+    while the next block gathers (one block in flight)."""
 
     def __init__(
         self, destination: Destination | ObjectDestination, container: str, subtype: str | None
@@ -159,6 +162,8 @@ class _Writer:
         self._pending: list[NDArray[Any]] = []
         self._pending_samples = 0
         self._flush_at = 0
+        self._behind: Ahead[None] = Ahead()  # the block being written while frames come
+        self._behind_samples = 0
 
     async def open(self, fmt: AudioFormat, start: int = 0) -> None:
         """Create the file (shielded: once a frame has arrived, a cancelled run leaves one)."""
@@ -188,23 +193,35 @@ class _Writer:
                 await self.flush()
 
     async def flush(self) -> None:
-        """Write everything queued."""
+        """Hand everything queued to the writing thread, once the write before it is done
+        (write-behind: one block in flight; its error is raised by the next flush)."""
         if not self._pending or self.encoder is None:
             return
         data = self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending)
         if not all_finite(data):  # 0.5 s at a time: about 0.1 µs per 20 ms frame
             self._pending, self._pending_samples = [], 0  # not written, not retried on close
-            check_finite(data, "to_file: the audio", self.start + self.written, hint=NOT_FINITE)
-        # Kept until written: a cancellation that lands before the worker thread starts
-        # leaves it for the shielded flush in `finish` instead of dropping it.
+            at = self.start + self.written + (self._behind_samples if self._behind.busy else 0)
+            check_finite(data, "to_file: the audio", at, hint=NOT_FINITE)
+        # Kept until handed over: a cancellation while the write before it finishes leaves
+        # it for the shielded flush in `finish` instead of dropping it.
         self._pending = [data]
         try:
-            await anyio.to_thread.run_sync(self.encoder.write, data)
+            await self.drain()
         finally:
             if self.encoder.reported:  # do not retry a failed write on close
                 self._pending, self._pending_samples = [], 0
+        self._behind.start(self.encoder.write, data)
+        self._behind_samples = data.shape[0]
         self._pending, self._pending_samples = [], 0
-        self.written += data.shape[0]
+
+    async def drain(self) -> None:
+        """Wait for the write in flight, if any; its error is raised here. A checkpoint
+        either way, as each write was when it was awaited."""
+        if not self._behind.busy:
+            await anyio.lowlevel.checkpoint()
+            return
+        await self._behind.result()
+        self.written += self._behind_samples
 
     async def finish(self, in_flight: BaseException | None) -> None:
         """Write what is queued and close the file, however the run ended (shielded)."""
@@ -213,9 +230,11 @@ class _Writer:
         with anyio.CancelScope(shield=True):
             try:
                 await self.flush()
+                await self.drain()
             except (AudioFileError, InvalidAudioError) as exc:
                 report_failure(exc, in_flight)
             finally:
+                await self._behind.asettle()  # no write left running on a closed file
                 self.encoder.close()
 
 
@@ -260,9 +279,10 @@ async def to_file(
 ) -> RunSummary:
     """Run ``stream`` and write its audio to ``path`` incrementally.
 
-    Writes in blocks of about 0.5 s from a worker thread, to a hidden temporary file
-    beside ``path`` that is renamed into place only when the run succeeds: a failure, a
-    cancellation or a kill leaves no file that looks complete, and an existing file (with
+    Writes in blocks of about 0.5 s from a worker thread (each block is written while the
+    next one gathers; a write error is raised at the next block), to a hidden temporary
+    file beside ``path`` that is renamed into place only when the run succeeds: a failure,
+    a cancellation or a kill leaves no file that looks complete, and an existing file (with
     ``overwrite=True``) is left intact, so ``path`` may be the file the stream reads (an
     edit in place). A live stream (a track, a room, a microphone) is recorded in place
     instead, its header finalised however the run ends, so a recording that is stopped
@@ -340,6 +360,7 @@ async def to_file(
                 await writer.open(guard.format)
             with anyio.CancelScope(shield=True):
                 await writer.flush()
+                await writer.drain()
             done = True
         finally:
             try:

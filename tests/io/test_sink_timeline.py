@@ -273,3 +273,32 @@ async def test_to_media_file_refuses_overlaps_and_fills_gaps(
     assert audio is not None
     decoded = await audio.to_array(squeeze=False)
     np.testing.assert_array_equal(decoded[:, 0], expected)  # FLAC: lossless
+
+
+async def test_to_media_file_keeps_one_picture_per_instant_and_counts_the_rest(
+    anyio_backend: str, tmp_path: Path
+) -> None:
+    """A video frame whose timestamp repeats, or goes back (a stream of the user's own:
+    from_video_frames refuses that), is left out and counted, as FFmpeg's -fps_mode vfr
+    drops it (it was moved 1 µs later, silently)."""
+    stamps = [0, 40_000, 40_000, 80_000, 60_000, 120_000, 120_000, 160_000]
+    pictures = [
+        lk.VideoFrame(np.full((48, 64, 3), 30 * n, np.uint8), "rgb24", timestamp_us=t)
+        for n, t in enumerate(stamps)
+    ]
+
+    async def frames() -> AsyncGenerator[lk.VideoFrame, None]:
+        for picture in pictures:
+            yield picture
+
+    path = tmp_path / "clip.mkv"
+    summary = await lk.to_media_file(path, video=lk.Stream(frames))
+    assert (summary.video_frames, summary.video_dropped) == (5, 3)
+    assert summary.video_seconds == pytest.approx(0.16)
+    media = lk.open_media(path)
+    assert media.video is not None
+    got = await media.video.collect()
+    assert [f.timestamp_us for f in got] == [0, 40_000, 80_000, 120_000, 160_000]
+    # the first frame of each instant is the one kept: brightness 0, 30, 90, 150, 210
+    kept = [round(float(f.convert("rgb24").data[..., 1].mean()) / 30) for f in got]
+    assert kept == [0, 1, 3, 5, 7]

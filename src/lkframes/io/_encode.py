@@ -179,8 +179,10 @@ class MediaEncoder:
         ):
             picture = picture.reformat(width=width, height=height, format="yuv420p")
         with self._lock:
-            # Strictly increasing, as MP4 demands: a repeated timestamp moves by 1 µs.
-            pts = max(frame.timestamp_us, self._last_pts + 1)
+            # Strictly increasing, as MP4 demands (to_media_file leaves out the others).
+            pts = frame.timestamp_us
+            if pts <= self._last_pts:
+                raise ValueError(f"video timestamp {pts} µs is not after {self._last_pts} µs")
             self._last_pts = pts
             picture.pts = pts
             picture.time_base = Fraction(1, 1_000_000)

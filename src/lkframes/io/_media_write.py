@@ -36,8 +36,9 @@ class MediaSummary:
 
     Examples:
         >>> import lkframes as lk
-        >>> lk.MediaSummary(audio=None, video_frames=3, video_size=(64, 48), video_seconds=0.12)
-        MediaSummary(audio=None, video_frames=3, video_size=(64, 48), video_seconds=0.12)
+        >>> summary = lk.MediaSummary(None, video_frames=3, video_size=(64, 48), video_seconds=0.12)
+        >>> summary.video_frames, summary.video_dropped
+        (3, 0)
     """
 
     audio: RunSummary | None
@@ -48,6 +49,10 @@ class MediaSummary:
     """Width and height of the video stream (rounded down to even), None without video."""
     video_seconds: float
     """From the first video frame's timestamp to the last one's."""
+    video_dropped: int = 0
+    """Video frames left out because their ``timestamp_us`` was not after the previous
+    written frame's (a repeated or backwards timestamp), as FFmpeg's ``-fps_mode vfr``
+    drops them: a container holds one picture per instant."""
 
 
 class _Lockstep:
@@ -153,8 +158,8 @@ async def _write_silence(encoder: MediaEncoder, fmt: AudioFormat, pts: int, samp
 
 async def _write_video(
     stream: Stream[VideoFrame], encoder: MediaEncoder, step: _Lockstep
-) -> tuple[int, tuple[int, int] | None, float]:
-    count, first, last = 0, 0, 0
+) -> tuple[int, tuple[int, int] | None, float, int]:
+    count, first, last, dropped = 0, 0, 0, 0
     size = None
     writing = True
     try:
@@ -173,13 +178,16 @@ async def _write_video(
                         size = (frame.width - frame.width % 2, frame.height - frame.height % 2)
                 if not writing:
                     continue
+                if count and frame.timestamp_us <= last:
+                    dropped += 1  # a repeated or backwards instant: one picture per instant
+                    continue
                 await step.advance("video", frame.timestamp_us / 1e6)
                 await anyio.to_thread.run_sync(encoder.write_video, frame)
                 last = frame.timestamp_us
                 count += 1
     finally:
         step.finish("video")
-    return count, size, (last - first) / 1e6
+    return count, size, (last - first) / 1e6, dropped
 
 
 async def to_media_file(
@@ -201,7 +209,9 @@ async def to_media_file(
     two tasks, kept within a second of media time of each other) and put on one timeline:
     an audio frame at ``pts / sample_rate`` seconds, a video frame at ``timestamp_us``. The
     video is sized by its first frame (rounded down to even; later frames are scaled to
-    it) and encoded as yuv420p with its own timestamps (variable frame rate is kept).
+    it) and encoded as yuv420p with its own timestamps (variable frame rate is kept); a
+    frame whose ``timestamp_us`` is not after the previous one's is left out and counted
+    in ``video_dropped`` (as FFmpeg's ``-fps_mode vfr``: one picture per instant).
     Audio starts at its first frame's pts; a gap between audio frames is encoded as
     silence of exactly its length, and a frame that starts before the previous one ends
     (`merge`'s overlapping frames, ``map(ordered=False)``) raises `TimestampError`.
@@ -339,7 +349,7 @@ async def _finish(
 
 def _summary(file: Path, results: dict[str, Any]) -> MediaSummary:
     audio: RunSummary | None = results.get("audio")
-    frames, size, seconds = results.get("video", (0, None, 0.0))
+    frames, size, seconds, dropped = results.get("video", (0, None, 0.0, 0))
     if (audio is None or audio.frames == 0) and frames == 0:
         raise MediaFileError(f"nothing was written to {str(file)!r}: the streams held no frame")
-    return MediaSummary(audio=audio, video_frames=frames, video_size=size, video_seconds=seconds)
+    return MediaSummary(audio, frames, size, seconds, dropped)

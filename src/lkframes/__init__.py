@@ -5,13 +5,12 @@ import lkframes as lk
 frames = await lk.from_array(x, sample_rate=44_100).resample(16_000).chunk(ms=20).collect()
 ```
 
-The layers, each importing only those below it: ``_core`` (errors, formats, frames, the
-frame buffer, `Stream`, `Stage`, the stage registry), then ``stages``, ``sources``, ``io``,
-``livekit`` and ``dsp``, then ``pipeline`` and ``cli``.
+The layers, each importing only those below it: ``_core`` (errors, formats, frames,
+`Stream`, `Stage`, the registry), then ``stages`` ``sources`` ``io`` ``livekit`` ``dsp``
+``voice``, then ``media`` ``devices``, then ``pipeline`` ``batch`` and ``cli``.
 
-``import lkframes`` imports none of them (a few ms, not the ~0.3 s of numpy and every
-module): each public name imports its module on first use, and livekit, PyAV, soundfile,
-pydantic or matplotlib load only when a pipeline uses them (tests/test_startup.py).
+``import lkframes`` imports none of them: each public name imports its module on first
+use, so livekit, PyAV, soundfile or pydantic load only when used (tests/test_startup.py).
 """
 
 from __future__ import annotations
@@ -203,19 +202,8 @@ above. tests/test_startup.py checks that this table and those imports agree."""
 
 _MODULE_OF = {name: module for module, names in _PUBLIC.items() for name in names.split()}
 
-_SUBPACKAGES = (
-    "_core",
-    "devices",
-    "dsp",
-    "io",
-    "livekit",
-    "media",
-    "sources",
-    "stages",
-    "voice",
-)
-"""The subpackages that ``lk.io``, ``lk.stages``, ... reach without an import of their own."""
-
+_SUBPACKAGES = ("_core", "devices", "dsp", "io", "livekit", "media", "sources", "stages", "voice")
+"""What ``lk.io``, ``lk.stages``, ... reach without an import of their own."""
 
 __version__: str
 """The installed version of lkframes (from the package metadata), read on first use."""

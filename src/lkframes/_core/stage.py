@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any, Generic, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 
 from .format import AudioFormat
 from .opening import register_upstream
@@ -11,7 +11,7 @@ from .plan import Each, compose, each_on_items, each_on_lists, flatten, planning
 from .resources import held
 from .stream import Stream
 
-__all__ = ("OutputFormat", "Stage", "cutting_stage", "each_stage")
+__all__ = ("Cutter", "OutputFormat", "Stage", "cutting_stage", "each_stage")
 
 A = TypeVar("A")
 A_contra = TypeVar("A_contra", contravariant=True)
@@ -225,25 +225,57 @@ def each_stage(
     return stage
 
 
+class Cutter(Protocol):
+    """What a cutting stage keeps between input items: ``push`` takes one and returns the
+    frames now complete (possibly none), ``end`` returns the rest after the last."""
+
+    def push(self, item: Any, /) -> list[Any]:
+        """The frames complete after ``item``."""
+        ...
+
+    def end(self) -> list[Any]:
+        """The frames left after the last item."""
+        ...
+
+
 def cutting_stage(
     name: str,
-    transform: Callable[[Any], AsyncIterator[Any]],
-    batches: Callable[[Any], AsyncIterator[list[Any]]],
+    cutter: Callable[[], Cutter],
     *,
     output_format: OutputFormat = "same",
     pads: bool = False,
 ) -> Stage[Any, Any]:
-    """A stage that cuts its input into frames (`chunk`): ``batches`` yields, for each
-    input item, the list of frames ready (possibly empty), and ``transform`` the same
-    frames one by one. Stages after it work on the lists.
+    """A stage that cuts its input into frames (`chunk`, `window`), given only its cutter.
+
+    Each run makes a new cutter. Run item by item, the stage yields the cutter's frames
+    one by one; the planner runs it on lists instead (one list per input item that
+    completed any, so stages after it work on the lists).
 
     Args:
         name: The stage's label.
-        transform: The frames one by one.
-        batches: The same frames, a list per input item (skip empty lists).
+        cutter: Makes the state of one run.
         output_format: As for `Stage`.
         pads: The last frame is padded with zeros.
     """
+
+    async def transform(items: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
+        cut = cutter()
+        async for item in items:
+            for out in cut.push(item):
+                yield out
+        for out in cut.end():
+            yield out
+
+    async def batches(items: AsyncIterator[Any]) -> AsyncGenerator[list[Any], None]:
+        cut = cutter()
+        async for item in items:
+            ready = cut.push(item)
+            if ready:
+                yield ready
+        last = cut.end()
+        if last:
+            yield last
+
     stage: Stage[Any, Any] = Stage(name, transform, output_format=output_format)
     stage._batches = batches
     stage._pads = pads

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-
 import numpy as np
 
 from .._core.buffer import FrameBuffer
@@ -64,27 +62,7 @@ def chunk(
     def cutter() -> _Cutter:
         return _Cutter(name, ms, samples, tail)
 
-    async def transform(frames: AsyncIterator[AudioFrame]) -> AsyncGenerator[AudioFrame, None]:
-        cut = cutter()
-        async for frame in frames:
-            for out in cut.push(frame):
-                yield out
-        for out in cut.end():
-            yield out
-
-    async def batches(
-        frames: AsyncIterator[AudioFrame],
-    ) -> AsyncGenerator[list[AudioFrame], None]:
-        cut = cutter()
-        async for frame in frames:
-            ready = cut.push(frame)
-            if ready:
-                yield ready
-        last = cut.end()
-        if last:
-            yield last
-
-    return cutting_stage(name, transform, batches, output_format=output_format, pads=tail == "pad")
+    return cutting_stage(name, cutter, output_format=output_format, pads=tail == "pad")
 
 
 class _Cutter:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import numpy as np
@@ -115,25 +114,10 @@ def window(
         sizes(fmt.sample_rate)
         return fmt
 
-    async def transform(frames: AsyncIterator[AudioFrame]) -> AsyncGenerator[AudioFrame, None]:
-        cut = _Windows(name, sizes, tail)
-        async for frame in frames:
-            for out in cut.push(frame):
-                yield out
-        for out in cut.end():
-            yield out
+    def cutter() -> _Windows:
+        return _Windows(name, sizes, tail)
 
-    async def batches(frames: AsyncIterator[AudioFrame]) -> AsyncGenerator[list[AudioFrame], None]:
-        cut = _Windows(name, sizes, tail)
-        async for frame in frames:
-            ready = cut.push(frame)
-            if ready:
-                yield ready
-        last = cut.end()
-        if last:
-            yield last
-
-    return cutting_stage(name, transform, batches, output_format=output_format, pads=tail == "pad")
+    return cutting_stage(name, cutter, output_format=output_format, pads=tail == "pad")
 
 
 class _Windows:

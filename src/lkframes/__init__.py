@@ -8,7 +8,6 @@ frames = await lk.from_array(x, sample_rate=44_100).resample(16_000).chunk(ms=20
 The layers, each importing only those below it: ``_core`` (errors, formats, frames,
 `Stream`, `Stage`, the registry), then ``stages`` ``sources`` ``io`` ``livekit`` ``dsp``
 ``voice``, then ``media`` ``devices``, then ``pipeline`` ``batch`` and ``cli``.
-
 ``import lkframes`` imports none of them: each public name imports its module on first
 use, so livekit, PyAV, soundfile or pydantic load only when used (tests/test_startup.py).
 """
@@ -110,6 +109,7 @@ if _typing.TYPE_CHECKING:
     from .livekit import from_video_track as from_video_track
     from .livekit import make_token as make_token
     from .livekit import publish as publish
+    from .livekit import publish_video as publish_video
     from .livekit import to_source as to_source
     from .livekit import to_video_source as to_video_source
     from .media import RoomRecording as RoomRecording
@@ -184,7 +184,8 @@ _PUBLIC: dict[str, str] = {
     ),
     ".livekit": (
         "LiveStats OnMute Overflow RoomStats connect from_participant from_participant_video "
-        "from_room from_track from_video_track make_token publish to_source to_video_source"
+        "from_room from_track from_video_track make_token publish publish_video to_source "
+        "to_video_source"
     ),
     ".media": "RoomRecording publish_media record_participant record_room",
     ".pipeline": "PipelineSpec",
@@ -244,8 +245,7 @@ def _version() -> str:
 
 
 def _register(name: str | None) -> None:
-    """Import what registers stage or method ``name`` (its public name's module), or with
-    None every module that registers stages; the registry calls it for names it lacks."""
+    """Import the module registering stage/method ``name`` (None: every stage module)."""
     if name is None:
         for module in (".stages", ".dsp", ".voice"):  # tests/test_startup.py: these are all of them
             _importlib.import_module(module, __name__)
@@ -257,8 +257,7 @@ _registry.set_loader(_register)
 
 
 def _close_livekit_at_exit() -> None:
-    """At exit, close LiveKit's native layer where a script started it, so that the
-    process ends cleanly (livekit/_exit.py says why and why registered here)."""
+    """At exit, close LiveKit's native layer if a script started it (livekit/_exit.py)."""
     if "livekit.rtc" in _sys.modules:
         from .livekit._exit import close_native_layer
 
@@ -370,6 +369,7 @@ __all__ = (
     "process",
     "publish",
     "publish_media",
+    "publish_video",
     "record_participant",
     "record_room",
     "remix",

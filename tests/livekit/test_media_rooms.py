@@ -218,3 +218,16 @@ def test_an_unpublished_video_track_ends_without_made_up_black_frames(
         assert len(blue) >= 15, pixel_format
         assert len(red) >= 15, pixel_format
         assert max(blue) < min(red), "blue, then red"
+
+
+def test_publish_video_sends_a_stream_and_unpublishes(
+    livekit_server: LiveKitServer, tmp_path: Path
+) -> None:
+    result = livekit_server.scenario("publish_video", "publish-video", tmp_path)
+    assert result["sent"] == 50
+    assert result["left_published"] == []  # unpublished when the stream ended
+    seen = result["seen"]
+    # WebRTC starts low and may skip frames under load (see the test above): most arrive.
+    assert len(seen) >= 15, len(seen)
+    assert {(w, h) for w, h, _ in seen} == {(320, 240)}
+    assert all(c[2] > 150 and c[0] < 80 for _, _, c in seen), "every frame blue"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._live import LiveStats as LiveStats
 from ._live import OnMute as OnMute
 from ._live import Overflow as Overflow
+from ._publish_video import publish_video as publish_video
 from ._room import connect as connect
 from ._room import make_token as make_token
 from ._room_audio import RoomStats as RoomStats
@@ -34,6 +35,7 @@ __all__ = (
     "from_video_track",
     "make_token",
     "publish",
+    "publish_video",
     "to_source",
     "to_video_source",
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, get_args
 
@@ -29,6 +29,7 @@ __all__ = (
     "VideoLive",
     "from_participant_video",
     "from_video_track",
+    "send_video",
     "to_video_source",
     "video_frames_of",
 )
@@ -290,22 +291,30 @@ async def to_video_source(
         3
     """
     require_asyncio("to_source (video)")
+    async with stream.open() as frames:
+        count = await send_video(frames, source, realtime=realtime)
+    return RunSummary(count, 0, None)
+
+
+async def send_video(
+    frames: AsyncIterator[VideoFrame], source: rtc.VideoSource, *, realtime: bool
+) -> int:
+    """``capture_frame`` each frame (paced by ``timestamp_us`` if ``realtime``); how many."""
     count = 0
     start_wall: float | None = None
     start_ts = 0
-    async with stream.open() as frames:
-        async for frame in frames:
-            if not isinstance(frame, VideoFrame):
-                raise InvalidVideoError(
-                    f"a VideoSource takes lkframes.VideoFrame items (got {type(frame).__name__})"
-                )
-            if realtime:
-                if start_wall is None:
-                    start_wall, start_ts = monotonic(), frame.timestamp_us
-                due = start_wall + (frame.timestamp_us - start_ts) / 1e6
-                delay = due - monotonic()
-                if delay > 0:
-                    await anyio.sleep(delay)
-            source.capture_frame(frame._to_rtc_shared(), timestamp_us=frame.timestamp_us)
-            count += 1
-    return RunSummary(count, 0, None)
+    async for frame in frames:
+        if not isinstance(frame, VideoFrame):
+            raise InvalidVideoError(
+                f"a VideoSource takes lkframes.VideoFrame items (got {type(frame).__name__})"
+            )
+        if realtime:
+            if start_wall is None:
+                start_wall, start_ts = monotonic(), frame.timestamp_us
+            due = start_wall + (frame.timestamp_us - start_ts) / 1e6
+            delay = due - monotonic()
+            if delay > 0:
+                await anyio.sleep(delay)
+        source.capture_frame(frame._to_rtc_shared(), timestamp_us=frame.timestamp_us)
+        count += 1
+    return count

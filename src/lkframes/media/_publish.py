@@ -18,6 +18,7 @@ from .._core.video import VideoFrame
 from ..io import MediaFile, MediaSummary, open_media
 from ..livekit import to_source
 from ..livekit._events import require_asyncio, while_published
+from ..livekit._publish_video import video_bitrate
 from ..livekit._sdk import new_audio_source, new_audio_track, new_video_source, new_video_track
 
 if TYPE_CHECKING:
@@ -200,12 +201,6 @@ def open_for_publishing(path: str | os.PathLike[str]) -> MediaFile:
     return opened
 
 
-def _bitrate(width: int, height: int, fps: float) -> int:
-    """A video bitrate for the size and rate: 0.06 bits a pixel, as LiveKit's 720p30
-    preset (1.7 Mb/s), and at least 150 kb/s."""
-    return max(150_000, round(width * height * fps * 0.06))
-
-
 class _Tracks:
     """The published sources and tracks, to unpublish at the end."""
 
@@ -243,7 +238,7 @@ class _Tracks:
                 camera = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA, stream=name)
                 # LiveKit's presets cap small videos at 15-20 fps: ask for the file's own.
                 camera.video_encoding.max_framerate = fps
-                camera.video_encoding.max_bitrate = max_bitrate or _bitrate(*size, fps)
+                camera.video_encoding.max_bitrate = max_bitrate or video_bitrate(*size, fps)
                 tracks.sids.append((await publish(track, camera)).sid)
         except BaseException:
             with anyio.CancelScope(shield=True), suppress(Exception):

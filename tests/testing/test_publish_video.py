@@ -42,7 +42,9 @@ def test_sends_every_frame_at_its_time_and_unpublishes() -> None:
         [k / 25 for k in range(20)], abs=1e-9
     )  # paced by timestamp_us on the room's clock
     assert [int(f.data[0, 0, 0]) for _, f in published.frames] == list(range(20))
-    assert all(np.array_equal(f.data, g.data) for (_, f), g in zip(published.frames, frames))
+    assert all(
+        np.array_equal(f.data, g.data) for (_, f), g in zip(published.frames, frames, strict=True)
+    )
     assert left == []
     assert ended == pytest.approx(19 / 25, abs=1e-6)
     assert not any(open_resources().values())
@@ -51,9 +53,7 @@ def test_sends_every_frame_at_its_time_and_unpublishes() -> None:
 def test_without_realtime_the_frames_go_at_once() -> None:
     async def main() -> list[float]:
         async with SimulatedRoom() as room:
-            await lk.publish_video(
-                lk.from_video_frames(pictures(10)), room, "cam", realtime=False
-            )
+            await lk.publish_video(lk.from_video_frames(pictures(10)), room, "cam", realtime=False)
             return [at for at, _ in room.you.published["cam"].frames]
 
     assert run_virtual(main) == [0.0] * 10

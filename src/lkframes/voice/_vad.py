@@ -205,7 +205,7 @@ def vad(
         threshold: Probability from which a window is speech (Silero's 0.5).
         min_silence_ms: Quiet that ends speech (Silero's 100 ms).
         model: ``"silero"`` (the default) or ``"webrtc"``, the light option: no
-            onnxruntime, about a tenth of the CPU, less sure in noise.
+            onnxruntime, about a quarter of Silero's time, less sure in noise.
         model_rate: 16000 (the default) or 8000: the rate Silero runs at, and WebRTC's
             for an input at another rate than 8, 16, 32 or 48 kHz.
         aggressiveness: WebRTC's mode, 0 to 3: how readily it calls audio non-speech

@@ -19,6 +19,7 @@ __all__ = ("ModelRate", "SpeechMethods", "Utterance", "VoiceActivity")
 
 ModelRate: TypeAlias = Literal[8000, 16000]
 """The rates Silero VAD runs at (`vad`'s ``model_rate``): the stream is resampled to one.
+
 WebRTC's VAD runs at the stream's own rate if it is 8, 16, 32 or 48 kHz, else at this.
 
 Examples:
@@ -30,8 +31,9 @@ Examples:
 
 
 class VoiceActivity(NamedTuple):
-    """The VAD's verdict on one model window, from `vad`: Silero's (32 ms windows) or
-    WebRTC's (30 ms).
+    """The VAD's verdict on one model window, from `vad`.
+
+    Silero's windows are 32 ms long, WebRTC's (``model="webrtc"``) 30 ms.
 
     Times are in the input stream's time base: samples at its rate, from its own ``pts``.
 

@@ -106,8 +106,7 @@ def utterances(
     model_rate: ModelRate = 16_000,
     aggressiveness: int | None = None,
 ) -> Stage[AudioFrame, Utterance]:
-    """The speech segments of the stream (Silero VAD, or WebRTC's VAD), each as an
-    `Utterance` with its audio.
+    """The speech segments of the stream, each as an `Utterance` with its audio.
 
     The segments are those of Silero's ``get_speech_timestamps`` with the same parameters
     (the model's probabilities from `vad`): speech starts at the first window at
@@ -177,8 +176,7 @@ def speech(
     model_rate: ModelRate = 16_000,
     aggressiveness: int | None = None,
 ) -> Stage[AudioFrame, AudioFrame]:
-    """Keep the speech that Silero VAD (or WebRTC's VAD) finds and drop the rest, ``pts``
-    kept so gaps show.
+    """Keep the speech that the VAD finds and drop the rest, ``pts`` kept so gaps show.
 
     The frames are the audio of `utterances`; the dropped stretches show as gaps in
     ``pts`` (`to_file` writes them as silence). Speech flows on while it lasts, one

@@ -181,8 +181,7 @@ def vad(
     model_rate: ModelRate = 16_000,
     aggressiveness: int | None = None,
 ) -> Stage[AudioFrame, VoiceActivity]:
-    """Voice activity (Silero VAD, or WebRTC's VAD) on the stream: one `VoiceActivity`
-    per model window.
+    """Voice activity on the stream (Silero VAD, or WebRTC's): a `VoiceActivity` a window.
 
     The audio is mixed to mono (the channels averaged), made float32 and resampled to
     ``model_rate`` (lkframes' `resample`), cut into the model's windows (512 samples at

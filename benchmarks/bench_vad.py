@@ -15,11 +15,15 @@ pauses, in light noise) goes through:
   its input transport does, then ``analyze_audio`` on each.
 
 All three run the same model (sha256 1a153a22…: Silero VAD v6) with onnxruntime on one
-thread. The other Pythons stay up and run on request, so the paths run in turn, round
-after round (round 0 warms up: imports, the model session); the table shows the best and
-the median.
-Ratios are the plugin's time over each row's. Correctness: every path must score the same
-number of windows (1875 for 60 s), else the script exits with status 1.
+thread. WebRTC's VAD (webrtcvad-wheels, mode 3) runs twice more: lkframes'
+``vad(model="webrtc")`` (30 ms windows at 48 kHz, from 20 ms frames) and a hand loop calling
+``webrtcvad.Vad(3).is_speech`` on each 30 ms slice of the int16 array; the line under
+the table gives lkframes' time over the loop's, from the same run. The other Pythons stay
+up and run on request, so the paths run in turn, round after round (round 0 warms up:
+imports, the model session); the table shows the best and the median.
+Ratios are the plugin's time over each row's. Correctness: every Silero path must score
+the same number of windows (1875 for 60 s), both WebRTC paths 2000 and the same
+decisions, else the script exits with status 1.
 
     python benchmarks/bench_vad.py                     # 60 s, 5 runs each
     python benchmarks/bench_vad.py --quick             # 10 s, 2 runs (the CI smoke run)
@@ -44,6 +48,7 @@ from typing import Any, TextIO
 
 import numpy as np
 import soundfile as sf
+import webrtcvad
 
 import lkframes as lk
 from lkframes.testing import speech_like
@@ -174,6 +179,28 @@ def ours(x: np.ndarray, what: str) -> Run:
     return run
 
 
+def webrtc(x: np.ndarray, decisions: list[list[bool]], by_hand: bool) -> Run:
+    """WebRTC's VAD (mode 3) on ``x``: lkframes' ``vad(model="webrtc")`` from 20 ms
+    frames, or a hand loop over its 30 ms slices; each run's decisions go to ``decisions``."""
+
+    async def ours() -> list[bool]:
+        stream = lk.from_array(x, RATE).chunk(ms=20).vad(model="webrtc", aggressiveness=3)
+        return [w.probability == 1.0 for w in await stream.collect()]
+
+    def loop() -> list[bool]:
+        vad, step = webrtcvad.Vad(3), RATE * 30 // 1000
+        return [vad.is_speech(x[i : i + step].tobytes(), RATE) for i in range(0, len(x), step)]
+
+    def run() -> tuple[float, int | None]:
+        started = time.perf_counter()
+        found = loop() if by_hand else asyncio.run(ours())
+        took = time.perf_counter() - started
+        decisions.append(found)
+        return took, len(found)
+
+    return run
+
+
 def measure(paths: dict[str, Run], runs: int) -> dict[str, dict[str, Any]]:
     """Every path in turn, round after round; round 0 warms up and is not counted."""
     rows: dict[str, dict[str, Any]] = {name: {"times": [], "windows": None} for name in paths}
@@ -203,6 +230,11 @@ def main() -> int:
     x = audio(seconds)
     windows = int(np.ceil(len(x) / 3 / 512))
     paths = {"lkframes vad()": ours(x, "vad"), "lkframes utterances()": ours(x, "utterances")}
+    decisions: list[list[bool]] = []  # every WebRTC run's: all must be the same
+    paths |= {
+        "lkframes vad(model='webrtc')": webrtc(x, decisions, by_hand=False),
+        "webrtcvad hand loop, 30 ms": webrtc(x, decisions, by_hand=True),
+    }
     with tempfile.TemporaryDirectory() as folder:
         wav = Path(folder) / "speech.wav"
         sf.write(str(wav), x, RATE, subtype="PCM_16")
@@ -218,6 +250,9 @@ def main() -> int:
             for _, path in started:
                 if path.ready:
                     path.close()
+    if any(d != decisions[0] for d in decisions):
+        print("lkframes' WebRTC decisions differ from the hand loop's", file=sys.stderr)
+        return 1
     return report(rows, seconds, windows, args.json)
 
 
@@ -238,9 +273,17 @@ def report(rows: dict[str, dict[str, Any]], seconds: float, windows: int, out: P
         ratio = f"{base / best:.2f}x" if base else "-"
         print(f"| {name} | {best:.3f} | {median:.3f} | {seconds / best:.0f} | {ratio} |")
         # the plugin scores only full windows; Silero's rules also the last, partial one
-        if row["windows"] is not None and row["windows"] not in (windows, windows - 1):
-            print(f"{name}: {row['windows']} windows, expected {windows}", file=sys.stderr)
+        expected = (windows, windows - 1)
+        if "webrtc" in name:
+            expected = (-(-int(seconds * RATE) // (RATE * 30 // 1000)),)
+        if row["windows"] is not None and row["windows"] not in expected:
+            print(f"{name}: {row['windows']} windows, expected {expected[0]}", file=sys.stderr)
             failed = True
+    ours_, loop = rows["lkframes vad(model='webrtc')"], rows["webrtcvad hand loop, 30 ms"]
+    print(
+        f"\nWebRTC: lkframes / hand loop = {min(ours_['times']) / min(loop['times']):.2f}x best, "
+        f"{statistics.median(ours_['times']) / statistics.median(loop['times']):.2f}x median"
+    )
     if out is not None:
         out.write_text(json.dumps({"seconds": seconds, "rows": rows}, indent=2))
     return 1 if failed else 0

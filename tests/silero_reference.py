@@ -26,9 +26,15 @@ def get_speech_timestamps_from_probs(
     min_silence_at_max_speech: float = 98,
     use_max_poss_sil_at_max_speech: bool = True,
     audio_length_samples: int | None = None,
+    window_size_samples: int | None = None,
 ) -> list[dict[str, int]]:
-    """Speech segments ``[{"start": s, "end": e}, ...]`` in samples, as Silero gives them."""
-    window_size_samples = 512 if sampling_rate == 16000 else 256
+    """Speech segments ``[{"start": s, "end": e}, ...]`` in samples, as Silero gives them.
+
+    ``window_size_samples`` is not Silero's: None is Silero's window (512 at 16 kHz, else
+    256); another, for the same rules over another model's windows (WebRTC's 30 ms).
+    """
+    if window_size_samples is None:
+        window_size_samples = 512 if sampling_rate == 16000 else 256
     if audio_length_samples is None:
         audio_length_samples = len(speech_probs) * window_size_samples
 

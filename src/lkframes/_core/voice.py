@@ -20,6 +20,8 @@ __all__ = ("ModelRate", "SpeechMethods", "Utterance", "VoiceActivity")
 ModelRate: TypeAlias = Literal[8000, 16000]
 """The rates Silero VAD runs at (`vad`'s ``model_rate``): the stream is resampled to one.
 
+WebRTC's VAD runs at the stream's own rate if it is 8, 16, 32 or 48 kHz, else at this.
+
 Examples:
     >>> import lkframes as lk
     >>> windows = lk.run_sync(lk.silence(0.1, 8_000).vad(model_rate=8_000).collect())
@@ -29,7 +31,9 @@ Examples:
 
 
 class VoiceActivity(NamedTuple):
-    """Silero VAD's verdict on one model window (32 ms at the default 16 kHz), from `vad`.
+    """The VAD's verdict on one model window, from `vad`.
+
+    Silero's windows are 32 ms long, WebRTC's (``model="webrtc"``) 30 ms.
 
     Times are in the input stream's time base: samples at its rate, from its own ``pts``.
 
@@ -46,7 +50,8 @@ class VoiceActivity(NamedTuple):
     duration: int
     """The window's length in input samples (the last window of a stream may be shorter)."""
     probability: float
-    """The model's speech probability for the window, 0 to 1 (not smoothed)."""
+    """The model's speech probability for the window, 0 to 1 (not smoothed); WebRTC's VAD
+    answers yes or no, read as 1.0 (speech) or 0.0."""
     speaking: bool
     """Whether speech is on after this window: on at ``threshold``, off once the
     probability stayed below ``threshold - 0.15`` for ``min_silence_ms``."""
@@ -123,11 +128,18 @@ class SpeechMethods:
         threshold: float = 0.5,
         *,
         min_silence_ms: float = 100,
+        model: Literal["silero", "webrtc"] = "silero",
         model_rate: ModelRate = 16_000,
+        aggressiveness: int | None = None,
     ) -> Stream[VoiceActivity]:
-        """Silero VAD: a `VoiceActivity` per model window. See `lkframes.vad`."""
+        """Voice activity (Silero, or WebRTC): a `VoiceActivity` per model window.
+        See `lkframes.vad`."""
         stage = registry.stage("vad")(
-            threshold, min_silence_ms=min_silence_ms, model_rate=model_rate
+            threshold,
+            min_silence_ms=min_silence_ms,
+            model=model,
+            model_rate=model_rate,
+            aggressiveness=aggressiveness,
         )
         return cast("Stream[AudioFrame]", self).pipe(stage)
 
@@ -139,16 +151,20 @@ class SpeechMethods:
         min_silence_ms: float = 100,
         speech_pad_ms: float = 30,
         max_ms: float | None = None,
+        model: Literal["silero", "webrtc"] = "silero",
         model_rate: ModelRate = 16_000,
+        aggressiveness: int | None = None,
     ) -> Stream[Utterance]:
-        """Silero's speech segments with their audio. See `lkframes.utterances`."""
+        """The speech segments with their audio. See `lkframes.utterances`."""
         stage = registry.stage("utterances")(
             threshold,
             min_speech_ms=min_speech_ms,
             min_silence_ms=min_silence_ms,
             speech_pad_ms=speech_pad_ms,
             max_ms=max_ms,
+            model=model,
             model_rate=model_rate,
+            aggressiveness=aggressiveness,
         )
         return cast("Stream[AudioFrame]", self).pipe(stage)
 
@@ -159,7 +175,9 @@ class SpeechMethods:
         min_speech_ms: float = 250,
         min_silence_ms: float = 100,
         speech_pad_ms: float = 30,
+        model: Literal["silero", "webrtc"] = "silero",
         model_rate: ModelRate = 16_000,
+        aggressiveness: int | None = None,
     ) -> Stream[AudioFrame]:
         """Keep the speech, drop the rest (``pts`` kept). See `lkframes.speech`."""
         stage = registry.stage("speech")(
@@ -167,6 +185,8 @@ class SpeechMethods:
             min_speech_ms=min_speech_ms,
             min_silence_ms=min_silence_ms,
             speech_pad_ms=speech_pad_ms,
+            model=model,
             model_rate=model_rate,
+            aggressiveness=aggressiveness,
         )
         return cast("Stream[AudioFrame]", self).pipe(stage)

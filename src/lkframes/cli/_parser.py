@@ -57,7 +57,7 @@ COMMANDS = {
     "info": "show an audio file's format and duration (and level, with --exact)",
     "convert": "convert an audio file: rate, channels, gain, frame size, format",
     "run": "run a pipeline written as JSON or YAML",
-    "split": "cut an audio file into one file per utterance (Silero VAD), with an index",
+    "split": "cut an audio file into one file per utterance (Silero or WebRTC VAD), with an index",
 }
 """Each command's one-line help: all that ``lkframes --help`` shows of it."""
 
@@ -271,12 +271,16 @@ def _add_split(split: argparse.ArgumentParser) -> None:
         "rules) and write each utterance to a file of its own in OUT_DIR, named "
         "IN's-name-0001.wav and so on, with an index (index.json or index.csv: file, start "
         "and end in seconds and in samples). OUT_DIR appears only once complete. Needs "
-        "onnxruntime: pip install 'lkframes[vad]'."
+        "onnxruntime: pip install 'lkframes[vad]'; --vad-model webrtc runs WebRTC's VAD "
+        "instead, which needs only webrtcvad: pip install 'lkframes[vad-webrtc]'."
     )
     split.add_argument("input", type=str, metavar="IN", help="audio file to read (- for stdin)")
     split.add_argument("out_dir", type=Path, metavar="OUT_DIR", help="folder to write into")
     split.add_argument(
-        "--vad", action="store_true", required=True, help="split at the speech Silero VAD finds"
+        "--vad",
+        action="store_true",
+        required=True,
+        help="split at the speech the VAD finds (Silero's; see --vad-model)",
     )
     add_split_flags(split)
     split.add_argument(

@@ -1,6 +1,7 @@
 """``lkframes split IN OUT_DIR --vad``: one file per utterance, and an index of them.
 
-The utterances are `utterances`' (Silero VAD, Silero's segment rules). Nothing appears in
+The utterances are `utterances`' (Silero VAD, or WebRTC's with ``--vad-model webrtc``;
+Silero's segment rules). Nothing appears in
 OUT_DIR until the run has succeeded: the files and the index are written into a hidden
 folder beside it, which becomes OUT_DIR (a new one) or whose files are moved into it (an
 existing one, with ``--overwrite``), the index last. A failure or Ctrl-C leaves OUT_DIR as
@@ -52,6 +53,22 @@ def add_split_flags(split: argparse.ArgumentParser) -> None:
         default = defaults[name].default
         shown = "" if default is None else f" (default {default:g})"
         split.add_argument(flag, type=float, default=default, metavar="N", help=_HELP[name] + shown)
+    split.add_argument(
+        "--vad-model",
+        choices=["silero", "webrtc"],
+        default="silero",
+        help="the VAD: silero (the default; onnxruntime) or webrtc (WebRTC's, the light one: "
+        "pip install 'lkframes[vad-webrtc]')",
+    )
+    split.add_argument(
+        "--aggressiveness",
+        type=int,
+        choices=range(4),
+        default=None,
+        metavar="{0,1,2,3}",
+        help="WebRTC VAD's mode, how readily it calls audio non-speech (default 3, the most); "
+        "with --vad-model webrtc",
+    )
 
 
 def _in_flags(message: str) -> str:
@@ -61,8 +78,14 @@ def _in_flags(message: str) -> str:
 
 
 def _utterances(args: argparse.Namespace) -> lk.Stage[lk.AudioFrame, lk.Utterance]:
+    if args.aggressiveness is not None and args.vad_model != "webrtc":
+        args.parser.error("--aggressiveness is WebRTC VAD's: use it with --vad-model webrtc")
     try:
-        return lk.utterances(**{name: getattr(args, name) for name in FLAGS})
+        return lk.utterances(
+            **{name: getattr(args, name) for name in FLAGS},
+            model=args.vad_model,
+            aggressiveness=args.aggressiveness,
+        )
     except lk.ParameterError as exc:
         args.parser.error(_in_flags(str(exc)))
         raise  # pragma: no cover - error() exits

@@ -1,8 +1,9 @@
 """Speech: Silero voice activity detection as stages (`vad`, `speech`, `utterances`).
 
 The model (Silero VAD v6, MIT) ships inside lkframes; running it needs onnxruntime:
-``pip install 'lkframes[vad]'``. onnxruntime is imported when a stream first runs the
-model, never by ``import lkframes``.
+``pip install 'lkframes[vad]'``. ``model="webrtc"`` runs WebRTC's VAD instead, the light
+option: ``pip install 'lkframes[vad-webrtc]'`` (webrtcvad-wheels, no onnxruntime). Both
+are imported when a stream first runs the model, never by ``import lkframes``.
 """
 
 from __future__ import annotations

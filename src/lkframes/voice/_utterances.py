@@ -1,10 +1,11 @@
-"""`utterances` and `speech`: the audio of Silero's speech segments, as records or frames."""
+"""`utterances` and `speech`: the audio of the speech segments (Silero's rules over Silero's
+or WebRTC's VAD), as records or frames."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,9 +16,9 @@ from .._core.registry import stage_entry
 from .._core.samples import resampled_length
 from .._core.stage import Stage
 from .._core.voice import ModelRate, Utterance
-from ._model import window_samples
+from ._engine import Engine, engine_of
 from ._segments import Segment, Segmenter
-from ._vad import Window, model_rate_of, model_windows, segmenter
+from ._vad import Window, model_windows, segmenters, stage_name
 
 __all__ = ("speech", "utterances")
 
@@ -52,12 +53,15 @@ class _Recording:
 
 
 async def _utterances(
-    frames: AsyncIterator[AudioFrame], rate: int, make: Callable[[], Segmenter], name: str
+    frames: AsyncIterator[AudioFrame],
+    engine: Engine,
+    make: Callable[[int], Segmenter],
+    name: str,
 ) -> AsyncGenerator[Utterance, None]:
     """The utterances of ``frames``, each as soon as the segmenter is sure of it."""
     recording = _Recording()
-    segments = make()
-    margin = window_samples(rate) + segments.pad
+    segments: Segmenter | None = None
+    rate, margin = 0, 0.0  # the model's rate and window, known from the first window
 
     def utterance(segment: Segment) -> Utterance:
         first = recording.first
@@ -69,8 +73,11 @@ async def _utterances(
         return Utterance(pts, pts + audio.shape[0], audio, first.format, segment.continues)
 
     last: Window | None = None
-    async with aclosing(model_windows(frames, rate, name, recording.add)) as windows:
+    async with aclosing(model_windows(frames, engine, name, recording.add)) as windows:
         async for window in windows:
+            if segments is None:
+                rate, segments = window.model_rate, make(window.model_rate)
+                margin = engine.window(rate) + segments.pad
             if window.last:
                 last = window
                 break
@@ -79,27 +86,12 @@ async def _utterances(
             needed = int(max(0, segments.needed_from - margin))
             in_rate = window.sample_rate
             recording.drop_before(resampled_length(needed, rate, in_rate))
-    if recording.first is None:
+    if recording.first is None or segments is None:
         return
     length = resampled_length(recording.length, recording.first.sample_rate, rate)
     for segment in segments.finish(length, None if last is None else last.probability):
         if segment.end > segment.start:
             yield utterance(segment)
-
-
-def _parameters(
-    model_rate: object,
-    threshold: float,
-    min_speech_ms: float,
-    min_silence_ms: float,
-    speech_pad_ms: float,
-    max_ms: float | None,
-) -> tuple[int, Callable[[], Segmenter]]:
-    """The model rate and a maker of segmenters, the parameters checked now."""
-    rate = model_rate_of(model_rate)
-    args = (rate, threshold, min_speech_ms, min_silence_ms, speech_pad_ms, max_ms)
-    segmenter(*args)
-    return rate, lambda: segmenter(*args)
 
 
 @stage_entry(records=True)
@@ -110,9 +102,11 @@ def utterances(
     min_silence_ms: float = 100,
     speech_pad_ms: float = 30,
     max_ms: float | None = None,
+    model: Literal["silero", "webrtc"] = "silero",
     model_rate: ModelRate = 16_000,
+    aggressiveness: int | None = None,
 ) -> Stage[AudioFrame, Utterance]:
-    """Silero VAD's speech segments of the stream, each as an `Utterance` with its audio.
+    """The speech segments of the stream, each as an `Utterance` with its audio.
 
     The segments are those of Silero's ``get_speech_timestamps`` with the same parameters
     (the model's probabilities from `vad`): speech starts at the first window at
@@ -124,6 +118,8 @@ def utterances(
     as on files. The audio is the input's own samples, in its format, not the model's.
     Times count the input's samples from its first frame's ``pts``: a gap in the input's
     ``pts`` (a `filter` before) is not heard as silence, so times after it run early.
+    With ``model="webrtc"`` the same rules run over WebRTC's decisions per 30 ms window
+    (probability 1.0 or 0.0; see `vad`).
 
     Args:
         threshold: Probability from which a window is speech (Silero's 0.5).
@@ -133,17 +129,21 @@ def utterances(
         max_ms: The longest utterance: longer speech comes in consecutive pieces of
             exactly ``max_ms`` (at model windows' precision), given while it goes on,
             with ``continues`` set on all but the last; None: no limit.
-        model_rate: 16000 (the default) or 8000: the rate the model runs at.
+        model: ``"silero"`` (the default) or ``"webrtc"`` (see `vad`).
+        model_rate: 16000 (the default) or 8000: the rate Silero runs at (WebRTC's for
+            an input at another rate than 8, 16, 32 or 48 kHz).
+        aggressiveness: WebRTC's mode, 0 to 3 (None: 3); only with ``model="webrtc"``.
 
     Returns:
         The stage: audio frames in, `Utterance` records out.
 
     Raises:
         ParameterError: ``threshold`` not strictly between 0 and 1, a negative duration,
-            ``max_ms`` shorter than one model window, or a ``model_rate`` other than
-            8000 or 16000.
+            ``max_ms`` shorter than one model window, a ``model_rate`` other than 8000
+            or 16000, or a bad ``model`` or ``aggressiveness`` (as `vad`).
         MissingExtraError: (while running) onnxruntime is not installed:
-            ``pip install 'lkframes[vad]'``.
+            ``pip install 'lkframes[vad]'``; webrtcvad (``model="webrtc"``):
+            ``pip install 'lkframes[vad-webrtc]'``.
         FormatError: (while running) the input format changes mid-stream.
 
     Examples:
@@ -155,13 +155,12 @@ def utterances(
         >>> lk.run_sync(lk.noise(1.0, 16_000, amplitude=0.01, seed=1).utterances().collect())
         []
     """  # noqa: E501
-    rate, make = _parameters(
-        model_rate, threshold, min_speech_ms, min_silence_ms, speech_pad_ms, max_ms
-    )
-    name = f"utterances(threshold={threshold:g})"
+    engine = engine_of(model, model_rate, aggressiveness)
+    make = segmenters(engine, threshold, min_speech_ms, min_silence_ms, speech_pad_ms, max_ms)
+    name = stage_name("utterances", threshold, engine)
 
     def transform(frames: AsyncIterator[AudioFrame]) -> AsyncGenerator[Utterance, None]:
-        return _utterances(frames, rate, make, name)
+        return _utterances(frames, engine, make, name)
 
     return Stage(name, transform, output_format=None)
 
@@ -173,13 +172,15 @@ def speech(
     min_speech_ms: float = 250,
     min_silence_ms: float = 100,
     speech_pad_ms: float = 30,
+    model: Literal["silero", "webrtc"] = "silero",
     model_rate: ModelRate = 16_000,
+    aggressiveness: int | None = None,
 ) -> Stage[AudioFrame, AudioFrame]:
-    """Keep the speech that Silero VAD finds and drop the rest, ``pts`` kept so gaps show.
+    """Keep the speech that the VAD finds and drop the rest, ``pts`` kept so gaps show.
 
     The frames are the audio of `utterances`; the dropped stretches show as gaps in
     ``pts`` (`to_file` writes them as silence). Speech flows on while it lasts, one
-    model window (32 ms) at a time once ``min_speech_ms`` of it has passed; frames come
+    model window (32 ms; WebRTC's 30) at a time once ``min_speech_ms`` of it has passed; frames come
     in the input's format, a model window long. Follow with `chunk` for a fixed size.
 
     Args:
@@ -187,7 +188,10 @@ def speech(
         min_speech_ms: Speech this long or shorter is dropped (Silero's 250).
         min_silence_ms: Quiet that ends speech (Silero's 100).
         speech_pad_ms: Audio kept before and after the speech (Silero's 30).
-        model_rate: 16000 (the default) or 8000: the rate the model runs at.
+        model: ``"silero"`` (the default) or ``"webrtc"`` (see `vad`).
+        model_rate: 16000 (the default) or 8000: the rate Silero runs at (WebRTC's for
+            an input at another rate than 8, 16, 32 or 48 kHz).
+        aggressiveness: WebRTC's mode, 0 to 3 (None: 3); only with ``model="webrtc"``.
 
     Returns:
         The stage.
@@ -195,7 +199,8 @@ def speech(
     Raises:
         ParameterError: As `utterances`.
         MissingExtraError: (while running) onnxruntime is not installed:
-            ``pip install 'lkframes[vad]'``.
+            ``pip install 'lkframes[vad]'``; webrtcvad (``model="webrtc"``):
+            ``pip install 'lkframes[vad-webrtc]'``.
         FormatError: (while running) the input format changes mid-stream.
 
     Examples:
@@ -208,17 +213,16 @@ def speech(
         >>> lk.run_sync(lk.noise(1.0, 16_000, amplitude=0.01, seed=1).speech().collect())
         []
     """
-    window_ms = window_samples(model_rate_of(model_rate)) * 1000 / model_rate
-    rate, make = _parameters(
-        model_rate, threshold, min_speech_ms, min_silence_ms, speech_pad_ms, window_ms
-    )
-    name = f"speech(threshold={threshold:g})"
+    engine = engine_of(model, model_rate, aggressiveness)
+    window_ms = engine.window(engine.model_rate) * 1000 / engine.model_rate
+    make = segmenters(engine, threshold, min_speech_ms, min_silence_ms, speech_pad_ms, window_ms)
+    name = stage_name("speech", threshold, engine)
 
     def output_format(fmt: AudioFormat) -> AudioFormat:
         return fmt
 
     async def transform(frames: AsyncIterator[AudioFrame]) -> AsyncGenerator[AudioFrame, None]:
-        async with aclosing(_utterances(frames, rate, make, name)) as found:
+        async with aclosing(_utterances(frames, engine, make, name)) as found:
             async for utterance in found:
                 yield utterance.frame()
 

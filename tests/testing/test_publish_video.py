@@ -4,7 +4,7 @@ function through a real livekit-server: tests/livekit/test_media_rooms.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import anyio
@@ -69,7 +69,7 @@ def test_an_empty_stream_publishes_nothing() -> None:
 
 
 def test_a_wrong_item_is_refused_and_the_track_unpublished() -> None:
-    async def items() -> AsyncIterator[Any]:
+    async def items() -> AsyncGenerator[Any, None]:
         yield pictures(1)[0]
         yield np.zeros((H, W, 4), np.uint8)  # an array, not a VideoFrame
 

@@ -66,7 +66,9 @@ plt.rcParams.update(
 
 def save(figure: Any, path: Path) -> Path:
     """Write ``figure`` as SVG without a date, so the same drawing gives the same bytes."""
-    figure.savefig(path, format="svg", metadata={"Date": None}, dpi=100)
+    figure.savefig(
+        path, format="svg", metadata={"Date": None}, dpi=100, bbox_inches="tight", pad_inches=0.05
+    )
     plt.close(figure)
     return path
 
@@ -231,7 +233,7 @@ def before_after(
         squeeze=False,
         layout="constrained",
     )
-    image = None
+    image: Any = None
     for column, (name, samples) in enumerate(panels):
         _envelope(axes[0, column], samples, rate, INDIGO if column else GREY)
         axes[0, column].set_title(name, fontsize=9, loc="left")
@@ -313,7 +315,7 @@ def record_room_scenario() -> dict[str, list[lk.AudioFrame]]:
         async with room:
             stream = lk.from_room(room, mix=False, duration=ROOM_S)
             async with stream.open() as pairs:
-                async for identity, frame in pairs:  # type: ignore[misc]
+                async for identity, frame in pairs:
                     heard[identity].append(frame)
         return heard
 

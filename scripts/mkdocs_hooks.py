@@ -16,8 +16,6 @@ import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mkdocs.exceptions import PluginError
-
 _FLAGGED = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})python(?: [\w-]+)+[ \t]*$", re.M)
 _FENCED = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,}).*?^ {0,3}(?P=fence)[ \t]*$", re.M | re.S)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -59,5 +57,7 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     """
     problems = image_problems(markdown, Path(page.file.abs_src_path))
     if problems:
+        from mkdocs.exceptions import PluginError  # here: the tests import this without mkdocs
+
         raise PluginError(f"{page.file.src_uri}: " + "; ".join(problems))
     return _FLAGGED.sub(r"\g<indent>\g<fence>python", markdown)

@@ -2,7 +2,7 @@
 docs/figures is shown, each is an SVG, and scripts/figures.py draws its figures again the same.
 
 The same image check stops `mkdocs build` (scripts/mkdocs_hooks.py); this one runs without
-building the site. The benchmark charts (``bench_*.svg``) come from timed runs, so they
+building the site, nor mkdocs installed. The benchmark charts (``bench_*.svg``) come from timed runs, so they
 are checked for being there and valid, and their drawing code once, on given numbers.
 """
 
@@ -28,7 +28,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 def _load(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"_lkf_{path.stem}", path)
-    assert spec is not None and spec.loader is not None, path
+    assert spec is not None, path
+    assert spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -2,8 +2,9 @@
 docs/figures is shown, each is an SVG, and scripts/figures.py draws its figures again the same.
 
 The same image check stops `mkdocs build` (scripts/mkdocs_hooks.py); this one runs without
-building the site, nor mkdocs installed. The benchmark charts (``bench_*.svg``) come from timed runs, so they
-are checked for being there and valid, and their drawing code once, on given numbers.
+building the site, nor mkdocs installed. The benchmark charts (``bench_*.svg``) come from
+timed runs, so they are checked for being there and valid, and their drawing code once, on
+given numbers.
 """
 
 from __future__ import annotations

@@ -15,12 +15,12 @@ Benchmarks are not tests: slow numbers never fail the run. A failed correctness 
 
     python benchmarks/bench_aac.py              # 60 s file, best of 3
     python benchmarks/bench_aac.py --quick      # 10 s, one run (CI smoke)
+
+A run without --quick also draws the ratios into docs/figures/bench_aac.svg.
 """
 
 from __future__ import annotations
 
-import argparse
-import shutil
 import subprocess
 import sys
 import time
@@ -30,17 +30,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+import _common
 import lkframes as lk
 
 RATE = 48_000
-
-
-def _make_input(path: Path, seconds: float) -> None:
-    if path.exists():
-        return
-    command = ["sox", "-n", "-r", str(RATE), "-c", "2", "-b", "16", str(path), "synth"]
-    command += [str(seconds), "sine", "440", "pinknoise", "vol", "0.5"]
-    subprocess.run(command, check=True)
 
 
 def _hand_pyav(source: Path, output: Path) -> None:
@@ -81,21 +74,22 @@ def _snr(reference: np.ndarray, path: Path) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _common.parser(__doc__, quick="10 s input, one run", repeat=3, workdir=True)
     parser.add_argument("--seconds", type=float, default=60.0, help="input length (default 60)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per path, best is kept")
-    parser.add_argument("--quick", action="store_true", help="10 s input, one run")
-    parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "lkframes-bench")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.repeat = 10.0, 1
-    missing = [tool for tool in ("sox", "ffmpeg", "ffprobe") if shutil.which(tool) is None]
-    if missing:
-        print(f"cannot compare: {', '.join(missing)} not installed (apt-get install sox ffmpeg)")
+    if missing := _common.missing_tools("sox", "ffmpeg", "ffprobe"):
+        print(missing)
         return 1
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    source = args.workdir / f"input-{args.seconds:g}s-48k-stereo.wav"
-    _make_input(source, args.seconds)
+    load = _common.machine()
+    source = _common.sox_synth(
+        args.workdir / f"input-{args.seconds:g}s-48k-stereo.wav",
+        args.seconds,
+        rate=RATE,
+        channels=2,
+        effects=["sine", "440", "pinknoise", "vol", "0.5"],
+    )
     out = {name: args.workdir / f"aac-{name}.m4a" for name in ("ffmpeg", "cli", "to_file", "pyav")}
     ffmpeg = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source)]
     cli = [sys.executable, "-m", "lkframes", "convert", str(source), str(out["cli"]), "--quiet"]
@@ -135,6 +129,21 @@ def main() -> int:
         if snrs[name] < snrs["ffmpeg"] - 1:
             print(f"CHECK FAILED: {name}'s SNR {snrs[name]:.1f} dB is below ffmpeg's")
             ok = False
+    if (out_dir := _common.chart_dir(args)) is not None:
+        chart = _common.write_chart(
+            "aac",
+            {
+                "WAV 48 kHz stereo -> AAC .m4a": [
+                    (label, walls[name] / walls["ffmpeg"]) for name, (label, _) in paths.items()
+                ]
+            },
+            command=f"python benchmarks/bench_aac.py: {args.seconds:g} s WAV, "
+            f"best of {args.repeat}",
+            xlabel="wall time / the ffmpeg CLI's (lower is faster)",
+            out_dir=out_dir,
+            load=load,
+        )
+        print(f"\nchart: {chart}")
     return 0 if ok else 1
 
 

@@ -9,14 +9,14 @@ correctness check (output lengths that differ, an lkframes output far from sox's
     python benchmarks/bench_convert.py               # 10-minute file, best of 3
     python benchmarks/bench_convert.py --minutes 60  # memory stays flat with length
     python benchmarks/bench_convert.py --quick       # 1-minute file, 1 run (CI smoke)
+
+A run without --quick also draws the ratios into docs/figures/bench_convert.svg.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+import _common
 
 TARGET_RATIO = 1.0  # lkframes wall time / sox wall time (issue 22; 1.5 before it)
 TARGET_RSS_MB = 150.0
@@ -51,33 +53,25 @@ def _run(command: list[str]) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024.0
 
 
-def _make_input(path: Path, minutes: float) -> None:
-    if path.exists():
-        return
-    seconds = str(minutes * 60)
-    command = ["sox", "-n", "-r", "44100", "-c", "2", "-b", "16", str(path), "synth", seconds]
-    command += ["sine", "440", "pinknoise", "vol", "0.5"]
-    subprocess.run(command, check=True)
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _common.parser(
+        __doc__, quick="1-minute input, one run", repeat=3, workdir=True, json=True
+    )
     parser.add_argument("--minutes", type=float, default=10.0, help="input length (default 10)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per tool, best is kept")
-    parser.add_argument("--quick", action="store_true", help="1-minute input, one run")
-    parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "lkframes-bench")
-    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.quick:
         args.minutes, args.repeat = 1.0, 1
-    missing = [tool for tool in ("sox", "ffmpeg") if shutil.which(tool) is None]
-    if missing:
-        print(f"cannot compare: {', '.join(missing)} not installed (apt-get install sox ffmpeg)")
+    if missing := _common.missing_tools("sox", "ffmpeg"):
+        print(missing)
         return 1
-
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    source = args.workdir / f"input-{args.minutes:g}min-44k1-stereo.flac"
-    _make_input(source, args.minutes)
+    load = _common.machine()
+    source = _common.sox_synth(
+        args.workdir / f"input-{args.minutes:g}min-44k1-stereo.flac",
+        args.minutes * 60,
+        rate=44_100,
+        channels=2,
+        effects=["sine", "440", "pinknoise", "vol", "0.5"],
+    )
     outputs = {name: args.workdir / f"out-{name}.wav" for name in ("lkframes", "sox", "ffmpeg")}
     lkframes = [sys.executable, "-m", "lkframes", "convert", str(source), str(outputs["lkframes"])]
     commands = {
@@ -138,6 +132,21 @@ def main() -> int:
         ok = False
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+    if (out_dir := _common.chart_dir(args)) is not None:
+        chart = _common.write_chart(
+            "convert",
+            {
+                "FLAC 44.1 kHz stereo -> WAV 16 kHz mono": [
+                    (r.tool, r.best_s / sox.best_s) for r in results
+                ]
+            },
+            command=f"python benchmarks/bench_convert.py: {args.minutes:g} min FLAC, best of "
+            f"{args.repeat}, each tool its own process",
+            xlabel="wall time / sox's (lower is faster)",
+            out_dir=out_dir,
+            load=load,
+        )
+        print(f"\nchart: {chart}")
     return 0 if ok else 1
 
 

@@ -23,11 +23,12 @@ check (lengths, frame sizes, pts, samples against the hand loop) exits with stat
 
     python benchmarks/bench_core.py            # 60 s of audio per case, best of 7
     python benchmarks/bench_core.py --quick    # 10 s, best of 3 (the CI smoke run)
+
+A full run also draws the ratios into docs/figures/bench_core.svg (``--no-chart``: not).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import json
@@ -40,6 +41,7 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from importlib import metadata
 from itertools import pairwise
+from pathlib import Path
 from typing import Any, TypeVar
 
 import av
@@ -48,6 +50,7 @@ import soxr
 from livekit import rtc
 from numpy.typing import NDArray
 
+import _common
 import lkframes as lk
 
 R = TypeVar("R")
@@ -690,14 +693,28 @@ def _version(dist: str) -> str:
         return "?"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument(
-        "--quick", action="store_true", help="10 s of audio, best of 3 (CI smoke run)"
+def chart(report: Report, out_dir: Path) -> Path:
+    """The table's "vs hand 20 ms" column as bars, one panel per case."""
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for case, rows in report.cases.items():
+        hand = next(r for r in rows if r.key == "hand20")
+        groups[case] = [(r.label, r.x_realtime / hand.x_realtime) for r in rows]
+    cfg = report.config
+    return _common.write_chart(
+        "core",
+        groups,
+        command=f"python benchmarks/bench_core.py: {cfg['seconds']:g} s of audio per case, "
+        f"best of {cfg['repeat']}; resample, 20 ms frames, map, collect",
+        xlabel="speed / the hand soxr loop on 20 ms chunks (higher is faster)",
+        out_dir=out_dir,
+        load=cfg["machine"],
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _common.parser(__doc__, quick="10 s of audio, best of 3", json=True)
     parser.add_argument("--seconds", type=float, help="seconds of audio per case (default 60)")
     parser.add_argument("--repeat", type=int, help="timed runs per path (default 7)")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
     seconds = args.seconds or (10.0 if args.quick else 60.0)
     repeat = args.repeat or (3 if args.quick else 7)
@@ -705,8 +722,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         {
             "seconds": seconds, "repeat": repeat, "python": platform.python_version(),
             "numpy": np.__version__, "soxr": _version("soxr"), "livekit": _version("livekit"),
-            "av": _version("av"), "lkframes": lk.__version__,
-            "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs",
+            "av": _version("av"), "lkframes": lk.__version__, "machine": _common.machine(),
         }
     )  # fmt: skip
     for case in CASES:
@@ -715,6 +731,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     measure_frame_buffer(report, seconds, repeat)
     fill_targets(report)
     print(render(report))
+    out_dir = _common.chart_dir(args)
+    if out_dir is not None:
+        print(f"\nchart: {chart(report, out_dir)}")
     if args.json:
         with open(args.json, "w") as file:
             json.dump(

@@ -14,6 +14,8 @@ do (exit 1).
     python benchmarks/bench_loudness.py              # 10 minutes, best of 3
     python benchmarks/bench_loudness.py --minutes 60 --paths lkframes ffmpeg-tp  # flat memory
     python benchmarks/bench_loudness.py --quick      # 1 minute, 1 run (CI smoke)
+
+A run without --quick also draws the ratios into docs/figures/bench_loudness.svg.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import _common
 
 PATHS = {
     "lkframes": "lk.from_file(x).loudness()  (with true peak)",
@@ -97,21 +100,9 @@ def _one(path: Path, kind: str) -> tuple[float, float, float, float]:
     return float(result["seconds"]), float(result["cpu"]), float(result["lufs"]), rss
 
 
-def _make_input(path: Path, minutes: float) -> None:
-    if path.exists():
-        return
-    command = ["sox", "-n", "-r", "48000", "-c", "2", "-b", "16", str(path), "synth"]
-    command += [str(minutes * 60), "pinknoise", "sine", "440", "tremolo", "0.1", "60"]
-    command += ["vol", "0.3"]
-    subprocess.run(command, check=True)
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _common.parser(__doc__, quick="1-minute input, one run", repeat=3, workdir=True)
     parser.add_argument("--minutes", type=float, default=10.0, help="input length (default 10)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per path, best is kept")
-    parser.add_argument("--quick", action="store_true", help="1-minute input, one run")
-    parser.add_argument("--workdir", type=Path, default=Path.home() / ".cache" / "lkframes-bench")
     parser.add_argument(
         "--paths", nargs="+", choices=list(PATHS), default=list(PATHS), help="paths to run"
     )
@@ -122,13 +113,17 @@ def main() -> int:
         return 0
     if args.quick:
         args.minutes, args.repeat = 1.0, 1
-    missing = [tool for tool in ("sox", "ffmpeg") if shutil.which(tool) is None]
-    if missing:
-        print(f"cannot compare: {', '.join(missing)} not installed (apt-get install sox ffmpeg)")
+    if missing := _common.missing_tools("sox", "ffmpeg"):
+        print(missing)
         return 1
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    source = args.workdir / f"loudness-{args.minutes:g}min-48k-stereo.wav"
-    _make_input(source, args.minutes)
+    load = _common.machine()
+    source = _common.sox_synth(
+        args.workdir / f"loudness-{args.minutes:g}min-48k-stereo.wav",
+        args.minutes * 60,
+        rate=48_000,
+        channels=2,
+        effects=["pinknoise", "sine", "440", "tremolo", "0.1", "60", "vol", "0.3"],
+    )
 
     best: dict[str, tuple[float, float, float, float]] = {}
     for _ in range(args.repeat):  # interleaved rounds: a busy moment hits every path alike
@@ -136,7 +131,24 @@ def main() -> int:
             result = _one(source, kind)
             if kind not in best or result[1] < best[kind][1]:  # the least CPU time
                 best[kind] = result
-    return _report(best, args.minutes * 60, args.repeat)
+    status = _report(best, args.minutes * 60, args.repeat)
+    if (out_dir := _common.chart_dir(args)) is not None and "pyloudnorm" in best:
+        base = best["pyloudnorm"][1]
+        chart = _common.write_chart(
+            "loudness",
+            {
+                "integrated loudness (BS.1770), CPU time": [
+                    (PATHS[kind], base / best[kind][1]) for kind in PATHS if kind in best
+                ]
+            },
+            command=f"python benchmarks/bench_loudness.py: {args.minutes:g} min of 48 kHz stereo, "
+            f"best of {args.repeat}",
+            xlabel="speed / pyloudnorm's, by CPU time (higher is faster)",
+            out_dir=out_dir,
+            load=load,
+        )
+        print(f"\nchart: {chart}")
+    return status
 
 
 def _report(best: dict[str, tuple[float, float, float, float]], audio_s: float, repeat: int) -> int:

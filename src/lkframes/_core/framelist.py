@@ -8,6 +8,7 @@ import numpy as np
 
 from .display import audio_html
 from .frame import AudioFrame
+from .video import VideoFrame
 
 __all__ = ("FrameList",)
 
@@ -19,7 +20,8 @@ _REPR_ITEMS = 3
 class FrameList(list[T]):
     """The list `Stream.collect` returns: a plain list that also renders in Jupyter.
 
-    For audio frames, ``_repr_html_`` shows the clip's waveform and an audio player.
+    For audio frames, ``_repr_html_`` shows the clip's waveform and an audio player; for
+    video frames, a video player (WebM) with the frames' count, size and rate.
 
     Examples:
         >>> import lkframes as lk
@@ -59,6 +61,12 @@ class FrameList(list[T]):
         return f"[{head}, ... {len(self) - 2 * _REPR_ITEMS} more ..., {tail}]"
 
     def _repr_html_(self) -> str | None:
+        """Jupyter's view: audio frames of one format as a waveform and a player, video
+        frames as a video player (both bounded in size); None (a plain list) otherwise."""
+        if self and all(isinstance(f, VideoFrame) for f in self):
+            from .display_video import video_html
+
+            return video_html(self)  # type: ignore[arg-type]
         frames = [f for f in self if isinstance(f, AudioFrame)]
         if not frames or len(frames) != len(self):
             return None

@@ -15,8 +15,8 @@ import re
 import shutil
 import subprocess
 import wave
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest

@@ -63,10 +63,14 @@ class FrameList(list[T]):
     def _repr_html_(self) -> str | None:
         """Jupyter's view: audio frames of one format as a waveform and a player, video
         frames as a video player (both bounded in size); None (a plain list) otherwise."""
-        if self and all(isinstance(f, VideoFrame) for f in self):
-            from .display_video import video_html
+        video = [f for f in self if isinstance(f, VideoFrame)]
+        if video:
+            from .display_video import media_html, video_html
 
-            return video_html(self)  # type: ignore[arg-type]
+            if len(video) == len(self):
+                return video_html(video)
+            audio = [f for f in self if isinstance(f, AudioFrame)]
+            return media_html(audio, video) if len(audio) + len(video) == len(self) else None
         frames = [f for f in self if isinstance(f, AudioFrame)]
         if not frames or len(frames) != len(self):
             return None

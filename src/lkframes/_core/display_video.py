@@ -1,7 +1,9 @@
 """Rich display of video in Jupyter: a frame as a PNG, a list of frames as a WebM player.
 
-Every pixel format goes through `reformat` to ``rgb24`` (FFmpeg's swscale), so a layout
-lkframes learns later displays with no change here. PyAV is imported by the functions.
+Every pixel format goes through `to_av` and FFmpeg's swscale to ``rgb24`` (or ``yuv420p``
+for the player), so a layout lkframes learns later displays with no change here. This
+module imports neither `VideoFrame` nor `video_av` at run time, since `VideoFrame`'s own
+display methods import it. PyAV is imported by the functions.
 The player is bounded like the audio one: at most `MAX_VIDEO_FRAMES` frames (a longer
 list plays every n-th frame), at most `PLAYER_BOX` pixels, a bit rate chosen to fit
 `MAX_VIDEO_BYTES`, and a filmstrip of `FILMSTRIP` stills when the WebM would still be
@@ -16,16 +18,20 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .av_pixels import to_av
 from .display import audio_html
-from .frame import AudioFrame
 from .samples import convert_dtype
-from .video import VideoFrame
-from .video_av import reformat, to_av
+
+if TYPE_CHECKING:
+    import av
+
+    from .frame import AudioFrame
+    from .video import VideoFrame
 
 __all__ = (
     "FILMSTRIP",
@@ -66,20 +72,27 @@ def _fit(width: int, height: int, box: tuple[int, int], *, even: bool = False) -
     return w, h
 
 
+def _scaled(frame: VideoFrame, width: int, height: int, name: str) -> av.VideoFrame:
+    """PyAV's frame of ``frame`` at ``width`` x ``height`` in FFmpeg's format ``name`` (the
+    PyAV frame a decoded `VideoFrame` keeps, if already so: the caller setting its pts, as
+    `to_media_file`'s encoder does, is harmless)."""
+    return to_av(frame).reformat(width=width, height=height, format=name)
+
+
 def png_bytes(frame: VideoFrame, width: int | None = None, height: int | None = None) -> bytes:
     """The frame as a PNG (rgb24, FFmpeg's encoder), scaled to ``width`` x ``height`` if given.
 
     Examples:
-        >>> import numpy as np
-        >>> png_bytes(VideoFrame(np.zeros((2, 3, 4), np.uint8)))[:8]
+        >>> import numpy as np, lkframes as lk
+        >>> png_bytes(lk.VideoFrame(np.zeros((2, 3, 4), np.uint8)))[:8]
         b'\\x89PNG\\r\\n\\x1a\\n'
     """
     import av
 
-    rgb = reformat(frame, width=width, height=height, pixel_format="rgb24")
+    rgb = _scaled(frame, width or frame.width, height or frame.height, "rgb24")
     encoder: Any = av.CodecContext.create("png", "w")
     encoder.width, encoder.height, encoder.pix_fmt = rgb.width, rgb.height, "rgb24"
-    packets = [*encoder.encode(to_av(rgb)), *encoder.encode(None)]
+    packets = [*encoder.encode(rgb), *encoder.encode(None)]
     return b"".join(bytes(packet) for packet in packets)
 
 
@@ -197,7 +210,7 @@ def _webm(
         for frame, time_us in zip(frames, times_us, strict=True):
             if sound is not None:
                 done = _feed(out, audio, sound, done, time_us)
-            picture = to_av(reformat(frame, width=size[0], height=size[1], pixel_format="i420"))
+            picture = _scaled(frame, size[0], size[1], "yuv420p")
             picture.pts, picture.time_base = time_us, Fraction(1, 1_000_000)
             out.mux(stream.encode(picture))
         out.mux(stream.encode(None))

@@ -297,7 +297,7 @@ def test_over_the_byte_limit_a_filmstrip_is_shown_instead(
     assert stills[0] == "frame 0, 0.000 s"
     assert stills[-1] == "frame 39, 1.300 s"
     assert re.search(
-        r"no player: as WebM it is [\d.]+ MB over the 0.002 MB a page embeds; 8 stills instead",
+        r"no player: as WebM it is [\d.]+ kB over the 0.002 MB a page embeds; 8 stills instead",
         _note(page),
     )
     first = _IMG.search(page)

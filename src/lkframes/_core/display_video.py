@@ -275,13 +275,17 @@ def _player(
             f'src="data:video/webm;base64,{encoded}"></video>'
         )
     else:
-        what = f"as WebM it is {len(webm) / 1e6:.1f} MB" if webm else "its audio alone is"
+        what = f"as WebM it is {_megabytes(len(webm))}" if webm else "its audio alone is"
         notes.append(
             f"no player: {what} over the {MAX_VIDEO_BYTES / 1e6:g} MB a page embeds; "
             f"{FILMSTRIP} stills instead"
         )
         parts.append(_filmstrip(frames, timeline.times_us))
     return "".join(parts), notes, playing
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
 
 
 def _caption(frames: Sequence[VideoFrame], timeline: _Timeline) -> str:

@@ -20,8 +20,12 @@ _REPR_ITEMS = 3
 class FrameList(list[T]):
     """The list `Stream.collect` returns: a plain list that also renders in Jupyter.
 
-    For audio frames, ``_repr_html_`` shows the clip's waveform and an audio player; for
-    video frames, a video player (WebM) with the frames' count, size and rate.
+    In Jupyter (``_repr_html_``), audio frames of one format show as the clip's waveform
+    and an audio player; video frames as a video player (WebM, VP8) under their count,
+    size and rate; audio and video frames together (e.g. `open_media`'s two streams
+    merged) as one player with sound. What a cell embeds is bounded (about 2 MB): a long
+    clip plays a 16 kHz mono preview, a long or large video fewer frames, smaller, or 8
+    stills, and the cell says what was left out. Any other list shows as a list.
 
     Examples:
         >>> import lkframes as lk
@@ -32,6 +36,11 @@ class FrameList(list[T]):
         True
         >>> type(frames[:1]).__name__  # a slice displays too
         'FrameList'
+        >>> import numpy as np
+        >>> video = lk.FrameList([lk.VideoFrame(np.zeros((48, 64, 3), np.uint8), "rgb24",
+        ...                                     timestamp_us=t) for t in (0, 40_000)])
+        >>> print(video._repr_html_()[:55])
+        <div><code>2 video frames, 64x48 rgb24, 25 fps, 0.080 s
     """
 
     @overload

@@ -59,6 +59,8 @@ class VideoFrame:
 
     Packed layouts (``rgba``, ``bgra``, ``argb``, ``abgr``, ``rgb24``) are arrays of shape
     ``(height, width, channels)``; planar ones (``i420``, ``nv12``) are the flat buffer.
+    In Jupyter a frame shows as a picture (``_repr_png_``, ``_repr_html_``), any layout,
+    scaled down past 1920x1080; a list of frames as a video player (see `FrameList`).
 
     Args:
         data: uint8 pixels, C-contiguous; not copied.

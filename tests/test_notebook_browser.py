@@ -28,9 +28,9 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (Debian package chromium; .ci/run adds it)"
 )
 
-# Waits until every medium has its first picture (or failed), then writes what the browser
-# decoded into <pre id="report">; a video's first picture is drawn on a canvas to read its
-# middle pixel back.
+# Plays the videos (muted), waits until every medium has its first picture and every video
+# has played a little (or failed), then writes what the browser decoded into
+# <pre id="report">; a video's picture is drawn on a canvas to read its middle pixel back.
 _SCRIPT = """
 <pre id="report">pending</pre>
 <script>
@@ -40,6 +40,8 @@ function medium(element) {
   if (element.tagName === "VIDEO") {
     seen.width = element.videoWidth;
     seen.height = element.videoHeight;
+    seen.audioBytes = element.webkitAudioDecodedByteCount;  // sound decoded while playing
+    seen.time = element.currentTime;
     try {
       const canvas = document.createElement("canvas");
       canvas.width = element.videoWidth;
@@ -54,7 +56,8 @@ function medium(element) {
 }
 function report() {
   const media = Array.from(document.querySelectorAll("video, audio"));
-  const waiting = media.some(m => !m.error && m.readyState < 2);
+  const waiting = media.some(m => !m.error && (m.readyState < 2 || m.tagName === "VIDEO" &&
+                                                m.currentTime < 0.03));
   if (waiting && performance.now() < 4000) { setTimeout(report, 50); return; }
   const images = Array.from(document.querySelectorAll("img")).map(
     i => ({complete: i.complete, width: i.naturalWidth, height: i.naturalHeight}));
@@ -62,7 +65,10 @@ function report() {
   for (const m of media) { found[m.closest("[data-case]").dataset.case] = medium(m); }
   document.getElementById("report").textContent = JSON.stringify({media: found, images});
 }
-window.addEventListener("load", report);
+window.addEventListener("load", () => {
+  for (const video of document.querySelectorAll("video")) { video.muted = true; video.play(); }
+  report();
+});
 </script>
 """
 
@@ -148,7 +154,9 @@ def test_chromium_decodes_every_kind_of_display(tmp_path: Path) -> None:
     assert seen["video"]["duration"] == pytest.approx(1.0, abs=0.05)
     # VP8 is lossy and the colour goes through YUV twice: near the frame's own colour
     assert np.abs(np.array(seen["video"]["middle"]) - orange).max() <= 8, seen["video"]
+    assert seen["video"]["audioBytes"] == 0  # no sound in a video-only list
     assert (seen["both"]["width"], seen["both"]["height"]) == (64, 48)
+    assert seen["both"]["audioBytes"] > 0  # the Opus track decoded as it played
     assert seen["both"]["duration"] == pytest.approx(2.0, abs=0.05)
     assert np.abs(np.array(seen["both"]["middle"]) - (40, 160, 220)).max() <= 8, seen["both"]
     assert seen["short"]["duration"] == pytest.approx(2.0, abs=1e-3)

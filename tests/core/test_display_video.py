@@ -385,3 +385,17 @@ def test_audio_alone_over_the_limit_in_a_long_av_list_falls_back_to_stills_and_a
     assert "<audio" in page
     assert "no player: its audio alone is over the 1.5 MB a page embeds; 8 stills" in _note(page)
     assert len(page) < MAX_EMBED_BYTES * 4 / 3 + 200_000
+
+
+def test_ipython_takes_png_and_html_from_one_encoding() -> None:
+    formatters = pytest.importorskip(
+        "IPython.core.formatters", reason="IPython is what Jupyter's kernel formats with"
+    )
+    frame = lk.VideoFrame(_pattern(20, 10), "rgb24")
+    data, _ = formatters.DisplayFormatter().format(frame)
+    assert set(data) == {"image/png", "text/html", "text/plain"}
+    assert data["image/png"] == frame._repr_png_()
+    assert data["text/plain"] == repr(frame)
+    video = _clip(3, 32, 24)
+    data, _ = formatters.DisplayFormatter().format(video)
+    assert "data:video/webm;base64," in data["text/html"]

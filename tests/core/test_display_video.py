@@ -1,8 +1,7 @@
 """Notebook display of video: a `VideoFrame` as a PNG, a list of frames as a WebM player.
 
-The PNG and the WebM are taken out of the HTML and read back with ffmpeg/ffprobe (the
-reference decoders), never with the code that wrote them: pixels, sizes, frame counts and
-times are compared with the frames displayed.
+The PNG and the WebM are taken out of the HTML and read back with ffmpeg/ffprobe, never
+with the code that wrote them, and compared with the frames: pixels, sizes, counts, times.
 """
 
 from __future__ import annotations
@@ -126,9 +125,9 @@ def _note(page: str) -> str:
 def test_a_packed_frame_shows_as_a_png_of_its_exact_pixels(layout: str, tmp_path: Path) -> None:
     rgb = _pattern(37, 23)  # odd sizes
     alpha = np.full((23, 37, 1), 200, np.uint8)
-    order = {"rgb24": "rgb", "rgba": "rgba", "bgra": "bgra", "argb": "argb", "abgr": "abgr"}
     planes = {"r": rgb[..., :1], "g": rgb[..., 1:2], "b": rgb[..., 2:], "a": alpha}
-    data = np.ascontiguousarray(np.concatenate([planes[c] for c in order[layout]], axis=-1))
+    order = "rgb" if layout == "rgb24" else layout  # the channels, in memory order
+    data = np.ascontiguousarray(np.concatenate([planes[c] for c in order], axis=-1))
     frame = lk.VideoFrame(data, layout)  # type: ignore[arg-type]
     page = frame._repr_html_()
     assert page.startswith(f"<div><code>{html.escape(repr(frame))}</code><br><img")

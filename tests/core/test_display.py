@@ -2,7 +2,8 @@
 
 The waveform is an SVG path of one vertical line per column; the player embeds the clip
 as a 16-bit WAV, which is decoded here with the standard library's `wave` and compared
-with the clip; clips over `MAX_PLAYER_SECONDS` show the waveform with a note instead.
+with the clip; a clip whose WAV is over `MAX_EMBED_BYTES` embeds a 16 kHz mono preview
+(its first seconds when still over), checked against the clip resampled by sox.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ import base64
 import html
 import io
 import re
+import shutil
+import subprocess
 import wave
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
 import lkframes as lk
-from lkframes._core.display import MAX_PLAYER_SECONDS
+from lkframes._core.display import MAX_EMBED_BYTES, PREVIEW_RATE
 
 WIDTH = 320  # columns of a clip with at least this many samples
 HEIGHT = 56
@@ -190,26 +194,76 @@ def test_a_single_frame_has_a_player_too() -> None:
     assert np.array_equal(decoded.samples[:, 0], frame.data[:, 0])
 
 
-def test_the_player_is_omitted_for_clips_over_the_limit() -> None:
+def test_a_clip_at_the_limit_is_embedded_whole() -> None:
     rate = 8_000
-    at_limit = _collect(lk.silence(MAX_PLAYER_SECONDS, rate))
-    page = _require(at_limit._repr_html_())
-    assert _player(page) is not None
-    assert "player omitted" not in page
+    at_limit = lk.AudioFrame(np.ones(MAX_EMBED_BYTES // 2, np.int16), rate)
+    page = at_limit._repr_html_()
+    decoded = _player(page)
+    assert decoded is not None
+    assert (decoded.sample_rate, decoded.samples.shape) == (rate, (MAX_EMBED_BYTES // 2, 1))
+    assert "preview" not in page
 
-    over = _collect(lk.silence(MAX_PLAYER_SECONDS + 0.5, rate))
-    page = _require(over._repr_html_())
-    assert _player(page) is None
-    assert "data:audio" not in page
-    assert f"player omitted: longer than {MAX_PLAYER_SECONDS:g} s" in page
-    assert len(_columns(page)) == WIDTH  # the waveform is still there
-    assert len(page) < 20_000  # and the page stays small
+
+def _sox_preview(tmp_path: Path, clip: NDArray[np.int16], rate: int) -> NDArray[np.int16]:
+    """sox's 16 kHz mono of ``clip`` (channels averaged, then resampled)."""
+    source, target = tmp_path / "clip.wav", tmp_path / "preview.wav"
+    with wave.open(str(source), "wb") as out:
+        out.setnchannels(clip.shape[1])
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(clip.tobytes())
+    subprocess.run(
+        ["sox", "-D", str(source), "-b", "16", str(target), "remix", "-", "rate", "-v", "16k"],
+        check=True,
+    )
+    with wave.open(str(target), "rb") as wav:
+        return np.frombuffer(wav.readframes(wav.getnframes()), "<i2")
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed")
+def test_a_clip_over_the_limit_embeds_a_16_khz_mono_preview(tmp_path: Path) -> None:
+    rate, seconds = 48_000, 10.0  # 1.92 MB as 48 kHz stereo WAV, 0.32 MB as the preview
+    clip = _joined(_collect(lk.noise(seconds, rate, num_channels=2, amplitude=0.3)))
+    page = lk.AudioFrame(clip, rate)._repr_html_()
+    decoded = _player(page)
+    assert decoded is not None
+    assert (decoded.sample_rate, decoded.num_channels) == (PREVIEW_RATE, 1)
+    assert decoded.samples.shape[0] == round(seconds * PREVIEW_RATE)  # the whole clip
+    reference = _sox_preview(tmp_path, clip, rate).astype(np.float64)
+    assert reference.shape[0] == decoded.samples.shape[0]
+    error = decoded.samples[:, 0].astype(np.float64) - reference
+    inner = slice(100, -100)  # the filters' edges differ
+    snr = 10 * np.log10(np.mean(reference[inner] ** 2) / np.mean(error[inner] ** 2))
+    assert snr > 40, snr  # the same signal as sox's, to its resampler's precision
+    note = html.unescape(page.split("</audio>")[1])
+    assert "the player holds a preview: 16 kHz mono (the clip is 48 kHz, 2 channels" in note
+    assert "10.000 s: 1.9 MB as WAV, over the 1.5 MB a page embeds)" in note
+    assert "first" not in note
+
+
+def test_a_long_clip_embeds_its_first_seconds_and_draws_all_of_it() -> None:
+    rate = 48_000
+    tone = _collect(lk.sine(440, 60.0, rate, num_channels=2))
+    clip = tone + _collect(lk.silence(60.0, rate, num_channels=2))  # 2 minutes, stereo
+    page = _require(clip._repr_html_())
+    decoded = _player(page)
+    assert decoded is not None
+    keep = MAX_EMBED_BYTES // 2
+    assert (decoded.sample_rate, decoded.samples.shape) == (PREVIEW_RATE, (keep, 1))
+    level = np.sqrt(np.mean(decoded.samples[1_000:].astype(np.float64) ** 2)) / 32768
+    assert level == pytest.approx(0.5 / np.sqrt(2), rel=0.01)  # the tone, both channels' mean
+    assert f"its first {keep / PREVIEW_RATE:.3f} s" in page
+    assert "120.000 s: 23.0 MB as WAV" in page
+    assert len(page) < 2_100_000  # was 30.7 MB with the whole clip embedded
+    heights = [c.bottom - c.top for c in _columns(page)]
+    assert min(heights[: WIDTH // 2 - 1]) > 20  # the waveform draws the whole clip
+    assert max(heights[WIDTH // 2 + 1 :]) == 0.5
 
 
 def test_an_empty_clip_has_no_player_and_no_note() -> None:
     page = lk.AudioFrame(np.zeros((0, 1), np.int16), 16_000)._repr_html_()
     assert _player(page) is None
-    assert "player omitted" not in page
+    assert "preview" not in page
     assert len(_columns(page)) == 1
 
 

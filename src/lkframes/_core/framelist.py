@@ -8,6 +8,7 @@ import numpy as np
 
 from .display import audio_html
 from .frame import AudioFrame
+from .video import VideoFrame
 
 __all__ = ("FrameList",)
 
@@ -19,7 +20,12 @@ _REPR_ITEMS = 3
 class FrameList(list[T]):
     """The list `Stream.collect` returns: a plain list that also renders in Jupyter.
 
-    For audio frames, ``_repr_html_`` shows the clip's waveform and an audio player.
+    In Jupyter (``_repr_html_``), audio frames of one format show as the clip's waveform
+    and an audio player; video frames as a video player (WebM, VP8) under their count,
+    size and rate; audio and video frames together (e.g. `open_media`'s two streams
+    merged) as one player with sound. What a cell embeds is bounded (about 2 MB): a long
+    clip plays a 16 kHz mono preview, a long or large video fewer frames, smaller, or 8
+    stills, and the cell says what was left out. Any other list shows as a list.
 
     Examples:
         >>> import lkframes as lk
@@ -30,6 +36,11 @@ class FrameList(list[T]):
         True
         >>> type(frames[:1]).__name__  # a slice displays too
         'FrameList'
+        >>> import numpy as np
+        >>> video = lk.FrameList([lk.VideoFrame(np.zeros((48, 64, 3), np.uint8), "rgb24",
+        ...                                     timestamp_us=t) for t in (0, 40_000)])
+        >>> print(video._repr_html_()[:55])
+        <div><code>2 video frames, 64x48 rgb24, 25 fps, 0.080 s
     """
 
     @overload
@@ -59,6 +70,16 @@ class FrameList(list[T]):
         return f"[{head}, ... {len(self) - 2 * _REPR_ITEMS} more ..., {tail}]"
 
     def _repr_html_(self) -> str | None:
+        """Jupyter's view: audio frames of one format as a waveform and a player, video
+        frames as a video player (both bounded in size); None (a plain list) otherwise."""
+        video = [f for f in self if isinstance(f, VideoFrame)]
+        if video:
+            from .display_video import media_html, video_html
+
+            if len(video) == len(self):
+                return video_html(video)
+            audio = [f for f in self if isinstance(f, AudioFrame)]
+            return media_html(audio, video) if len(audio) + len(video) == len(self) else None
         frames = [f for f in self if isinstance(f, AudioFrame)]
         if not frames or len(frames) != len(self):
             return None

@@ -59,6 +59,8 @@ class VideoFrame:
 
     Packed layouts (``rgba``, ``bgra``, ``argb``, ``abgr``, ``rgb24``) are arrays of shape
     ``(height, width, channels)``; planar ones (``i420``, ``nv12``) are the flat buffer.
+    In Jupyter a frame shows as a picture (``_repr_png_``, ``_repr_html_``), any layout,
+    scaled down past 1920x1080; a list of frames as a video player (see `FrameList`).
 
     Args:
         data: uint8 pixels, C-contiguous; not copied.
@@ -166,6 +168,25 @@ class VideoFrame:
             f"VideoFrame({self._width}x{self._height} {self._pixel_format}, "
             f"t={self._timestamp_us / 1e6:.3f} s)"
         )
+
+    def _repr_png_(self) -> bytes:
+        """The frame as a PNG for Jupyter (any pixel format; scaled down past 1920x1080)."""
+        from .display_video import frame_png
+
+        return frame_png(self)
+
+    def _repr_html_(self) -> str:
+        """The frame's repr above the frame as an image, for Jupyter."""
+        from .display_video import frame_html
+
+        return frame_html(self)
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, Any]:
+        """PNG and HTML from one encoding: Jupyter asks for this before the others."""
+        from .display_video import frame_html, frame_png
+
+        png = frame_png(self)
+        return {"image/png": png, "text/html": frame_html(self, png), "text/plain": repr(self)}
 
     @classmethod
     def from_rtc(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .av_pixels import AV_FORMATS, to_av
 from .errors import ParameterError
 from .video import PixelFormat, VideoFrame, check_pixel_format
 
@@ -20,16 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = ("AV_FORMATS", "from_av", "reformat", "to_av")
 
-AV_FORMATS: dict[str, str] = {
-    "rgba": "rgba",
-    "bgra": "bgra",
-    "argb": "argb",
-    "abgr": "abgr",
-    "rgb24": "rgb24",
-    "i420": "yuv420p",
-    "nv12": "nv12",
-}
-"""FFmpeg's name for each lkframes pixel format."""
 
 _INTERPOLATION = "BILINEAR"
 
@@ -90,27 +81,6 @@ def from_av(
         out = VideoFrame(pixels, pixel_format, timestamp_us=timestamp_us)
     if keep:
         out._source = frame  # to_av gives it back instead of copying the pixels again
-    return out
-
-
-def to_av(frame: VideoFrame) -> av.VideoFrame:
-    """PyAV's frame of a `VideoFrame`'s pixels (copied once into FFmpeg's buffer)."""
-    import av
-
-    source = frame._source
-    if isinstance(source, av.VideoFrame):
-        return source
-    name = AV_FORMATS[frame.pixel_format]
-    if frame.pixel_format not in ("i420", "nv12"):
-        return av.VideoFrame.from_ndarray(frame.data, format=name)
-    out = av.VideoFrame(frame.width, frame.height, name)
-    data, offset = frame.data, 0
-    for index, plane in enumerate(out.planes):
-        width = 2 * ((frame.width + 1) // 2) if (name == "nv12" and index == 1) else plane.width
-        size = width * plane.height
-        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
-        rows[:, :width] = data[offset : offset + size].reshape(plane.height, width)
-        offset += size
     return out
 
 

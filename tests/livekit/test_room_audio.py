@@ -168,8 +168,11 @@ def test_leaving_and_coming_back_disconnecting_and_cancelling(
         # Both visits, each 1 s long, as far apart as they were sent (the second track
         # placed by its own arrival). WebRTC's jitter buffer stretches or squeezes a
         # track's first second by tens of ms (measured: 1.018 and 1.023 s, the same in
-        # both files, without a discontinuity).
+        # both files, without a discontinuity). A publisher that stalled past its
+        # source's 50 ms queue (a busy machine) made the tone longer by as much, at most
+        # ("starved", measured in its own process).
         assert abs((ons[1] - ons[0]) - gap_sent) <= 0.1, (path.name, ons, gap_sent)
-        for on, off in zip(edges[::2], edges[1::2], strict=True):
-            assert 0.9 <= (off - on) / RATE <= 1.06, (path.name, on / RATE, off / RATE)
+        visits_s = [(off - on) / RATE for on, off in zip(edges[::2], edges[1::2], strict=True)]
+        for length, starved in zip(visits_s, result["starved"], strict=True):
+            assert 0.9 <= length <= 1.06 + starved, (path.name, visits_s, result["starved"])
         assert 0 <= ons[0] - (result["starts"][0] - zero) <= 0.3, path.name

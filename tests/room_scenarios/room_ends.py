@@ -30,7 +30,8 @@ async def play_twice(args: argparse.Namespace) -> Result:
     t = np.arange(RATE) / RATE
     fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.01)
     tone = np.round(fade * 0.25 * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
-    starts = []
+    starts: list[float] = []
+    starved: list[float] = []  # per visit: how long the source may have run dry
     for _ in range(2):
         async with participant(args, "A") as room:
             source = rtc.AudioSource(RATE, 1, queue_size_ms=50)
@@ -40,16 +41,21 @@ async def play_twice(args: argparse.Namespace) -> Result:
             options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
             await room.local_participant.publish_track(track, options)
             await asyncio.wait_for(heard.wait(), WAIT_S)
+            returns = []
             for i in range(0, RATE, 480):
                 await source.capture_frame(
                     rtc.AudioFrame(tone[i : i + 480].tobytes(), RATE, 1, 480)
                 )
-                if i == 0:
-                    starts.append(time.monotonic())
+                returns.append(time.monotonic())
+            starts.append(returns[0])
+            # The source holds 50 ms: only a stall of this process longer than that can
+            # starve it (LiveKit then sends silence, and the tone comes out longer).
+            gaps = np.diff(returns)
+            starved.append(float(np.maximum(gaps - 0.05, 0.0).sum()))
             await source.wait_for_playout()
             await source.aclose()
         await asyncio.sleep(0.5)
-    return {"starts": starts}
+    return {"starts": starts, "starved": starved}
 
 
 async def main(args: argparse.Namespace) -> Result:
@@ -79,6 +85,7 @@ async def main(args: argparse.Namespace) -> Result:
     await asyncio.sleep(0.1)
     return {
         "starts": tones["starts"],
+        "starved": tones["starved"],
         "started_at": stats.started_at,
         "still_mixing_when_empty": still_mixing,
         "apart_outcome": apart_outcome,

@@ -97,7 +97,13 @@ async def publisher(args: argparse.Namespace) -> Result:
         await source.aclose()
         left = time.monotonic()
     late = [at - (taken[0] + k / FPS) for k, at in enumerate(handed)]
-    return {"joined": joined, "first": taken[0], "left": left, "late_max": max(late)}
+    return {
+        "joined": joined,
+        "first": taken[0],
+        "left": left,
+        "late_max": max(late),
+        "handed": handed,
+    }
 
 
 async def watched(room: rtc.Room) -> Result:

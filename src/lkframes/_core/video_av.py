@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import ParameterError
+from .pixels import convert_packed
 from .video import PixelFormat, VideoFrame, check_pixel_format
 
 if TYPE_CHECKING:
@@ -26,12 +27,15 @@ AV_FORMATS: dict[str, str] = {
     "argb": "argb",
     "abgr": "abgr",
     "rgb24": "rgb24",
+    "bgr24": "bgr24",
+    "gray": "gray",
     "i420": "yuv420p",
     "nv12": "nv12",
 }
 """FFmpeg's name for each lkframes pixel format."""
 
 _INTERPOLATION = "BILINEAR"
+_PLANAR = frozenset(("i420", "nv12"))
 
 
 def _planes(frame: av.VideoFrame) -> NDArray[np.uint8]:
@@ -123,7 +127,8 @@ def reformat(
     interpolation: str = _INTERPOLATION,
 ) -> VideoFrame:
     """The frame scaled to ``width`` x ``height`` and/or converted to ``pixel_format``, by
-    FFmpeg's swscale (one call for both)."""
+    FFmpeg's swscale (one call for both), or, for a conversion only between packed
+    layouts and ``gray``, by numpy as OpenCV converts (`lkframes._core.pixels`)."""
     target: Any = pixel_format or frame.pixel_format
     check_pixel_format(target)
     w, h = width or frame.width, height or frame.height
@@ -131,6 +136,10 @@ def reformat(
         return frame
     if w <= 0 or h <= 0:
         raise ParameterError(f"width and height must be positive (got {w}x{h})")
+    if (w, h) == (frame.width, frame.height) and _PLANAR.isdisjoint((target, frame.pixel_format)):
+        # packed to packed or gray: channel moves or OpenCV's luma, in numpy (pixels.py)
+        pixels = convert_packed(frame.data, frame.pixel_format, target)
+        return VideoFrame(pixels, target, timestamp_us=frame.timestamp_us)
     scaled = to_av(frame).reformat(
         width=w,
         height=h,

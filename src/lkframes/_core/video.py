@@ -285,9 +285,9 @@ class VideoFrame:
     def convert(self, pixel_format: PixelFormat) -> VideoFrame:
         """The same frame in another layout.
 
-        Between LiveKit's own layouts LiveKit converts (libyuv); to or from ``bgr24`` and
-        ``gray``, lkframes does, as `lkframes.to_pixel_format` does (numpy between packed
-        layouts, FFmpeg's swscale to and from ``i420``/``nv12``).
+        Between packed layouts and ``gray`` numpy converts, as OpenCV does (see
+        `lkframes.to_pixel_format`); between LiveKit's own layouts and I420 or NV12 LiveKit
+        does (libyuv); between ``bgr24`` or ``gray`` and I420 or NV12, FFmpeg's swscale.
 
         Raises:
             ParameterError: An unknown pixel format.
@@ -295,7 +295,8 @@ class VideoFrame:
         check_pixel_format(pixel_format)
         if pixel_format == self._pixel_format:
             return self
-        if pixel_format not in _LIVEKIT or self._pixel_format not in _LIVEKIT:
+        planar = pixel_format in _PLANAR or self._pixel_format in _PLANAR
+        if not planar or pixel_format not in _LIVEKIT or self._pixel_format not in _LIVEKIT:
             from .video_av import reformat  # PyAV is imported only when it is needed
 
             return reformat(self, pixel_format=pixel_format)

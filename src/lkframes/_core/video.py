@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
+from .av_pixels import convert_pixels
 from .errors import InvalidVideoError, ParameterError
 
 if TYPE_CHECKING:
@@ -297,9 +298,16 @@ class VideoFrame:
             return self
         planar = pixel_format in _PLANAR or self._pixel_format in _PLANAR
         if not planar or pixel_format not in _LIVEKIT or self._pixel_format not in _LIVEKIT:
-            from .video_av import reformat  # PyAV is imported only when it is needed
-
-            return reformat(self, pixel_format=pixel_format)
+            pixels = convert_pixels(
+                self._data, self._pixel_format, pixel_format, self._width, self._height
+            )
+            return VideoFrame(
+                pixels,
+                pixel_format,
+                timestamp_us=self._timestamp_us,
+                width=self._width,
+                height=self._height,
+            )
         return VideoFrame.from_rtc(  # LiveKit converts into a new buffer: no copy first
             self._to_rtc_shared(), timestamp_us=self._timestamp_us, pixel_format=pixel_format
         )

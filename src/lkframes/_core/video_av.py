@@ -1,19 +1,15 @@
 """`VideoFrame` to and from PyAV's frames: the bridge for decoding, encoding and reformatting.
 
 PyAV is imported by the functions, not by this module, so ``import lkframes`` stays light.
-Planar layouts are copied plane by plane, which also works for odd sizes (PyAV's own
-``to_ndarray`` wants even ones for yuv420p).
+The array-level work (planes, layouts) is in `lkframes._core.av_pixels`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from numpy.typing import NDArray
-
+from .av_pixels import AV_FORMATS, PLANAR, av_frame, convert_pixels, pixels_of
 from .errors import ParameterError
-from .pixels import convert_packed
 from .video import PixelFormat, VideoFrame, check_pixel_format
 
 if TYPE_CHECKING:
@@ -21,48 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ("AV_FORMATS", "from_av", "reformat", "to_av")
 
-AV_FORMATS: dict[str, str] = {
-    "rgba": "rgba",
-    "bgra": "bgra",
-    "argb": "argb",
-    "abgr": "abgr",
-    "rgb24": "rgb24",
-    "bgr24": "bgr24",
-    "gray": "gray",
-    "i420": "yuv420p",
-    "nv12": "nv12",
-}
-"""FFmpeg's name for each lkframes pixel format."""
-
 _INTERPOLATION = "BILINEAR"
-_PLANAR = frozenset(("i420", "nv12"))
-
-
-def _planes(frame: av.VideoFrame) -> NDArray[np.uint8]:
-    """A planar frame's planes, without their line padding, one after the other (one
-    allocation, one copy)."""
-    planes = frame.planes
-    widths = [  # nv12: the second plane's rows hold interleaved U and V bytes
-        2 * ((frame.width + 1) // 2) if index == 1 and len(planes) == 2 else plane.width
-        for index, plane in enumerate(planes)
-    ]
-    if all(plane.line_size == width for plane, width in zip(planes, widths, strict=True)):
-        return np.concatenate(  # rows not padded: each plane is one run of bytes
-            [
-                np.frombuffer(memoryview(plane), np.uint8)[: plane.line_size * plane.height]
-                for plane in planes
-            ]
-        )
-    rows = [
-        np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[:, :width]
-        for plane, width in zip(planes, widths, strict=True)
-    ]
-    out = np.empty(sum(r.size for r in rows), np.uint8)
-    at = 0
-    for part in rows:
-        out[at : at + part.size].reshape(part.shape)[...] = part
-        at += part.size
-    return out
 
 
 def from_av(
@@ -81,17 +36,13 @@ def from_av(
     name = AV_FORMATS[pixel_format]
     if frame.format.name != name:
         frame = frame.reformat(format=name)
-    if pixel_format in ("i420", "nv12"):
-        out = VideoFrame(
-            _planes(frame),
-            pixel_format,
-            timestamp_us=timestamp_us,
-            width=frame.width,
-            height=frame.height,
-        )
-    else:
-        pixels = np.ascontiguousarray(frame.to_ndarray(), np.uint8)  # a copy for padded rows
-        out = VideoFrame(pixels, pixel_format, timestamp_us=timestamp_us)
+    out = VideoFrame(
+        pixels_of(frame, pixel_format),
+        pixel_format,
+        timestamp_us=timestamp_us,
+        width=frame.width,
+        height=frame.height,
+    )
     if keep:
         out._source = frame  # to_av gives it back instead of copying the pixels again
     return out
@@ -104,18 +55,7 @@ def to_av(frame: VideoFrame) -> av.VideoFrame:
     source = frame._source
     if isinstance(source, av.VideoFrame):
         return source
-    name = AV_FORMATS[frame.pixel_format]
-    if frame.pixel_format not in ("i420", "nv12"):
-        return av.VideoFrame.from_ndarray(frame.data, format=name)
-    out = av.VideoFrame(frame.width, frame.height, name)
-    data, offset = frame.data, 0
-    for index, plane in enumerate(out.planes):
-        width = 2 * ((frame.width + 1) // 2) if (name == "nv12" and index == 1) else plane.width
-        size = width * plane.height
-        rows = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
-        rows[:, :width] = data[offset : offset + size].reshape(plane.height, width)
-        offset += size
-    return out
+    return av_frame(frame.data, frame.pixel_format, frame.width, frame.height)
 
 
 def reformat(
@@ -136,9 +76,9 @@ def reformat(
         return frame
     if w <= 0 or h <= 0:
         raise ParameterError(f"width and height must be positive (got {w}x{h})")
-    if (w, h) == (frame.width, frame.height) and _PLANAR.isdisjoint((target, frame.pixel_format)):
+    if (w, h) == (frame.width, frame.height) and PLANAR.isdisjoint((target, frame.pixel_format)):
         # packed to packed or gray: channel moves or OpenCV's luma, in numpy (pixels.py)
-        pixels = convert_packed(frame.data, frame.pixel_format, target)
+        pixels = convert_pixels(frame.data, frame.pixel_format, target, w, h)
         return VideoFrame(pixels, target, timestamp_us=frame.timestamp_us)
     scaled = to_av(frame).reformat(
         width=w,

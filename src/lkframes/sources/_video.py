@@ -30,8 +30,9 @@ def from_video_frames(
     pixel_format: PixelFormat | None = None,
     fps: float = 30.0,
 ) -> Stream[VideoFrame]:
-    """A stream over `VideoFrame` items, or uint8 arrays, from a list, generator or async
-    generator.
+    """A stream of video frames from `VideoFrame` items or OpenCV-style uint8 arrays.
+
+    The items come from a list, generator or async generator.
 
     Arrays are frames in ``pixel_format``, such as OpenCV's images: ``(height, width, 3)``
     BGR with ``"bgr24"``, ``(height, width)`` with ``"gray"``. Frame ``k`` of the

@@ -287,3 +287,16 @@ def test_wrong_shape_or_dtype_for_the_layout_names_expected_and_got(
 ) -> None:
     with pytest.raises(lk.InvalidVideoError, match=message):
         lk.VideoFrame(data, layout)
+
+
+def test_gray_and_i420_agree_with_pyav_at_every_level() -> None:
+    """lkframes maps gray <-> Y by table: every one of the 256 levels, each way, against
+    PyAV's own conversion of a 16x16 ramp."""
+    ramp = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    i420 = np.concatenate([ramp.reshape(-1), np.full(128, 128, np.uint8)])
+    from_yuv = av.VideoFrame.from_ndarray(i420.reshape(24, 16), format="yuv420p")
+    gray = lk.VideoFrame(i420, "i420", width=16, height=16).convert("gray")
+    np.testing.assert_array_equal(gray.data, from_yuv.reformat(format="gray").to_ndarray())
+    from_gray = av.VideoFrame.from_ndarray(ramp, format="gray").reformat(format="yuv420p")
+    back = lk.VideoFrame(ramp, "gray").convert("i420")
+    np.testing.assert_array_equal(back.data, _av_planar(from_gray))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from .pixels import convert_packed
+from .pixels import convert_packed, gray_of_yuv, yuv_of_gray
 
 if TYPE_CHECKING:
     import av
@@ -96,7 +96,12 @@ def convert_pixels(
 ) -> NDArray[np.uint8]:
     """``data`` (``source``, ``width`` x ``height``) in layout ``target``: numpy as OpenCV
     converts between packed layouts and ``gray`` (`lkframes._core.pixels`), FFmpeg's
-    swscale (as PyAV's ``reformat``) to or from a planar one."""
+    swscale (as PyAV's ``reformat``) to or from a planar one (``gray`` by table, as
+    swscale maps each level)."""
+    if source in PLANAR and target == "gray":
+        return gray_of_yuv(data, width, height)
+    if source == "gray" and target in PLANAR:
+        return yuv_of_gray(data, width, height)
     if source in PLANAR or target in PLANAR:
         converted = av_frame(data, source, width, height).reformat(format=AV_FORMATS[target])
         return pixels_of(converted, target)

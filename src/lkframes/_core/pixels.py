@@ -9,6 +9,11 @@ gives its results pixel for pixel:
   ``(9798 R + 19235 G + 3735 B + 2**14) >> 15`` (``cv2.COLOR_RGB2GRAY`` and its siblings
   give exactly this for every one of the 2**24 colours);
 - any of them from ``gray``: R = G = B = the gray value, alpha 255 (``cv2.COLOR_GRAY2BGR``).
+
+And ``gray`` to and from ``i420``/``nv12`` as FFmpeg's swscale converts it (PyAV's
+``reformat``): gray is full range, Y limited (16..235), so gray is
+``clip(round((Y - 16) * 255 / 219))`` and Y is ``round(16 + gray * 219 / 255)`` with grey
+chroma (128), by table lookup (two pixels a lookup).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ("ALPHA_AT", "RGB_AT", "convert_packed", "luma")
+__all__ = ("ALPHA_AT", "RGB_AT", "convert_packed", "gray_of_yuv", "luma", "yuv_of_gray")
 
 RGB_AT: dict[str, tuple[int, int, int]] = {
     "rgba": (0, 1, 2),
@@ -91,4 +96,48 @@ def convert_packed(data: NDArray[np.uint8], source: str, target: str) -> NDArray
             out[..., ALPHA_AT[target]] = data[..., ALPHA_AT[source]]
         else:
             out[..., ALPHA_AT[target]] = 255
+    return out
+
+
+def _tables(values: NDArray[np.float64]) -> tuple[NDArray[np.uint8], NDArray[np.uint16]]:
+    """A byte table of ``values`` (rounded, clipped), and the same for two bytes at once:
+    entry ``i`` of the second maps the pixel pair whose bytes (in this machine's order)
+    make the uint16 ``i``."""
+    single = np.clip(np.floor(values + 0.5), 0, 255).astype(np.uint8)
+    pairs = np.arange(1 << 16, dtype=np.uint16).view(np.uint8).reshape(-1, 2)
+    return single, np.ascontiguousarray(single[pairs]).view(np.uint16).reshape(-1)
+
+
+_LEVELS = np.arange(256, dtype=np.float64)
+_TO_FULL = _tables((_LEVELS - 16) * 255 / 219)
+"""Limited-range Y to full-range gray, as swscale (checked equal for all 256 levels)."""
+_TO_LIMITED = _tables(16 + _LEVELS * 219 / 255)
+"""Full-range gray to limited-range Y, as swscale."""
+
+
+def _look_up(
+    table: tuple[NDArray[np.uint8], NDArray[np.uint16]], values: NDArray[np.uint8]
+) -> NDArray[np.uint8]:
+    """``table`` applied to a flat contiguous array, two bytes a lookup (twice as fast
+    as one)."""
+    single, pairs = table
+    out = np.empty(values.size, np.uint8)
+    even = values.size - values.size % 2
+    np.take(pairs, values[:even].view(np.uint16), out=out[:even].view(np.uint16))
+    if even < values.size:
+        out[-1] = single[values[-1]]
+    return out
+
+
+def gray_of_yuv(data: NDArray[np.uint8], width: int, height: int) -> NDArray[np.uint8]:
+    """Full-range gray ``(height, width)`` of a flat I420 or NV12 buffer (its Y plane)."""
+    return _look_up(_TO_FULL, data[: width * height]).reshape(height, width)
+
+
+def yuv_of_gray(data: NDArray[np.uint8], width: int, height: int) -> NDArray[np.uint8]:
+    """A flat I420 or NV12 buffer (the same bytes: chroma is all 128) of gray pixels."""
+    chroma = 2 * ((width + 1) // 2) * ((height + 1) // 2)
+    out = np.empty(width * height + chroma, np.uint8)
+    out[: width * height] = _look_up(_TO_LIMITED, np.ascontiguousarray(data).reshape(-1))
+    out[width * height :] = 128
     return out

@@ -76,10 +76,12 @@ def reformat(
         return frame
     if w <= 0 or h <= 0:
         raise ParameterError(f"width and height must be positive (got {w}x{h})")
-    if (w, h) == (frame.width, frame.height) and PLANAR.isdisjoint((target, frame.pixel_format)):
-        # packed to packed or gray: channel moves or OpenCV's luma, in numpy (pixels.py)
+    if (w, h) == (frame.width, frame.height) and (
+        PLANAR.isdisjoint((target, frame.pixel_format)) or "gray" in (target, frame.pixel_format)
+    ):
+        # packed to packed: channel moves or OpenCV's luma; gray and YUV: by table (pixels.py)
         pixels = convert_pixels(frame.data, frame.pixel_format, target, w, h)
-        return VideoFrame(pixels, target, timestamp_us=frame.timestamp_us)
+        return VideoFrame(pixels, target, timestamp_us=frame.timestamp_us, width=w, height=h)
     scaled = to_av(frame).reformat(
         width=w,
         height=h,

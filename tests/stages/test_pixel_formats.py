@@ -300,3 +300,12 @@ def test_gray_and_i420_agree_with_pyav_at_every_level() -> None:
     from_gray = av.VideoFrame.from_ndarray(ramp, format="gray").reformat(format="yuv420p")
     back = lk.VideoFrame(ramp, "gray").convert("i420")
     np.testing.assert_array_equal(back.data, _av_planar(from_gray))
+
+
+@pytest.mark.parametrize(("source", "target"), list(itertools.permutations(PACKED, 2)))
+def test_packed_conversions_are_also_pyavs(source: str, target: str) -> None:
+    """Channel moves are the same in swscale: what to_pixel_format gave before numpy."""
+    data = _pixels(33, 17, source, 9)
+    expected = av.VideoFrame.from_ndarray(data, format=source).reformat(format=target)
+    got = lk.VideoFrame(data, source).convert(target)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(got.data, expected.to_ndarray())

@@ -68,3 +68,41 @@ def test_bad_pixels_raise(data: object, kwargs: dict[str, object], message: str)
 def test_unknown_pixel_format_raises() -> None:
     with pytest.raises(lk.ParameterError, match="pixel_format must be one of"):
         lk.VideoFrame(np.zeros((2, 2, 4), np.uint8), "yuv9")  # type: ignore[arg-type]
+
+
+def test_bgr24_and_gray_go_to_livekit_as_opaque_bgra() -> None:
+    """LiveKit has no bgr24 or gray buffer: they are handed over as BGRA, the same
+    colours (gray as R = G = B), as OpenCV's COLOR_BGR2BGRA / COLOR_GRAY2BGRA make them."""
+    import cv2
+
+    bgr = np.random.default_rng(1).integers(0, 256, (9, 15, 3), dtype=np.uint8)
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    for data, layout, code in (
+        (bgr, "bgr24", cv2.COLOR_BGR2BGRA),
+        (gray, "gray", cv2.COLOR_GRAY2BGRA),
+    ):
+        frame = lk.VideoFrame(data, layout)  # type: ignore[arg-type]
+        for made in (frame.to_rtc(), frame._to_rtc_shared()):
+            assert made.type == rtc.VideoBufferType.BGRA
+            sent = np.frombuffer(made.data, np.uint8).reshape(9, 15, 4)
+            np.testing.assert_array_equal(sent, cv2.cvtColor(data, code))
+    with pytest.raises(lk.ParameterError, match="LiveKit has no bgr24 buffer type"):
+        lk._core.video.buffer_type("bgr24")
+
+
+def test_from_rtc_makes_bgr24_and_gray_from_the_frames_own_layout() -> None:
+    import cv2
+
+    rgba = np.random.default_rng(2).integers(0, 256, (10, 16, 4), dtype=np.uint8)
+    packed = rtc.VideoFrame(16, 10, rtc.VideoBufferType.RGBA, bytearray(rgba))
+    bgr = lk.VideoFrame.from_rtc(packed, pixel_format="bgr24", timestamp_us=5)
+    assert (bgr.pixel_format, bgr.timestamp_us) == ("bgr24", 5)
+    np.testing.assert_array_equal(bgr.data, cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGR))
+    gray = lk.VideoFrame.from_rtc(packed, pixel_format="gray")
+    np.testing.assert_array_equal(gray.data, cv2.cvtColor(rgba, cv2.COLOR_RGBA2GRAY))
+    i420 = packed.convert(rtc.VideoBufferType.I420)  # what a remote track delivers
+    own = lk.VideoFrame.from_rtc(i420)
+    for layout in ("bgr24", "gray"):
+        got = lk.VideoFrame.from_rtc(i420, pixel_format=layout)
+        wanted = lk.run_sync(lk.from_video_frames([own]).to_pixel_format(layout).collect())
+        np.testing.assert_array_equal(got.data, wanted[0].data)

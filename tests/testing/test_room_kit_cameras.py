@@ -78,9 +78,10 @@ def test_an_audio_and_video_consumer_that_keeps_everything_passes() -> None:
     check_room_consumer(record, scenarios=CAMERAS, max_examples=25)
 
 
-def test_video_in_another_packed_layout_is_told_apart_too() -> None:
+@pytest.mark.parametrize("layout", ["bgra", "bgr24"])
+def test_video_in_another_packed_layout_is_told_apart_too(layout: lk.PixelFormat) -> None:
     async def consumer(room: SimulatedRoom) -> RoomKept:
-        return RoomKept(video=(await record(room, watching("bgra"))).video)  # video only
+        return RoomKept(video=(await record(room, watching(layout))).video)  # video only
 
     check_room_consumer(consumer, scenarios=CAMERAS, max_examples=5)
 
@@ -155,10 +156,11 @@ def test_timestamps_that_do_not_increase_are_caught() -> None:
         )
 
 
-def test_planar_video_is_refused_by_name() -> None:
-    with pytest.raises(AssertionError, match="a i420 frame cannot be told apart"):
+@pytest.mark.parametrize("layout", ["i420", "gray"])
+def test_planar_or_gray_video_is_refused_by_name(layout: lk.PixelFormat) -> None:
+    with pytest.raises(AssertionError, match=f"a {layout} frame cannot be told apart"):
         check_room_consumer(
-            lambda room: record(room, watching("i420")), scenarios=CAMERAS, max_examples=20
+            lambda room: record(room, watching(layout)), scenarios=CAMERAS, max_examples=20
         )
 
 

@@ -344,3 +344,56 @@ def test_a_long_generator_is_let_go_of_as_it_is_shown() -> None:
     count, alive = run_virtual(main)
     assert count == 30 * 20 - 2  # from the subscription (0.05 s) on
     assert alive <= 3  # the frame being read, and the one being made
+
+
+@pytest.mark.parametrize("layout", ["bgr24", "gray"])
+def test_a_camera_read_in_bgr24_or_gray_is_opencvs_conversion_of_it(layout: str) -> None:
+    import cv2
+
+    frames = camera(20)
+
+    async def main() -> list[lk.VideoFrame]:
+        room = SimulatedRoom()
+        room.participant("a", leaves=1.0, network=Network(delay=0.02)).publish_video(frames)
+        async with room:
+            return await lk.from_participant_video(room, "a", pixel_format=layout).collect()  # type: ignore[arg-type]
+
+    got = run_virtual(main)
+    assert len(got) > 10
+    code = cv2.COLOR_RGBA2BGR if layout == "bgr24" else cv2.COLOR_RGBA2GRAY
+    for frame in got:
+        assert frame.pixel_format == layout
+        matches = [
+            k for k in range(20) if np.array_equal(frame.data, cv2.cvtColor(frames[k], code))
+        ]
+        assert len(matches) == 1
+
+
+def test_bgr24_and_gray_frames_are_published_as_bgra() -> None:
+    import cv2
+
+    rgba = camera(6)
+    bgr = [cv2.cvtColor(f, cv2.COLOR_RGBA2BGR) for f in rgba]
+    published = [lk.VideoFrame(b, "bgr24") for b in bgr[:3]]
+    published += [lk.VideoFrame(cv2.cvtColor(b, cv2.COLOR_BGR2GRAY), "gray") for b in bgr[3:]]
+
+    async def main() -> list[lk.VideoFrame]:
+        room = SimulatedRoom()
+        room.participant("a", leaves=1.0).publish_video(published, fps=10)
+        async with room:
+            return await lk.from_participant_video(room, "a", pixel_format="bgra").collect()
+
+    got = run_virtual(main)
+    assert len(got) >= 5
+    for frame in got:
+        sent = [
+            k for k, f in enumerate(published) if np.array_equal(frame.data, f.convert("bgra").data)
+        ]
+        assert len(sent) == 1
+        k = sent[0]
+        expected = (
+            cv2.cvtColor(bgr[k], cv2.COLOR_BGR2BGRA)
+            if k < 3
+            else cv2.cvtColor(cv2.cvtColor(bgr[k], cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGRA)
+        )
+        np.testing.assert_array_equal(frame.data, expected)

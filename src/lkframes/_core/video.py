@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
+from .av_pixels import convert_pixels
 from .errors import InvalidVideoError, ParameterError
 
 if TYPE_CHECKING:
@@ -14,26 +15,38 @@ if TYPE_CHECKING:
 
 __all__ = ("PixelFormat", "VideoFrame", "buffer_type", "check_pixel_format")
 
-PixelFormat: TypeAlias = Literal["rgba", "bgra", "argb", "abgr", "rgb24", "i420", "nv12"]
-"""Pixel layouts lkframes hands out; packed ones are ``(height, width, channels)`` arrays.
+PixelFormat: TypeAlias = Literal[
+    "rgba", "bgra", "argb", "abgr", "rgb24", "bgr24", "gray", "i420", "nv12"
+]
+"""Pixel layouts lkframes hands out.
+
+Packed ones are ``(height, width, channels)`` arrays: ``rgba``, ``bgra``, ``argb``,
+``abgr`` (4 channels), ``rgb24`` and ``bgr24`` (3; ``bgr24`` is OpenCV's order);
+``gray`` is 8-bit luma, one ``(height, width)`` plane; ``i420`` and ``nv12`` are planar
+YUV 4:2:0, the flat buffer.
 
 Examples:
     >>> import typing
     >>> import lkframes as lk
-    >>> "i420" in typing.get_args(lk.PixelFormat)
+    >>> "bgr24" in typing.get_args(lk.PixelFormat)
     True
 """
 
-PACKED_BYTES = {"rgba": 4, "bgra": 4, "argb": 4, "abgr": 4, "rgb24": 3}
+PACKED_BYTES = {"rgba": 4, "bgra": 4, "argb": 4, "abgr": 4, "rgb24": 3, "bgr24": 3}
 _PLANAR = ("i420", "nv12")
+_ALL = (*PACKED_BYTES, "gray", *_PLANAR)
+_LIVEKIT = ("rgba", "bgra", "argb", "abgr", "rgb24", "i420", "nv12")
+"""The layouts LiveKit has a buffer type of (``rtc.VideoBufferType``)."""
+
+TO_LIVEKIT_AS: PixelFormat = "bgra"
+"""The layout a ``bgr24`` or ``gray`` frame is handed to LiveKit in (LiveKit has neither):
+the same colours, opaque, ``gray`` as R = G = B. LiveKit converts BGRA to I420 itself."""
 
 
 def check_pixel_format(pixel_format: object) -> PixelFormat:
     """``pixel_format`` if lkframes knows it, else `ParameterError` naming the choices."""
-    if pixel_format not in PACKED_BYTES and pixel_format not in _PLANAR:
-        raise ParameterError(
-            f"pixel_format must be one of {(*PACKED_BYTES, *_PLANAR)} (got {pixel_format!r})"
-        )
+    if pixel_format not in _ALL:
+        raise ParameterError(f"pixel_format must be one of {_ALL} (got {pixel_format!r})")
     return pixel_format  # type: ignore[return-value]
 
 
@@ -41,12 +54,39 @@ def buffer_type(pixel_format: str) -> int:
     """LiveKit's ``rtc.VideoBufferType`` value for ``pixel_format``.
 
     Raises:
-        ParameterError: An unknown pixel format.
+        ParameterError: An unknown pixel format, or one LiveKit has no buffer type of
+            (``bgr24``, ``gray``: see `TO_LIVEKIT_AS`).
     """
     from livekit import rtc
 
     check_pixel_format(pixel_format)
+    if pixel_format not in _LIVEKIT:
+        raise ParameterError(
+            f"LiveKit has no {pixel_format} buffer type (it has {_LIVEKIT}); "
+            f"convert to {TO_LIVEKIT_AS!r} first"
+        )
     return int(getattr(rtc.VideoBufferType, pixel_format.upper()))
+
+
+def _packed_size(data: NDArray[np.uint8], pixel_format: str) -> tuple[int, int]:
+    """(height, width) of packed or gray pixels, or `InvalidVideoError` naming the shape
+    the layout wants."""
+    if pixel_format == "gray":
+        if data.ndim != 2:
+            raise InvalidVideoError(
+                f"gray data has invalid shape {data.shape} (expected (height, width): one "
+                "8-bit plane, as cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) gives)"
+            )
+    else:
+        channels = PACKED_BYTES[pixel_format]
+        if data.ndim != 3 or data.shape[2] != channels:
+            opencv = data.ndim == 3 and data.shape[2] == 3 and channels == 4
+            raise InvalidVideoError(
+                f"{pixel_format} data has invalid shape {data.shape} (expected "
+                f"(height, width, {channels}))"
+                + ("; an OpenCV colour image is pixel_format='bgr24'" if opencv else "")
+            )
+    return int(data.shape[0]), int(data.shape[1])
 
 
 def _planar_size(width: int, height: int) -> int:
@@ -57,10 +97,12 @@ def _planar_size(width: int, height: int) -> int:
 class VideoFrame:
     """One video frame: pixels as a read-only numpy array, its size, layout and time.
 
-    Packed layouts (``rgba``, ``bgra``, ``argb``, ``abgr``, ``rgb24``) are arrays of shape
-    ``(height, width, channels)``; planar ones (``i420``, ``nv12``) are the flat buffer.
-    In Jupyter a frame shows as a picture (``_repr_png_``, ``_repr_html_``), any layout,
-    scaled down past 1920x1080; a list of frames as a video player (see `FrameList`).
+    Packed layouts (``rgba``, ``bgra``, ``argb``, ``abgr``, ``rgb24``, ``bgr24``) are
+    arrays of shape ``(height, width, channels)``, ``gray`` one ``(height, width)`` plane
+    (so an OpenCV image is a frame as it is); planar ones (``i420``, ``nv12``) are the
+    flat buffer. In Jupyter a frame shows as a picture (``_repr_png_``, ``_repr_html_``),
+    any layout, scaled down past 1920x1080; a list of frames as a video player (see
+    `FrameList`).
 
     Args:
         data: uint8 pixels, C-contiguous; not copied.
@@ -77,6 +119,8 @@ class VideoFrame:
         >>> import numpy as np
         >>> VideoFrame(np.zeros((48, 64, 4), np.uint8)).width
         64
+        >>> VideoFrame(np.zeros((48, 64), np.uint8), "gray").height
+        48
     """
 
     __slots__ = ("_data", "_height", "_pixel_format", "_source", "_timestamp_us", "_width")
@@ -96,14 +140,8 @@ class VideoFrame:
             raise InvalidVideoError(f"video data must be a uint8 array (got {got})")
         if not data.flags.c_contiguous:
             raise InvalidVideoError("video data is not C-contiguous; pass np.ascontiguousarray")
-        if pixel_format in PACKED_BYTES:
-            channels = PACKED_BYTES[pixel_format]
-            if data.ndim != 3 or data.shape[2] != channels:
-                raise InvalidVideoError(
-                    f"{pixel_format} data has invalid shape {data.shape} (expected "
-                    f"(height, width, {channels}))"
-                )
-            height, width = int(data.shape[0]), int(data.shape[1])
+        if pixel_format in PACKED_BYTES or pixel_format == "gray":
+            height, width = _packed_size(data, pixel_format)
         else:
             if width is None or height is None:
                 raise InvalidVideoError(f"{pixel_format} data needs width= and height=")
@@ -198,7 +236,9 @@ class VideoFrame:
     ) -> VideoFrame:
         """Wrap a ``livekit.rtc.VideoFrame``, converting it first if ``pixel_format`` differs.
 
-        The pixels are a view of LiveKit's buffer when no conversion is needed.
+        The pixels are a view of LiveKit's buffer when no conversion is needed. LiveKit
+        converts to its own layouts; ``bgr24`` and ``gray`` (which LiveKit has not) are
+        made by lkframes from the frame's own layout, as `lkframes.to_pixel_format` does.
 
         Raises:
             ParameterError: A layout lkframes does not hand out (convert with
@@ -206,9 +246,13 @@ class VideoFrame:
         """
         from livekit import rtc
 
-        names = {int(getattr(rtc.VideoBufferType, n.upper())): n for n in (*PACKED_BYTES, *_PLANAR)}
-        if pixel_format is not None and int(frame.type) != buffer_type(pixel_format):
-            frame = frame.convert(buffer_type(pixel_format))  # type: ignore[arg-type]
+        names = {int(getattr(rtc.VideoBufferType, n.upper())): n for n in _LIVEKIT}
+        if pixel_format is not None:
+            check_pixel_format(pixel_format)
+            if pixel_format in _LIVEKIT and int(frame.type) != buffer_type(pixel_format):
+                frame = frame.convert(buffer_type(pixel_format))  # type: ignore[arg-type]
+            elif int(frame.type) not in names:  # e.g. I420A: to a layout lkframes reads
+                frame = frame.convert(rtc.VideoBufferType.I420)
         name = names.get(int(frame.type))
         if name is None:
             raise ParameterError(
@@ -219,12 +263,18 @@ class VideoFrame:
             data = data[: frame.height * frame.width * PACKED_BYTES[name]].reshape(
                 frame.height, frame.width, PACKED_BYTES[name]
             )
-        return cls(data, name, timestamp_us=timestamp_us, width=frame.width, height=frame.height)  # type: ignore[arg-type]
+        out = cls(data, name, timestamp_us=timestamp_us, width=frame.width, height=frame.height)  # type: ignore[arg-type]
+        return out if pixel_format is None else out.convert(pixel_format)
 
     def to_rtc(self) -> rtc.VideoFrame:
-        """A ``livekit.rtc.VideoFrame`` of these pixels (copied once into LiveKit's buffer)."""
+        """A ``livekit.rtc.VideoFrame`` of these pixels (copied once into LiveKit's buffer).
+
+        ``bgr24`` and ``gray`` frames become BGRA (`TO_LIVEKIT_AS`): LiveKit has neither.
+        """
         from livekit import rtc
 
+        if self._pixel_format not in _LIVEKIT:
+            return self.convert(TO_LIVEKIT_AS)._to_rtc_shared()  # the conversion's own copy
         return rtc.VideoFrame(
             self._width,
             self._height,
@@ -238,6 +288,8 @@ class VideoFrame:
         result must not outlive that call (its pixels are this frame's)."""
         from livekit import rtc
 
+        if self._pixel_format not in _LIVEKIT:
+            return self.convert(TO_LIVEKIT_AS)._to_rtc_shared()
         base = self._data.base
         if (
             isinstance(base, np.ndarray)
@@ -253,9 +305,30 @@ class VideoFrame:
         return self.to_rtc()
 
     def convert(self, pixel_format: PixelFormat) -> VideoFrame:
-        """The same frame in another layout, converted by LiveKit (libyuv)."""
+        """The same frame in another layout.
+
+        Between packed layouts and ``gray`` numpy converts, as OpenCV does (see
+        `lkframes.to_pixel_format`); between LiveKit's own layouts and I420 or NV12 LiveKit
+        does (libyuv); between ``bgr24`` or ``gray`` and I420 or NV12, FFmpeg's swscale.
+
+        Raises:
+            ParameterError: An unknown pixel format.
+        """
+        check_pixel_format(pixel_format)
         if pixel_format == self._pixel_format:
             return self
+        planar = pixel_format in _PLANAR or self._pixel_format in _PLANAR
+        if not planar or pixel_format not in _LIVEKIT or self._pixel_format not in _LIVEKIT:
+            pixels = convert_pixels(
+                self._data, self._pixel_format, pixel_format, self._width, self._height
+            )
+            return VideoFrame(
+                pixels,
+                pixel_format,
+                timestamp_us=self._timestamp_us,
+                width=self._width,
+                height=self._height,
+            )
         return VideoFrame.from_rtc(  # LiveKit converts into a new buffer: no copy first
             self._to_rtc_shared(), timestamp_us=self._timestamp_us, pixel_format=pixel_format
         )

@@ -1,18 +1,14 @@
 """`VideoFrame` to and from PyAV's frames: the bridge for decoding, encoding and reformatting.
 
 PyAV is imported by the functions, not by this module, so ``import lkframes`` stays light.
-Planar layouts are copied plane by plane, which also works for odd sizes (PyAV's own
-``to_ndarray`` wants even ones for yuv420p).
+The array-level work (planes, layouts) is in `lkframes._core.av_pixels`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-from numpy.typing import NDArray
-
-from .av_pixels import AV_FORMATS, to_av
+from .av_pixels import AV_FORMATS, PLANAR, convert_pixels, pixels_of, to_av
 from .errors import ParameterError
 from .video import PixelFormat, VideoFrame, check_pixel_format
 
@@ -23,33 +19,6 @@ __all__ = ("AV_FORMATS", "from_av", "reformat", "to_av")
 
 
 _INTERPOLATION = "BILINEAR"
-
-
-def _planes(frame: av.VideoFrame) -> NDArray[np.uint8]:
-    """A planar frame's planes, without their line padding, one after the other (one
-    allocation, one copy)."""
-    planes = frame.planes
-    widths = [  # nv12: the second plane's rows hold interleaved U and V bytes
-        2 * ((frame.width + 1) // 2) if index == 1 and len(planes) == 2 else plane.width
-        for index, plane in enumerate(planes)
-    ]
-    if all(plane.line_size == width for plane, width in zip(planes, widths, strict=True)):
-        return np.concatenate(  # rows not padded: each plane is one run of bytes
-            [
-                np.frombuffer(memoryview(plane), np.uint8)[: plane.line_size * plane.height]
-                for plane in planes
-            ]
-        )
-    rows = [
-        np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)[:, :width]
-        for plane, width in zip(planes, widths, strict=True)
-    ]
-    out = np.empty(sum(r.size for r in rows), np.uint8)
-    at = 0
-    for part in rows:
-        out[at : at + part.size].reshape(part.shape)[...] = part
-        at += part.size
-    return out
 
 
 def from_av(
@@ -68,17 +37,13 @@ def from_av(
     name = AV_FORMATS[pixel_format]
     if frame.format.name != name:
         frame = frame.reformat(format=name)
-    if pixel_format in ("i420", "nv12"):
-        out = VideoFrame(
-            _planes(frame),
-            pixel_format,
-            timestamp_us=timestamp_us,
-            width=frame.width,
-            height=frame.height,
-        )
-    else:
-        pixels = np.ascontiguousarray(frame.to_ndarray(), np.uint8)  # a copy for padded rows
-        out = VideoFrame(pixels, pixel_format, timestamp_us=timestamp_us)
+    out = VideoFrame(
+        pixels_of(frame, pixel_format),
+        pixel_format,
+        timestamp_us=timestamp_us,
+        width=frame.width,
+        height=frame.height,
+    )
     if keep:
         out._source = frame  # to_av gives it back instead of copying the pixels again
     return out
@@ -93,7 +58,8 @@ def reformat(
     interpolation: str = _INTERPOLATION,
 ) -> VideoFrame:
     """The frame scaled to ``width`` x ``height`` and/or converted to ``pixel_format``, by
-    FFmpeg's swscale (one call for both)."""
+    FFmpeg's swscale (one call for both), or, for a conversion only between packed
+    layouts and ``gray``, by numpy as OpenCV converts (`lkframes._core.pixels`)."""
     target: Any = pixel_format or frame.pixel_format
     check_pixel_format(target)
     w, h = width or frame.width, height or frame.height
@@ -101,6 +67,12 @@ def reformat(
         return frame
     if w <= 0 or h <= 0:
         raise ParameterError(f"width and height must be positive (got {w}x{h})")
+    if (w, h) == (frame.width, frame.height) and (
+        PLANAR.isdisjoint((target, frame.pixel_format)) or "gray" in (target, frame.pixel_format)
+    ):
+        # packed to packed: channel moves or OpenCV's luma; gray and YUV: by table (pixels.py)
+        pixels = convert_pixels(frame.data, frame.pixel_format, target, w, h)
+        return VideoFrame(pixels, target, timestamp_us=frame.timestamp_us, width=w, height=h)
     scaled = to_av(frame).reformat(
         width=w,
         height=h,

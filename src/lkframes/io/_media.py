@@ -245,7 +245,9 @@ def open_media(
 
     Args:
         path: The file.
-        pixel_format: The layout video frames come in (converted by FFmpeg).
+        pixel_format: The layout video frames come in, converted by FFmpeg's swscale
+            as PyAV's ``reformat`` does: ``"bgr24"`` for OpenCV, ``"gray"`` for luma
+            only (the limited-range Y stretched to 0..255).
         dtype: The audio sample type (default: int16 for 16-bit sources, else float32).
 
     Returns:
@@ -281,6 +283,8 @@ def from_video_file(
     """The video frames of a file, decoded by FFmpeg frame by frame (memory stays flat).
 
     ``timestamp_us`` comes from the container, on the file's timeline (see `open_media`).
+    ``pixel_format="bgr24"`` gives OpenCV's images (``(height, width, 3)`` BGR arrays),
+    ``"gray"`` ``(height, width)`` ones.
 
     Raises:
         AudioFileError: Missing, a directory, or empty.

@@ -209,7 +209,8 @@ async def to_media_file(
     two tasks, kept within a second of media time of each other) and put on one timeline:
     an audio frame at ``pts / sample_rate`` seconds, a video frame at ``timestamp_us``. The
     video is sized by its first frame (rounded down to even; later frames are scaled to
-    it) and encoded as yuv420p with its own timestamps (variable frame rate is kept); a
+    it) and encoded as yuv420p (from any `PixelFormat`, ``bgr24`` and ``gray`` too, by
+    FFmpeg's swscale) with its own timestamps (variable frame rate is kept); a
     frame whose ``timestamp_us`` is not after the previous one's is left out and counted
     in ``video_dropped`` (as FFmpeg's ``-fps_mode vfr``: one picture per instant).
     Audio starts at its first frame's pts; a gap between audio frames is encoded as

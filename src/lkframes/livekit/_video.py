@@ -86,12 +86,20 @@ def is_black(frame: VideoFrame) -> bool:
         if max(luma[0], luma[pixels // 2], luma[-1]) > VIDEO_BLACK:
             return False
         return bool(luma.max() <= VIDEO_BLACK and chroma.min() >= 124 and chroma.max() <= 132)
-    colour = data[..., 1:4] if frame.pixel_format in ("argb", "abgr") else data[..., :3]
+    if frame.pixel_format == "gray":
+        colour = data[..., None]
+    else:
+        colour = data[..., 1:4] if frame.pixel_format in ("argb", "abgr") else data[..., :3]
     middle = colour[frame.height // 2, frame.width // 2]
     if colour[0, 0].any() or middle.any() or colour[-1, -1].any():
         return False
     return not colour.any()
 
+
+LKFRAMES_CONVERTS = ("bgr24", "gray")
+"""Layouts LiveKit has no buffer type of: a track's frames come in their own layout
+(I420 from a remote participant) and lkframes converts them, as `lkframes.to_pixel_format`
+does."""
 
 VIDEO_BLACK = 16
 """The luma of black in limited-range video: a frame at or below it everywhere shows black."""
@@ -107,7 +115,9 @@ async def video_frames_of(
     """
 
     require_asyncio("from_track (video)")
-    video = video_stream(track, buffer_type(pixel_format), live.capacity)
+    # LiveKit has no bgr24 or gray: take the frames as they come and convert them here
+    ask = buffer_type(pixel_format) if pixel_format not in LKFRAMES_CONVERTS else None
+    video = video_stream(track, ask, live.capacity)
     if live.stats is not None:
         count_frames(video, live.capacity, live.stats)
     closing: list[asyncio.Task[None]] = []
@@ -166,6 +176,9 @@ def from_video_track(
     Args:
         track: A video track (remote or local).
         pixel_format: The layout to receive; LiveKit converts (``"i420"`` is its own).
+            ``"bgr24"`` (OpenCV's) and ``"gray"``, which LiveKit has not, are made by
+            lkframes from the frames as they come (I420 from a remote participant), the
+            same pixels as ``pixel_format="i420"`` followed by ``.to_pixel_format(...)``.
         overflow: When the pipeline falls behind: ``"drop_oldest"`` (the default: keep at
             most ``max_queue_frames``, counted in ``stats``) or ``"block"`` (keep all).
         max_queue_frames: The queue bound for ``"drop_oldest"`` (default 30 frames).
@@ -218,7 +231,8 @@ def from_participant_video(
         room: A connected ``rtc.Room`` (auto-subscribe on, the default).
         identity: The participant's identity.
         source: Which of their tracks (default ``rtc.TrackSource.SOURCE_CAMERA``).
-        pixel_format: The layout to receive (LiveKit converts).
+        pixel_format: The layout to receive (LiveKit converts; ``"bgr24"`` and
+            ``"gray"`` lkframes does, as for `from_video_track`).
         overflow: ``"drop_oldest"`` (default) or ``"block"``, as for `from_video_track`.
         max_queue_frames: The queue bound for ``"drop_oldest"`` (default 30 frames).
         stats: A `LiveStats` counting frames across all the participant's tracks.
@@ -266,6 +280,10 @@ async def to_video_source(
     stream: Stream[VideoFrame], source: rtc.VideoSource, *, realtime: bool = True
 ) -> RunSummary:
     """Push video frames into an ``rtc.VideoSource``.
+
+    Frames in ``bgr24`` or ``gray``, layouts LiveKit has not, are handed over as BGRA (the
+    same colours, opaque; gray as R = G = B), which LiveKit converts to I420 as it does
+    any BGRA frame.
 
     ``capture_frame`` never waits, so with ``realtime`` (the default) frames are paced by
     their ``timestamp_us`` (a file or generator plays at 1x); without it they are pushed

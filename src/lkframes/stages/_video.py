@@ -1,4 +1,5 @@
-"""Video stages: `resize`, `to_pixel_format` (FFmpeg's swscale) and `fps` (by timestamp)."""
+"""Video stages: `resize`, `to_pixel_format` (FFmpeg's swscale; numpy between packed layouts)
+and `fps` (by timestamp)."""
 
 from __future__ import annotations
 
@@ -95,7 +96,15 @@ def resize(
 
 @stage_entry(video=True)
 def to_pixel_format(pixel_format: PixelFormat) -> Stage[VideoFrame, VideoFrame]:
-    """Convert video frames to another layout (FFmpeg's swscale), e.g. ``"i420"``.
+    """Convert video frames to another layout, e.g. ``"i420"``, or ``"bgr24"`` for OpenCV.
+
+    Between packed layouts and ``gray`` the result is OpenCV's ``cv2.cvtColor``, pixel for
+    pixel: channels moved (alpha kept, or 255 where there was none), ``gray`` as BT.601
+    luma in OpenCV's fixed point (``(9798 R + 19235 G + 3735 B + 16384) >> 15``), and
+    gray to colour as R = G = B. To and from ``i420``/``nv12`` FFmpeg's swscale converts,
+    as PyAV's ``VideoFrame.reformat`` does: limited-range BT.601, so ``gray`` from
+    ``i420`` is the Y plane stretched from 16..235 to 0..255 (OpenCV's
+    ``COLOR_YUV2GRAY_I420`` copies the Y plane as it is).
 
     Args:
         pixel_format: The layout to convert to (see `PixelFormat`).
@@ -112,6 +121,10 @@ def to_pixel_format(pixel_format: PixelFormat) -> Stage[VideoFrame, VideoFrame]:
         >>> out = lk.run_sync(lk.from_video_frames([frame]).to_pixel_format("i420").collect())
         >>> out[0].pixel_format, out[0].data.shape
         ('i420', (36,))
+        >>> white = lk.VideoFrame(np.full((2, 3, 3), 255, np.uint8), "bgr24")
+        >>> out = lk.run_sync(lk.from_video_frames([white]).to_pixel_format("gray").collect())
+        >>> out[0].data.tolist()
+        [[255, 255, 255], [255, 255, 255]]
     """
     check_pixel_format(pixel_format)
 

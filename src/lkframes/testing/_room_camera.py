@@ -26,6 +26,7 @@ _RGB = {
     "argb": (1, 2, 3),
     "abgr": (3, 2, 1),
     "rgb24": (0, 1, 2),
+    "bgr24": (2, 1, 0),
 }
 """Where red, green and blue are in each packed layout's pixel."""
 

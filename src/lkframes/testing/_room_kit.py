@@ -56,7 +56,8 @@ class RoomKept:
     video: Mapping[str, Sequence[VideoFrame]] | None = None
     """Each one's camera: the `lkframes.VideoFrame` objects kept, in the order kept, in a
     packed RGB layout (``rgba``, the default of `lkframes.from_participant_video`, ``bgra``,
-    ``argb``, ``abgr`` or ``rgb24``: frames are told apart by their pixels)."""
+    ``argb``, ``abgr``, ``rgb24`` or ``bgr24``: frames are told apart by their pixels;
+    ``gray`` loses the colours that tell them)."""
 
 
 RoomConsumer = Callable[[SimulatedRoom], Awaitable[Mapping[str, NDArray[np.int16]] | RoomKept]]

@@ -89,7 +89,8 @@ class SimulatedParticipant:
         ``frames``: a uint8 array shaped (frames, height, width, 4) RGBA or (..., 3) RGB,
         or a list or any iterable (a generator: read as streams need its frames) of such
         (height, width, 4 or 3) arrays or of `lkframes.VideoFrame`s. Frame ``k`` is sent at
-        ``at + k / fps`` whatever its ``timestamp_us``; RGB is sent as opaque RGBA.
+        ``at + k / fps`` whatever its ``timestamp_us``; RGB is sent as opaque RGBA, and
+        ``bgr24`` or ``gray`` frames as BGRA (as `lkframes.to_video_source` sends them).
         """
         what = f"publish_video of {self.identity!r}"
         if not (isinstance(fps, int | float) and math.isfinite(fps) and fps > 0):

@@ -32,7 +32,7 @@ from livekit import rtc
 from numpy.typing import NDArray
 
 from .._core.errors import ParameterError
-from .._core.video import VideoFrame, buffer_type
+from .._core.video import TO_LIVEKIT_AS, VideoFrame, buffer_type
 from ._sim_audio import Network
 from ._sim_stream import HandOut
 
@@ -51,8 +51,11 @@ the draws do not depend on how far a stream has read)."""
 
 def _as_frame(item: object, what: str, index: int) -> VideoFrame:
     """``item`` (an RGBA or RGB uint8 array, or a `VideoFrame`) as a `VideoFrame`; RGB
-    becomes RGBA (opaque), as LiveKit does not convert from RGB to other packed layouts."""
+    becomes RGBA (opaque), as LiveKit does not convert from RGB to other packed layouts,
+    and ``bgr24`` or ``gray`` BGRA, as `lkframes.to_video_source` hands them to LiveKit."""
     if isinstance(item, VideoFrame):
+        if item.pixel_format in ("bgr24", "gray"):
+            return item.convert(TO_LIVEKIT_AS)
         if item.pixel_format != "rgb24":
             return item
         item = item.data

@@ -15,11 +15,13 @@ FFmpeg's stretched luma, so it is timed but not compared. A failed check exits w
 
     python benchmarks/bench_pixfmt.py            # 60 frames per case, best of 5
     python benchmarks/bench_pixfmt.py --quick    # 10 frames, best of 3 (the CI smoke run)
+
+A full run also draws the speeds against OpenCV's into docs/figures/bench_pixfmt.svg
+(``--no-chart``: not).
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
 import platform
 import statistics
@@ -34,6 +36,7 @@ import av
 import cv2
 import numpy as np
 
+import _common
 import lkframes as lk
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
@@ -192,9 +195,21 @@ def _version(dist: str) -> str:
         return "?"
 
 
+def chart(results: dict[tuple[str, str, str], list[Row]]) -> dict[str, list[tuple[str, float]]]:
+    """Each path's speed against cv2.cvtColor's (default threads), a panel per size."""
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for (size, source, target), rows in results.items():
+        cv2_row = rows[2]
+        short = {0: "lkframes stream", 1: "lkframes convert()", 2: "cv2", 3: "cv2 1 thread"}
+        groups.setdefault(size, []).extend(
+            (f"{short.get(i, 'PyAV')} {source}→{target}", cv2_row.best_ms / row.best_ms)
+            for i, row in enumerate(rows)
+        )
+    return groups
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="10 frames, best of 3 (CI smoke)")
+    parser = _common.parser(__doc__, quick="10 frames, best of 3")
     parser.add_argument("--frames", type=int, help="frames per case (default 60)")
     parser.add_argument("--repeat", type=int, help="timed runs per path (default 5)")
     args = parser.parse_args(argv)
@@ -203,8 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = {
         "frames": count, "repeat": repeat, "python": platform.python_version(),
         "numpy": np.__version__, "cv2": cv2.__version__, "av": _version("av"),
-        "lkframes": lk.__version__,
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs",
+        "lkframes": lk.__version__, "machine": _common.machine(),
     }  # fmt: skip
     failed: list[str] = []
     results = {
@@ -218,6 +232,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Correctness: {len(results) - len(failed)} of {len(results)} cases equal the reference")
     for problem in failed:
         print(f"- FAILED {problem}")
+    out_dir = _common.chart_dir(args)
+    if out_dir is not None and not failed:
+        path = _common.write_chart(
+            "pixfmt",
+            chart(results),
+            command=f"python benchmarks/bench_pixfmt.py: {count} frames per case, best of "
+            f"{repeat}; to_pixel_format beside cv2.cvtColor and PyAV",
+            xlabel="speed / cv2.cvtColor with its default threads (higher is faster)",
+            out_dir=out_dir,
+            load=config["machine"],
+        )
+        print(f"\nchart: {path}")
     return 1 if failed else 0
 
 

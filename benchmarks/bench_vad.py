@@ -28,11 +28,12 @@ decisions, else the script exits with status 1.
     python benchmarks/bench_vad.py                     # 60 s, 5 runs each
     python benchmarks/bench_vad.py --quick             # 10 s, 2 runs (the CI smoke run)
     python benchmarks/bench_vad.py --pipecat-python /tmp/pcv/bin/python
+
+A full run also draws the speeds into docs/figures/bench_vad.svg (``--no-chart``: not).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -50,6 +51,7 @@ import numpy as np
 import soundfile as sf
 import webrtcvad
 
+import _common
 import lkframes as lk
 from lkframes.testing import speech_like
 
@@ -214,8 +216,7 @@ def measure(paths: dict[str, Run], runs: int) -> dict[str, dict[str, Any]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10 s, 2 runs")
+    parser = _common.parser(__doc__, quick="10 s, 2 runs", json=True)
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument(
         "--agents-python",
@@ -223,7 +224,6 @@ def main() -> int:
         help="a Python with livekit-plugins-silero (default: $LKFRAMES_AGENTS_PYTHON)",
     )
     parser.add_argument("--pipecat-python", default="", help="a Python with pipecat-ai")
-    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     seconds = 10.0 if args.quick else 60.0
     runs = args.runs or (2 if args.quick else 5)
@@ -253,7 +253,35 @@ def main() -> int:
     if any(d != decisions[0] for d in decisions):
         print("lkframes' WebRTC decisions differ from the hand loop's", file=sys.stderr)
         return 1
-    return report(rows, seconds, windows, args.json)
+    failed = report(rows, seconds, windows, args.json)
+    out_dir = _common.chart_dir(args)
+    if out_dir is not None and not failed:
+        print(f"\nchart: {chart(rows, seconds, runs, out_dir)}")
+    return failed
+
+
+def chart(rows: dict[str, dict[str, Any]], seconds: float, runs: int, out_dir: Path) -> Path:
+    """Speeds as bars: Silero's paths against the plugin's (or lkframes' own without it),
+    WebRTC's against the hand loop's."""
+
+    def against(base: str, names: list[str]) -> list[tuple[str, float]]:
+        best = {name: min(rows[name]["times"]) for name in names if name in rows}
+        return [(name, best[base] / time) for name, time in best.items()]
+
+    plugin = "livekit-plugins-silero VADStream"
+    silero = ["lkframes vad()", "lkframes utterances()", "pipecat SileroVADAnalyzer", plugin]
+    base = plugin if plugin in rows else "lkframes vad()"
+    webrtc = ["lkframes vad(model='webrtc')", "webrtcvad hand loop, 30 ms"]
+    return _common.write_chart(
+        "vad",
+        {
+            f"Silero VAD v6, the same model (against {base})": against(base, silero),
+            "WebRTC VAD (against the hand loop)": against(webrtc[1], webrtc),
+        },
+        command=f"python benchmarks/bench_vad.py: {seconds:g} s of 48 kHz speech, best of {runs}",
+        xlabel="speed / the panel's reference (higher is faster)",
+        out_dir=out_dir,
+    )
 
 
 def report(rows: dict[str, dict[str, Any]], seconds: float, windows: int, out: Path | None) -> int:

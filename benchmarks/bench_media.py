@@ -430,8 +430,7 @@ def chart(
     return _common.write_chart(
         "media",
         {
-            "publish a 720p30 file: CPU / the hand PyAV + capture_frame loop's (lower is "
-            "cheaper; target <= 1.2x)": [
+            "publish a 720p30 file: CPU / the hand loop's (lower is cheaper; target <= 1.2x)": [
                 ("lkframes (publish_media's sending)", publish),
                 ("hand PyAV + capture_frame loop", 1.0),
             ],

@@ -179,7 +179,7 @@ def chart(cases: list[Case], rounds: int, out_dir: Path) -> Path:
     groups: dict[str, list[tuple[str, float]]] = {}
     for participants, minutes, frames, blocks, alone in cases:
         seconds = minutes * 60
-        title = f"{participants} participants, {minutes:g} simulated min"
+        title = f"{participants} participant{'s' * (participants > 1)}, {minutes:g} simulated min"
         groups[title] = [
             (f"lk.from_room ({seconds / frames:,.0f}x real time)", alone / frames),
             (f"lk.from_room, block=1.0 ({seconds / blocks:,.0f}x real time)", alone / blocks),

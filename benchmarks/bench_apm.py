@@ -35,6 +35,9 @@ After timing, untimed passes collect each lkframes output and check the length, 
 bit-equality with the SDK loop and that the input arrays are unchanged; they also report
 what the DSP did (level changes in dB, for information) and run one input whose length
 is not a whole number of 10 ms.
+
+A full run also draws each row's lkframes / SDK loop speed into docs/figures/bench_apm.svg
+(``--no-chart``: not).
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from livekit import rtc
 from numpy.typing import NDArray
+
+import _common
 
 if TYPE_CHECKING:
     import lkframes
@@ -515,13 +520,8 @@ def fill_targets(report: Report) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument(
-        "--quick", action="store_true", help="30 s of audio instead of 10 min (CI smoke run)"
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per path (best of)")
+    parser = _common.parser(__doc__, quick="30 s of audio instead of 10 min", repeat=3, json=True)
     parser.add_argument("--seconds", type=float, default=None, help="seconds of audio per row")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write JSON")
     parser.add_argument(
         "--baselines-only", action="store_true", help="skip lkframes (for debugging baselines)"
     )
@@ -580,7 +580,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if failed:
         print(f"\n{len(failed)} correctness check(s) failed.", file=sys.stderr)
         return 1
+    out_dir = _common.chart_dir(args)
+    if out_dir is not None and not args.baselines_only:
+        print(f"\nchart: {chart(report, out_dir)}")
     return 0
+
+
+def chart(report: Report, out_dir: Path) -> Path:
+    """Each row's lkframes speed over its hand SDK loop's (the table's last column)."""
+    rows = []
+    for r in report.results:
+        base = report.result(r.row, "sdk")
+        if r.path == "lkframes" and base and base.x_realtime and r.x_realtime:
+            framing = ", 20 ms input frames" if r.label.startswith("diagnostic") else ""
+            rows.append((f"lkframes {r.row}{framing}", r.x_realtime / base.x_realtime))
+    cfg = report.config
+    return _common.write_chart(
+        "apm",
+        {"LiveKit's APM offline, lkframes against the hand SDK loop (10 ms rtc frames)": rows},
+        command=f"python benchmarks/bench_apm.py: {cfg['audio_seconds']:g} s per row, "
+        f"best of {cfg['repeat']}",
+        xlabel="lkframes' speed / the hand SDK loop's (higher is faster)",
+        out_dir=out_dir,
+    )
 
 
 if __name__ == "__main__":

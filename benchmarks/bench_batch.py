@@ -18,11 +18,13 @@ Exits 1 if a run fails or writes the wrong number of files.
 
     python benchmarks/bench_batch.py           # 200 files (~1.8 h of audio), 1 run each
     python benchmarks/bench_batch.py --quick   # 16 files of 5-10 s (the CI smoke run)
+
+A full run also draws each command's speed over ``lkframes --jobs 1`` into
+docs/figures/bench_batch.svg (``--no-chart``: not).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -36,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+import _common
 
 failures: list[str] = []
 
@@ -129,8 +133,7 @@ def ray_start_s(printed: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="16 short files (CI)")
+    parser = _common.parser(__doc__, quick="16 short files")
     parser.add_argument("--files", type=int, default=None, help="corpus size (default 200)")
     parser.add_argument("--runs", type=int, default=1, help="best of this many runs")
     options = parser.parse_args()
@@ -200,9 +203,30 @@ def main() -> None:
             f"| --jobs 2 no slower than xargs -P 2 sox | {versus:.2f}x sox's speed | "
             f"{'yes' if versus >= 1.0 else 'no'} |"
         )
+        out_dir = _common.chart_dir(options)
+        if out_dir is not None and not failures:
+            print(f"\nchart: {chart(rows, count, audio, options.runs, out_dir)}")
     if failures:
         print("\nFAILED:", *failures, sep="\n- ")
         sys.exit(1)
+
+
+def chart(
+    rows: list[tuple[str, float, float]], count: int, audio: float, runs: int, out_dir: Path
+) -> Path:
+    """Each command's speed (wall time) over ``lkframes --jobs 1``'s: the table's last column."""
+    base = next(wall for name, wall, _ in rows if name == "lkframes --jobs 1")
+    return _common.write_chart(
+        "batch",
+        {
+            f"{count} files ({audio:,.0f} s of audio) -> 16 kHz mono WAV": [
+                (name, base / wall) for name, wall, _ in rows
+            ]
+        },
+        command=f"python benchmarks/bench_batch.py: {count} files, best of {runs}",
+        xlabel="speed / lkframes convert --jobs 1's, by wall time (higher is faster)",
+        out_dir=out_dir,
+    )
 
 
 if __name__ == "__main__":

@@ -19,11 +19,13 @@ Then the process CPU each capture path costs over the same seconds, run alone.
 
     python benchmarks/bench_devices.py           # 12 clicks, 5 s of CPU per path
     python benchmarks/bench_devices.py --quick   # 6 clicks, 2 s (the CI smoke run)
+
+A full run also draws each capture path's CPU over the hand loop's into
+docs/figures/bench_devices.svg (``--no-chart``: not; the latencies are in the table only).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import statistics
@@ -37,6 +39,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import _common
 import lkframes as lk
 from pulse_server import PulseUnavailable, portaudio_problem, pulse_server
 
@@ -153,7 +156,7 @@ async def cpu(read: Reader, seconds: float) -> float:
     return used
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool, out_dir: Path | None) -> None:
     count, seconds = (6, 2.0) if quick else (12, 5.0)
     arrivals = await latency(count)
     base = arrivals[next(iter(PATHS))]
@@ -170,14 +173,32 @@ async def main(quick: bool) -> None:
     print("\n## CPU while capturing (process, share of one core; the sink's clock included)\n")
     print("| path | CPU |")
     print("| --- | ---: |")
+    shares: dict[str, float] = {}
     for name, read in PATHS.items():
-        print(f"| {name} | {await cpu(read, seconds) * 100:.1f}% |")
+        shares[name] = await cpu(read, seconds)
+        print(f"| {name} | {shares[name] * 100:.1f}% |")
+    if out_dir is not None and not failures:
+        print(f"\nchart: {chart(shares, seconds, out_dir)}")
+
+
+def chart(shares: dict[str, float], seconds: float, out_dir: Path) -> Path:
+    """Each capture path's CPU (share of a core) over the hand sounddevice loop's."""
+    base = shares[next(iter(PATHS))]
+    return _common.write_chart(
+        "devices",
+        {
+            "CPU while capturing, each path alone (PulseAudio null sink)": [
+                (f"{name} ({share:.1%} of a core)", share / base) for name, share in shares.items()
+            ]
+        },
+        command=f"python benchmarks/bench_devices.py: {seconds:g} s of capture per path",
+        xlabel="process CPU / the hand sounddevice loop's (lower is cheaper)",
+        out_dir=out_dir,
+    )
 
 
 def run() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer clicks, shorter (CI)")
-    quick = parser.parse_args().quick
+    args = _common.parser(__doc__, quick="fewer clicks, shorter").parse_args()
     print("# lkframes microphone capture (PulseAudio null sink, one process)\n")
     with tempfile.TemporaryDirectory() as workdir:
         try:
@@ -186,7 +207,7 @@ def run() -> None:
                 problem = portaudio_problem()
                 if problem is not None:
                     raise PulseUnavailable(problem)
-                asyncio.run(main(quick))
+                asyncio.run(main(args.quick, _common.chart_dir(args)))
         except PulseUnavailable as exc:
             print(f"cannot run: {exc}")
             sys.exit(1)

@@ -24,6 +24,9 @@ audio per round. Exits 1 only if a stream did not end within 5 s (a correctness 
 
     python benchmarks/bench_end.py            # 10 rounds per case (~40 s)
     python benchmarks/bench_end.py --quick    # 3 rounds per case
+
+A full run also draws, per case, the medians over the SDK event's into
+docs/figures/bench_end.svg (``--no-chart``: not).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import _common
 
 CASES = ("leave", "unpublish")
 BOUND_S = 5.0
@@ -149,7 +154,7 @@ def _ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.0f} / {max(values) * 1000:.0f}"
 
 
-def orchestrate(quick: bool) -> None:
+def orchestrate(quick: bool, out_dir: Path | None) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     import livekit_server as lks
 
@@ -189,11 +194,44 @@ def orchestrate(quick: bool) -> None:
     if failures:
         print("\nFAILED:", *failures, sep="\n- ")
         sys.exit(1)
+    if out_dir is not None:
+        print(f"\nchart: {chart(result, count, out_dir)}")
+
+
+def chart(result: dict[str, list[dict[str, float | None]]], count: int, out_dir: Path) -> Path:
+    """Per case, the median time from A's action to each end over the SDK event's median
+    (the control: no ratio in the table, whose baseline this is)."""
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for case in CASES:
+        medians = {
+            key: statistics.median(values)
+            for key in ("event", "last_audio", "lkframes")
+            if (values := [v for r in result[case] if (v := r[key]) is not None])
+        }
+        event = medians.get("event")
+        if not event:
+            continue
+        names = {
+            "lkframes": "lkframes stream ends",
+            "last_audio": "plain loop's last audio",
+            "event": "SDK event (control)",
+        }
+        groups[f"{case}: the SDK event after {event * 1000:.0f} ms (median)"] = [
+            (f"{name} ({medians[key] * 1000:.0f} ms)", medians[key] / event)
+            for key, name in names.items()
+            if key in medians
+        ]
+    return _common.write_chart(
+        "end",
+        groups,
+        command=f"python benchmarks/bench_end.py: {count} rounds per case, real livekit-server",
+        xlabel="time from A's action, median / the SDK event's (lower is sooner)",
+        out_dir=out_dir,
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="3 rounds per case (CI)")
+    parser = _common.parser(__doc__, quick="3 rounds per case")
     parser.add_argument("--rounds", type=int, help=argparse.SUPPRESS)
     for name in ("--url", "--key", "--secret", "--room"):
         parser.add_argument(name, help=argparse.SUPPRESS)
@@ -201,7 +239,7 @@ def main() -> None:
     if args.rounds:
         print(json.dumps(asyncio.run(rounds(args))), flush=True)
     else:
-        orchestrate(args.quick)
+        orchestrate(args.quick, _common.chart_dir(args))
 
 
 if __name__ == "__main__":

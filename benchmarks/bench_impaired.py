@@ -21,11 +21,13 @@ prints where each participant's tone starts after its send time, in the mix and 
 plain stream placed at its first sample's playout (issue 20, item 3).
 
 Needs root (namespaces, nftables, tc) and the livekit-server the room tests use.
+
+A full run also draws, per condition, lkframes' mark delay over the plain stream's into
+docs/figures/bench_impaired.svg (``--no-chart``: not).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -35,6 +37,8 @@ from typing import Any
 
 import numpy as np
 import soundfile
+
+import _common
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -160,8 +164,7 @@ def print_table(runs: int, table: list[str]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
+    parser = _common.parser(__doc__, quick="1 run of each condition")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--room", action="store_true", help="also record_room's placement under 5 % loss"
@@ -170,6 +173,7 @@ def main() -> int:
     runs = 1 if args.quick else args.runs
     failures: list[str] = []
     table = []
+    measured: dict[str, list[fig.Figures]] = {}
     with (
         tempfile.TemporaryDirectory() as workdir,
         imp.impaired_server(lks.server_binary(), Path(workdir), f"lkf-bench-{os.getpid()}") as site,
@@ -198,6 +202,7 @@ def main() -> int:
                 failures += problems(name, result, got)
                 done.append((result, got))
             table.append(row(name, done))
+            measured[name] = [got for _, got in done]
             print(f"{name}: done ({time.strftime('%H:%M:%S')})", file=sys.stderr)
         print_table(runs, table)
         placement = room_placement(site, workdir, runs) if args.room else []
@@ -209,7 +214,30 @@ def main() -> int:
         print("\n".join(placement))
     for failure in failures:
         print(f"FAILED: {failure}")
+    out_dir = _common.chart_dir(args)
+    if out_dir is not None and not failures:
+        print(f"\nchart: {chart(measured, runs, out_dir)}")
     return 1 if failures else 0
+
+
+def chart(measured: dict[str, list[fig.Figures]], runs: int, out_dir: Path) -> Path:
+    """Per condition, lkframes' mark delay (send to handover, median over every mark of
+    every run) over the plain ``rtc.AudioStream`` loop's on the same subscription."""
+    rows = []
+    for name, got in measured.items():
+        ours = [d for f in got for d in f.lk_delays_s]
+        plain = [d for f in got for d in f.plain_delays_s]
+        if ours and plain and float(np.median(plain)) > 0:
+            ms = float(np.median(ours)) * 1000
+            rows.append((f"lkframes, {name} ({ms:.0f} ms)", ms / 1000 / float(np.median(plain))))
+    return _common.write_chart(
+        "impaired",
+        {"from_participant beside a plain AudioStream loop, the same subscription": rows},
+        command=f"python benchmarks/bench_impaired.py: {runs} runs per condition, "
+        "impaired network, real livekit-server",
+        xlabel="lkframes' mark delay (median) / the plain loop's (lower is sooner)",
+        out_dir=out_dir,
+    )
 
 
 if __name__ == "__main__":

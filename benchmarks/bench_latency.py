@@ -22,20 +22,24 @@ Exits 1 only if a check fails (a click not found, or frames that are not 20 ms).
 
     python benchmarks/bench_latency.py           # 5 s of live audio per quality (~30 s)
     python benchmarks/bench_latency.py --quick   # 2 s, two qualities (the CI smoke run)
+
+A full run also draws what each lkframes path adds (median) over its bound into
+docs/figures/bench_latency.svg (``--no-chart``: not).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from livekit import rtc
 
+import _common
 import lkframes as lk
 from lkframes._core.plan import planning
 
@@ -138,8 +142,7 @@ async def end_to_end(quality: Any, seconds: float) -> dict[str, list[float]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 s of live audio, 2 qualities")
+    parser = _common.parser(__doc__, quick="2 s of live audio, 2 qualities")
     args = parser.parse_args()
     seconds = 2.0 if args.quick else 5.0
     qualities: list[Any] = ["HQ", "LQ"] if args.quick else ["VHQ", "HQ", "MQ", "LQ", "QQ"]
@@ -169,19 +172,48 @@ def main() -> int:
     print("| quality | chunk | + gain + map, planned | + gain + map, as written | bound: 20 ms + "
           "resampler's most | within |")  # fmt: skip
     print("| --- | ---: | ---: | ---: | ---: | :---: |")
+    measured: dict[str, tuple[dict[str, float], float]] = {}
     for quality in qualities:
         added = asyncio.run(end_to_end(quality, seconds))
         if not all(added.values()):
             continue
         medians = {path: statistics.median(values) for path, values in added.items()}
         bound = 20 + worst[quality]
+        measured[quality] = (medians, bound)
         ok = "yes" if max(medians.values()) <= bound else "**no**"
         cells = " | ".join(f"{medians[path]:.1f} ms ({max(added[path]):.1f})" for path in PATHS)
         print(f"| {quality} | {cells} | {bound:.1f} ms | {ok} |")
     if failures:
         print(f"\n{len(failures)} check(s) failed", file=sys.stderr)
         return 1
+    out_dir = _common.chart_dir(args)
+    if out_dir is not None:
+        print(f"\nchart: {chart(measured, seconds, out_dir)}")
     return 0
+
+
+def chart(measured: dict[str, tuple[dict[str, float], float]], seconds: float, out: Path) -> Path:
+    """Per quality, what each lkframes path adds (median ms) over its bound: one 20 ms frame
+    plus the resampler's most (no ratio in the table: its baseline is the plain loop)."""
+    names = {
+        "chunk": "lkframes resample().chunk()",
+        "planned": "lkframes + gain + map, planned",
+        "as written": "lkframes + gain + map, as written",
+    }
+    return _common.write_chart(
+        "latency",
+        {
+            f"{quality}: bound {bound:.1f} ms (20 ms + the resampler's most)": [
+                (f"{names[path]} ({median:.1f} ms)", median / bound)
+                for path, median in medians.items()
+            ]
+            for quality, (medians, bound) in measured.items()
+        },
+        command=f"python benchmarks/bench_latency.py: {seconds:g} s of live clicks per quality, "
+        "from_track -> resample(16k) -> chunk(20 ms)",
+        xlabel="added over a plain AudioStream loop (median) / the bound (at most 1.0x is within)",
+        out_dir=out,
+    )
 
 
 if __name__ == "__main__":

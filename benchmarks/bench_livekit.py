@@ -14,18 +14,22 @@ Target (issue): <= 1.2x the raw loop. Exits 1 only if a correctness check fails.
 
     python benchmarks/bench_livekit.py            # push 10 000 frames, receive 1 000 (~25 s)
     python benchmarks/bench_livekit.py --quick    # push 2 000, receive 200 (~5 s)
+
+A full run also draws both lkframes / raw ratios into docs/figures/bench_livekit.svg
+(``--no-chart``: not).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import time
+from pathlib import Path
 
 import numpy as np
 from livekit import rtc
 
+import _common
 import lkframes as lk
 
 RATE = 48_000
@@ -91,7 +95,7 @@ async def receive(n: int, use_lkframes: bool) -> tuple[float, int]:
     return cpu, count
 
 
-async def main(push_n: int, receive_n: int, repeat: int) -> int:
+async def main(push_n: int, receive_n: int, repeat: int, out_dir: Path | None) -> int:
     signal = (np.random.default_rng(0).uniform(-0.3, 0.3, push_n * FRAME) * 32767).astype(np.int16)
     frames = [
         rtc.AudioFrame(signal[i * FRAME : (i + 1) * FRAME].tobytes(), RATE, 1, FRAME)
@@ -127,13 +131,31 @@ async def main(push_n: int, receive_n: int, repeat: int) -> int:
     ok = pushed == push_n and raw_count == lk_count == receive_n
     if not ok:
         print(f"CHECK FAILED: pushed {pushed}/{push_n}, received {raw_count}, {lk_count}")
+    elif out_dir is not None:
+        print(f"\nchart: {chart(push_ratio, recv_ratio, push_n, receive_n, repeat, out_dir)}")
     return 0 if ok else 1
 
 
+def chart(
+    push: float, receive: float, push_n: int, receive_n: int, repeat: int, out_dir: Path
+) -> Path:
+    """Both paths' lkframes / raw SDK loop ratios (the table's ratio column)."""
+    return _common.write_chart(
+        "livekit",
+        {
+            "local loopback, no server: lkframes against the raw SDK loop (target <= 1.2x)": [
+                (f"lkframes to_source, push {push_n} frames (wall)", push),
+                (f"lkframes from_track, receive {receive_n} frames (process CPU)", receive),
+            ]
+        },
+        command=f"python benchmarks/bench_livekit.py: push best of {repeat}, receive one run",
+        xlabel="lkframes' time / the raw SDK loop's (lower is faster)",
+        out_dir=out_dir,
+    )
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="lkframes vs raw LiveKit SDK loops")
-    parser.add_argument("--quick", action="store_true", help="fewer frames, for CI")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = _common.parser(__doc__, quick="fewer frames", repeat=3)
     args = parser.parse_args()
     push_n, receive_n = (2_000, 200) if args.quick else (10_000, 1_000)
-    raise SystemExit(asyncio.run(main(push_n, receive_n, args.repeat)))
+    raise SystemExit(asyncio.run(main(push_n, receive_n, args.repeat, _common.chart_dir(args))))

@@ -27,11 +27,14 @@ core; the stages >= PyAV's reformat rate. Exits 1 only if a correctness check fa
 
     python benchmarks/bench_media.py            # 10 s of media per real-time run (~1 min)
     python benchmarks/bench_media.py --quick    # 3 s (the CI smoke run, ~20 s)
+
+A full run also draws the three tables into docs/figures/bench_media.svg: publishing's CPU
+over the hand loop's, recording's share of a core, the stages' frame rate over PyAV's
+(``--no-chart``: not).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import math
 import shutil
@@ -48,6 +51,7 @@ import av
 import numpy as np
 from livekit import rtc
 
+import _common
 import lkframes as lk
 from lkframes._core.video_av import to_av
 from lkframes.media._publish import AUDIO_QUEUE_MS, _play, _Tracks, open_for_publishing
@@ -334,7 +338,8 @@ def yes(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
-async def publish_rows(clip: Path, seconds: float) -> None:
+async def publish_rows(clip: Path, seconds: float) -> float:
+    """Print the publish table; returns lkframes' CPU over the hand loop's."""
     hand = ours = (math.inf, 0, 0)
     for _ in range(2):  # alternating, best of two: a slow spell hits both alike
         hand = min(hand, await publish_by_hand(clip))
@@ -351,9 +356,11 @@ async def publish_rows(clip: Path, seconds: float) -> None:
         f"| lkframes (publish_media's sending) | {ours[1]} | {ours[0] / seconds * 1e3:.0f} "
         f"| {ratio:.2f}x | {yes(ratio <= PUBLISH_TARGET)} |"
     )
+    return ratio
 
 
-async def record_rows(clip: Path, seconds: float, scratch: Path) -> None:
+async def record_rows(clip: Path, seconds: float, scratch: Path) -> list[tuple[str, float]]:
+    """Print the record table; returns each path's share of a core."""
     pictures = test_frames(clip, 30)
     raw = await record(pictures, seconds, None)
     ours = await record(pictures, seconds, scratch / "record.mp4")
@@ -368,20 +375,22 @@ async def record_rows(clip: Path, seconds: float, scratch: Path) -> None:
     print("\n(process CPU per second of media; 1.0 = a core)\n")
     print("| path | video frames | CPU per media s | share of one core |")
     print("| --- | ---: | ---: | ---: |")
+    shares = []
     for name, cpu, frames in (
         ("receive only (raw SDK loops, sender included)", raw["cpu"], raw["frames"]),
         ("lkframes: receive + to_media_file (sender included)", ours["cpu"], ours["frames"]),
         ("encode alone (PyAV, x264 veryfast + AAC)", encoding, int(seconds * FPS)),
     ):
         print(f"| {name} | {frames} | {cpu / seconds * 1e3:.0f} ms | {cpu / seconds:.0%} |")
+        shares.append((name, cpu / seconds))
     realtime = ours["cpu"] / seconds < 1.0
     print(f"\nrealtime on one core with headroom: {yes(realtime)} "
           f"({1 - ours['cpu'] / seconds:.0%} of a core left)")  # fmt: skip
+    return shares
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s of media per run")
+    parser = _common.parser(__doc__, quick="3 s of media per run")
     args = parser.parse_args()
     seconds = 3.0 if args.quick else 10.0
     if shutil.which("ffmpeg") is None:
@@ -392,8 +401,8 @@ def main() -> int:
         clip = scratch / "clip.mp4"
         make_clip(clip, seconds)
         print("# lkframes media benchmark (no server; one process)\n")
-        asyncio.run(publish_rows(clip, seconds))
-        asyncio.run(record_rows(clip, seconds, scratch))
+        publish = asyncio.run(publish_rows(clip, seconds))
+        record_shares = asyncio.run(record_rows(clip, seconds, scratch))
         rows = stage_rows(clip, 30 if args.quick else 90, 5 if args.quick else 15)
     print("\n## video stages on decoded 720p frames (frames per second, best run)\n")
     print("| stage | lkframes (collect) | PyAV reformat().to_ndarray() | ratio | target >= 1x |")
@@ -404,7 +413,36 @@ def main() -> int:
     if failures:
         print(f"\n{len(failures)} correctness check(s) failed", file=sys.stderr)
         return 1
+    out_dir = _common.chart_dir(args)
+    if out_dir is not None:
+        print(f"\nchart: {chart(publish, record_shares, rows, seconds, out_dir)}")
     return 0
+
+
+def chart(
+    publish: float,
+    cores: list[tuple[str, float]],
+    stages: list[tuple[str, float, float]],
+    seconds: float,
+    out_dir: Path,
+) -> Path:
+    """The three tables' ratios, a panel each; which way is better is in each title."""
+    return _common.write_chart(
+        "media",
+        {
+            "publish a 720p30 file: CPU / the hand loop's (lower is cheaper; target <= 1.2x)": [
+                ("lkframes (publish_media's sending)", publish),
+                ("hand PyAV + capture_frame loop", 1.0),
+            ],
+            "record 720p30 + audio to MP4: share of one core (1.0x = a whole core)": cores,
+            "video stages on 720p frames: frame rate / PyAV reformat's (higher is faster)": [
+                (f"lkframes {name}", ours / theirs) for name, ours, theirs in stages
+            ],
+        },
+        command=f"python benchmarks/bench_media.py: {seconds:g} s of 720p30 + audio, no server",
+        xlabel="ratio to the panel's baseline (which way is better: in each panel's title)",
+        out_dir=out_dir,
+    )
 
 
 if __name__ == "__main__":

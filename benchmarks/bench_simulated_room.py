@@ -13,20 +13,24 @@ network with 50 ms delay, 20 ms jitter and 1 % loss, and reads the room in two w
 
     python benchmarks/bench_simulated_room.py          # 1x1, 5x1 and 5x10 minutes
     python benchmarks/bench_simulated_room.py --quick  # 1x1 and 5x1 minutes
+
+A full run also draws, per audio case, ``from_room``'s speed (with and without blocks) over
+the simulator alone's into docs/figures/bench_simulated_room.svg (``--no-chart``: not).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import platform
 import time
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+import _common
 import lkframes as lk
 from lkframes.testing import Network, SimulatedRoom, run_virtual
 
@@ -127,9 +131,13 @@ def timed(main: Any) -> tuple[float, Any]:
     return time.process_time() - started, result
 
 
+Case = tuple[int, float, float, float, float]
+"""participants, simulated minutes, and the CPU seconds of from_room, of from_room with
+block=1.0 and of the simulator alone (the best of the rounds for from_room)."""
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="skip the 10-minute case")
+    parser = _common.parser(__doc__, quick="skip the 10-minute case")
     parser.add_argument("--rounds", type=int, default=1, help="time each case this often")
     args = parser.parse_args()
     cases = [(1, 1.0), (5, 1.0)] + ([] if args.quick else [(5, 10.0)])
@@ -139,6 +147,7 @@ def main() -> None:
     print("| participants | simulated min | from_room s | x real time |", end="")
     print(" block=1.0 s | x real time | simulator alone s | x real time |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    measured: list[Case] = []
     for participants, minutes in cases:
         seconds = minutes * 60
         took: dict[float, list[float]] = {0.0: [], 1.0: []}
@@ -158,7 +167,32 @@ def main() -> None:
             f"| {participants} | {minutes:g} | {frames} | {seconds / min(took[0.0]):,.0f} | "
             f"{blocks} | {seconds / min(took[1.0]):,.0f} | {alone:.2f} | {seconds / alone:,.0f} |"
         )
+        measured.append((participants, minutes, min(took[0.0]), min(took[1.0]), alone))
     video_table(0.25 if args.quick else 1.0)
+    out_dir = _common.chart_dir(args)
+    if out_dir is not None:
+        print(f"\nchart: {chart(measured, args.rounds, out_dir)}")
+
+
+def chart(cases: list[Case], rounds: int, out_dir: Path) -> Path:
+    """Per case, each reader's speed over the simulator read bare (its baseline)."""
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for participants, minutes, frames, blocks, alone in cases:
+        seconds = minutes * 60
+        title = f"{participants} participant{'s' * (participants > 1)}, {minutes:g} simulated min"
+        groups[title] = [
+            (f"lk.from_room ({seconds / frames:,.0f}x real time)", alone / frames),
+            (f"lk.from_room, block=1.0 ({seconds / blocks:,.0f}x real time)", alone / blocks),
+            (f"simulator alone ({seconds / alone:,.0f}x real time)", 1.0),
+        ]
+    return _common.write_chart(
+        "simulated_room",
+        groups,
+        command=f"python benchmarks/bench_simulated_room.py: CPU seconds, best of {rounds} "
+        "(the simulator alone: one run)",
+        xlabel="speed / the simulated streams read bare, by CPU time (higher is faster)",
+        out_dir=out_dir,
+    )
 
 
 def _span(seconds: list[float]) -> str:

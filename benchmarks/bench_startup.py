@@ -11,11 +11,13 @@ that is not the installed one, ``lkframes info`` disagreeing with soxi) exits 1.
     python benchmarks/bench_startup.py            # 10 rounds
     python benchmarks/bench_startup.py --quick    # 3 rounds (the CI smoke run)
     PYTHONPATH=src python benchmarks/bench_startup.py   # a source tree, not the install
+
+A full run also draws each row's best time over ``python -c pass``'s into
+docs/figures/bench_startup.svg (``--no-chart``: not).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -26,6 +28,8 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
+
+import _common
 
 TARGETS_MS = {"import lkframes": 200.0, "lkframes --version": 250.0, "lkframes --help": 250.0}
 """The start-up targets (issue 22), for an idle machine."""
@@ -84,10 +88,8 @@ def _checks(rows: dict[str, list[str]], wav: Path) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _common.parser(__doc__, quick="3 rounds", json=True)
     parser.add_argument("--rounds", type=int, default=10, help="timed rounds (default 10)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds (the CI smoke run)")
-    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.quick:
         args.rounds = 3
@@ -126,7 +128,30 @@ def main() -> int:
         print(f"CHECK FAILED: {problem}")
     if args.json:
         args.json.write_text(json.dumps(times, indent=2))
+    out_dir = _common.chart_dir(args)
+    if out_dir is not None and not failed:
+        print(f"\nchart: {chart(times, args.rounds, out_dir)}")
     return 1 if failed else 0
+
+
+OURS = {"import lkframes": "lkframes: python -c 'import lkframes'"}
+"""Chart labels of lkframes' rows that do not start with its name (drawn in its colour)."""
+
+
+def chart(times: dict[str, list[float]], rounds: int, out_dir: Path) -> Path:
+    """Each row's best wall time over ``python -c pass``'s (the interpreter's own start)."""
+    base = min(times["python -c pass"])
+    return _common.write_chart(
+        "startup",
+        {
+            "fresh processes, best of the rounds": [
+                (OURS.get(name, name), min(walls) / base) for name, walls in times.items()
+            ]
+        },
+        command=f"python benchmarks/bench_startup.py: {rounds} rounds, interleaved",
+        xlabel="wall time / python -c pass's (lower is faster)",
+        out_dir=out_dir,
+    )
 
 
 if __name__ == "__main__":

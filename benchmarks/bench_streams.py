@@ -23,6 +23,9 @@ N where the hand loop drops.
     python benchmarks/bench_streams.py            # N = 1, 5, 10, 20; 10 s each
     BENCH_STREAMS_N=40 python benchmarks/bench_streams.py   # other N (40: beyond 2 cores)
     python benchmarks/bench_streams.py --quick    # N = 1, 5; 3 s (the CI smoke run)
+
+A full run also draws lkframes' CPU per stream over the hand loop's, per N, into
+docs/figures/bench_streams.svg (``--no-chart``: not).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+import _common
 
 RATE = 48_000
 WARM_UP_S = 2.0
@@ -142,7 +147,7 @@ async def receive(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def orchestrate(quick: bool) -> None:
+def orchestrate(quick: bool, out_dir: Path | None) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     import livekit_server as lks
 
@@ -159,6 +164,7 @@ def orchestrate(quick: bool) -> None:
     print("| N | path | CPU per stream | frames delivered / sent | dropped | lkframes / hand CPU |")
     print("| ---: | --- | ---: | ---: | ---: | ---: |")
     failures = []
+    ratios: list[tuple[str, float]] = []
     with lks.network_namespace(f"lkf-bench-{os.getpid()}") as namespace:
         import tempfile
 
@@ -203,13 +209,31 @@ def orchestrate(quick: bool) -> None:
                 for publisher in publishers:
                     publisher.kill()
                     publisher.wait()
-                _rows(n, results)
+                ratio = _rows(n, results)
+                if ratio is not None:
+                    ratios.append((f"lkframes, N = {n}", ratio))
     if failures:
         print("\nFAILED:", *failures, sep="\n- ")
         sys.exit(1)
+    if out_dir is not None:
+        print(f"\nchart: {chart(ratios, seconds, quick, out_dir)}")
 
 
-def _rows(n: int, results: dict[str, dict[str, Any]]) -> None:
+def chart(ratios: list[tuple[str, float]], seconds: float, quick: bool, out_dir: Path) -> Path:
+    """lkframes' CPU per stream over the hand loop's, one bar per N (the table's last column)."""
+    runs = "one run per path" if quick else "the lower of two runs per path"
+    return _common.write_chart(
+        "streams",
+        {"N live streams into one worker, real livekit-server (target <= 1.05x)": ratios},
+        command=f"python benchmarks/bench_streams.py: {seconds:g} s per N, {runs}",
+        xlabel="lkframes' CPU per stream / the hand SDK loop's (lower is cheaper)",
+        out_dir=out_dir,
+    )
+
+
+def _rows(n: int, results: dict[str, dict[str, Any]]) -> float | None:
+    """Print N's rows; returns lkframes' CPU per stream over the hand loop's (None: a path
+    did not finish)."""
     hand = results.get("hand")
     for path, result in results.items():
         dropped = result["dropped"]
@@ -228,11 +252,14 @@ def _rows(n: int, results: dict[str, dict[str, Any]]) -> None:
             f"{result['delivered']} / {result['expected']} | {dropped_text} | {ratio} |",
             flush=True,
         )
+    ours = results.get("lkframes")
+    if hand is None or ours is None or not hand["cpu_per_stream"]:
+        return None
+    return float(ours["cpu_per_stream"] / hand["cpu_per_stream"])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="N = 1 and 5, 3 s (CI)")
+    parser = _common.parser(__doc__, quick="N = 1 and 5, 3 s")
     parser.add_argument("--publish", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--receive", type=int, help=argparse.SUPPRESS)
@@ -244,7 +271,7 @@ def main() -> None:
     elif args.receive:
         print(json.dumps(asyncio.run(receive(args))), flush=True)
     else:
-        orchestrate(args.quick)
+        orchestrate(args.quick, _common.chart_dir(args))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
+from espeak_speech import SENTENCES, sentences_with_pauses
 
 import lkframes as lk
 from silero_reference import get_speech_timestamps_from_probs
@@ -39,11 +40,6 @@ pytestmark = pytest.mark.anyio
 
 AGENTS_PYTHON = os.environ.get("LKFRAMES_AGENTS_PYTHON", "")
 WINDOW_MS = 32
-SENTENCES = (
-    "The quick brown fox jumps over the lazy dog.",
-    "Voice activity detection finds the speech in a recording.",
-    "Then it stops, and the silence is dropped.",
-)
 PLUGIN_SCRIPT = """
 import asyncio, json, sys
 import soundfile as sf
@@ -98,14 +94,7 @@ needs_plugin = pytest.mark.skipif(bool(_WHY_NOT), reason=_WHY_NOT or "-")
 def speech_16k(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     """The sentences with pauses (0.7, 0.4, 1.0, 0.5 s) at 16 kHz, float, a whole number of
     48 kHz model windows long (so neither side has a partial last window)."""
-    folder = tmp_path_factory.mktemp("espeak")
-    parts = [np.zeros(int(0.7 * 16_000))]
-    for i, sentence in enumerate(SENTENCES):
-        wav = folder / f"{i}.wav"
-        subprocess.run(["espeak-ng", "-w", str(wav), sentence], check=True)
-        voice, rate = sf.read(str(wav), dtype="float32")
-        parts += [soxr.resample(voice, rate, 16_000), np.zeros(int((0.4, 1.0, 0.5)[i] * 16_000))]
-    audio = np.concatenate(parts)
+    audio = sentences_with_pauses(tmp_path_factory.mktemp("espeak"), 16_000)
     return np.asarray(audio[: len(audio) // 512 * 512])
 
 

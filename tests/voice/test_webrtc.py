@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import pytest
 import soundfile as sf
 import soxr
 import webrtcvad
+from espeak_speech import SENTENCES, sentences_with_pauses
 
 import lkframes as lk
 from lkframes.cli import _main
@@ -36,11 +36,6 @@ from silero_reference import get_speech_timestamps_from_probs
 pytestmark = pytest.mark.anyio
 
 PARTS = [0.6, 1.2, 0.7, 0.9, 0.6]
-SENTENCES = (
-    "The quick brown fox jumps over the lazy dog.",
-    "Voice activity detection finds the speech in a recording.",
-    "Then it stops, and the silence is dropped.",
-)
 
 
 def _noisy_speech(rate: int, seed: int = 3) -> np.ndarray:
@@ -127,14 +122,7 @@ def sentences(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     (float)."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (it speaks the test audio)")
-    folder = tmp_path_factory.mktemp("espeak")
-    parts = [np.zeros(int(0.7 * 48_000))]
-    for i, sentence in enumerate(SENTENCES):
-        wav = folder / f"{i}.wav"
-        subprocess.run(["espeak-ng", "-w", str(wav), sentence], check=True)
-        voice, rate = sf.read(str(wav), dtype="float32")
-        parts += [soxr.resample(voice, rate, 48_000), np.zeros(int((0.4, 1.0, 0.5)[i] * 48_000))]
-    return np.concatenate(parts)
+    return sentences_with_pauses(tmp_path_factory.mktemp("espeak"), 48_000)
 
 
 @pytest.mark.parametrize("rate", [16_000, 48_000, 44_100])

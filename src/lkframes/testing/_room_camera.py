@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._core.errors import ParameterError
+from .._core.pixels import RGB_AT as _RGB
 from .._core.video import VideoFrame
 from ._sim_track import SimulatedVideoTrack
 
@@ -19,16 +20,6 @@ WIDTH, HEIGHT = 32, 24
 
 MAX_FRAMES = 2**16
 """Frame indices are two bytes of the first pixel."""
-
-_RGB = {
-    "rgba": (0, 1, 2),
-    "bgra": (2, 1, 0),
-    "argb": (1, 2, 3),
-    "abgr": (3, 2, 1),
-    "rgb24": (0, 1, 2),
-    "bgr24": (2, 1, 0),
-}
-"""Where red, green and blue are in each packed layout's pixel."""
 
 
 def camera_frames(number: int, indices: NDArray[np.int64]) -> NDArray[np.uint8]:

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,14 @@ def sox_synth(
         command = ["sox", "-n", "-r", str(rate), "-c", str(channels), "-b", "16", str(path)]
         subprocess.run([*command, "synth", f"{seconds:g}", *effects], check=True)
     return path
+
+
+def version(dist: str) -> str:
+    """The installed version of the distribution ``dist``, or "?" if it is not installed."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "?"
 
 
 def machine() -> str:

@@ -55,7 +55,6 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -330,14 +329,7 @@ def _lkframes_version() -> str:
     import lkframes
 
     version = getattr(lkframes, "__version__", None)
-    return str(version) if version else _version("lkframes")
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "?"
+    return str(version) if version else _common.version("lkframes")
 
 
 # --------------------------------------------------------------------------------------
@@ -543,7 +535,7 @@ async def run(args: argparse.Namespace) -> Report:
             "seed": SEED,
             "python": platform.python_version(),
             "numpy": np.__version__,
-            "livekit": _version("livekit"),
+            "livekit": _common.version("livekit"),
             "lkframes": _lkframes_version() if lk_reason is None else "not run",
             "cpus": os.cpu_count(),
             "machine": f"{platform.system()} {platform.machine()}",

@@ -39,7 +39,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
-from importlib import metadata
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
@@ -686,13 +685,6 @@ def render(report: Report) -> str:
     return "\n".join(out)
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "?"
-
-
 def chart(report: Report, out_dir: Path) -> Path:
     """The table's "vs hand 20 ms" column as bars, one panel per case."""
     groups: dict[str, list[tuple[str, float]]] = {}
@@ -721,8 +713,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = Report(
         {
             "seconds": seconds, "repeat": repeat, "python": platform.python_version(),
-            "numpy": np.__version__, "soxr": _version("soxr"), "livekit": _version("livekit"),
-            "av": _version("av"), "lkframes": lk.__version__, "machine": _common.machine(),
+            "numpy": np.__version__, "soxr": _common.version("soxr"),
+            "livekit": _common.version("livekit"), "av": _common.version("av"),
+            "lkframes": lk.__version__, "machine": _common.machine(),
         }
     )  # fmt: skip
     for case in CASES:

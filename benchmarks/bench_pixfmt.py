@@ -29,7 +29,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 import av
@@ -188,13 +187,6 @@ def render(results: dict[tuple[str, str, str], list[Row]], config: dict[str, Any
     return "\n".join(out)
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "?"
-
-
 def chart(results: dict[tuple[str, str, str], list[Row]]) -> dict[str, list[tuple[str, float]]]:
     """Each path's speed against cv2.cvtColor's (default threads), a panel per size."""
     groups: dict[str, list[tuple[str, float]]] = {}
@@ -217,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     repeat = args.repeat or (3 if args.quick else 5)
     config = {
         "frames": count, "repeat": repeat, "python": platform.python_version(),
-        "numpy": np.__version__, "cv2": cv2.__version__, "av": _version("av"),
+        "numpy": np.__version__, "cv2": cv2.__version__, "av": _common.version("av"),
         "lkframes": lk.__version__, "machine": _common.machine(),
     }  # fmt: skip
     failed: list[str] = []

@@ -3,11 +3,13 @@
 // Two modes, run inside the tests' network namespace (tests/livekit_server.py):
 //
 //	goclient publish   --url U --key K --secret S --room R --identity I --opus a.ogg --ivf v.ivf
+//	                   [--wait-subscribed]
 //	goclient subscribe --url U --key K --secret S --room R --identity I --from P --out DIR
 //
 // publish joins, publishes an Opus track from an Ogg file (one packet per page) and a VP8
-// track from an IVF file, waits until both are bound, then writes both from one start time,
-// each sample when its media time comes (real time), and leaves.
+// track from an IVF file, waits until both are bound (and, with --wait-subscribed, until
+// someone subscribed to the audio), then writes both from one start time, each sample when
+// its media time comes (real time), and leaves.
 //
 // subscribe joins, subscribes to P's audio and video, writes the received media to
 // DIR/audio.ogg (pion's oggwriter) and DIR/video.ivf (pion's ivfwriter, RTP timestamps as
@@ -45,6 +47,7 @@ type options struct {
 	url, key, secret, room, identity string
 	from, out, opus, ivf             string
 	seconds                          float64
+	waitSubscribed                   bool
 }
 
 func main() {
@@ -64,6 +67,8 @@ func main() {
 	flags.StringVar(&o.opus, "opus", "", "publish: Ogg Opus file, one packet per page")
 	flags.StringVar(&o.ivf, "ivf", "", "publish: IVF VP8 file")
 	flags.Float64Var(&o.seconds, "seconds", 60, "subscribe: give up after this long")
+	flags.BoolVar(&o.waitSubscribed, "wait-subscribed", false,
+		"publish: start once someone subscribed to the audio")
 	_ = flags.Parse(os.Args[2:])
 	var err error
 	switch mode {
@@ -125,7 +130,17 @@ func publish(o options) error {
 	if err != nil {
 		return err
 	}
-	room, err := connect(o, lksdk.NewRoomCallback(), false)
+	subscribed := make(chan struct{}, 1)
+	callback := lksdk.NewRoomCallback()
+	callback.OnLocalTrackSubscribed = func(pub *lksdk.LocalTrackPublication, _ *lksdk.LocalParticipant) {
+		if pub.Name() == "audio" {
+			select {
+			case subscribed <- struct{}{}:
+			default:
+			}
+		}
+	}
+	room, err := connect(o, callback, false)
 	if err != nil {
 		return err
 	}
@@ -160,6 +175,13 @@ func publish(o options) error {
 		case <-bound:
 		case <-time.After(20 * time.Second):
 			return errors.New("tracks not bound within 20 s")
+		}
+	}
+	if o.waitSubscribed {
+		select {
+		case <-subscribed:
+		case <-time.After(20 * time.Second):
+			return errors.New("nobody subscribed to the audio within 20 s")
 		}
 	}
 	// Both tracks from one start: sample i goes out at start + its pts.

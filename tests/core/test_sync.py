@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 
 import anyio
@@ -86,3 +87,25 @@ def test_run_sync_inside_a_loop_propagates_base_exceptions() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         asyncio.run(main())
+
+
+def test_a_coroutine_never_started_is_closed_when_ctrl_c_comes_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ctrl-C before the loop starts the coroutine (seen as `lkframes convert`, interrupted
+    # early, printing "coroutine 'Stream.to_file' was never awaited" at exit).
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(anyio, "run", interrupted)
+    coroutine = _where()
+    with pytest.raises(KeyboardInterrupt):
+        lk.run_sync(coroutine)
+    assert inspect.getcoroutinestate(coroutine) == "CORO_CLOSED"  # nothing to warn of at exit
+
+
+def test_a_coroutine_that_ran_is_left_as_it_ended() -> None:
+    coroutine = _fail()
+    with pytest.raises(Custom):
+        lk.run_sync(coroutine)
+    assert inspect.getcoroutinestate(coroutine) == "CORO_CLOSED"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
@@ -64,6 +65,21 @@ def run_sync(awaitable: Awaitable[T] | Callable[[], Awaitable[T]]) -> T:
         else:
             outcome.append(await cast(Awaitable[T], awaitable))
 
+    try:
+        return _run(main, outcome)
+    finally:
+        _close_unstarted(awaitable)
+
+
+def _close_unstarted(awaitable: object) -> None:
+    """Close a coroutine that never ran (Ctrl-C before the loop started it), so that Python
+    does not warn at exit that it was never awaited."""
+    if inspect.iscoroutine(awaitable) and inspect.getcoroutinestate(awaitable) == "CORO_CREATED":
+        awaitable.close()
+
+
+def _run(main: Callable[[], Awaitable[None]], outcome: list[T]) -> T:
+    """``main`` on a new loop: here, or in a worker thread if a loop runs here."""
     if not _loop_running():
         anyio.run(main)
         return outcome[0]

@@ -56,7 +56,7 @@ LOOKAHEAD_MS = 5.0
 RELEASE_DB_PER_S = 60.0
 """How fast the gain comes back after a peak (3 dB in 50 ms)."""
 
-MARGIN_DB = 0.01
+MARGIN_DB = 0.05
 """How far under the ceiling the limiter aims (so rounding keeps the peak under it)."""
 
 _DB = 1 << 20  # attenuation units per dB
@@ -136,6 +136,8 @@ class _PeaksBetween:
 
     def _add_sinc(self, floats: NDArray[np.float32]) -> None:
         signal = np.concatenate([self._history, floats])
+        if not floats.shape[0]:  # (np.convolve would swap a signal shorter than the kernel)
+            return
         self._history = signal[signal.shape[0] - self._history.shape[0] :]
         between = np.zeros(signal.shape[0] - self._history.shape[0], np.float32)
         for channel in range(signal.shape[1]):

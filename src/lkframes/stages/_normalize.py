@@ -231,8 +231,8 @@ async def _limited_gain(
         _warn(
             name,
             f"reaching {lufs:g} LUFS with a true peak of {true_peak:g} dBTP needs more than "
-            f"{LIMIT_MAX_DB:g} dB of limiting; applied {db:+.2f} dB and limited the peaks by up "
-            f"to {LIMIT_MAX_DB:g} dB, so the output is {output:.2f} LUFS",
+            f"{LIMIT_MAX_DB:g} dB of limiting; applied {db:+.2f} dB ({LIMIT_MAX_DB:g} dB more than "
+            f"the peaks allow) through the limiter, so the output is {output:.2f} LUFS",
             lufs,
             output,
         )

@@ -56,7 +56,8 @@ def tone(hz: float, seconds: float, amplitude: float, phase: float = 0.0) -> NDA
 @functools.cache
 def ffmpeg_r128(path: Path) -> dict[str, Any]:
     """FFmpeg's ``ebur128`` (peak=true) as its per-100-ms metadata: the last integrated
-    loudness (3 decimals), the true peak, and the momentary/short-term series by time."""
+    loudness and loudness range (3 decimals), the true peak, and the momentary/short-term
+    series by time."""
     out = subprocess.run(
         ["ffmpeg", "-nostats", "-i", str(path), "-af",
          "ebur128=metadata=1:peak=true,ametadata=mode=print:file=-", "-f", "null", "-"],
@@ -67,4 +68,6 @@ def ffmpeg_r128(path: Path) -> dict[str, Any]:
         key: [float(v) for v in re.findall(rf"lavfi\.r128\.{key}=(\S+)", out)] for key in "MSI"
     }
     peaks = [float(v) for v in re.findall(r"lavfi\.r128\.true_peak=(\S+)", out)]
-    return {**values, "I": values["I"][-1], "TP": 20 * math.log10(max(peaks)), "t": times}
+    ranges = [float(v) for v in re.findall(r"lavfi\.r128\.LRA=(\S+)", out)]
+    top = 20 * math.log10(max(peaks))
+    return {**values, "I": values["I"][-1], "LRA": ranges[-1], "TP": top, "t": times}

@@ -132,6 +132,7 @@ if _typing.TYPE_CHECKING:
     from .stages import flat_map as flat_map
     from .stages import fps as fps
     from .stages import gain as gain
+    from .stages import limit as limit
     from .stages import loudness as loudness
     from .stages import map as map
     from .stages import meter_loudness as meter_loudness
@@ -192,7 +193,7 @@ _PUBLIC: dict[str, str] = {
     ".sources": "concat from_array from_frames from_video_frames merge mix noise silence sine zip",
     ".voice": "speech utterances vad",
     ".stages": (
-        "chunk filter flat_map fps gain loudness map meter_loudness "
+        "chunk filter flat_map fps gain limit loudness map meter_loudness "
         "normalize remix resample resize skip skip_while take take_while tap timeout to_dtype "
         "to_pixel_format window"
     ),
@@ -256,15 +257,13 @@ def _register(name: str | None) -> None:
 _registry.set_loader(_register)
 
 
+@_atexit.register
 def _close_livekit_at_exit() -> None:
     """At exit, close LiveKit's native layer if a script started it (livekit/_exit.py)."""
     if "livekit.rtc" in _sys.modules:
         from .livekit._exit import close_native_layer
 
         close_native_layer()
-
-
-_atexit.register(_close_livekit_at_exit)
 
 
 __all__ = (
@@ -356,6 +355,7 @@ __all__ = (
     "from_video_track",
     "gain",
     "high_pass",
+    "limit",
     "loudness",
     "make_token",
     "map",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,14 @@ def test_info_loudness_matches_ffmpeg(speech: Path, capsys: pytest.CaptureFixtur
     reference = ffmpeg_r128(speech)
     assert abs(shown["integrated_lufs"] - reference["I"]) < 0.1
     assert abs(shown["true_peak_dbtp"] - reference["TP"]) < 0.1
+    assert abs(shown["loudness_range_lu"] - reference["LRA"]) < 0.1
     assert shown["length"] == "decoded"
     assert _main.main(["info", str(speech), "--loudness"]) == 0
-    assert f"{shown['integrated_lufs']:.1f} LUFS integrated" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert f"{shown['integrated_lufs']:.1f} LUFS integrated" in text
+    shown_range = re.search(r"range (\d+\.\d) LU", text)
+    assert shown_range is not None
+    assert abs(float(shown_range.group(1)) - shown["loudness_range_lu"]) <= 0.05
 
 
 def test_info_without_the_flag_reads_the_header_only(
@@ -53,9 +59,27 @@ def test_convert_loudness_normalises_within_the_true_peak_flag(
     assert measured["TP"] < -0.4
 
 
+def test_convert_podcast_loudness_is_reached_by_limiting(speech: Path, tmp_path: Path) -> None:
+    out = tmp_path / "podcast.wav"
+    argv = ["convert", str(speech), str(out), "--loudness", "-16", "--quiet"]
+    assert _main.main(argv) == 0
+    measured = ffmpeg_r128(out)
+    assert abs(measured["I"] + 16) < 0.1  # the gain alone would reach about -20
+    assert measured["TP"] <= -1.0 + 0.005
+
+
+def test_convert_limit_flag_limits_the_true_peak(speech: Path, tmp_path: Path) -> None:
+    out = tmp_path / "limited.wav"
+    argv = ["convert", str(speech), str(out), "--gain-db", "15", "--dtype", "float32"]
+    assert _main.main([*argv, "--limit", "-3", "--subtype", "FLOAT", "--quiet"]) == 0
+    assert ffmpeg_r128(out)["TP"] <= -3.0 + 0.005
+    assert sf.info(out).frames == sf.info(speech).frames
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
+        (["--limit", "1"], "--limit must be between -60 and 0 dBTP (got 1)"),
         (["--loudness", "5"], "--loudness must be between -70 and 0 LUFS (got 5)"),
         (["--loudness", "-16", "--true-peak", "1"], "--true-peak must be between -60 and 0"),
         (["--loudness", "loud"], "argument --loudness: not a number: 'loud'"),

@@ -69,7 +69,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "vad": {"threshold": 0.4, "min_silence_ms": 200, "model_rate": 8_000},
     "utterances": {"threshold": 0.3, "min_speech_ms": 100, "max_ms": 100},
     "speech": {"threshold": 0.3, "min_speech_ms": 100, "speech_pad_ms": 10},
-    "normalize": {"lufs": -20.0, "true_peak": -2.0},
+    "normalize": {"lufs": -20.0, "true_peak": -2.0, "limit": False},
+    "limit": {"true_peak": -3.0},
     "meter_loudness": {"on_reading": lambda reading: None, "every_ms": 200},
     "window": {"ms": 50, "hop_ms": 50, "tail": "pad"},
 }

@@ -32,6 +32,9 @@ def signals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     audio["tone_997hz"] = tone(997, 6.0, 0.5)
     audio["tone_intersample"] = tone(12_000, 6.0, 0.9, phase=math.pi / 4)  # peaks between
     audio["tones_quiet_then_loud"] = np.concatenate([tone(440, 4.0, 0.01), tone(3_000, 4.0, 0.3)])
+    loud, quiet = tone(997, 8.0, 0.5), tone(997, 8.0, 0.15)  # 10.5 dB apart
+    audio["tones_loud_quiet_20db"] = np.concatenate([loud, 0.1 * loud, loud, 0.1 * loud])
+    audio["tones_loud_quiet_10db"] = np.concatenate([loud, quiet, loud, quiet, loud])
     paths = {}
     for name, samples in audio.items():
         paths[name] = directory / f"{name}.wav"
@@ -82,6 +85,35 @@ async def test_a_peak_between_samples_is_found(
         20 * math.log10(0.9 * math.sqrt(0.5)), abs=0.01
     )
     assert measured.true_peak_dbtp == pytest.approx(20 * math.log10(0.9), abs=0.02)
+
+
+@pytest.mark.parametrize(
+    ("name", "known"),
+    [
+        ("speech", None),
+        ("speech_snr20", None),
+        ("speech_snr10", None),
+        ("tones_loud_quiet_20db", 20.0),
+        ("tones_loud_quiet_10db", 20 * math.log10(0.5 / 0.15)),
+    ],
+)
+async def test_loudness_range_matches_ffmpeg(
+    anyio_backend: str, signals: dict[str, Path], name: str, known: float | None
+) -> None:
+    measured = await lk.from_file(signals[name], block_ms=37).loudness()
+    assert abs(measured.loudness_range_lu - ffmpeg_r128(signals[name])["LRA"]) < 0.1
+    if known is not None:  # the sections' level difference
+        assert measured.loudness_range_lu == pytest.approx(known, abs=0.2)
+    else:
+        assert 2.0 < measured.loudness_range_lu < 12.0
+
+
+async def test_loudness_range_is_zero_for_steady_sound_and_short_audio(anyio_backend: str) -> None:
+    steady = await lk.noise(10.0, RATE, amplitude=0.1, seed=3).loudness()
+    assert steady.loudness_range_lu < 0.1
+    short = await lk.sine(997, 2.9, RATE, amplitude=0.5).loudness()  # no complete 3 s window
+    assert short.loudness_range_lu == 0.0
+    assert (await lk.silence(5.0, RATE).loudness()).loudness_range_lu == 0.0
 
 
 async def test_int16_and_float32_measure_alike(

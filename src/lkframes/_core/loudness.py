@@ -1,13 +1,21 @@
 """What loudness measurements return: `Loudness` (a whole stream, `Stream.loudness`) and
-`LoudnessReading` (one of `meter_loudness`'s live readings)."""
+`LoudnessReading` (one of `meter_loudness`'s live readings), and `Stream`'s loudness
+stages (`LoudnessMethods`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
+from . import registry
 from .format import AudioFormat
+from .frame import AudioFrame
 
-__all__ = ("Loudness", "LoudnessReading")
+if TYPE_CHECKING:
+    from .stream import Stream
+
+__all__ = ("Loudness", "LoudnessMethods", "LoudnessReading")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,11 @@ class Loudness:
     """Samples per channel measured."""
     format: AudioFormat | None
     """The measured audio's format (None for an empty stream of unknown format)."""
+    loudness_range_lu: float = 0.0
+    """Loudness range (LRA, EBU Tech 3342) in LU: how far apart the quiet and the loud
+    parts are, from the 10th to the 95th percentile of the 3 s windows' loudness (a window
+    every 100 ms, gated at -70 LUFS and 20 LU below their mean), as FFmpeg's ``ebur128``
+    reports it (within 0.1 LU). Speech read evenly is 3-8 LU; 0 below 3 s of audio."""
 
     @property
     def duration(self) -> float:
@@ -71,3 +84,35 @@ class LoudnessReading:
     """Loudness of the last 3 s."""
     integrated_lufs: float
     """Integrated (gated) loudness of everything so far."""
+
+
+class LoudnessMethods:
+    """`Stream`'s loudness stages: each the same as ``stream | lkframes.<name>(...)``.
+
+    A base of `Stream` (it keeps stream.py within its size); they take audio streams.
+    """
+
+    __slots__ = ()
+
+    def normalize(
+        self,
+        lufs: float = -23.0,
+        *,
+        true_peak: float | None = -1.0,
+        limit: bool = True,
+        live: bool = False,
+    ) -> Stream[AudioFrame]:
+        """Bring the loudness to ``lufs`` LUFS. See `lkframes.normalize`."""
+        stage = registry.stage("normalize")(lufs, true_peak=true_peak, limit=limit, live=live)
+        return cast("Stream[AudioFrame]", self).pipe(stage)
+
+    def limit(self, true_peak: float = -1.0) -> Stream[AudioFrame]:
+        """Limit the true peak to ``true_peak`` dBTP. See `lkframes.limit`."""
+        return cast("Stream[AudioFrame]", self).pipe(registry.stage("limit")(true_peak))
+
+    def meter_loudness(
+        self, on_reading: Callable[[LoudnessReading], object], *, every_ms: int = 100
+    ) -> Stream[AudioFrame]:
+        """Report loudness while running. See `lkframes.meter_loudness`."""
+        stage = registry.stage("meter_loudness")(on_reading, every_ms=every_ms)
+        return cast("Stream[AudioFrame]", self).pipe(stage)

@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 from . import registry
 from .format import AudioFormat, DType
 from .frame import AudioFrame
+from .loudness import LoudnessMethods
 from .opening import close_upstream, consume, current_task_group
 from .params import Interpolation, Partial, Quality, Tail
 from .run import RunSummary, StreamBase
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from livekit import rtc
     from numpy.typing import ArrayLike, NDArray
 
-    from .loudness import LoudnessReading
     from .stage import Stage
     from .video import PixelFormat, VideoFrame
 
@@ -42,7 +42,7 @@ B = TypeVar("B")
 R = TypeVar("R")
 
 
-class Stream(StreamBase[T_co], SpeechMethods):
+class Stream(StreamBase[T_co], SpeechMethods, LoudnessMethods):
     """An async-iterable pipeline of frames with its format, where known.
 
     Streams are lazy: nothing runs until the stream is iterated or a terminal method
@@ -127,25 +127,6 @@ class Stream(StreamBase[T_co], SpeechMethods):
     def gain(self: Stream[AudioFrame], db: float) -> Stream[AudioFrame]:
         """Change the level by ``db`` decibels. See `lkframes.gain`."""
         return self.pipe(registry.stage("gain")(db))
-
-    def normalize(
-        self: Stream[AudioFrame],
-        lufs: float = -23.0,
-        *,
-        true_peak: float | None = -1.0,
-        live: bool = False,
-    ) -> Stream[AudioFrame]:
-        """Bring the loudness to ``lufs`` LUFS. See `lkframes.normalize`."""
-        return self.pipe(registry.stage("normalize")(lufs, true_peak=true_peak, live=live))
-
-    def meter_loudness(
-        self: Stream[AudioFrame],
-        on_reading: Callable[[LoudnessReading], object],
-        *,
-        every_ms: int = 100,
-    ) -> Stream[AudioFrame]:
-        """Report loudness while running. See `lkframes.meter_loudness`."""
-        return self.pipe(registry.stage("meter_loudness")(on_reading, every_ms=every_ms))
 
     def denoise(self: Stream[AudioFrame]) -> Stream[AudioFrame]:
         """LiveKit's noise suppression, offline. See `lkframes.denoise`."""

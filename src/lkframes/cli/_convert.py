@@ -62,6 +62,7 @@ def _flags_of(name: str, args: argparse.Namespace) -> str:
         "gain": f"--gain-db {args.gain_db:g}" if args.gain_db is not None else "--gain-db",
         "to_dtype": f"--dtype {args.dtype}",
         "normalize": "--loudness" if args.loudness is None else f"--loudness {args.loudness:g}",
+        "limit": f"--limit {args.limit:g}" if args.limit is not None else "--limit",
     }
     return words.get(name, name)
 

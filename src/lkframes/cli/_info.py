@@ -154,6 +154,7 @@ def _loudness_json(loudness: lk.Loudness | None) -> dict[str, float | None]:
         "integrated_lufs": _finite(loudness.integrated_lufs),
         "true_peak_dbtp": _finite(loudness.true_peak_dbtp),
         "max_short_term_lufs": _finite(loudness.max_short_term_lufs),
+        "loudness_range_lu": round(loudness.loudness_range_lu, 2),
     }
 
 
@@ -163,7 +164,8 @@ def _loudness_text(loudness: lk.Loudness) -> str:
         return "silent (nothing above -70 LUFS)"
     return (
         f"{loudness.integrated_lufs:.1f} LUFS integrated, true peak "
-        f"{loudness.true_peak_dbtp:.1f} dBTP, loudest 3 s {loudness.max_short_term_lufs:.1f} LUFS"
+        f"{loudness.true_peak_dbtp:.1f} dBTP, loudest 3 s {loudness.max_short_term_lufs:.1f} LUFS, "
+        f"range {loudness.loudness_range_lu:.1f} LU"
     )
 
 

@@ -30,6 +30,7 @@ CONVERT_ORDER = (
     "auto_gain",
     "gain",
     "normalize",  # after every stage that changes the level
+    "limit",  # after normalize (which limits by itself) and every other level change
     "to_dtype",
     "chunk",
 )

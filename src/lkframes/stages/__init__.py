@@ -15,6 +15,7 @@ from ._items import timeout as timeout
 from ._levels import gain as gain
 from ._levels import remix as remix
 from ._levels import to_dtype as to_dtype
+from ._limiter import limit as limit
 from ._limits import skip as skip
 from ._limits import take as take
 from ._loudness import loudness as loudness
@@ -34,6 +35,7 @@ __all__ = (
     "flat_map",
     "fps",
     "gain",
+    "limit",
     "loudness",
     "map",
     "meter_loudness",

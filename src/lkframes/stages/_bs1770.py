@@ -30,6 +30,7 @@ __all__ = ("MIN_RATE", "Meter", "channel_weights", "k_weighting", "lufs")
 
 _ABSOLUTE_GATE = -70.0  # LUFS
 _RELATIVE_GATE = -10.0  # LU below the absolutely gated loudness
+_RANGE_GATE = -20.0  # LU below the absolutely gated short-term loudness (EBU Tech 3342)
 _OFFSET = -0.691
 MIN_RATE = 8_000
 
@@ -248,6 +249,28 @@ class Meter:
         relative = float(loud.mean()) * 10.0 ** (_RELATIVE_GATE / 10.0)
         kept = loud[loud > relative]
         return lufs(float(kept.mean())) if kept.shape[0] else -math.inf
+
+    def loudness_range(self) -> float:
+        """Loudness range (EBU Tech 3342), in LU, as FFmpeg's ``ebur128`` measures it.
+
+        The complete 3 s windows, one every 100 ms; those below -70 LUFS dropped, then
+        those more than 20 LU below the loudness of the rest; the spread between the 10th
+        and the 95th percentile of their loudness (FFmpeg's ranks: the ``floor(0.10 n + 0.5)``-th
+        and ``floor(0.95 n + 0.5)``-th smallest of ``n``). 0.0 without a window above the gates.
+        """
+        steps = self.step_energies()
+        if steps.shape[0] < 30:
+            return 0.0
+        windows = np.convolve(steps, np.ones(30), mode="valid") / 30.0
+        loud = windows[windows >= 10.0 ** ((_ABSOLUTE_GATE - _OFFSET) / 10.0)]
+        if not loud.shape[0]:
+            return 0.0
+        levels = np.sort(_OFFSET + 10.0 * np.log10(loud))
+        kept = levels[levels >= lufs(float(loud.mean())) + _RANGE_GATE]
+        count = kept.shape[0]
+        low = kept[max(math.floor(0.10 * count + 0.5), 1) - 1]
+        high = kept[max(math.floor(0.95 * count + 0.5), 1) - 1]
+        return float(high - low)
 
     @property
     def true_peak(self) -> float:

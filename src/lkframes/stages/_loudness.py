@@ -35,7 +35,7 @@ def _max_window(energies: Any, steps: int) -> float:
 
 @method_entry
 async def loudness(stream: Stream[AudioFrame], *, true_peak: bool = True) -> Loudness:
-    """Measure the stream's loudness: integrated, momentary and short-term, and true peak.
+    """Measure the stream's loudness: integrated, momentary, short-term, range, true peak.
 
     ITU-R BS.1770-4 as EBU R128 uses it, streamed: memory stays flat (8 bytes per 100 ms
     of audio are kept for the gating), where ``pyloudnorm`` needs the whole signal as a
@@ -83,6 +83,7 @@ async def loudness(stream: Stream[AudioFrame], *, true_peak: bool = True) -> Lou
         max_short_term_lufs=_max_window(energies, 30),
         samples_per_channel=meter.samples,
         format=guard.format,
+        loudness_range_lu=meter.loudness_range(),
     )
 
 

@@ -5,7 +5,8 @@ The measurement is the standard's, done block by block so that memory stays flat
 - **K-weighting**: the two biquads of BS.1770 (a high shelf, +4 dB above ~1.7 kHz, and a
   high pass at 38 Hz), with libebur128's (and FFmpeg's ``ebur128``) design from the analog
   prototype, which gives the standard's 48 kHz coefficients exactly and the same response
-  at any rate. Run by scipy's ``sosfilt`` in float64 with its state carried across frames.
+  at any rate. Run by scipy's ``sosfilt`` kernel (`stages._sosfilt`) in float64 with its
+  state carried across frames.
 - **Energy per 100 ms**: the channel-weighted mean square of each 100 ms step (1.0 for
   L, R, C; 1.41 for surrounds; LFE left out) is the only thing kept: 8 bytes per 100 ms.
   A 400 ms gating block (75 % overlap) is the mean of 4 steps, a 3 s short-term window of
@@ -24,7 +25,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .._core.errors import FormatError, MissingExtraError
+from .._core.errors import FormatError
+from ._sosfilt import kernel, sosfilt
 
 __all__ = ("MIN_RATE", "Meter", "channel_weights", "k_weighting", "lufs")
 
@@ -33,16 +35,6 @@ _RELATIVE_GATE = -10.0  # LU below the absolutely gated loudness
 _RANGE_GATE = -20.0  # LU below the absolutely gated short-term loudness (EBU Tech 3342)
 _OFFSET = -0.691
 MIN_RATE = 8_000
-
-
-def _scipy_signal() -> Any:
-    try:
-        import scipy.signal
-    except ImportError:
-        raise MissingExtraError(
-            "measuring loudness", extra="loudness", module="scipy.signal"
-        ) from None
-    return scipy.signal
 
 
 def lufs(energy: float) -> float:
@@ -121,8 +113,7 @@ class Meter:
                 f">= {MIN_RATE} Hz",
                 f"{sample_rate} Hz",
             )
-        signal = _scipy_signal()
-        self._sosfilt = signal.sosfilt
+        kernel()  # scipy is there (MissingExtraError if not), and its filter loaded
         self._sos = k_weighting(sample_rate)
         self._state = np.zeros((2, 2, num_channels))
         self._weights = channel_weights(num_channels)
@@ -182,9 +173,7 @@ class Meter:
             up = self._oversampler.resample_chunk(np.ascontiguousarray(floats, np.float32))
             if up.size:
                 self._true_peak = max(self._true_peak, float(np.abs(up).max()))
-        filtered, self._state = self._sosfilt(
-            self._sos, floats.astype(np.float64), axis=0, zi=self._state
-        )
+        filtered, self._state = sosfilt(self._sos, floats, self._state)
         power = np.square(filtered) @ self._weights
         return self._add(power)
 

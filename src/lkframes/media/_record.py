@@ -88,10 +88,11 @@ async def _pump_audio(
 class _AudioPlacement:
     """Where received audio goes on the recording's timeline.
 
-    LiveKit delivers audio as it plays it out, 10 ms at a time, to this process's event
-    loop, which may be late by a few milliseconds to tens. The audio's start is found
-    from its first `SETTLE_S` (the earliest arrival less the audio before it: the frame
-    that waited least), which is held back that long; after that, sample ``n`` is at
+    LiveKit delivers audio as it plays it out, 10 ms at a time, each frame as it begins to
+    play (its audio is pulled at each 10 ms tick), to this process's event loop, which may
+    be late by a few milliseconds to tens. The audio's start is found from its first
+    `SETTLE_S` (the earliest arrival less the audio before that frame: the frame that
+    waited least), which is held back that long; after that, sample ``n`` is at
     ``start + n / rate``, and audio that arrives more than `CATCH_UP_S` later than that (a
     gap between two tracks) is preceded by silence, unless what follows it comes at once
     (this process was held up, and LiveKit kept the audio meanwhile).
@@ -125,8 +126,8 @@ class _AudioPlacement:
         position = 0
         start = float("inf")
         for frame, arrived in self._held:
+            start = min(start, arrived - position / rate)  # the frame begins as it arrives
             position += frame.samples_per_channel
-            start = min(start, arrived - position / rate)
         assert self._zero.at is not None
         self._start = start
         held, self._held = self._held, []
@@ -145,8 +146,7 @@ class _AudioPlacement:
         assert self._zero.at is not None
         rate = frame.format.sample_rate
         held = sum(f.samples_per_channel for f, _ in self._late)
-        late = (arrived - self._zero.at) * rate - frame.samples_per_channel
-        late -= self._written + held
+        late = (arrived - self._zero.at) * rate - self._written - held  # as it begins
         if self._late:
             self._late.append((frame, arrived))
             return self._resolve_late(late <= CATCH_UP_S * rate / 2, rate)

@@ -101,6 +101,7 @@ def measured(real: dict[str, Any], sim: dict[str, Any]) -> dict[str, Any]:
         ],
         "end_after_leave": [round(run["ended"] - run["last_gone"], 4) for run in (real, sim)],
         "publisher_late_ms": round(1e3 * sent["late_max"], 1),
+        "loop_held_up_ms": round(1e3 * real["loop_held_up"], 1),
     }
 
 
@@ -138,6 +139,9 @@ def test_the_simulated_camera_shows_and_ends_as_livekit_server_does(
     # repeats none and lost none here, but one late frame moves its neighbours' times).
     assert numbers["gap_ms"][1] == pytest.approx(1e3 / FPS, abs=2), numbers
     # The end: the stream ends on the leave, as long after the SDK's event as in the
-    # simulation (the time for the event to arrive is the machine's, and not compared).
+    # simulation (the time for the event to arrive is the machine's, and not compared),
+    # give or take 50 ms, and beyond that no later than the receiving process's event loop
+    # was held up meanwhile (measured in the same run: 54 ms once, with the machine at a
+    # load of 4 on its 2 cores).
     real_end, sim_end = numbers["end_after_leave"]
-    assert real_end == pytest.approx(sim_end, abs=0.05), numbers
+    assert sim_end - 0.05 <= real_end <= sim_end + 0.05 + real["loop_held_up"], numbers

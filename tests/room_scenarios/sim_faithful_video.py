@@ -121,12 +121,31 @@ async def watched(room: rtc.Room) -> Result:
     return {"frames": frames, "ended": loop.time(), "last_gone": max(gone), "joined": joined}
 
 
+async def ticking(ticks: list[tuple[float, float]]) -> None:
+    """Wake every 5 ms and note when each wake-up was due and when it came: how long this
+    process's event loop was held up (a loaded machine), the control for the end's timing."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + 0.005
+        await asyncio.sleep(0.005)
+        ticks.append((due, loop.time()))
+
+
+def held_up(ticks: list[tuple[float, float]], since: float, until: float) -> float:
+    """The longest the loop was held up between ``since`` and ``until``, in seconds."""
+    return max((came - due for due, came in ticks if came >= since and due <= until), default=0)
+
+
 async def main(args: argparse.Namespace) -> Result:
+    ticks: list[tuple[float, float]] = []
     async with participant(args, "R") as room_r:
+        ticker = asyncio.create_task(ticking(ticks))
         watching = asyncio.create_task(watched(room_r))
         sent = await run_part(["--publisher", "--zero", str(time.monotonic() + 0.2)])
         seen = await asyncio.wait_for(watching, WAIT_S)
-    return {"sent": sent} | seen
+        ticker.cancel()
+    lag = held_up(ticks, seen["last_gone"], seen["ended"])
+    return {"sent": sent, "loop_held_up": lag} | seen
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -134,9 +134,10 @@ async def each_on_lists(
     fn = make()
     async for items in lists:
         out = [fn(item) for item in items]
-        for index, result in enumerate(out):
-            if type(result) is Pending:
-                out[index] = await result.result()
+        if Pending in map(type, out):  # rare (a sync function returned an awaitable)
+            for index, result in enumerate(out):
+                if type(result) is Pending:
+                    out[index] = await result.result()
         yield out
 
 

@@ -15,7 +15,7 @@ from anyio.abc import TaskGroup
 
 from .._core.errors import InvalidAudioError, ParameterError
 from .._core.format import AudioFormat
-from .._core.frame import AudioFrame
+from .._core.frame import AudioFrame, fitted
 from .._core.plan import Pending
 from .._core.registry import stage_entry
 from .._core.stage import OutputFormat, Stage, each_stage
@@ -32,6 +32,8 @@ from ._results import (
 )
 
 __all__ = ("flat_map", "map")
+
+FLOAT32 = np.dtype(np.float32)
 
 
 def _check_callable(fn: object, what: str) -> None:
@@ -185,19 +187,18 @@ def _calling(
     """``item -> result(fn(item), item)``: map's per-frame hot path, a plain call and one
     O(1)-checked frame per result; an awaitable result is left `Pending`."""
 
-    make = AudioFrame.of
-
     def one(item: Any) -> Any:
         try:
             out = fn(item)
         except Exception as exc:
             annotate(exc, name, item)
             raise
-        if type(out) is np.ndarray and type(item) is AudioFrame and out.dtype.kind != "f":
-            try:  # the common case, inline: an int16 array for an audio frame
-                return make(out, format or item.format, item.pts)
-            except InvalidAudioError:
-                pass  # ``result`` raises the error that explains it, or applies format=
+        if type(out) is np.ndarray and type(item) is AudioFrame:
+            # The common case, inline: an array that fits the frame's format.
+            frame = fitted(out, format or item.format, item.pts)
+            if frame is not None:
+                return frame if out.dtype is not FLOAT32 else finite(frame, item, name)
+            # else ``result`` raises the error that explains it, or applies format=
         elif type(out) not in PLAIN_RESULTS and inspect.isawaitable(out):
             return Pending(_awaited(out, name, item), (lambda out: result(out, item),))
         return result(out, item)

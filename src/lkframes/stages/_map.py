@@ -15,13 +15,12 @@ from anyio.abc import TaskGroup
 
 from .._core.errors import InvalidAudioError, ParameterError
 from .._core.format import AudioFormat
-from .._core.frame import AudioFrame, fitted
-from .._core.plan import Pending
+from .._core.frame import AudioFrame
 from .._core.registry import stage_entry
 from .._core.stage import OutputFormat, Stage, each_stage
 from .._core.stream import current_task_group
+from ._calling import calling
 from ._results import (
-    PLAIN_RESULTS,
     annotate,
     call,
     finite,
@@ -32,8 +31,6 @@ from ._results import (
 )
 
 __all__ = ("flat_map", "map")
-
-FLOAT32 = np.dtype(np.float32)
 
 
 def _check_callable(fn: object, what: str) -> None:
@@ -147,7 +144,10 @@ def map(
         return map_result(out, item, format, name)
 
     def each() -> Callable[[Any], Any]:
-        return _calling(fn, name, format, result)
+        return calling(fn, name, format, result)[0]
+
+    def each_list() -> Callable[[list[Any]], list[Any]]:
+        return calling(fn, name, format, result)[1]
 
     async def in_order(frames: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
         async for item in frames:
@@ -172,47 +172,12 @@ def map(
 
     output_format: OutputFormat = "same" if format is None else format
     if concurrency == 1 and not async_fn:
-        return each_stage(name, each, output_format=output_format, per_sample=per_sample)
+        return each_stage(
+            name, each, output_format=output_format, per_sample=per_sample, each_list=each_list
+        )
     if concurrency == 1:
         return Stage(name, in_order, output_format=output_format)
     return Stage(name, windowed, output_format=output_format, tasks=True)
-
-
-def _calling(
-    fn: Callable[[Any], Any],
-    name: str,
-    format: AudioFormat | None,
-    result: Callable[[Any, Any], Any],
-) -> Callable[[Any], Any]:
-    """``item -> result(fn(item), item)``: map's per-frame hot path, a plain call and one
-    O(1)-checked frame per result; an awaitable result is left `Pending`."""
-
-    def one(item: Any) -> Any:
-        try:
-            out = fn(item)
-        except Exception as exc:
-            annotate(exc, name, item)
-            raise
-        if type(out) is np.ndarray and type(item) is AudioFrame:
-            # The common case, inline: an array that fits the frame's format.
-            frame = fitted(out, format or item.format, item.pts)
-            if frame is not None:
-                return frame if out.dtype is not FLOAT32 else finite(frame, item, name)
-            # else ``result`` raises the error that explains it, or applies format=
-        elif type(out) not in PLAIN_RESULTS and inspect.isawaitable(out):
-            return Pending(_awaited(out, name, item), (lambda out: result(out, item),))
-        return result(out, item)
-
-    return one
-
-
-async def _awaited(out: Any, stage: str, item: Any) -> Any:
-    """The awaitable a sync function returned, awaited, its error noted like a call's."""
-    try:
-        return await out
-    except Exception as exc:
-        annotate(exc, stage, item)
-        raise
 
 
 @dataclass(frozen=True, slots=True)

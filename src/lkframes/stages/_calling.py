@@ -70,7 +70,7 @@ def calling(
         frames = fitted_all(outs, items, format)
         if frames is None:
             return [finish(out, item) for out, item in zip(outs, items, strict=True)]
-        if frames and outs[0].dtype is FLOAT32:
+        if frames and frames[0].dtype == "float32":  # one format for the list
             for frame, item in zip(frames, items, strict=True):
                 finite(frame, item, name)
         return frames

@@ -64,9 +64,12 @@ def calling(
             annotate(exc, name, item)
             failed = exc
         if failed is not None:  # one at a time, the results before it came first
-            for out, before in zip(outs, items, strict=False):
-                finish(out, before)
-            raise failed
+            try:
+                for out, before in zip(outs, items, strict=False):
+                    finish(out, before)
+                raise failed
+            finally:
+                failed = None  # no cycle through this frame's traceback
         frames = fitted_all(outs, items, format)
         if frames is None:
             return [finish(out, item) for out, item in zip(outs, items, strict=True)]

@@ -340,9 +340,7 @@ def _conformed(data: object, fmt: AudioFormat, pts: int) -> AudioFrame:
                 expected=f"{fmt.num_channels} channel(s), got {arr.shape[1]}",
             )
         )
-    frame = fitted(arr, fmt, pts)
-    assert frame is not None  # 2-D, C-contiguous, of fmt's dtype and channels
-    return frame
+    return trusted_frame(readonly(arr), fmt, pts)  # arr may be a subclass (np.memmap)
 
 
 _new = object.__new__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,17 @@ def test_view_of_a_bigger_array_is_not_copied() -> None:
     frame = lk.AudioFrame(big[10:30], 8_000)
     assert np.shares_memory(frame.data, big)
     np.testing.assert_array_equal(frame.data[:, 0], np.arange(10, 30))
+
+
+def test_of_takes_an_ndarray_subclass_the_slow_way(tmp_path: Path) -> None:
+    samples = np.memmap(tmp_path / "x.raw", dtype=np.int16, mode="w+", shape=(8, 2))
+    samples[:] = np.arange(16).reshape(8, 2)
+    frame = lk.AudioFrame.of(samples[2:6], lk.AudioFormat(8_000, 2), pts=2)
+    assert type(frame.data) is np.memmap
+    assert not frame.data.flags.writeable
+    assert samples.flags.writeable
+    assert frame.data.tolist() == samples[2:6].tolist()
+    assert frame.pts == 2
 
 
 def test_numpy_integer_pts_is_accepted() -> None:

@@ -14,7 +14,7 @@ from .samples import float_to_int16
 if TYPE_CHECKING:
     from livekit import rtc
 
-__all__ = ("AudioFrame", "ensure_finite", "readonly", "trusted_frame", "validate_samples")
+__all__ = ("AudioFrame", "ensure_finite", "fitted", "readonly", "trusted_frame", "validate_samples")
 
 NOT_AN_ARRAY = "{what} must be a numpy array (expected numpy.ndarray, got {got})"
 WRONG_DTYPE = "{what} has unsupported dtype (expected {expected}, got {got}){hint}"
@@ -171,23 +171,7 @@ class AudioFrame:
             >>> AudioFrame.of(np.zeros((160, 2), np.int16), fmt, pts=320)
             AudioFrame(160 samples, 16000 Hz stereo int16, pts=320, 10 ms)
         """
-        if (
-            type(data) is not np.ndarray
-            or data.dtype is not format._numpy_dtype
-            or data.shape[1:] != format._row
-        ):
-            data = _conform(data, format)
-        flags = data.flags
-        if not flags.c_contiguous:
-            data = _conform(data, format)
-        if flags.writeable:
-            data = data.view()
-            data.setflags(write=False)
-        frame = _new(cls)
-        frame._data = data
-        frame._format = format
-        frame._pts = pts
-        return frame
+        return fitted(data, format, pts) or _conformed(data, format, pts)
 
     @property
     def data(self) -> NDArray[Any]:
@@ -339,7 +323,7 @@ class AudioFrame:
         return rtc.AudioFrame(buf, self.sample_rate, self.num_channels, self.samples_per_channel)
 
 
-def _conform(data: object, fmt: AudioFormat) -> NDArray[Any]:
+def _conformed(data: object, fmt: AudioFormat, pts: int) -> AudioFrame:
     """The slow path of `AudioFrame.of`: accept 1-D mono, else raise naming the problem."""
     arr = validate_samples(data)
     if arr.dtype is not fmt._numpy_dtype:
@@ -356,10 +340,36 @@ def _conform(data: object, fmt: AudioFormat) -> NDArray[Any]:
                 expected=f"{fmt.num_channels} channel(s), got {arr.shape[1]}",
             )
         )
-    return arr
+    return trusted_frame(readonly(arr), fmt, pts)  # arr may be a subclass (np.memmap)
 
 
 _new = object.__new__
+
+
+def fitted(data: object, fmt: AudioFormat, pts: int) -> AudioFrame | None:
+    """A frame of ``fmt`` over ``data`` if it is a 2-D C-contiguous array of ``fmt``'s dtype
+    and channels (a writable one behind a read-only view), else None.
+
+    `AudioFrame.of` without its slow path (1-D mono, the errors): for a per-frame hot path
+    that explains a None itself, as `map` does with what the user's function returned.
+    """
+    if (
+        type(data) is not np.ndarray
+        or data.dtype is not fmt._numpy_dtype
+        or data.shape[1:] != fmt._row
+    ):
+        return None
+    flags = data.flags
+    if not flags.c_contiguous:
+        return None
+    if flags.writeable:
+        data = data.view()
+        data.setflags(False)  # type: ignore[call-arg]  # positional: half write=False's cost
+    frame = _new(AudioFrame)
+    frame._data = data
+    frame._format = fmt
+    frame._pts = pts
+    return frame
 
 
 def trusted_frame(data: NDArray[Any], fmt: AudioFormat, pts: int) -> AudioFrame:

@@ -7,7 +7,16 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 
 from .format import AudioFormat
 from .opening import register_upstream
-from .plan import Each, compose, each_on_items, each_on_lists, flatten, planning_enabled
+from .plan import (
+    Each,
+    EachList,
+    compose,
+    each_on_items,
+    each_on_lists,
+    flatten,
+    on_lists,
+    planning_enabled,
+)
 from .resources import held
 from .stream import Stream
 
@@ -79,6 +88,7 @@ class Stage(Generic[A_contra, B_co]):
     __slots__ = (
         "_batches",
         "_each",
+        "_each_list",
         "_keeps_silence",
         "_output_format",
         "_pads",
@@ -103,6 +113,7 @@ class Stage(Generic[A_contra, B_co]):
         self._tasks = tasks
         # For the planner (plan.py; set by `each_stage` and `cutting_stage`):
         self._each: Each | None = None  # the stage as a function of one item
+        self._each_list: EachList | None = None  # ... and of a list, if it gives one
         self._per_sample = False  # ... of each sample alone: it commutes with cutting
         self._keeps_silence = False  # ... and keeps zeros zeros (so it may precede a pad)
         self._batches: Callable[[Any], AsyncIterator[list[Any]]] | None = None  # cuts lists
@@ -181,7 +192,8 @@ class Stage(Generic[A_contra, B_co]):
         if batches is not None:
             return lambda: _chain(stream._open(), batches)
         if each is not None and upstream_lists is not None:
-            return lambda: _chain(upstream_lists(), lambda lists: each_on_lists(each, lists))
+            on_list = self._each_list or on_lists(each)
+            return lambda: _chain(upstream_lists(), lambda lists: each_on_lists(on_list, lists))
         return None
 
     def __or__(self, after: Stage[B_co, C]) -> Stage[A_contra, C]:
@@ -203,6 +215,7 @@ def each_stage(
     output_format: OutputFormat = "same",
     per_sample: bool = False,
     keeps_silence: bool = False,
+    each_list: EachList | None = None,
 ) -> Stage[Any, Any]:
     """A stage that applies a function to each item, which the planner may fuse or move.
 
@@ -215,11 +228,15 @@ def each_stage(
             and the format, so it may run on blocks of any size (before a `chunk`).
         keeps_silence: It also maps zeros to zeros, so it may run before a `chunk`
             that pads its last frame with zeros.
+        each_list: The same as a function of a whole list, for lists after a `chunk`
+            (`plan.EachList`), when the stage makes its results faster together. A stage
+            fused with another uses ``each`` alone.
     """
     stage: Stage[Any, Any] = Stage(
         name, lambda items: each_on_items(each, items), output_format=output_format
     )
     stage._each = each
+    stage._each_list = each_list
     stage._per_sample = per_sample
     stage._keeps_silence = per_sample and keeps_silence
     return stage

@@ -16,12 +16,11 @@ from anyio.abc import TaskGroup
 from .._core.errors import InvalidAudioError, ParameterError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
-from .._core.plan import Pending
 from .._core.registry import stage_entry
 from .._core.stage import OutputFormat, Stage, each_stage
 from .._core.stream import current_task_group
+from ._calling import calling
 from ._results import (
-    PLAIN_RESULTS,
     annotate,
     call,
     finite,
@@ -145,7 +144,10 @@ def map(
         return map_result(out, item, format, name)
 
     def each() -> Callable[[Any], Any]:
-        return _calling(fn, name, format, result)
+        return calling(fn, name, format, result)[0]
+
+    def each_list() -> Callable[[list[Any]], list[Any]]:
+        return calling(fn, name, format, result)[1]
 
     async def in_order(frames: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
         async for item in frames:
@@ -170,48 +172,12 @@ def map(
 
     output_format: OutputFormat = "same" if format is None else format
     if concurrency == 1 and not async_fn:
-        return each_stage(name, each, output_format=output_format, per_sample=per_sample)
+        return each_stage(
+            name, each, output_format=output_format, per_sample=per_sample, each_list=each_list
+        )
     if concurrency == 1:
         return Stage(name, in_order, output_format=output_format)
     return Stage(name, windowed, output_format=output_format, tasks=True)
-
-
-def _calling(
-    fn: Callable[[Any], Any],
-    name: str,
-    format: AudioFormat | None,
-    result: Callable[[Any, Any], Any],
-) -> Callable[[Any], Any]:
-    """``item -> result(fn(item), item)``: map's per-frame hot path, a plain call and one
-    O(1)-checked frame per result; an awaitable result is left `Pending`."""
-
-    make = AudioFrame.of
-
-    def one(item: Any) -> Any:
-        try:
-            out = fn(item)
-        except Exception as exc:
-            annotate(exc, name, item)
-            raise
-        if type(out) is np.ndarray and type(item) is AudioFrame and out.dtype.kind != "f":
-            try:  # the common case, inline: an int16 array for an audio frame
-                return make(out, format or item.format, item.pts)
-            except InvalidAudioError:
-                pass  # ``result`` raises the error that explains it, or applies format=
-        elif type(out) not in PLAIN_RESULTS and inspect.isawaitable(out):
-            return Pending(_awaited(out, name, item), (lambda out: result(out, item),))
-        return result(out, item)
-
-    return one
-
-
-async def _awaited(out: Any, stage: str, item: Any) -> Any:
-    """The awaitable a sync function returned, awaited, its error noted like a call's."""
-    try:
-        return await out
-    except Exception as exc:
-        annotate(exc, stage, item)
-        raise
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """Shared fixtures: every async test runs on both anyio backends (asyncio and trio); the
-room tests get a real livekit-server in a network namespace (``livekit_server``)."""
+room tests get a real livekit-server in a network namespace (``livekit_server``) and
+LiveKit's Go SDK programs as other clients (``go_client``, ``silent_publisher``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from go_programs import GoBuildError, go_available, go_program
 
 import impaired_network as imp
 import livekit_server as lks
@@ -161,3 +163,25 @@ def pulse_audio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 os.environ.pop("PULSE_SERVER", None)
             else:
                 os.environ["PULSE_SERVER"] = previous
+
+
+def _go_built(name: str, role: str) -> Path:
+    """``tests/NAME`` built (``tests/go_programs.py``); skipped only if Go is missing."""
+    if not go_available():
+        pytest.skip(f"{role} is a Go program and `go` is not installed")
+    try:
+        return go_program(name)
+    except GoBuildError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def go_client() -> Path:
+    """LiveKit's Go SDK client (tests/goclient): the A/V sync control, a publisher from Go."""
+    return _go_built("goclient", "the Go client")
+
+
+@pytest.fixture(scope="session")
+def silent_publisher() -> Path:
+    """LiveKit's Go SDK as a participant who stays but sends nothing (tests/silent_publisher)."""
+    return _go_built("silent_publisher", "the silent publisher")

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile
-from go_programs import GoBuildError, go_available, go_program
 
 import lkframes as lk
 from audio_analysis import align, band_level_db, dominant_hz, nonsilent, rms_dbfs
@@ -238,17 +237,6 @@ def test_muted_time_is_kept_as_silence_or_skipped(
     assert np.count_nonzero(np.abs(skipped.astype(np.int32)) > 30) == pytest.approx(
         np.count_nonzero(loud), rel=0.02
     )
-
-
-@pytest.fixture(scope="session")
-def silent_publisher() -> Path:
-    """LiveKit's Go SDK as a participant who stays but sends nothing (tests/silent_publisher)."""
-    if not go_available():
-        pytest.skip("the silent publisher is a Go program and `go` is not installed")
-    try:
-        return go_program("silent_publisher")
-    except GoBuildError as exc:
-        pytest.fail(str(exc), pytrace=False)
 
 
 def test_stall_timeout_ends_a_dead_connection_but_never_a_silent_participant(

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from go_programs import GoBuildError, go_available, go_program
 
 from livekit_server import LiveKitServer
 from lkframes.testing import SimulatedRoom, run_virtual
@@ -29,17 +28,6 @@ SPEAKERS = {**PUBLISHERS, GO[0]: GO[1:]}
 """Who talks, and how long: the two lkframes publishers and the Go client."""
 LEADS = dict.fromkeys(PUBLISHERS, LEAD_S) | {GO[0]: GO_LEAD_S + OPUS_DELAY_S}
 """How long before its talk onset each one's audio starts (G's plays `OPUS_DELAY_S` late)."""
-
-
-@pytest.fixture(scope="module")
-def go_client() -> Path:
-    """The Go client (tests/goclient), built once; skipped only if Go is missing."""
-    if not go_available():
-        pytest.skip("no `go` on PATH to build LiveKit's Go SDK client (scripts/go-programs.sh)")
-    try:
-        return go_program("goclient")
-    except GoBuildError as error:
-        pytest.fail(f"the Go client did not build: {error}")
 
 
 def simulate(real: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sync_rounds
-from go_programs import GoBuildError, go_available
 from sync_marks import SETTLED_S, Error, Mark, errors_against, make_clip
 
 import livekit_server as lks
@@ -35,17 +34,6 @@ TOLERANCE_MS = 20.0
 CONTROL_SPREAD_MS = 5.0
 
 Rounds = list[dict[str, list[Mark]]]
-
-
-@pytest.fixture(scope="session")
-def go_client() -> Path:
-    """The Go client (tests/goclient), built once; skipped only if Go is missing."""
-    if not go_available():
-        pytest.skip("the sync control is a Go program and `go` is not installed")
-    try:
-        return sync_rounds.go_client()
-    except GoBuildError as exc:
-        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="module")

@@ -243,7 +243,7 @@ def test_record_participant_writes_audio_and_video_on_the_virtual_clock(tmp_path
     assert summary.video_seconds == pytest.approx(89 / FPS, abs=1e-6)
     assert summary.audio is not None
     audio_s = summary.audio.samples_per_channel / 48_000
-    assert audio_s == pytest.approx(3.5, abs=0.06)
+    assert audio_s == pytest.approx(3.55 - 0.05 + 0.06, abs=0.005)  # each frame where it begins
     assert ended == pytest.approx(3.55 + 0.06, abs=1e-9)
     streams = ffprobe_streams(out)
     assert streams["video"]["nb_frames"] == "90"

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from loudness_refs import RATE, espeak_speech, ffmpeg_r128, with_noise
@@ -99,3 +100,18 @@ def test_convert_loudness_refuses_stdin_in_flag_terms(
     argv = ["convert", "-", str(tmp_path / "x.wav"), "--loudness", "-16"]
     assert _main.main(argv) == 2
     assert "--loudness -16 reads IN twice" in capsys.readouterr().err
+
+
+def test_info_says_a_file_too_short_to_measure_is_not_silent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    short, quiet = tmp_path / "short.wav", tmp_path / "quiet.wav"
+    t = np.arange(round(0.3 * RATE)) / RATE
+    sf.write(short, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), RATE)
+    sf.write(quiet, np.zeros(RATE, np.float32), RATE)
+    assert _main.main(["info", str(short), "--loudness"]) == 0
+    assert (
+        "loudness  too short to measure (0.300 s; loudness needs 0.4 s)" in capsys.readouterr().out
+    )
+    assert _main.main(["info", str(quiet), "--loudness"]) == 0
+    assert "loudness  silent (nothing above -70 LUFS)" in capsys.readouterr().out

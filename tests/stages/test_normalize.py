@@ -72,6 +72,20 @@ async def test_silence_is_left_as_it_is_with_a_warning(anyio_backend: str) -> No
     assert not out.any()
 
 
+async def test_audio_too_short_to_measure_is_left_as_it_is_saying_so(anyio_backend: str) -> None:
+    # 0.3 s of a plain tone: loud, but shorter than one 400 ms gating block, not "silent"
+    tone = lk.sine(997, 0.3, RATE, amplitude=0.3)
+    with pytest.warns(lk.LoudnessWarning, match=r"too short to measure \(0\.300 s; .*0\.4 s"):
+        out = await tone.normalize(-16).to_array()
+    assert np.array_equal(out, await lk.sine(997, 0.3, RATE, amplitude=0.3).to_array())
+    measured = await lk.sine(997, 0.3, RATE, amplitude=0.3).loudness()
+    assert measured.unmeasured is not None
+    assert measured.unmeasured.startswith("too short")
+    loud = await lk.sine(997, 0.5, RATE, amplitude=0.3).loudness()
+    assert loud.unmeasured is None
+    assert (await lk.silence(1.0, RATE).loudness()).unmeasured == "silent (nothing above -70 LUFS)"
+
+
 async def test_a_one_shot_source_is_refused_saying_so(anyio_backend: str) -> None:
     tone = lk.run_sync(lk.sine(997, 1.0, RATE, amplitude=0.1).to_array())
     frames = (lk.AudioFrame(tone[i : i + 4_800], RATE, pts=i) for i in range(0, RATE, 4_800))

@@ -57,6 +57,16 @@ class Loudness:
         """Seconds measured (0.0 without a format)."""
         return 0.0 if self.format is None else self.samples_per_channel / self.format.sample_rate
 
+    @property
+    def unmeasured(self) -> str | None:
+        """Why ``integrated_lufs`` is -inf (None when it is not): the audio is shorter than
+        one 400 ms gating block, or silent (nothing above -70 LUFS)."""
+        if self.integrated_lufs != float("-inf"):
+            return None
+        if self.duration < 0.4:
+            return f"too short to measure ({self.duration:.3f} s; loudness needs 0.4 s)"
+        return "silent (nothing above -70 LUFS)"
+
 
 @dataclass(frozen=True, slots=True)
 class LoudnessReading:

@@ -160,8 +160,8 @@ def _loudness_json(loudness: lk.Loudness | None) -> dict[str, float | None]:
 
 def _loudness_text(loudness: lk.Loudness) -> str:
     """``-23.0 LUFS integrated, true peak -1.2 dBTP`` (or ``silent``)."""
-    if not math.isfinite(loudness.integrated_lufs):
-        return "silent (nothing above -70 LUFS)"
+    if loudness.unmeasured is not None:
+        return loudness.unmeasured
     return (
         f"{loudness.integrated_lufs:.1f} LUFS integrated, true peak "
         f"{loudness.true_peak_dbtp:.1f} dBTP, loudest 3 s {loudness.max_short_term_lufs:.1f} LUFS, "

@@ -132,9 +132,8 @@ def _warn(name: str, message: str, lufs: float, output: float) -> None:
 def _gain_db(name: str, measured: Loudness, lufs: float, true_peak: float | None) -> float:
     """The gain that brings ``measured`` to ``lufs`` within the true-peak limit (warning
     where the limit or silence keeps the output from the target)."""
-    if measured.integrated_lufs == -math.inf:
-        message = "the stream is silent (nothing above -70 LUFS): left as it is"
-        _warn(name, message, lufs, -math.inf)
+    if measured.unmeasured is not None:
+        _warn(name, f"the stream is {measured.unmeasured}: left as it is", lufs, -math.inf)
         return 0.0
     db = lufs - measured.integrated_lufs
     if true_peak is not None and measured.true_peak_dbtp + db > true_peak:

@@ -181,3 +181,36 @@ def test_limit_passes_the_stage_kit(backend: Any) -> None:
 def test_bad_parameters_are_refused_naming_them(make: Any, message: str) -> None:
     with pytest.raises(lk.ParameterError, match=message):
         make()
+
+
+@pytest.mark.parametrize("rate", [48_000, 96_000])
+def test_the_peaks_between_samples_are_where_the_samples_are(rate: int) -> None:
+    # An impulse at sample 1000 raises the peaks of the gaps on either side of it (999-1000
+    # and 1000-1001), by both interpolations, and one peak comes for each sample pushed.
+    from lkframes.stages._limiter import _PeaksBetween
+
+    x = np.zeros((2_000, 1), np.float32)
+    x[1_000] = 0.5
+    between = _PeaksBetween(rate, 1)
+    peaks = np.concatenate([between.push(x[:700]), between.push(x[700:]), between.finish()])
+    assert peaks.shape == (2_000,)
+    assert set(np.argsort(peaks)[-2:].tolist()) == {999, 1_000}
+    assert peaks[:990].max() < 0.05 * peaks.max()
+
+
+@pytest.mark.parametrize(("rate", "most_ms"), [(48_000, 25.0), (44_100, 26.5), (16_000, 63.0)])
+def test_what_it_holds_back_on_a_live_stream_is_bounded(rate: int, most_ms: float) -> None:
+    # 10 ms pushed at a time, as from a track: what has not come out yet, at every push
+    # after the first half second, is at most what the docs say; all of it comes out.
+    from lkframes.stages._limiter import TruePeakLimiter
+
+    limiter = TruePeakLimiter(rate, 1, -1.0)
+    x = (np.random.default_rng(0).standard_normal((3 * rate, 1)) * 0.3).astype(np.float32)
+    step, out, worst = rate // 100, 0, 0
+    for start in range(0, x.shape[0], step):
+        out += limiter.push(x[start : start + step]).shape[0]
+        if start >= rate // 2:
+            worst = max(worst, min(start + step, x.shape[0]) - out)
+    out += limiter.finish().shape[0]
+    assert out == x.shape[0]
+    assert worst / rate * 1_000 <= most_ms

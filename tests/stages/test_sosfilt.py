@@ -50,7 +50,7 @@ def test_it_filters_as_scipy_signal_sosfilt_does(
     mine = theirs = np.zeros((2, 2, channels))
     for size in sizes:
         x = rng.standard_normal((size, channels)).astype(np.float32)
-        y, mine = _sosfilt.sosfilt(sos, x, mine)
+        y, mine = _sosfilt.sosfilt(sos, x, mine, _sosfilt.kernel())
         expected, theirs = scipy.signal.sosfilt(sos, x.astype(np.float64), axis=0, zi=theirs)
         assert y.shape == expected.shape
         np.testing.assert_array_equal(y, expected)
@@ -60,14 +60,14 @@ def test_it_filters_as_scipy_signal_sosfilt_does(
 def test_an_empty_block_leaves_the_state_as_it_was() -> None:
     # (scipy.signal.sosfilt itself raises on an empty block)
     state = np.arange(4.0).reshape(2, 2, 1)
-    y, after = _sosfilt.sosfilt(k_weighting(48_000), np.zeros((0, 1)), state)
+    y, after = _sosfilt.sosfilt(k_weighting(48_000), np.zeros((0, 1)), state, _sosfilt.kernel())
     assert y.shape == (0, 1)
     np.testing.assert_array_equal(after, state)
 
 
 def test_the_callers_state_is_not_changed_in_place() -> None:
     state = np.zeros((2, 2, 1))
-    _sosfilt.sosfilt(k_weighting(48_000), np.ones((100, 1)), state)
+    _sosfilt.sosfilt(k_weighting(48_000), np.ones((100, 1)), state, _sosfilt.kernel())
     assert not state.any()
 
 
@@ -76,7 +76,7 @@ def test_without_the_compiled_module_the_public_function_runs(
 ) -> None:
     monkeypatch.setattr(_sosfilt, "_load", lambda _folder: None)
     sos, x = k_weighting(16_000), np.linspace(-1, 1, 500).reshape(250, 2)
-    y, state = _sosfilt.sosfilt(sos, x, np.zeros((2, 2, 2)))
+    y, state = _sosfilt.sosfilt(sos, x, np.zeros((2, 2, 2)), _sosfilt.kernel())
     expected, expected_state = scipy.signal.sosfilt(sos, x, axis=0, zi=np.zeros((2, 2, 2)))
     np.testing.assert_array_equal(y, expected)
     np.testing.assert_array_equal(state, expected_state)

@@ -65,25 +65,25 @@ def run_sync(awaitable: Awaitable[T] | Callable[[], Awaitable[T]]) -> T:
         else:
             outcome.append(await cast(Awaitable[T], awaitable))
 
-    try:
-        return _run(main, outcome)
-    finally:
-        _close_unstarted(awaitable)
+    if not _loop_running():
+        try:
+            anyio.run(main)
+        finally:
+            _close_unstarted(awaitable)
+        return outcome[0]
+    return _in_thread(main, outcome)
 
 
 def _close_unstarted(awaitable: object) -> None:
     """Close a coroutine that never ran (Ctrl-C before the loop started it), so that Python
-    does not warn at exit that it was never awaited."""
+    does not warn at exit that it was never awaited. Only where the loop ran in this thread:
+    a worker thread may still be about to start it."""
     if inspect.iscoroutine(awaitable) and inspect.getcoroutinestate(awaitable) == "CORO_CREATED":
         awaitable.close()
 
 
-def _run(main: Callable[[], Awaitable[None]], outcome: list[T]) -> T:
-    """``main`` on a new loop: here, or in a worker thread if a loop runs here."""
-    if not _loop_running():
-        anyio.run(main)
-        return outcome[0]
-
+def _in_thread(main: Callable[[], Awaitable[None]], outcome: list[T]) -> T:
+    """``main`` on a new loop in a worker thread (a loop runs in this one)."""
     error: list[BaseException] = []
 
     def worker() -> None:

@@ -113,7 +113,7 @@ class Meter:
                 f">= {MIN_RATE} Hz",
                 f"{sample_rate} Hz",
             )
-        kernel()  # scipy is there (MissingExtraError if not), and its filter loaded
+        self._kernel = kernel()  # MissingExtraError without scipy
         self._sos = k_weighting(sample_rate)
         self._state = np.zeros((2, 2, num_channels))
         self._weights = channel_weights(num_channels)
@@ -173,7 +173,7 @@ class Meter:
             up = self._oversampler.resample_chunk(np.ascontiguousarray(floats, np.float32))
             if up.size:
                 self._true_peak = max(self._true_peak, float(np.abs(up).max()))
-        filtered, self._state = sosfilt(self._sos, floats, self._state)
+        filtered, self._state = sosfilt(self._sos, floats, self._state, self._kernel)
         power = np.square(filtered) @ self._weights
         return self._add(power)
 

@@ -115,6 +115,10 @@ class _PeaksBetween:
                 sample_rate, sample_rate * factor, num_channels, dtype="float32", quality="HQ"
             )
         self._sinc = np.empty(0, np.float32)  # peaks by the sinc not yet given
+        # The sinc's first outputs describe the gaps before sample 0 (its window is centred
+        # _HALF_TAPS samples back, in the zeros of the history): dropped once, so that
+        # value n is the peak between samples n and n + 1, as soxr's.
+        self._sinc_skip = _HALF_TAPS
         self._oversampled = np.empty(0, np.float32)  # soxr's values not yet in a peak
 
     def push(self, floats: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -144,7 +148,9 @@ class _PeaksBetween:
             for kernel in self._phases:
                 values = np.abs(np.convolve(signal[:, channel], kernel, mode="valid"))
                 np.maximum(between, values, out=between, casting="unsafe")
-        self._sinc = np.concatenate([self._sinc, between])
+        skip = min(self._sinc_skip, between.shape[0])
+        self._sinc_skip -= skip
+        self._sinc = np.concatenate([self._sinc, between[skip:]])
 
     def _known(self) -> NDArray[np.float32]:
         """The peaks both interpolations have given."""
@@ -257,9 +263,11 @@ def limit(true_peak: float = -1.0) -> Stage[AudioFrame, AudioFrame]:
     back at 60 dB/s after it; elsewhere the audio is untouched. One gain for all channels.
     The output's true peak is at most ``true_peak`` by `loudness` and by FFmpeg's
     ``ebur128=peak=true`` (tests/stages/test_limit.py), and it has the input's length and
-    pts: the look-ahead is compensated, so the stage holds back about 11 ms of audio (5 ms
-    of look-ahead and the oversampler's delay; what a live stream waits). Use it after
-    a gain, or let `normalize` use it to reach a loudness target.
+    pts: the look-ahead is compensated, so the stage holds back audio, what a live stream
+    waits: 5 ms of look-ahead and the two oversamplers' delays, and soxr's hands out its
+    output in blocks, so up to 25 ms at 44.1 and 48 kHz and 63 ms at 16 kHz, in frames of
+    uneven sizes (follow it with `chunk` for even ones). Use it after a gain, or let
+    `normalize` use it to reach a loudness target.
 
     Args:
         true_peak: The ceiling, -60 to 0 dBTP: -1 is EBU R128's and most podcast

@@ -64,10 +64,10 @@ def normalize(
     **Peaks**: where that gain would bring the true peak above ``true_peak`` dBTP, the
     peaks are limited (``limit=True``, the default, as FFmpeg's ``loudnorm`` does): the
     gain goes through the look-ahead limiter of `limit`, and is raised until the limited
-    output measures ``lufs`` (within 0.02 LU; each try reads the stream once more, so
-    three or four reads in all). Speech at -16 LUFS typically loses 3-6 dB of its highest
-    peaks. The limiter takes at most 12 dB off the peaks; where the target needs more, the
-    output stops short of it with a `LoudnessWarning` saying where it is.
+    output measures ``lufs`` (within 0.02 LU; each try reads the stream once more: usually
+    four or five reads in all, at most seven). Speech at -16 LUFS typically loses 3-6 dB of
+    its highest peaks. The limiter takes at most 12 dB off the peaks; where the target
+    needs more, the output stops short of it with a `LoudnessWarning` saying where it is.
     ``limit=False`` keeps the dynamics untouched instead: the gain is lowered so the peak
     lands on ``true_peak``, and a `LoudnessWarning` says how far short of the target the
     output is. ``true_peak=None`` applies the full gain: float32 output may then exceed
@@ -227,11 +227,16 @@ async def _limited_gain(
             break
     db, output = min(tried, key=lambda trial: abs(trial[1] - lufs))
     if abs(output - lufs) > 0.1:
+        why = (
+            f"needs more than {LIMIT_MAX_DB:g} dB of limiting; applied {db:+.2f} dB "
+            f"({LIMIT_MAX_DB:g} dB more than the peaks allow)"
+            if db == most
+            else f"was not found in {len(tried)} tries; applied {db:+.2f} dB, the closest"
+        )
         _warn(
             name,
-            f"reaching {lufs:g} LUFS with a true peak of {true_peak:g} dBTP needs more than "
-            f"{LIMIT_MAX_DB:g} dB of limiting; applied {db:+.2f} dB ({LIMIT_MAX_DB:g} dB more than "
-            f"the peaks allow) through the limiter, so the output is {output:.2f} LUFS",
+            f"reaching {lufs:g} LUFS with a true peak of {true_peak:g} dBTP {why} through the "
+            f"limiter, so the output is {output:.2f} LUFS",
             lufs,
             output,
         )

@@ -59,7 +59,7 @@ def _load(folder: Path) -> Any:
                 return None
             module = importlib.util.module_from_spec(found)
             found.loader.exec_module(module)
-        except ImportError:
+        except Exception:  # not loadable alone (a scipy that changed): the public function
             return None
         return getattr(module, "_sosfilt", None)
     return None
@@ -76,15 +76,15 @@ def _public() -> Any:
 
 
 def sosfilt(
-    sos: NDArray[np.float64], x: NDArray[Any], zi: NDArray[np.float64]
+    sos: NDArray[np.float64], x: NDArray[Any], zi: NDArray[np.float64], run: Any
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``scipy.signal.sosfilt(sos, x, axis=0, zi=zi)``: ``x`` (samples, channels) filtered
-    along time from the state ``zi`` (sections, 2, channels); the output and the new state.
+    along time from the state ``zi`` (sections, 2, channels) by ``run`` (what `kernel`
+    gave: scipy's kernel, or None for the public function); the output and the new state.
 
     Raises:
         MissingExtraError: scipy is not installed.
     """
-    run = kernel()
     if run is None:
         filtered, state = _public()(sos, x, axis=0, zi=zi)
         return filtered, state

@@ -3,6 +3,7 @@ first error in frame order are those of calling on one frame at a time."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -109,3 +110,25 @@ def test_an_earlier_frames_wrong_array_is_the_error_not_a_later_call() -> None:
     assert NAME in str(caught.value)
     assert type(caught.value.__context__) is type(one_at_a_time.value.__context__)  # not Refused
     assert calls == [0, 4, 8]  # on a list, the calls come first
+
+
+def test_a_failed_list_leaves_no_coroutine_unawaited() -> None:
+    # A sync function that returns a coroutine for the first frames, then raises: the
+    # list's error comes out, and the coroutines that will never run are closed (Python
+    # warned "coroutine ... was never awaited" at exit).
+    made: list[Any] = []
+
+    async def later(frame: lk.AudioFrame) -> Any:
+        return frame.data
+
+    def fn(frame: lk.AudioFrame) -> Any:
+        if frame.pts == 8:
+            raise Refused("the third")
+        made.append(later(frame))
+        return made[-1]
+
+    _, many = calling(fn, NAME, None, lambda out, item: map_result(out, item, None, NAME))
+    with pytest.raises(Refused):
+        many(_frames(4))
+    assert len(made) == 2
+    assert all(inspect.getcoroutinestate(c) == "CORO_CLOSED" for c in made)

@@ -66,10 +66,12 @@ def calling(
         if failed is not None:  # one at a time, the results before it came first
             try:
                 for out, before in zip(outs, items, strict=False):
-                    finish(out, before)
+                    _drop(finish(out, before))
                 raise failed
             finally:
                 failed = None  # no cycle through this frame's traceback
+                for out in outs:
+                    _drop(out)
         frames = fitted_all(outs, items, format)
         if frames is None:
             return [finish(out, item) for out, item in zip(outs, items, strict=True)]
@@ -79,6 +81,14 @@ def calling(
         return frames
 
     return one, many
+
+
+def _drop(result: Any) -> None:
+    """Close what a result of a failed list left to await (it never will be), so that
+    Python does not warn that a coroutine was never awaited."""
+    awaitable = result.awaitable if type(result) is Pending else result
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
 
 
 async def _awaited(out: Any, stage: str, item: Any) -> Any:

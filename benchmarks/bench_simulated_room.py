@@ -9,7 +9,9 @@ network with 50 ms delay, 20 ms jitter and 1 % loss, and reads the room in two w
 - the same in ``SimulatedRoom(block=1.0)``: where the script is quiet, each participant's
   audio and the timeline a second at a time (the same samples, bit for bit; checked);
 - the simulator alone: the same tracks' simulated streams iterated bare (no lkframes
-  pipeline), the part of the cost that is the simulation's.
+  pipeline), the part of the cost that is the simulation's;
+- ``block=1.0`` again on trio (``run_virtual(..., backend="trio")``): the same samples as
+  on asyncio, bit for bit (checked).
 
     python benchmarks/bench_simulated_room.py          # 1x1, 5x1 and 5x10 minutes
     python benchmarks/bench_simulated_room.py --quick  # 1x1 and 5x1 minutes
@@ -26,7 +28,7 @@ import platform
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -122,12 +124,12 @@ def video_table(minutes: float) -> None:
         assert frames >= 30 * (minutes * 60 - 2) * 0.95, "the camera came up short"
 
 
-def timed(main: Any) -> tuple[float, Any]:
-    """Seconds ``main()`` took in a virtual-clock loop, and what it returned. The CPU time
+def timed(main: Any, backend: Literal["asyncio", "trio"] = "asyncio") -> tuple[float, Any]:
+    """Seconds ``main()`` took on a virtual clock, and what it returned. The CPU time
     of this process, not the wall clock: on a shared machine the wall clock also counts
     the time others had the CPU (one thread works here; worker threads are idle)."""
     started = time.process_time()
-    result = run_virtual(main)
+    result = run_virtual(main, backend=backend)
     return time.process_time() - started, result
 
 
@@ -145,19 +147,25 @@ def main() -> None:
     print(f"Python {platform.python_version()}, lkframes {lk.__version__}; one process; ", end="")
     print(f"CPU seconds; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.\n")
     print("| participants | simulated min | from_room s | x real time |", end="")
-    print(" block=1.0 s | x real time | simulator alone s | x real time |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(" block=1.0 s | x real time | simulator alone s | x real time | on trio, block=1.0 s |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     measured: list[Case] = []
     for participants, minutes in cases:
         seconds = minutes * 60
         took: dict[float, list[float]] = {0.0: [], 1.0: []}
         heard: dict[float, np.ndarray] = {}
+        on_trio: list[float] = []
         for _ in range(args.rounds):
             for block in took:
                 spent, heard[block] = timed(
                     partial(with_lkframes, script(participants, minutes, block))
                 )
                 took[block].append(spent)
+            spent, trio_heard = timed(
+                partial(with_lkframes, script(participants, minutes, 1.0)), backend="trio"
+            )
+            on_trio.append(spent)
+            assert np.array_equal(trio_heard, heard[1.0]), "trio heard something else"
         assert np.array_equal(heard[0.0], heard[1.0]), "blocks changed what was heard"
         assert heard[0.0].shape[0] >= (seconds - 1.5) * RATE, "the room's audio came up short"
         alone_room = script(participants, minutes)
@@ -165,7 +173,8 @@ def main() -> None:
         frames, blocks = _span(took[0.0]), _span(took[1.0])
         print(
             f"| {participants} | {minutes:g} | {frames} | {seconds / min(took[0.0]):,.0f} | "
-            f"{blocks} | {seconds / min(took[1.0]):,.0f} | {alone:.2f} | {seconds / alone:,.0f} |"
+            f"{blocks} | {seconds / min(took[1.0]):,.0f} | {alone:.2f} | {seconds / alone:,.0f} | "
+            f"{_span(on_trio)} |"
         )
         measured.append((participants, minutes, min(took[0.0]), min(took[1.0]), alone))
     video_table(0.25 if args.quick else 1.0)

@@ -290,7 +290,8 @@ class WrongEventLoopError(LkFramesError, RuntimeError):
     """LiveKit code was awaited under an event loop it cannot run on.
 
     LiveKit's Python SDK runs on asyncio only, so its sources and sinks (`from_track`,
-    `to_source`, `publish`, `connect`, ...) raise this under trio.
+    `to_source`, `publish`, `connect`, ...) raise this under trio; given a simulated room
+    (``lkframes.testing.SimulatedRoom``) they run on trio too.
 
     Examples:
         >>> import anyio, lkframes as lk
@@ -307,10 +308,9 @@ class WrongEventLoopError(LkFramesError, RuntimeError):
     def __init__(self, what: str, *, expected: str = "asyncio", got: str) -> None:
         self.expected = expected
         self.got = got
-        super().__init__(
-            f"{what} needs {expected} (LiveKit's Python SDK runs on asyncio only; expected "
-            f"{expected}, got {got}): use asyncio.run() or anyio.run(..., backend='asyncio')"
-        )
+        why = "LiveKit's Python SDK runs on asyncio only; " * (expected == "asyncio")
+        super().__init__(f"{what} needs {expected} ({why}expected {expected}, got {got}): use "
+                         "asyncio.run() or anyio.run(..., backend='asyncio')")  # fmt: skip
 
 
 class DeviceError(LkFramesError, OSError):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+from .._core.loops import Later, Started, call_later, loop_clock, start
+from ._sdk import frame_ready
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -48,9 +50,9 @@ class Closer:
         self._audio = audio
         self._in_flight = round(IN_FLIGHT_S * values_per_second)
         self._read = 0
-        self._loop = asyncio.get_running_loop()
-        self._closing: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._time = loop_clock()
+        self._closing: Started | None = None
+        self._timer: Later | None = None
         self._drain_began = 0.0
         self._limit = DRAIN_S
         self.waiting_since: float | None = None
@@ -61,12 +63,12 @@ class Closer:
 
     def end(self) -> None:
         if self._closing is None:
-            self._closing = self._loop.create_task(self._audio.aclose())
+            self._closing = start(self._audio.aclose(), name="lkframes: closing an AudioStream")
 
     def drain(self) -> None:
         if self._timer is None:
-            self._drain_began = self._loop.time()
-            self._timer = self._loop.call_later(self._limit, self._drained)
+            self._drain_began = self._time()
+            self._timer = call_later(self._limit, self._drained)
 
     def played_out(self, data: NDArray[np.int16]) -> bool:
         """While draining: whether the frame of ``data`` (all channels' samples) ends the
@@ -83,19 +85,21 @@ class Closer:
         if self._timer is not None and self._limit != SILENT_WAIT_S:
             self._limit = SILENT_WAIT_S
             self._timer.cancel()
-            self._timer = self._loop.call_later(SILENT_WAIT_S, self._drained)
+            self._timer = call_later(SILENT_WAIT_S, self._drained)
 
     def _drained(self) -> None:
         since = self.waiting_since
-        waited = 0.0 if since is None else self._loop.time() - max(since, self._drain_began)
+        waited = 0.0 if since is None else self._time() - max(since, self._drain_began)
+        if frame_ready(self._audio):
+            waited = 0.0  # a frame is due now: the reader takes it, then waits again
         if waited >= self._limit:
             self.end()
         else:
-            self._timer = self._loop.call_later(self._limit - waited, self._drained)
+            self._timer = call_later(self._limit - waited, self._drained)
 
     async def closed(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
         self.end()
         assert self._closing is not None
-        await self._closing
+        await self._closing.wait()

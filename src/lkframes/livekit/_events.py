@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import sniffio
 
+from .._core import loops
 from .._core.errors import WrongEventLoopError
-from ._sdk import room_of
+from ._sdk import room_of, simulated
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -28,13 +26,17 @@ __all__ = (
 )
 
 
-def require_asyncio(what: str) -> None:
-    try:
-        library = sniffio.current_async_library()
-    except sniffio.AsyncLibraryNotFoundError:
-        library = "none"
-    if library != "asyncio":
-        raise WrongEventLoopError(what, got=library)
+def require_asyncio(what: str, on: object = None) -> None:
+    """Raise `WrongEventLoopError` unless running on asyncio, or (for ``on``, a room, track
+    or source of a simulated room: no native SDK behind it) on asyncio or trio."""
+    library = loops.library()
+    if library == "asyncio":
+        return
+    if on is not None and simulated(on):
+        if library != "trio":
+            raise WrongEventLoopError(what, expected="asyncio or trio", got=library)
+        return
+    raise WrongEventLoopError(what, got=library)
 
 
 def participant_of(track: rtc.Track) -> rtc.RemoteParticipant | None:
@@ -94,7 +96,7 @@ async def removed_as_dead(
         and room is not None
         and room.remote_participants.get(participant.identity) is participant
     ):
-        left = asyncio.Event()
+        left = anyio.Event()
 
         def on_left(gone: rtc.RemoteParticipant) -> None:
             if gone is participant:
@@ -102,9 +104,8 @@ async def removed_as_dead(
 
         room.on("participant_disconnected", on_left)
         try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(REASON_S):
-                    await left.wait()
+            with anyio.move_on_after(REASON_S):
+                await left.wait()
         finally:
             room.off("participant_disconnected", on_left)
     return timed_out(participant)

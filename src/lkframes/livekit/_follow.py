@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
+import math
 from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
 
 from .._core.opening import consume
 from ._events import on_disconnect, require_asyncio
@@ -34,26 +36,26 @@ async def follow_participant(
     next one. Ends when the participant leaves or the room disconnects, or after a track
     when ``stop_after_track()`` says so.
     """
-    require_asyncio(what)
-    events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    require_asyncio(what, room)
+    events, received = anyio.create_memory_object_stream[tuple[str, Any]](math.inf)
 
     def on_subscribed(track: rtc.Track, publication: Any, participant: Any) -> None:
         if participant.identity == identity and publication.source == wanted and matches(track):
-            events.put_nowait(("track", track))
+            events.send_nowait(("track", track))
 
     def on_left(participant: Any) -> None:
         if participant.identity == identity:
-            events.put_nowait(("left", None))
+            events.send_nowait(("left", None))
 
     room.on("track_subscribed", on_subscribed)
     room.on("participant_disconnected", on_left)
-    stop_watching = on_disconnect(room, lambda: events.put_nowait(("disconnected", None)))
+    stop_watching = on_disconnect(room, lambda: events.send_nowait(("disconnected", None)))
     try:
         ended: rtc.Track | None = None
         track = _current_track(room, identity, wanted, matches)
         while room.isconnected():
             if track is None:
-                kind, value = await events.get()
+                kind, value = await received.receive()
                 if kind != "track":
                     return  # the participant left or the room disconnected
                 if value is ended:
@@ -69,6 +71,8 @@ async def follow_participant(
         room.off("track_subscribed", on_subscribed)
         room.off("participant_disconnected", on_left)
         stop_watching()
+        events.close()
+        received.close()
 
 
 def _current_track(

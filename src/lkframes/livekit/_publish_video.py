@@ -84,7 +84,7 @@ async def publish_video(
         >>> lk.run_sync(main())
         (3, 3)
     """
-    require_asyncio("publish_video")
+    require_asyncio("publish_video", room)
     if not fps > 0:
         raise ParameterError(f"publish_video: fps must be positive (got {fps!r})")
     if max_bitrate is not None and max_bitrate <= 0:

@@ -197,7 +197,7 @@ def _gain(gains: Mapping[str, float], identity: str) -> float:
 
 async def _timeline(room: rtc.Room, settings: _Settings) -> AsyncGenerator[Any, None]:
     """Give the timeline out block by block, ``delay`` after each block's end."""
-    require_asyncio("from_room")
+    require_asyncio("from_room", room)
     if not room.isconnected():
         raise NotConnectedError("from_room needs a connected room (got a disconnected rtc.Room)")
     fmt = settings.fmt

@@ -49,6 +49,7 @@ __all__ = (
     "block_end",
     "dispose_native_layer",
     "end_stream",
+    "frame_ready",
     "is_remote",
     "new_audio_source",
     "new_audio_track",
@@ -57,6 +58,7 @@ __all__ = (
     "on_put",
     "packets_received",
     "room_of",
+    "simulated",
     "video_stream",
 )
 
@@ -64,6 +66,12 @@ T = TypeVar("T")
 
 SIMULATED = "lkframes_simulated"
 """The attribute a simulated room's objects set (to True) in place of the SDK's classes."""
+
+
+def simulated(thing: object) -> bool:
+    """Whether ``thing`` (a room, participant, track, source or stream) is a simulated
+    room's: no native SDK behind it, so it runs on trio as well as asyncio."""
+    return bool(getattr(thing, SIMULATED, False))
 
 
 def _made(owner: object, simulated: str, args: tuple[Any, ...], real: Callable[[Any], T]) -> T:
@@ -290,6 +298,17 @@ def end_stream(stream: rtc.VideoStream) -> None:
     queue = getattr(stream, "_queue", None)
     if queue is not None:
         queue.put(None)
+
+
+def frame_ready(stream: rtc.AudioStream) -> bool:
+    """Whether a simulated stream has a frame to hand out at this very moment (False for
+    LiveKit's: no private queue is read for this).
+
+    On a virtual clock a timer and a frame can fall due at the same moment; which comes
+    first is then up to the event loop (trio picks at random), and a drain deciding that
+    the stream is over must not depend on it: asked first, the frame due is counted.
+    """
+    return bool(getattr(stream, SIMULATED, False)) and bool(stream.lkframes_ready())  # type: ignore[attr-defined]
 
 
 def room_of(track: rtc.Track) -> rtc.Room | None:

@@ -64,7 +64,7 @@ async def to_source(
         >>> asyncio.run(play())
         (5, AudioFormat(sample_rate=48000, num_channels=1, dtype='int16'))
     """
-    require_asyncio("to_source")
+    require_asyncio("to_source", source)
     target = audio_format(source.sample_rate, source.num_channels)
     adapted = _adapt(stream, target).chunk(ms=frame_ms)
     count = 0
@@ -178,7 +178,7 @@ async def publish(
         >>> asyncio.run(main())
         publish needs a connected room (got a disconnected rtc.Room)
     """
-    require_asyncio("publish")
+    require_asyncio("publish", room)
     from livekit import rtc
 
     if not room.isconnected():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, overload
 
@@ -12,6 +11,7 @@ import numpy as np
 from .._core.errors import FormatError, ParameterError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
+from .._core.loops import loop_clock
 from .._core.resources import acquire, release
 from .._core.stream import Stream, consume
 from ._drain import Closer
@@ -77,7 +77,7 @@ async def frames_of(
     may then hand out several of its frames as one (not with ``on_mute="skip"`` or a
     ``stall_timeout``, which look at each frame as it comes).
     """
-    require_asyncio("from_track/from_participant")
+    require_asyncio("from_track/from_participant", track)
     blocks = blocks and (live is None or (live.on_mute != "skip" and not live.stall_timeout))
     audio = _audio_stream(track, fmt, frame_size_ms, live, blocks)
     per_frame = fmt.sample_rate * (frame_size_ms or 10) // 1000
@@ -90,7 +90,7 @@ async def frames_of(
         else None
     )
     closer = Closer(audio, fmt.sample_rate * fmt.num_channels)
-    clock = asyncio.get_running_loop().time
+    clock = loop_clock()
     stop_watching = on_track_end(track, closer.end, unsubscribed=closer.drain)
     pts = start_pts
     rate, channels = fmt.sample_rate, fmt.num_channels
@@ -212,7 +212,8 @@ def from_track(
     Raises:
         ParameterError: ``track`` is neither audio nor video, a bad rate/channel count,
             ``on_mute`` or ``stall_timeout``, or ``stall_timeout`` for a local track.
-        WrongEventLoopError: (while running) not running on asyncio.
+        WrongEventLoopError: (while running) not running on asyncio (or trio, for a
+            simulated room's track).
 
     Examples:
         >>> import lkframes as lk
@@ -298,7 +299,8 @@ def from_participant(
 
     Raises:
         ParameterError: A bad rate, channel count or overflow setting.
-        WrongEventLoopError: (while running) not running on asyncio.
+        WrongEventLoopError: (while running) not running on asyncio (or trio, for a
+            simulated room's track).
 
     Examples:
         Building the stream does no network I/O; iterating it waits for the participant:

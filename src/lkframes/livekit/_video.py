@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, get_args
@@ -12,6 +11,7 @@ import anyio
 from .._core.checks import check_choice
 from .._core.clock import monotonic
 from .._core.errors import InvalidVideoError, ParameterError
+from .._core.loops import Started, start
 from .._core.registry import method_entry
 from .._core.resources import acquire, release
 from .._core.stream import RunSummary, Stream
@@ -114,18 +114,18 @@ async def video_frames_of(
     there would wait forever (livekit 1.2.1): the end is put there from here.
     """
 
-    require_asyncio("from_track (video)")
+    require_asyncio("from_track (video)", track)
     # LiveKit has no bgr24 or gray: take the frames as they come and convert them here
     ask = buffer_type(pixel_format) if pixel_format not in LKFRAMES_CONVERTS else None
     video = video_stream(track, ask, live.capacity)
     if live.stats is not None:
         count_frames(video, live.capacity, live.stats)
-    closing: list[asyncio.Task[None]] = []
+    closing: list[Started] = []
 
     def end() -> None:
         if not closing:
             end_stream(video)  # wakes a reader waiting for the next frame
-            closing.append(asyncio.get_running_loop().create_task(video.aclose()))
+            closing.append(start(video.aclose(), name="lkframes: closing a VideoStream"))
 
     stop_watching = on_track_end(track, end)
     acquire("livekit.video_stream")
@@ -153,7 +153,7 @@ async def video_frames_of(
         end()
         with anyio.CancelScope(shield=True):
             try:
-                await closing[0]
+                await closing[0].wait()
             finally:
                 release("livekit.video_stream")
 
@@ -308,7 +308,7 @@ async def to_video_source(
         >>> asyncio.run(send())
         3
     """
-    require_asyncio("to_source (video)")
+    require_asyncio("to_source (video)", source)
     async with stream.open() as frames:
         count = await send_video(frames, source, realtime=realtime)
     return RunSummary(count, 0, None)

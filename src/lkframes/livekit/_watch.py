@@ -3,10 +3,10 @@ mute that ``on_mute="skip"`` leaves out."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import numpy as np
 from numpy.typing import NDArray
 
@@ -67,13 +67,12 @@ class StallWatch:
         Looks at the statistics at least every `interval`, also while no frame arrives.
         """
         while True:
+            event = None
             try:
-                async with asyncio.timeout(self.interval):
+                with anyio.move_on_after(self.interval):
                     event = await anext(audio)
             except StopAsyncIteration:
                 return
-            except TimeoutError:
-                event = None
             if await self.stalled():
                 if stats is not None:
                     stats.stalled = True

@@ -168,7 +168,7 @@ async def publish_media(
         >>> asyncio.run(main())
         publish_media needs a connected room (got a disconnected rtc.Room)
     """
-    require_asyncio("publish_media")
+    require_asyncio("publish_media", room)
     if not room.isconnected():
         raise NotConnectedError(
             "publish_media needs a connected room (got a disconnected rtc.Room)"

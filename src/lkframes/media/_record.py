@@ -322,7 +322,7 @@ async def record_participant(
         >>> asyncio.run(main())
         refused
     """
-    require_asyncio("record_participant")
+    require_asyncio("record_participant", room)
     if not (audio or video):
         raise ParameterError("record_participant needs audio=True, video=True or both")
     file = Path(path)

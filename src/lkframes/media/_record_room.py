@@ -217,7 +217,7 @@ async def record_room(
         >>> asyncio.run(main())
         refused
     """
-    require_asyncio("record_room")
+    require_asyncio("record_room", room)
     target = Path(path)
     if not suffix.startswith(".") or len(suffix) < 2:
         raise ParameterError(f"suffix must be a file extension such as '.wav' (got {suffix!r})")

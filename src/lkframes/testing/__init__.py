@@ -57,6 +57,7 @@ if _typing.TYPE_CHECKING:
     from ._strategies import audio_frames as audio_frames
     from ._strategies import frame_streams as frame_streams
     from ._strategies import splits as splits
+    from ._virtual_trio import VirtualTrioClock as VirtualTrioClock
 
 __all__ = (
     "Network",
@@ -70,6 +71,7 @@ __all__ = (
     "StageFactory",
     "Talker",
     "VirtualClockLoop",
+    "VirtualTrioClock",
     "audio_arrays",
     "audio_formats",
     "audio_frames",
@@ -113,8 +115,9 @@ _SIMULATION = {
     "SimulatedRoom": "._sim_room",
     "SimulatedTrack": "._sim_room",
     "SimulatedVideoTrack": "._sim_room",
+    "VirtualTrioClock": "._virtual_trio",
 }
-"""Imported when first used: they import livekit.rtc."""
+"""Imported when first used: they import livekit.rtc (or trio)."""
 
 
 def __getattr__(name: str) -> object:

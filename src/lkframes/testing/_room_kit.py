@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+import anyio
+import anyio.lowlevel
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from .._core.errors import ParameterError
+from .._core.loops import library
 from .._core.resources import open_resources
 from .._core.video import VideoFrame
 from ._room_camera import camera_frames, check_seen
@@ -237,6 +239,7 @@ def check_room_consumer(
     scenarios: st.SearchStrategy[RoomScenario] | None = None,
     max_examples: int = 30,
     end_within: float = 1.0,
+    backend: Literal["asyncio", "trio"] = "asyncio",
 ) -> None:
     """Check ``consumer`` against generated room scenarios; a failure names the smallest.
 
@@ -256,6 +259,8 @@ def check_room_consumer(
         scenarios: The scenarios to try (default `room_scenarios()`).
         max_examples: How many scenarios Hypothesis tries.
         end_within: Seconds (virtual) the consumer may take after the last one is gone.
+        backend: The event loop `run_virtual` runs each scenario on: ``"asyncio"`` or
+            ``"trio"`` (the same scenario gives the same frames on both).
 
     Raises:
         AssertionError: A property failed; the message names it, Hypothesis the scenario.
@@ -275,7 +280,7 @@ def check_room_consumer(
     @settings(max_examples=max_examples, deadline=None, phases=phases())
     @given(scenarios if scenarios is not None else room_scenarios())
     def check(scenario: RoomScenario) -> None:
-        run_virtual(lambda: _one(consumer, scenario, end_within))
+        run_virtual(lambda: _one(consumer, scenario, end_within), backend=backend)
 
     check()
 
@@ -284,10 +289,10 @@ async def _one(consumer: RoomConsumer, scenario: RoomScenario, end_within: float
     room = scenario.room()
     async with room:
         deadline = scenario.last_gone(room) + end_within
-        try:
-            async with asyncio.timeout(deadline - room.clock()):
-                kept = await consumer(room)
-        except TimeoutError:
+        kept: RoomKept | Mapping[str, NDArray[np.int16]] | None = None
+        with anyio.move_on_after(deadline - room.clock()) as limit:
+            kept = await consumer(room)
+        if limit.cancelled_caught or kept is None:
             raise AssertionError(
                 f"the consumer did not return within end_within={end_within} s after the "
                 f"room learned the last participant was gone ({scenario.last_gone(room):.3f} s)"
@@ -301,14 +306,36 @@ async def _one(consumer: RoomConsumer, scenario: RoomScenario, end_within: float
             cameras = [t for t in who.scripted if isinstance(t, SimulatedVideoTrack)]
             if kept.video is not None and cameras:
                 check_seen(talker.identity, number, cameras[0], kept.video.get(talker.identity))
-        current = asyncio.current_task()
         for _ in range(3):
-            await asyncio.sleep(0)
-        left = [
-            t for t in asyncio.all_tasks() if t is not current and t.get_name() != "SimulatedRoom"
-        ]
-        assert not left, f"the consumer left tasks running: {[t.get_name() for t in left]}"
+            await anyio.lowlevel.checkpoint()
+        left = [name for name in _other_tasks() if name != "SimulatedRoom"]
+        assert not left, f"the consumer left tasks running: {left}"
     assert not any(open_resources().values()), f"left open: {open_resources()}"
+
+
+def _other_tasks() -> list[str]:
+    """The names of the tasks running beside the current one (and those it runs in)."""
+    if library() == "asyncio":
+        import asyncio
+
+        current = asyncio.current_task()
+        return [t.get_name() for t in asyncio.all_tasks() if t is not current]
+    import trio
+
+    mine: set[Any] = set()
+    task: Any = trio.lowlevel.current_task()
+    while task is not None:  # the current task and those it is nested in
+        mine.add(task)
+        task = task.parent_nursery.parent_task if task.parent_nursery is not None else None
+    root = trio.lowlevel.current_root_task()
+    names, stack = [], [root]
+    while stack:
+        task = stack.pop()
+        if task not in mine and not task.name.startswith(("<", "trio.")):  # trio's own
+            names.append(task.name)
+        for nursery in task.child_nurseries:
+            stack.extend(nursery.child_tasks)
+    return names
 
 
 def _gone(room: SimulatedRoom, identity: str) -> SimulatedParticipant:

@@ -10,10 +10,10 @@ published: ``room.local_participant.published["name"]``.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import numpy as np
 from livekit import rtc
 from numpy.typing import NDArray
@@ -59,7 +59,7 @@ class SimulatedAudioSource:
         """Queue ``frame`` to play after what is queued; wait while the queue is full."""
         ahead = self.queued_duration - self._queue_s
         if ahead > 0:
-            await asyncio.sleep(ahead)
+            await anyio.sleep(ahead)
         data = np.frombuffer(frame.data, np.int16).reshape(-1, frame.num_channels).copy()
         start = max(self._room.clock(), self._until)
         self.chunks.append((start, data))
@@ -67,7 +67,7 @@ class SimulatedAudioSource:
 
     async def wait_for_playout(self) -> None:
         """Until everything captured has played."""
-        await asyncio.sleep(self.queued_duration)
+        await anyio.sleep(self.queued_duration)
 
     def clear_queue(self) -> None:
         """Drop what has not played yet."""

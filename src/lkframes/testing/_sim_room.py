@@ -9,8 +9,6 @@ every time for the same seed.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
@@ -21,6 +19,7 @@ from livekit.rtc.event_emitter import EventEmitter
 from numpy.typing import ArrayLike
 
 from .._core.errors import ParameterError
+from .._core.loops import Started, Waiter, loop_clock, start
 from ._sim_audio import Network, Playout
 from ._sim_local import (
     SimulatedAudioSource,
@@ -150,7 +149,7 @@ class SimulatedParticipant:
 
 
 class SimulatedRoom(rtc.Room):
-    """A LiveKit room played from a script, on the event loop's clock.
+    """A LiveKit room played from a script, on the event loop's clock (asyncio or trio).
 
     Script it before entering: `participant` (who, when they join, leave or vanish, and
     their `Network`), then each participant's `SimulatedParticipant.publish_audio` and
@@ -217,10 +216,11 @@ class SimulatedRoom(rtc.Room):
         self.present: dict[str, SimulatedParticipant] = {}
         """Who is in the room now (as `remote_participants`, typed as the script's)."""
         self._cast: list[tuple[SimulatedParticipant, float]] = []
-        self._sim_loop: asyncio.AbstractEventLoop | None = None
+        self._entered = False
+        self._time: Callable[[], float] = lambda: 0.0
         self._zero = 0.0
-        self._wake: asyncio.Future[None] | None = None
-        self._driver: asyncio.Task[None] | None = None
+        self._wake: Waiter | None = None
+        self._driver: Started | None = None
         self._connected = False
         self._local = SimulatedLocalParticipant(self, "you")
 
@@ -248,8 +248,9 @@ class SimulatedRoom(rtc.Room):
         return who
 
     def script(self, at: float, action: Callable[..., Any], *args: Any) -> None:
-        """Run ``action(*args)`` at ``at`` seconds of the room's clock (in the room's own
-        task, as the SDK emits its events: listeners may use anyio)."""
+        """Run ``action(*args)`` at ``at`` seconds of the room's clock, in script order
+        (in the room's own task, or in a stream's reader that comes first at that moment,
+        as the SDK emits its events from its own: listeners may use anyio)."""
         self.actions.add(at, action, args)
         wake(self._wake)
 
@@ -260,33 +261,33 @@ class SimulatedRoom(rtc.Room):
 
     async def _drive(self) -> None:
         """The room's task: runs each scripted action at its time, in script order."""
-        loop = asyncio.get_running_loop()
+        waiter = Waiter()
         while True:
-            while (due := self.actions.pop(self.clock())) is not None:
-                action, args = due
-                action(*args)
-            self._wake = loop.create_future()
+            self.catch_up()
             after = self.actions.next_at
-            timer = None if after is None else loop.call_at(self._zero + after, wake, self._wake)
+            self._wake = waiter
             try:
-                await self._wake
+                await waiter.wait_until(math.inf if after is None else self._zero + after)
             finally:
-                if timer is not None:
-                    timer.cancel()
                 self._wake = None
+
+    def catch_up(self) -> None:
+        """Do every scripted action due by now not done yet, in script order (the room's
+        task does; a stream's reader asks first, so that what happens at a moment comes
+        before the frames due then, whichever task runs first)."""
+        if not self._connected:
+            return
+        while (due := self.actions.pop(self.clock())) is not None:
+            action, args = due
+            action(*args)
 
     def clock(self) -> float:
         """Seconds since the room was entered."""
-        return (self._sim_loop.time() if self._sim_loop is not None else 0.0) - self._zero
+        return self._time() - self._zero
 
     def loop_time(self, at: float) -> float:
         """The event loop's time (lkframes' monotonic clock) at ``at`` on the room's clock."""
         return self._zero + at
-
-    @property
-    def driver(self) -> asyncio.Task[None] | None:
-        """The room's own task (it plays the script), while entered."""
-        return self._driver
 
     def isconnected(self) -> bool:
         """Whether the room is entered and not disconnected (as ``rtc.Room``'s)."""
@@ -342,10 +343,11 @@ class SimulatedRoom(rtc.Room):
         return SimulatedLocalTrack(name, source)
 
     async def __aenter__(self) -> SimulatedRoom:
-        if self._sim_loop is not None:
+        if self._entered:
             raise ParameterError("a SimulatedRoom is entered once")
-        self._sim_loop = asyncio.get_running_loop()
-        self._zero = self._sim_loop.time()
+        self._entered = True
+        self._time = loop_clock()
+        self._zero = self._time()
         self._connected = True
         for who, joins in self._cast:
             if joins <= 0:
@@ -354,7 +356,7 @@ class SimulatedRoom(rtc.Room):
             for track in who.scripted:
                 if track.published_at <= 0:
                     who._published(track)
-        self._driver = self._sim_loop.create_task(self._drive(), name="SimulatedRoom")
+        self._driver = start(self._drive(), name="SimulatedRoom")
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -367,8 +369,7 @@ class SimulatedRoom(rtc.Room):
         self._connected = False
         if self._driver is not None:
             self._driver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._driver
+            await self._driver.wait()
         self.emit("connection_state_changed", rtc.ConnectionState.CONN_DISCONNECTED)
         self.emit("disconnected", rtc.DisconnectReason.CLIENT_INITIATED)
 

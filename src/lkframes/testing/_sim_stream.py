@@ -8,16 +8,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from .._core.loops import Waiter
 from ._sim_audio import Playout
 
 if TYPE_CHECKING:
@@ -32,6 +32,16 @@ this much digital silence, then nothing (measured against livekit-server 1.13)."
 E = TypeVar("E")
 
 
+class RoomClock(Protocol):
+    """What a stream needs of its room: its clock, and its script brought up to date."""
+
+    def clock(self) -> float:
+        """Seconds since the room was entered."""
+
+    def catch_up(self) -> None:
+        """Do every scripted action due by now that has not been done yet."""
+
+
 @dataclass(frozen=True)
 class _Event:
     """The shape of the SDK's ``AudioFrameEvent``."""
@@ -42,17 +52,24 @@ class _Event:
 class HandOut(Generic[E]):
     """The events of one subscription, each put in the ring when it is due on the room's
     clock. Subclasses say what is due (`produce`), when the next is (`next_due`), and
-    whether the iteration is over (`over`; the SDK's ends only when closed)."""
+    whether the iteration is over (`over`; the SDK's ends only when closed).
+
+    At any moment, what the script does then (an unsubscription, a mute) happens before
+    the frames due then are handed out, whichever task the event loop runs first (trio
+    runs tasks woken together in a random order): a reader brings the script up to date
+    (`RoomClock.catch_up`) before it looks, so the frames do not depend on the order.
+    """
 
     lkframes_simulated = True
 
-    def __init__(self, clock: Callable[[], float], capacity: int) -> None:
-        self._clock = clock
+    def __init__(self, room: RoomClock, capacity: int) -> None:
+        self._clock = room.clock
+        self._catch_up = room.catch_up
         self._capacity = capacity
         self._ring: deque[E] = deque()
         self._on_put: list[Callable[[int], None]] = []
         self._closed = False
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter = Waiter()
 
     def lkframes_on_put(self, before: Callable[[int], None]) -> None:
         """Call ``before(queued)`` as each frame is put into the ring (see ``_sdk.on_put``)."""
@@ -63,6 +80,7 @@ class HandOut(Generic[E]):
 
     async def __anext__(self) -> E:
         while True:
+            self._catch_up()
             self.produce()
             if self._ring:
                 return self._ring.popleft()
@@ -74,7 +92,7 @@ class HandOut(Generic[E]):
         """End the iteration (a reader waiting for a frame gets StopAsyncIteration)."""
         self._closed = True
         self._ring.clear()
-        wake(self._waiter)
+        self._waiter.wake()
 
     def produce(self) -> None:
         """Put what is due by now into the ring."""
@@ -99,21 +117,17 @@ class HandOut(Generic[E]):
 
     async def _wait(self, due: float) -> None:
         """Until the room's clock reaches ``due`` (forever if infinite), or a `wake`."""
-        loop = asyncio.get_running_loop()
-        self._waiter = waiter = loop.create_future()
-        timer: Any = None
-        if math.isfinite(due):
-            timer = loop.call_at(loop.time() + max(0.0, due - self._clock()), wake, waiter)
-        try:
-            await waiter
-        finally:
-            if timer is not None:
-                timer.cancel()
-            self._waiter = None
+        await self._waiter.wait(due - self._clock())
 
     def wake(self) -> None:
         """Look again: the script changed (the track was unsubscribed, the stream ended)."""
-        wake(self._waiter)
+        self._waiter.wake()
+
+    def lkframes_ready(self) -> bool:
+        """Whether a frame is there to be read now (the script brought up to date first)."""
+        self._catch_up()
+        self.produce()
+        return bool(self._ring)
 
 
 class SimulatedAudioStream(HandOut[_Event]):
@@ -131,7 +145,7 @@ class SimulatedAudioStream(HandOut[_Event]):
     def __init__(
         self,
         playout: Playout,
-        clock: Callable[[], float],
+        room: RoomClock,
         start: float,
         rate: int,
         channels: int,
@@ -140,7 +154,7 @@ class SimulatedAudioStream(HandOut[_Event]):
         ended_at: Callable[[], float],
         cell_end: Callable[[float], float | None] | None = None,
     ) -> None:
-        super().__init__(clock, capacity)
+        super().__init__(room, capacity)
         self._playout = playout
         self._start = start
         self._rate = rate
@@ -207,7 +221,7 @@ def _rtc() -> Any:
     return rtc
 
 
-def wake(waiter: asyncio.Future[None] | None) -> None:
-    """Resolve ``waiter`` if there is one and it is still pending."""
-    if waiter is not None and not waiter.done():
-        waiter.set_result(None)
+def wake(waiter: Waiter | None) -> None:
+    """End ``waiter``'s wait if there is one."""
+    if waiter is not None:
+        waiter.wake()

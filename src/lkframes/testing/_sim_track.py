@@ -163,7 +163,7 @@ class SimulatedTrack(ScriptedTrack):
         batch = blocks and room.actions.block > 0 and capacity == 0
         stream = SimulatedAudioStream(
             self.playout,
-            room.clock,
+            room,
             max(room.clock(), self.subscribed_at or 0.0),
             sample_rate,
             num_channels,

@@ -255,7 +255,7 @@ class SimulatedVideoStream(HandOut[rtc.VideoFrameEvent]):
         capacity: int,
         ended_at: Callable[[], float],
     ) -> None:
-        super().__init__(room.clock, capacity)
+        super().__init__(room, capacity)
         self._playout = playout
         self._room = room
         self._type = buffer

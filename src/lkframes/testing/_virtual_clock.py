@@ -16,8 +16,9 @@ import heapq
 import itertools
 import selectors
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
+from .._core.checks import check_choice
 from .._core.clock import VIRTUAL_CLOCK
 from ._anyio import anyio_threads_busy
 
@@ -153,31 +154,56 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
 assert getattr(VirtualClockLoop, VIRTUAL_CLOCK)
 
 
-def run_virtual(main: Callable[[], Awaitable[T]]) -> T:
-    """Run ``main()`` to completion in a new `VirtualClockLoop`; its result.
+def run_virtual(
+    main: Callable[[], Awaitable[T]], *, backend: Literal["asyncio", "trio"] = "asyncio"
+) -> T:
+    """Run ``main()`` to completion on a virtual clock; its result.
+
+    On asyncio (the default) in a new `VirtualClockLoop`; on trio (``backend="trio"``,
+    needs ``trio``) in ``trio.run`` with a `VirtualTrioClock`. Either way the clock jumps
+    to the next timer whenever every task waits, lands on that timer's exact time, and
+    stands still while a worker thread works, so a `SimulatedRoom` scenario gives the same
+    frames on both, run after run.
 
     Args:
         main: An async function of no arguments (use ``functools.partial`` for some).
+        backend: ``"asyncio"`` or ``"trio"``.
 
     Returns:
         What ``main()`` returned.
 
     Raises:
+        ParameterError: ``backend`` is neither.
+        ModuleNotFoundError: ``backend="trio"`` without trio installed.
         Exception: Whatever ``main()`` raised.
 
     Examples:
-        >>> import asyncio
+        >>> import anyio
         >>> from lkframes.testing import run_virtual
         >>> async def an_hour() -> float:
-        ...     loop = asyncio.get_running_loop()
-        ...     await asyncio.sleep(3600)
-        ...     return loop.time()
+        ...     await anyio.sleep(3600)
+        ...     return anyio.current_time()
         >>> run_virtual(an_hour)  # at once
+        3600.0
+        >>> run_virtual(an_hour, backend="trio")
         3600.0
     """
 
     async def wrapped() -> T:
         return await main()
 
+    check_choice(backend, ("asyncio", "trio"), "backend")
+    if backend == "trio":
+        try:
+            import trio
+
+            from ._virtual_trio import VirtualTrioClock
+        except ModuleNotFoundError as exc:
+            if exc.name != "trio":
+                raise
+            raise ModuleNotFoundError(
+                "run_virtual(backend='trio') needs trio: pip install trio", name="trio"
+            ) from None
+        return trio.run(wrapped, clock=VirtualTrioClock())
     with asyncio.Runner(loop_factory=VirtualClockLoop) as runner:
         return runner.run(wrapped())

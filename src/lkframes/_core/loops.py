@@ -148,25 +148,43 @@ class Waiter:
     """What one task waits for: a time on the loop's clock (`loop_time`), or a `wake`.
 
     The time is the loop's own, so that on a virtual clock the wait ends on that exact
-    time however the clock got there.
+    time however the clock got there. A waiter serves one event loop: the one it first
+    waited in (looked up once; a simulated stream waits for every frame).
     """
 
-    __slots__ = ("_future", "_trio_event")
+    __slots__ = ("_future", "_loop", "_trio", "_trio_event")
 
     def __init__(self) -> None:
         self._future: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._trio: Any = None
         self._trio_event: Any = None
+
+    def _bind(self) -> None:
+        if library() == "trio":
+            import trio
+
+            self._trio = trio
+        else:
+            self._loop = asyncio.get_running_loop()
 
     async def wait(self, delay: float) -> None:
         """Until ``delay`` seconds from now (infinite: only a `wake`), or a `wake`."""
-        await self.wait_until(loop_time() + max(0.0, delay))
+        if self._loop is None and self._trio is None:
+            self._bind()
+        now = self._loop.time() if self._loop is not None else self._trio.current_time()
+        await self.wait_until(now + max(0.0, delay))
 
     async def wait_until(self, deadline: float) -> None:
         """Until the loop's clock reads ``deadline`` (infinite: only a `wake`), or a `wake`."""
-        if library() == "trio":
-            await self._trio_wait(deadline)
+        loop = self._loop
+        if loop is None:
+            if self._trio is None:
+                self._bind()
+                await self.wait_until(deadline)
+            else:
+                await self._trio_wait(deadline)
             return
-        loop = asyncio.get_running_loop()
         self._future = future = loop.create_future()
         timer = None if deadline == math.inf else loop.call_at(deadline, _resolve, future)
         try:
@@ -177,11 +195,9 @@ class Waiter:
             self._future = None
 
     async def _trio_wait(self, deadline: float) -> None:
-        import trio
-
-        self._trio_event = event = trio.Event()
+        self._trio_event = event = self._trio.Event()
         try:
-            with trio.move_on_at(deadline):
+            with self._trio.move_on_at(deadline):
                 await event.wait()
         finally:
             self._trio_event = None

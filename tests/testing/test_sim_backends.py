@@ -374,3 +374,85 @@ def test_real_rooms_still_refuse_trio_and_a_wrong_backend_is_named() -> None:
         loop.close()
     with pytest.raises(lk.ParameterError, match="backend"):
         run_virtual(real_room, backend="curio")  # type: ignore[arg-type]
+
+
+def test_an_action_due_when_a_drain_gives_up_runs_in_a_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The drain's timer must not run the script from its callback: a join due at that
+    # very moment starts a listener, which needs a task (found in review: "b" was lost).
+    from lkframes.livekit import _drain
+
+    given_up: list[float] = []
+    drained = _drain.Closer._drained
+
+    def traced(self: Any) -> None:
+        given_up.append(self._time())
+        drained(self)
+
+    monkeypatch.setattr(_drain.Closer, "_drained", traced)
+
+    def room(join_at: float | None) -> SimulatedRoom:
+        room = SimulatedRoom(seed=1)
+        room.participant("a", leaves=2.0).publish_audio(noise(2, 0)).unpublish(at=1.0)
+        if join_at is not None:
+            room.script(join_at - 0.01, lambda: None)  # the room's own timer re-armed first
+            room.participant("b", joins=join_at, leaves=2.5).publish_audio(noise(1, 2))
+        return room
+
+    async def heard(join_at: float | None) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        scripted = room(join_at)
+        async with scripted, lk.from_room(scripted, mix=False, until_empty=True).open() as items:
+            async for identity, _ in items:
+                counts[identity] = counts.get(identity, 0) + 1
+        return counts
+
+    run_virtual(functools.partial(heard, None))
+    at = given_up[0]
+    counts = on_both(functools.partial(heard, at))
+    assert sorted(counts) == ["a", "b"]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_leaving_the_room_under_a_cancellation_still_ends_its_streams(backend: Backend) -> None:
+    async def main() -> tuple[list[str], int, float]:
+        room = SimulatedRoom(seed=1)
+        room.participant("a").publish_audio(np.full(20 * RATE, 1_000, np.int16))
+        said: list[str] = []
+        room.on("disconnected", lambda *_: said.append("disconnected"))
+        heard: list[int] = []
+
+        async def listen() -> None:  # outside the cancelled scope: ends with the room
+            heard.append((await lk.from_room(room).to_array()).shape[0])
+
+        async with anyio.create_task_group() as group:
+            with anyio.move_on_after(1.0):
+                async with room:
+                    group.start_soon(listen)
+                    await anyio.sleep(10)
+        return said, heard[0], anyio.current_time()
+
+    said, samples, ended = run_virtual(main, backend=backend)
+    assert said == ["disconnected"]
+    assert samples == RATE  # from the start until the room was left at 1.0
+    assert ended == pytest.approx(1.05, abs=0.011)
+
+
+def test_map_threads_stop_the_trio_clock_as_the_asyncio_one() -> None:
+    import time
+
+    def slow(frame: lk.AudioFrame) -> lk.AudioFrame:
+        time.sleep(0.005)
+        return frame
+
+    async def main() -> float:
+        async with anyio.create_task_group() as group:
+            group.start_soon(anyio.sleep, 5.0)  # a timer due while the threads work
+            tone = lk.from_array(noise(0.2, 1), RATE).chunk(ms=20)
+            await tone.map(slow, concurrency=2).collect()
+            during = anyio.current_time()
+        return during
+
+    assert run_virtual(main) == 0.0
+    assert run_virtual(main, backend="trio") == 0.0

@@ -1,12 +1,11 @@
 """The one clock lkframes' live code reads: ``time.monotonic()``, or a virtual one.
 
 Live code (a room's timeline, pacing, arrival times) reads `monotonic` instead of
-``time.monotonic()``: under an event loop that keeps virtual time (``lkframes.testing``'s
+``time.monotonic()``: under an asyncio loop that keeps virtual time (``lkframes.testing``'s
 simulated rooms run in one, so ten simulated minutes pass in well under a second) it is
-that loop's time: an asyncio loop's ``time()``, or on trio the run's clock
-(``trio.current_time()``) when that clock is virtual (``lkframes.testing``'s, or
-``trio.testing.MockClock``); anywhere else it is ``time.monotonic()``, the clock asyncio's
-own timers use.
+that loop's ``time()``; under trio it is trio's clock (``trio.current_time()``: virtual
+under ``lkframes.testing.VirtualTrioClock`` or ``MockClock``); anywhere else it is
+``time.monotonic()``, the clock asyncio's own timers use.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import time
 __all__ = ("VIRTUAL_CLOCK", "monotonic")
 
 VIRTUAL_CLOCK = "lkframes_virtual_clock"
-"""The attribute an event loop or a trio clock sets (to True) when its time is virtual."""
+"""The attribute an event loop (or a trio clock) sets (to True) when its time is virtual."""
 
 
 def monotonic() -> float:
@@ -33,18 +32,17 @@ def monotonic() -> float:
 
 
 def _trio_time() -> float:
-    """The running trio's virtual clock, if trio runs on one; else ``time.monotonic()``."""
+    """The running trio's clock (``trio.current_time()``), or ``time.monotonic()``.
+
+    Under trio, lkframes keeps time by trio's clock whichever it is (its own, a
+    ``MockClock``, `lkframes.testing.VirtualTrioClock`), as trio's sleeps and deadlines
+    do; asyncio's is ``time.monotonic()``, which LiveKit's SDK stamps its frames by.
+    """
     trio = sys.modules.get("trio")
     if trio is None:
         return time.monotonic()
     try:
-        clock = trio.lowlevel.current_clock()
+        now: float = trio.current_time()
     except RuntimeError:
         return time.monotonic()
-    testing = sys.modules.get("trio.testing")
-    if getattr(clock, VIRTUAL_CLOCK, False) or (
-        testing is not None and isinstance(clock, testing.MockClock)
-    ):
-        now: float = clock.current_time()
-        return now
-    return time.monotonic()
+    return now

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+import anyio
 import sniffio
 
 __all__ = (
@@ -30,6 +32,8 @@ __all__ = (
     "loop_clock",
     "loop_time",
     "start",
+    "thread_limiter",
+    "threads_working",
 )
 
 
@@ -39,6 +43,26 @@ def library() -> str:
         return sniffio.current_async_library()
     except sniffio.AsyncLibraryNotFoundError:
         return "none"
+
+
+_LIMITERS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def thread_limiter(tokens: int) -> anyio.CapacityLimiter:
+    """A limiter for lkframes' own worker threads, other than anyio's default one.
+
+    A virtual clock must stand still while a worker thread works; on trio it sees the
+    default limiter's threads (``trio.to_thread``'s) and those of the limiters made here
+    (`threads_working`).
+    """
+    limiter = anyio.CapacityLimiter(tokens)
+    _LIMITERS.add(limiter)
+    return limiter
+
+
+def threads_working() -> bool:
+    """Whether a worker thread of one of `thread_limiter`'s limiters is working."""
+    return any(limiter.borrowed_tokens for limiter in list(_LIMITERS))
 
 
 class Later(Protocol):

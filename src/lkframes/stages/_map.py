@@ -16,6 +16,7 @@ from anyio.abc import TaskGroup
 from .._core.errors import InvalidAudioError, ParameterError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
+from .._core.loops import thread_limiter
 from .._core.registry import stage_entry
 from .._core.stage import OutputFormat, Stage, each_stage
 from .._core.stream import current_task_group
@@ -194,7 +195,7 @@ class _Window:
         self._size = size
         self._group = group
         self._threads = not is_async(fn)
-        self._limiter = anyio.CapacityLimiter(size)
+        self._limiter = thread_limiter(size)  # a virtual clock waits for its threads
         self._send, self._receive = anyio.create_memory_object_stream[tuple[int, Any, Any]](
             math.inf
         )

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
+import anyio
 import numpy as np
 from livekit import rtc
 from livekit.rtc.event_emitter import EventEmitter
@@ -261,15 +262,11 @@ class SimulatedRoom(rtc.Room):
 
     async def _drive(self) -> None:
         """The room's task: runs each scripted action at its time, in script order."""
-        waiter = Waiter()
+        self._wake = waiter = Waiter()
         while True:
             self.catch_up()
             after = self.actions.next_at
-            self._wake = waiter
-            try:
-                await waiter.wait_until(math.inf if after is None else self._zero + after)
-            finally:
-                self._wake = None
+            await waiter.wait_until(math.inf if after is None else self._zero + after)
 
     def catch_up(self) -> None:
         """Do every scripted action due by now not done yet, in script order (the room's
@@ -280,6 +277,11 @@ class SimulatedRoom(rtc.Room):
         while (due := self.actions.pop(self.clock())) is not None:
             action, args = due
             action(*args)
+
+    def behind(self) -> bool:
+        """Whether a scripted action is due by now and not done yet (`catch_up` does it)."""
+        due = self.actions.next_at
+        return self._connected and due is not None and due <= self.clock()
 
     def clock(self) -> float:
         """Seconds since the room was entered."""
@@ -369,7 +371,8 @@ class SimulatedRoom(rtc.Room):
         self._connected = False
         if self._driver is not None:
             self._driver.cancel()
-            await self._driver.wait()
+            with anyio.CancelScope(shield=True):  # leaving under a cancellation still ends
+                await self._driver.wait()
         self.emit("connection_state_changed", rtc.ConnectionState.CONN_DISCONNECTED)
         self.emit("disconnected", rtc.DisconnectReason.CLIENT_INITIATED)
 

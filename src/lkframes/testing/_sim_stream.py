@@ -41,6 +41,9 @@ class RoomClock(Protocol):
     def catch_up(self) -> None:
         """Do every scripted action due by now that has not been done yet."""
 
+    def behind(self) -> bool:
+        """Whether a scripted action is due by now and not done yet."""
+
 
 @dataclass(frozen=True)
 class _Event:
@@ -65,6 +68,7 @@ class HandOut(Generic[E]):
     def __init__(self, room: RoomClock, capacity: int) -> None:
         self._clock = room.clock
         self._catch_up = room.catch_up
+        self._behind = room.behind
         self._capacity = capacity
         self._ring: deque[E] = deque()
         self._on_put: list[Callable[[int], None]] = []
@@ -124,8 +128,10 @@ class HandOut(Generic[E]):
         self._waiter.wake()
 
     def lkframes_ready(self) -> bool:
-        """Whether a frame is there to be read now (the script brought up to date first)."""
-        self._catch_up()
+        """Whether a frame is there to be read now, or may be: a scripted action is due
+        (which only a reader's task runs: its listeners may need one)."""
+        if self._behind():
+            return True
         self.produce()
         return bool(self._ring)
 

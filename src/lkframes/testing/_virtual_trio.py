@@ -3,9 +3,13 @@
 Like ``trio.testing.MockClock(autojump_threshold=0)``, with two differences that make a
 simulated room come out the same on trio as on asyncio (`VirtualClockLoop`): the clock
 lands on the next deadline's exact time, and it stands still while a worker thread works
-(``trio.to_thread.run_sync`` or anyio's ``to_thread.run_sync``, through the default
-thread limiter, as lkframes' file work runs): to the program, work in a thread takes no
-time. MockClock jumps whenever every task waits, threads' included.
+(``trio.to_thread.run_sync`` or anyio's ``to_thread.run_sync`` through the default
+thread limiter, as lkframes' file work runs, and lkframes' own limiters, as ``map``'s
+threads): to the program, work in a thread takes no time. A thread started with a
+limiter of your own is not seen (the clock may move on while it works). MockClock jumps
+whenever every task waits, threads' included. And as the clock jumps when trio asks how
+long to sleep, ``trio.testing.wait_all_tasks_blocked`` returns after the jump (MockClock's
+before it).
 
 It is built on trio's public clock interface (``trio.abc.Clock``): trio asks it how long
 to sleep until the next deadline only when no task is ready, and it answers "not at all"
@@ -19,6 +23,7 @@ import math
 import trio
 
 from .._core.clock import VIRTUAL_CLOCK
+from .._core.loops import threads_working
 
 __all__ = ("VirtualTrioClock",)
 
@@ -60,7 +65,7 @@ class VirtualTrioClock(trio.abc.Clock):
         works, sleep for real until it is done (its result wakes trio) or ``deadline``."""
         if deadline <= self._now:
             return 0.0
-        if trio.to_thread.current_default_thread_limiter().borrowed_tokens:
+        if trio.to_thread.current_default_thread_limiter().borrowed_tokens or threads_working():
             return deadline - self._now  # a thread's result may come first: wait for real
         if math.isinf(deadline):
             return deadline  # nothing to jump to: trio waits for I/O or signals

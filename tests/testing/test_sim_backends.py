@@ -456,3 +456,18 @@ def test_map_threads_stop_the_trio_clock_as_the_asyncio_one() -> None:
 
     assert run_virtual(main) == 0.0
     assert run_virtual(main, backend="trio") == 0.0
+
+
+def test_under_a_plain_trio_run_lkframes_keeps_time_by_trios_clock() -> None:
+    # trio's own clock carries a random offset of 1e4-2e5 s: lkframes' live code must read
+    # the same clock as the simulated room and trio's sleeps (found in review).
+    from lkframes._core.clock import monotonic
+
+    async def main() -> tuple[float, float]:
+        room = SimulatedRoom()
+        async with room:
+            return monotonic() - trio.current_time(), room.loop_time(0.0) - monotonic()
+
+    apart, zero = trio.run(main)
+    assert apart == pytest.approx(0.0, abs=1e-3)
+    assert zero == pytest.approx(0.0, abs=1e-3)

@@ -30,7 +30,6 @@ __all__ = (
     "call_later",
     "library",
     "loop_clock",
-    "loop_time",
     "start",
     "thread_limiter",
     "threads_working",
@@ -152,12 +151,6 @@ class _TrioStarted:
             raise self._error
 
 
-def loop_time() -> float:
-    """The running loop's clock: asyncio's ``loop.time()``, trio's ``current_time()``
-    (under a virtual clock, `monotonic`)."""
-    return loop_clock()()
-
-
 def loop_clock() -> Callable[[], float]:
     """The running loop's clock, as a function (asyncio's still reads once the loop is
     closed)."""
@@ -169,7 +162,7 @@ def loop_clock() -> Callable[[], float]:
 
 
 class Waiter:
-    """What one task waits for: a time on the loop's clock (`loop_time`), or a `wake`.
+    """What one task waits for: a time on the loop's clock (`loop_clock`), or a `wake`.
 
     The time is the loop's own, so that on a virtual clock the wait ends on that exact
     time however the clock got there. A waiter serves one event loop: the one it first

@@ -29,7 +29,6 @@ from ._sim_local import (
     SimulatedVideoSource,
 )
 from ._sim_script import Script
-from ._sim_stream import wake
 from ._sim_track import ScriptedTrack, SimulatedTrack, SimulatedVideoTrack, as_int16
 from ._sim_video import VideoFrames, VideoInput, VideoPlayout
 
@@ -253,7 +252,8 @@ class SimulatedRoom(rtc.Room):
         (in the room's own task, or in a stream's reader that comes first at that moment,
         as the SDK emits its events from its own: listeners may use anyio)."""
         self.actions.add(at, action, args)
-        wake(self._wake)
+        if self._wake is not None:
+            self._wake.wake()
 
     def lkframes_block_end(self, at: float, before: float, after: float) -> float | None:
         """`Script.cell_end` on the event loop's clock (lkframes' monotonic clock)."""

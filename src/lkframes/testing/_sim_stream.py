@@ -23,7 +23,7 @@ from ._sim_audio import Playout
 if TYPE_CHECKING:
     from livekit import rtc
 
-__all__ = ("AFTER_END_S", "HandOut", "SimulatedAudioStream", "wake")
+__all__ = ("AFTER_END_S", "HandOut", "SimulatedAudioStream")
 
 AFTER_END_S = 0.17
 """After the audio in flight at an unsubscription has played, LiveKit hands out about
@@ -225,9 +225,3 @@ def _rtc() -> Any:
     from livekit import rtc
 
     return rtc
-
-
-def wake(waiter: Waiter | None) -> None:
-    """End ``waiter``'s wait if there is one."""
-    if waiter is not None:
-        waiter.wake()

@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from livekit import rtc
@@ -35,6 +38,7 @@ import lkframes as lk
 RATE = 48_000
 FRAME = 480  # 10 ms
 TARGET = 1.2
+R = TypeVar("R")
 
 
 async def push_raw(frames: list[rtc.AudioFrame]) -> float:
@@ -86,13 +90,31 @@ async def receive(n: int, use_lkframes: bool) -> tuple[float, int]:
         return time.process_time() - cpu
 
     task = asyncio.create_task(consume())
-    await ready.wait()
-    silence = rtc.AudioFrame(bytearray(FRAME * 2), RATE, 1, FRAME)
-    for _ in range(n + 50):
-        await source.capture_frame(silence)
-    cpu = await asyncio.wait_for(task, n * 0.01 + 30)
+    try:
+        await ready.wait()
+        silence = rtc.AudioFrame(bytearray(FRAME * 2), RATE, 1, FRAME)
+        for _ in range(n + 50):
+            await source.capture_frame(silence)
+        cpu = await task
+    finally:
+        task.cancel()  # a stall (see bounded) leaves it waiting
     await source.aclose()
     return cpu, count
+
+
+async def bounded(make: Callable[[], Awaitable[R]], what: str, limit: float = 60.0) -> R:
+    """``await make()``, tried again once if it stalls for ``limit`` s.
+
+    LiveKit's buffered ``capture_frame`` can wait forever when the native side stops draining
+    (livekit/rust-sdks#1289, seen under load); once a whole CI run hung here. A stall is said
+    on stderr and retried on a fresh source; a second stall fails the benchmark.
+    """
+    for attempt in (1, 2):
+        try:
+            return await asyncio.wait_for(make(), limit)
+        except TimeoutError:
+            print(f"{what}: stalled for {limit:.0f} s (attempt {attempt} of 2)", file=sys.stderr)
+    raise SystemExit(f"{what}: LiveKit's capture_frame stalled twice; see livekit/rust-sdks#1289")
 
 
 async def main(push_n: int, receive_n: int, repeat: int, out_dir: Path | None) -> int:
@@ -102,12 +124,15 @@ async def main(push_n: int, receive_n: int, repeat: int, out_dir: Path | None) -
         for i in range(push_n)
     ]
     gc.disable()
-    raw_push = min([await push_raw(frames) for _ in range(repeat)])
-    lk_runs = [await push_lkframes(signal, push_n) for _ in range(repeat)]
+    raw_push = min([await bounded(lambda: push_raw(frames), "raw push") for _ in range(repeat)])
+    lk_runs = [
+        await bounded(lambda: push_lkframes(signal, push_n), "lkframes push") for _ in range(repeat)
+    ]
     lk_push = min(t for t, _ in lk_runs)
     pushed = lk_runs[0][1]
-    raw_cpu, raw_count = await receive(receive_n, use_lkframes=False)
-    lk_cpu, lk_count = await receive(receive_n, use_lkframes=True)
+    limit = receive_n * 0.01 + 60
+    raw_cpu, raw_count = await bounded(lambda: receive(receive_n, False), "raw receive", limit)
+    lk_cpu, lk_count = await bounded(lambda: receive(receive_n, True), "lkframes receive", limit)
     gc.enable()
 
     print("# lkframes LiveKit overhead (loopback, no server)\n")

@@ -380,3 +380,27 @@ async def test_a_full_disk(anyio_backend: str, tmp_path: Path) -> None:
         await lk.noise(30.0, 48_000, amplitude=0.5).to_file(old, overwrite=True)
     assert _digest(old) == before
     assert _temporaries(tmp_path) == []
+
+
+def test_a_failed_write_is_never_followed_by_another_packet() -> None:
+    # PyAV 18.1 crashes the whole process (SIGSEGV) when a muxer whose write failed is
+    # given another packet, as flushing the encoder at close did: so after a failure,
+    # lkframes muxes nothing more, and close only closes.
+    from lkframes.io._encode import Codecs, MediaEncoder
+
+    fmt = lk.AudioFormat(48_000, 1)
+    media = MediaEncoder(
+        Path("/dev/full"), Codecs("ipod", "", "aac"), muxer_options={"flush_packets": "0"}
+    )
+    media.add_audio(fmt)
+    silence = np.zeros((1024, 1), np.int16)
+
+    def write_until_it_fails() -> None:
+        for index in range(50):  # the AAC encoder holds the first packets back
+            media.write_audio(lk.AudioFrame.of(silence, fmt, index * 1024))
+
+    with pytest.raises(OSError, match="No space left"):
+        write_until_it_fails()
+    with pytest.raises(OSError, match=r"an earlier write failed: .*No space left"):
+        media.write_audio(lk.AudioFrame.of(silence, fmt, 50 * 1024))
+    media.close()  # returns, and the process is still here

@@ -138,6 +138,7 @@ class MediaEncoder:
         self._size: tuple[int, int] | None = None
         self._last_pts = -1
         self._closed = False
+        self._broken: BaseException | None = None  # the failed write, if one failed
         self.wrote = False
         """Whether a frame was encoded."""
 
@@ -203,9 +204,17 @@ class MediaEncoder:
             self._mux(self._audio.encode(block))
 
     def _mux(self, packets: list[Any]) -> None:
+        if self._broken is not None:
+            raise OSError(f"an earlier write failed: {self._broken}")
         self.wrote = True
-        for packet in packets:
-            self._out.mux(packet)
+        try:
+            for packet in packets:
+                self._out.mux(packet)
+        except BaseException as exc:
+            # PyAV (18.1) crashes the process (SIGSEGV) if a muxer is given another packet
+            # after a write failed, as on a full disk: so never again, and no flush at close.
+            self._broken = exc
+            raise
 
     def close(self) -> None:
         """Flush the encoders and write the container's trailer (once)."""
@@ -215,7 +224,7 @@ class MediaEncoder:
             self._closed = True
             try:
                 for stream in (self._video, self._audio):
-                    if stream is not None:
+                    if stream is not None and self._broken is None:
                         self._mux(stream.encode(None))
             finally:
                 self._out.close()

@@ -27,9 +27,10 @@ def resample(sample_rate: int, quality: Quality = "HQ") -> Stage[AudioFrame, Aud
     ``soxr.resample`` of the whole signal (float32 bit-exact, int16 within 2 LSB) however
     the input is split, and its length is `resampled_length`. soxr adds dither to int16
     output, from a seed that can differ between threads: pipelines resampling int16 in
-    threads at once can differ in the last bit; float32 is the same in every thread. Output frames have whatever
-    sizes soxr produces; follow with `chunk` for exact sizes. ``pts`` is rescaled to the
-    new rate with `resampled_length` from the first frame on and then continuous.
+    threads at once can differ in the last bit; float32 is the same in every thread.
+    Output frames have whatever sizes soxr produces; follow with `chunk` for exact sizes.
+    ``pts`` is rescaled to the new rate with `resampled_length` from the first frame on
+    and then continuous.
 
     Args:
         sample_rate: Output rate in Hz.

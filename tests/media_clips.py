@@ -8,7 +8,9 @@ survive a real-time video encoder: it may drop that costly frame.)
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -75,3 +77,16 @@ def pair_offsets(flashes: list[float], onsets: list[float]) -> list[float]:
     return [
         flash - min(onsets, key=lambda onset: abs(onset - flash)) for flash in flashes if onsets
     ]
+
+
+def mov_clip(path: Path, seconds: int) -> Path:
+    """Write ``path``: ffmpeg's test pattern (64x48, 25 fps, H.264) and a 440 Hz tone
+    (48 kHz, PCM, so what was sent compares sample for sample), ``seconds`` long."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi",
+         "-i", f"testsrc=size=64x48:rate=25:duration={seconds}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +29,7 @@ from lkframes.testing import (
     room_scenarios,
     run_virtual,
 )
+from media_clips import mov_clip
 
 trio = pytest.importorskip("trio", reason="trio is one of the tests extra; these compare with it")
 
@@ -220,13 +220,7 @@ def test_record_room_and_record_participant_write_the_same_files(tmp_path: Path)
 
 
 def test_publish_and_publish_media_send_the_same(tmp_path: Path) -> None:
-    clip = tmp_path / "clip.mov"  # PCM audio and H.264 video, 1 s
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=1",
-         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1",
-         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", str(clip)],
-        check=True,
-    )  # fmt: skip
+    clip = mov_clip(tmp_path / "clip.mov", 1)  # PCM audio and H.264 video, 1 s
 
     async def main() -> dict[str, Any]:
         room = eventful()

@@ -21,6 +21,7 @@ from livekit import rtc
 import lkframes as lk
 from lkframes.livekit._sdk import packets_received
 from lkframes.testing import Network, SimulatedRoom, open_resources, run_virtual
+from media_clips import mov_clip
 
 FPS = 30
 W, H = 64, 48
@@ -252,13 +253,7 @@ def test_record_participant_writes_audio_and_video_on_the_virtual_clock(tmp_path
 
 
 def test_publish_media_keeps_what_it_sent_paced_on_the_rooms_clock(tmp_path: Path) -> None:
-    clip = tmp_path / "clip.mov"  # PCM audio: what was sent compares sample for sample
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=2",
-         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
-         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", str(clip)],
-        check=True,
-    )  # fmt: skip
+    clip = mov_clip(tmp_path / "clip.mov", 2)  # PCM audio: what was sent compares sample for sample
     pictures = lk.open_media(clip, pixel_format="i420").video
     sounds = lk.open_media(clip, dtype="int16").audio
     assert pictures is not None

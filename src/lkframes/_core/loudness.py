@@ -15,7 +15,10 @@ from .frame import AudioFrame
 if TYPE_CHECKING:
     from .stream import Stream
 
-__all__ = ("Loudness", "LoudnessMethods", "LoudnessReading")
+__all__ = ("GATING_BLOCK_S", "Loudness", "LoudnessMethods", "LoudnessReading")
+
+GATING_BLOCK_S = 0.4
+"""BS.1770's gating block: integrated loudness needs at least one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +66,9 @@ class Loudness:
         one 400 ms gating block, or silent (nothing above -70 LUFS)."""
         if self.integrated_lufs != float("-inf"):
             return None
-        if self.duration < 0.4:
-            return f"too short to measure ({self.duration:.3f} s; loudness needs 0.4 s)"
+        if self.duration < GATING_BLOCK_S:
+            needs = f"loudness needs {GATING_BLOCK_S:g} s"
+            return f"too short to measure ({self.duration:.3f} s; {needs})"
         return "silent (nothing above -70 LUFS)"
 
 

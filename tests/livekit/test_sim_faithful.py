@@ -3,8 +3,11 @@ clients, ``room_scenarios/sim_faithful.py``: two lkframes publishers and LiveKit
 and through `SimulatedRoom`, read by the same ``from_room`` code, must give the same
 participants, talk lengths (±50 ms), placement of one participant against another on the
 timeline (±30 ms: 4-14 ms idle, 21 ms once beside stress-ng, where the two real jitter
-buffers start at different depths; and the Go client's talk where it was heard against
-when it was sent, which needs no other participant: 17-27 ms real, 20 ms simulated, idle)
+buffers start at different depths) and the Go client's talk where it was heard against
+when it was sent, which needs no other participant (±50 ms: 30 ms simulated; 28-71 ms
+real in 28 runs idle, a frame counted from when it began to play, the tail being where
+the real NetEq started deeper, which the simulator does not model; 19-61 ms in 13 runs
+alternated with those, when frames were counted from their end)
 and end (the stream's end after the last ``participant_disconnected``, ±50 ms). What the
 simulator does not model (NetEq's adaptive depth and concealment) is in
 docs/cookbook/test-without-a-server.md."""
@@ -75,7 +78,7 @@ def test_the_simulator_places_and_ends_a_room_as_livekit_server_does(
         f"B after A {real_gap:.4f}/{sim_gap:.4f} s; "
         f"G heard after sent {real_late:.4f}/{sim_late:.4f} s"
     )
-    assert real_late == pytest.approx(sim_late, abs=0.03)
+    assert real_late == pytest.approx(sim_late, abs=0.05)
     # The end: the stream ends on the last leave, as long after the SDK's event as in the
     # simulation (the time for the event to arrive is the machine's, and not compared).
     real_end, sim_end = real["ended"] - real["last_gone"], sim["ended"] - sim["last_gone"]

@@ -24,13 +24,14 @@ Arrivals = list[tuple[float, NDArray[np.int16]]]
 
 def frames_from(start_s: float, values: NDArray[np.int16], lateness: list[float]) -> Arrivals:
     """10 ms frames of ``values`` whose playout began at ``start_s`` (seconds after
-    ZERO), each arriving ``lateness[i]`` after its last sample's time, in order (a frame
-    held up holds up those behind it, as LiveKit's queue does)."""
+    ZERO), each arriving ``lateness[i]`` after its first sample's time (LiveKit hands a
+    frame over as it begins to play), in order (a frame held up holds up those behind it,
+    as LiveKit's queue does)."""
     out: Arrivals = []
     arrived = 0.0
     for i, late in enumerate(lateness):
         data = values[i * FRAME : (i + 1) * FRAME].reshape(-1, 1)
-        arrived = max(arrived, ZERO + start_s + (i + 1) * FRAME / RATE + late)
+        arrived = max(arrived, ZERO + start_s + i * FRAME / RATE + late)
         out.append((arrived, data))
     return out
 
@@ -107,15 +108,16 @@ def test_a_late_first_frame_does_not_shift_what_follows() -> None:
 
 
 def test_audio_later_than_the_delay_is_dropped_and_counted() -> None:
-    # The event loop stalls 120 ms at frame 10: frames 10-16 then arrive more than the
-    # 50 ms delay after their time, frame 17 on time for it.
+    # The event loop stalls 120 ms at frame 10 (it and those held up behind it arrive at
+    # 220 ms): frames 10-15 then arrive after their block was handed out (50 ms after its
+    # end), frame 16 just in time for it.
     values = ramp(40 * FRAME)
     lateness = [0.0] * 10 + [0.12] + [0.0] * 29
     out, timeline = drive({"a": frames_from(0.0, values, lateness)}, 0.05, 0.6)
     heard = out["a"][: values.size]
     missing = np.flatnonzero(heard != values)
     assert missing.min() == 10 * FRAME
-    assert missing.max() == 17 * FRAME - 1
+    assert missing.max() == 16 * FRAME - 1
     assert not heard[missing].any()  # silence where they were, nothing shifted
     assert timeline.late == missing.size
     assert timeline.placed["a"] + timeline.late == values.size
@@ -147,7 +149,7 @@ def test_participants_who_joined_apart_stay_apart() -> None:
 
 def test_a_block_names_only_those_heard_in_it() -> None:
     timeline = Timeline(FMT, ZERO)
-    timeline.add("a", np.ones((FRAME, 1), np.int16), ZERO + 0.01)
+    timeline.add("a", np.ones((FRAME, 1), np.int16), ZERO)  # it begins at 0
     assert set(timeline.block(FRAME)) == {"a"}
     assert timeline.block(FRAME) == {}
     assert timeline.taken == 2 * FRAME

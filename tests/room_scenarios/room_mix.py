@@ -88,8 +88,8 @@ async def plain_loop(room: rtc.Room, identity: str, out: Path) -> float:
             except (TimeoutError, StopAsyncIteration):
                 break
             data = np.frombuffer(event.frame.data, np.int16).copy()
+            start = min(start, time.monotonic() - received / RATE)  # it begins as it arrives
             received += data.size
-            start = min(start, time.monotonic() - received / RATE)
             chunks.append(data)
     finally:
         await stream.aclose()

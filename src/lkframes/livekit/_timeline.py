@@ -14,7 +14,13 @@ from numpy.typing import NDArray
 
 from .._core.format import AudioFormat
 
-__all__ = ("CATCH_UP_S", "SHIFT_S", "Timeline")
+__all__ = ("CATCH_UP_S", "FRAME_S", "SHIFT_S", "Timeline")
+
+FRAME_S = 0.01
+"""LiveKit hands a subscriber its audio 10 ms at a time, each frame as it begins to play
+(its audio is pulled at each 10 ms tick), so a frame's first sample played out when it
+arrived, or earlier by however late the event loop was. A longer frame (a simulated
+room's ``block``: several frames at once) arrives as its last 10 ms begin."""
 
 SHIFT_S = 0.005
 """Once some of a segment was handed out, its start moves earlier only when the arrivals
@@ -32,10 +38,10 @@ class _Segment:
     """Contiguous audio of one participant (one track, most often).
 
     ``start`` is when sample 0 played out, on the monotonic clock: the earliest that the
-    arrivals allow (each frame arrives at or after its last sample's time, by however late
-    the event loop was), so it only ever moves earlier (by `SHIFT_S` or more once handed
-    out). ``floor`` is the timeline position
-    the previous segment ended at: the two never overlap.
+    arrivals allow (each frame arrives at or after the time its last 10 ms began to play,
+    by however late the event loop was: `FRAME_S`), so it only ever moves earlier (by
+    `SHIFT_S` or more once handed out). ``floor`` is the timeline position the previous
+    segment ended at: the two never overlap.
     """
 
     def __init__(self, start: float, floor: int) -> None:
@@ -82,19 +88,22 @@ class Timeline:
         self.placed: dict[str, int] = {}  # samples given out per participant
         self._segments: dict[str, list[_Segment]] = {}
         self._taken = 0  # the timeline is given out up to here
+        self._frame = max(1, round(FRAME_S * fmt.sample_rate))
 
     def add(self, identity: str, data: NDArray[np.int16], arrived: float) -> None:
-        """Place ``data`` (samples x channels), ``identity``'s next frame, by its arrival."""
+        """Place ``data`` (samples x channels), ``identity``'s next frame, by its arrival
+        (when its last 10 ms began to play, or later: `FRAME_S`)."""
         rate = self.format.sample_rate
         segments = self._segments.setdefault(identity, [])
         last = segments[-1] if segments else None
         n = data.shape[0]
-        if last is None or arrived - (last.start + (last.received + n) / rate) > CATCH_UP_S:
+        before = max(n - self._frame, 0)  # the samples before its last 10 ms
+        if last is None or arrived - (last.start + (last.received + before) / rate) > CATCH_UP_S:
             floor = 0 if last is None else last.position(self.zero, rate) + last.received
-            last = _Segment(arrived - n / rate, floor)
+            last = _Segment(arrived - before / rate, floor)
             segments.append(last)
         else:
-            earliest = arrived - (last.received + n) / rate
+            earliest = arrived - (last.received + before) / rate
             if earliest < last.start - (0 if last.consumed == 0 else SHIFT_S):
                 last.start = earliest
         last.chunks.append(data)

@@ -16,7 +16,8 @@ The model (see docs/cookbook/test-without-a-server.md for what it leaves out):
   conceal a short loss with a synthesised continuation; the simulator plays zeros).
 - While muted, the publisher sends silence (LiveKit delivers digital zeros).
 - Frames are cut on the subscriber's own 10 ms grid from the moment of subscription, and
-  one is handed over when its last sample has played, as LiveKit does.
+  one is handed over once the jitter buffer has released its last sample; it begins to
+  play then, as LiveKit's frames do (the SDK pulls each 10 ms as it starts to play).
 """
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ class SimulatedAudioStream(HandOut[_Event]):
         """How many times frames were put into the ring (a block counts once)."""
 
     def _due(self, index: int) -> float:
-        """When frame ``index`` is handed out: once its last sample has played."""
+        """When frame ``index`` is handed out: once the jitter buffer released its last sample."""
         return self._start + (index + 1) * self._step
 
     def _last_with(self, index: int) -> int:

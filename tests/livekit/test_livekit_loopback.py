@@ -143,6 +143,40 @@ async def _receive_from(stream: lk.Stream[lk.AudioFrame], n: int) -> list[lk.Aud
     return await stream.take(n).collect()
 
 
+async def test_a_capture_that_never_returns_stops_to_source_with_a_typed_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A real AudioSource whose capture_frame stalls on the fourth frame, as a buffered
+    # source's does when its drain stalls (livekit/rust-sdks#1289).
+    from lkframes.livekit import _sink
+
+    monkeypatch.setattr(_sink, "CAPTURE_STALL_S", 0.3)
+    source = rtc.AudioSource(48_000, 1, queue_size_ms=200)
+    taken: list[int] = []
+    cleared: list[int] = []
+    capture, clear = source.capture_frame, source.clear_queue
+
+    async def stalling(frame: rtc.AudioFrame) -> None:
+        if len(taken) == 3:
+            await asyncio.Event().wait()  # never returns
+        taken.append(frame.samples_per_channel)
+        await capture(frame)
+
+    def clearing() -> None:
+        cleared.append(len(taken))
+        clear()
+
+    monkeypatch.setattr(source, "capture_frame", stalling)
+    monkeypatch.setattr(source, "clear_queue", clearing)
+    started = time.monotonic()
+    with pytest.raises(lk.StreamTimeoutError, match=r"did not return within 0\.3 s, 0\.060 s in"):
+        await lk.silence(1.0, 48_000).to_source(source)
+    assert time.monotonic() - started > 0.3  # one to two periods of the watchdog
+    assert taken == [960, 960, 960]
+    assert cleared == [3]  # the queue cleared once, which lets a pending native call end
+    await source.aclose()
+
+
 async def test_video_loops_back_as_numpy_frames() -> None:
     source = rtc.VideoSource(64, 48)
     track = rtc.LocalVideoTrack.create_video_track("cam", source)

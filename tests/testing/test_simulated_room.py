@@ -321,6 +321,49 @@ def test_ten_simulated_minutes_pass_in_virtual_time_and_leave_nothing_open() -> 
     assert not any(open_resources().values())
 
 
+def test_a_source_that_stops_taking_audio_ends_publish_with_a_typed_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # LiveKit's buffered capture_frame can wait forever once the source's drain stalls
+    # (livekit/rust-sdks#1289), the room still connected. publish gives up after
+    # CAPTURE_STALL_S to twice that (in virtual time here), unpublishes, and says why.
+    from lkframes.livekit._sink import CAPTURE_STALL_S
+    from lkframes.testing._sim_local import SimulatedAudioSource
+
+    taken: list[int] = []
+    cleared: list[float] = []
+    capture, clear = SimulatedAudioSource.capture_frame, SimulatedAudioSource.clear_queue
+
+    async def stalling(self: SimulatedAudioSource, frame: Any) -> None:
+        if len(taken) == 10:
+            await asyncio.Event().wait()  # never returns
+        taken.append(frame.samples_per_channel)
+        await capture(self, frame)
+
+    def clearing(self: SimulatedAudioSource) -> None:
+        cleared.append(self._room.clock())
+        clear(self)
+
+    monkeypatch.setattr(SimulatedAudioSource, "capture_frame", stalling)
+    monkeypatch.setattr(SimulatedAudioSource, "clear_queue", clearing)
+
+    async def main() -> tuple[str, float]:
+        room = SimulatedRoom()
+        async with room:
+            with pytest.raises(lk.StreamTimeoutError) as raised:
+                await lk.sine(440, 5.0).publish(room, "tone")
+            assert not room.you.track_publications  # unpublished
+            return str(raised.value), room.clock()
+
+    message, ended = virtual(main)
+    assert f"capture_frame did not return within {CAPTURE_STALL_S:g} s" in message
+    assert "rust-sdks#1289" in message
+    assert taken == [960] * 10  # 20 ms frames at 48 kHz, before the stall
+    assert len(cleared) == 1  # the stall, stopped: found within one to two periods
+    assert CAPTURE_STALL_S < cleared[0] <= 2 * CAPTURE_STALL_S
+    assert cleared[0] <= ended < cleared[0] + 1
+
+
 def test_an_echo_agent_publishes_back_what_it_heard_in_real_time() -> None:
     # An Agents-style entrypoint: subscribe to alice, halve her, publish it back.
     said = noise(2.0)

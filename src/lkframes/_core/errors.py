@@ -28,7 +28,7 @@ LkFramesError
 ├── NeedsOpenError (RuntimeError)        tasks of a pipeline run outside `Stream.open`
 ├── UnsupportedSDKError (RuntimeError)   the installed livekit lacks what is needed
 ├── MissingExtraError (ImportError)      an optional dependency is not installed
-└── StreamTimeoutError (TimeoutError)    `Stream.timeout`: no item in time
+└── StreamTimeoutError (TimeoutError)    no item in time, or a LiveKit source stalled
 ```
 """
 
@@ -387,7 +387,7 @@ class MissingExtraError(LkFramesError, ImportError):
 
 
 class StreamTimeoutError(LkFramesError, TimeoutError):
-    """`Stream.timeout`: the next item did not arrive within the time allowed.
+    """`Stream.timeout`'s next item did not arrive in time, or a LiveKit source stalled.
 
     Examples:
         >>> import lkframes as lk

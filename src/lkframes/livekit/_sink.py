@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from .._core.errors import NotConnectedError
+from .._core.errors import NotConnectedError, StreamTimeoutError
 from .._core.format import AudioFormat
 from .._core.frame import AudioFrame
+from .._core.loops import call_later
 from .._core.registry import method_entry
 from .._core.resources import held
 from .._core.stream import RunSummary, Stream
@@ -50,6 +51,9 @@ async def to_source(
     Raises:
         WrongEventLoopError: Not running on asyncio.
         ParameterError: ``frame_ms`` is not a whole number of samples at the source's rate.
+        StreamTimeoutError: A ``capture_frame`` did not return within 10-20 s: LiveKit's
+            source stopped draining its queue (livekit/rust-sdks#1289), which would
+            otherwise hang the stream forever with the room still connected.
 
     Examples:
         >>> import asyncio
@@ -67,21 +71,54 @@ async def to_source(
     require_asyncio("to_source", source)
     target = audio_format(source.sample_rate, source.num_channels)
     adapted = _adapt(stream, target).chunk(ms=frame_ms)
-    count = 0
-    samples = 0
-    async with adapted.open() as frames:
-        async for frame in frames:
-            await _capture(source, frame.to_rtc())
-            count += 1
-            samples += frame.samples_per_channel
+    count, samples = await _push(source, adapted, target)
     if wait_for_playout:
         await source.wait_for_playout()
     return RunSummary(count, samples, target)
 
 
+async def _push(
+    source: rtc.AudioSource, frames: Stream[AudioFrame], target: AudioFormat
+) -> tuple[int, int]:
+    """Capture every frame; the frames and samples per channel captured.
+
+    Raises:
+        StreamTimeoutError: A capture stalled (see `_Watchdog`).
+    """
+    count = samples = 0
+    with anyio.CancelScope() as stop:
+        watchdog = _Watchdog(stop)
+        try:
+            async with frames.open() as opened:
+                async for frame in opened:
+                    watchdog.begun += 1
+                    watchdog.busy = True
+                    await _capture(source, frame.to_rtc())
+                    watchdog.busy = False
+                    count += 1
+                    samples += frame.samples_per_channel
+        finally:
+            watchdog.close()
+    if watchdog.stalled:
+        raise StreamTimeoutError(
+            f"LiveKit's AudioSource.capture_frame did not return within {CAPTURE_STALL_S:g} s, "
+            f"{samples / target.sample_rate:.3f} s into the stream: the source stopped draining "
+            "its queue (livekit/rust-sdks#1289); its queued audio was dropped"
+        )
+    return count, samples
+
+
 RELEASE_WAIT_S = 0.05
 """How long a cancelled capture waits for LiveKit to let go of its frame: measured 0.07 to
 5.5 ms (median 0.13 ms) after ``clear_queue``, over 30 trials."""
+
+
+CAPTURE_STALL_S = 10.0
+"""How long one ``capture_frame`` may wait (up to twice this: see `_Watchdog`) before the
+source counts as stalled and `to_source` stops with `StreamTimeoutError`. It waits
+for room in the source's queue, which LiveKit's native layer drains every 10 ms, so a
+healthy one returns within a frame or two; a buffered source whose drain stalled never
+returns (livekit/rust-sdks#1289, seen here once in a benchmark on a loaded machine)."""
 
 
 async def _capture(source: rtc.AudioSource, frame: rtc.AudioFrame) -> None:
@@ -92,8 +129,9 @@ async def _capture(source: rtc.AudioSource, frame: rtc.AudioFrame) -> None:
     later, and if the process has exited by then, it logs ``ERROR ... [AUDIO_CAPTURE]
     Failed to send callback ...: the server is not configured``. So the queue is cleared
     (this is a stop: the queued audio is not played), which lets the native call complete,
-    and the cancellation waits `RELEASE_WAIT_S` for it. Nothing is added per frame: a task
-    to await the native call itself would cost ~30 µs a frame.
+    and the cancellation waits `RELEASE_WAIT_S` for it (a stalled capture is stopped this
+    way too, by `_Watchdog`). Nothing is added per frame: a task to await the native call
+    itself would cost ~30 µs a frame.
     """
     try:
         await source.capture_frame(frame)
@@ -102,6 +140,33 @@ async def _capture(source: rtc.AudioSource, frame: rtc.AudioFrame) -> None:
         with anyio.CancelScope(shield=True):
             await anyio.sleep(RELEASE_WAIT_S)
         raise
+
+
+class _Watchdog:
+    """Cancels ``scope`` once a capture has been under way for `CAPTURE_STALL_S` to twice
+    that: every `CAPTURE_STALL_S` it looks whether the capture under way began before its
+    last look. One timer per run, and two stores per frame (a deadline per capture would
+    cost 3-16 µs a frame, a tenth of what ``to_source`` adds to a capture loop)."""
+
+    def __init__(self, scope: anyio.CancelScope) -> None:
+        self.begun = 0  # captures begun
+        self.busy = False  # one is under way
+        self.stalled = False
+        self._scope = scope
+        self._seen = -1
+        self._later = call_later(CAPTURE_STALL_S, self._look)
+
+    def _look(self) -> None:
+        if self.busy and self.begun == self._seen:
+            self.stalled = True
+            self._scope.cancel()
+            return
+        self._seen = self.begun
+        self._later = call_later(CAPTURE_STALL_S, self._look)
+
+    def close(self) -> None:
+        """Stop looking."""
+        self._later.cancel()
 
 
 def _adapt(stream: Stream[AudioFrame], target: AudioFormat) -> Stream[AudioFrame]:
@@ -162,6 +227,8 @@ async def publish(
         NotConnectedError: The room is not connected.
         anyio.BrokenResourceError: The room disconnected, or the track was unpublished
             elsewhere, before the stream ended.
+        StreamTimeoutError: LiveKit's source stopped taking audio (see `to_source`); the
+            track is unpublished.
 
     Examples:
         Publishing needs a connected room (see `connect`); a room that is not connected is

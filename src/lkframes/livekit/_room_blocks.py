@@ -7,14 +7,15 @@ import math
 from typing import TYPE_CHECKING
 
 from ._sdk import block_end
+from ._timeline import FRAME_S
 
 if TYPE_CHECKING:
     from livekit import rtc
 
 __all__ = ("BATCH_DELAY_S", "BATCH_MARGINS_S", "BLOCK_S", "stretch")
 
-BLOCK_S = 0.01
-"""The timeline is given out 10 ms at a time (LiveKit's own frame length)."""
+BLOCK_S = FRAME_S
+"""The timeline is given out 10 ms at a time (LiveKit's own frame length, `FRAME_S`)."""
 
 BATCH_DELAY_S = (0.02, 0.5)
 """The ``delay`` within which `from_room` takes a simulated room's ``block`` (see
